@@ -1,0 +1,37 @@
+"""Search callbacks: observers of a whole search, one trial at a time."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from keras_hpo.tuners.base import SearchTuner
+    from keras_hpo.tuners.results import TrialResult
+
+__all__ = ["SearchCallback"]
+
+
+class SearchCallback:
+    """Base class for objects told about a search's progress.
+
+    Pass instances to a tuner's ``search_callbacks=``. Unlike Keras callbacks,
+    which see the epochs of one training, these see the search: its start,
+    each finished trial (with its `TrialResult`) and its end. Override what
+    you need; every method does nothing by default.
+
+    Example:
+        >>> class Count(SearchCallback):
+        ...     def __init__(self):
+        ...         self.n = 0
+        ...     def on_trial_end(self, tuner, result):
+        ...         self.n += 1
+    """
+
+    def on_search_begin(self, tuner: SearchTuner) -> None:
+        """Called once before the first trial of a `search` call."""
+
+    def on_trial_end(self, tuner: SearchTuner, result: TrialResult) -> None:
+        """Called after each trial has ended and been recorded."""
+
+    def on_search_end(self, tuner: SearchTuner) -> None:
+        """Called once when a `search` call ends."""

@@ -1,0 +1,73 @@
+"""A Keras callback that records what happened in each epoch of a trial."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import keras
+
+__all__ = ["EpochRecorder"]
+
+
+def _scalar(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number
+
+
+class EpochRecorder(keras.callbacks.Callback):
+    """Records every epoch's logged metrics and wall time.
+
+    State is reset in ``on_train_begin``, so one instance (or a deep copy of
+    it) can be reused for any number of trainings.
+
+    Attributes:
+        history: Metric name -> one value per finished epoch (``nan`` where an
+            epoch did not log that metric).
+        epoch_seconds: Wall time of each finished epoch.
+
+    Example:
+        >>> recorder = EpochRecorder()
+        >>> model.fit(x, y, epochs=3, callbacks=[recorder])  # doctest: +SKIP
+        >>> recorder.epochs_run  # doctest: +SKIP
+        3
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.history: dict[str, list[float]] = {}
+        self.epoch_seconds: list[float] = []
+        self._epoch_start: float | None = None
+
+    @property
+    def epochs_run(self) -> int:
+        """Number of epochs that finished."""
+        return len(self.epoch_seconds)
+
+    def on_train_begin(self, logs=None):
+        """Forgets the previous training."""
+        self.history = {}
+        self.epoch_seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        """Starts the epoch's clock."""
+        self._epoch_start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        """Stores the epoch's metrics and wall time."""
+        start = self._epoch_start if self._epoch_start is not None else time.perf_counter()
+        done = self.epochs_run
+        self.epoch_seconds.append(time.perf_counter() - start)
+        for name, value in (logs or {}).items():
+            number = _scalar(value)
+            if number is None:
+                continue
+            column = self.history.setdefault(name, [math.nan] * done)
+            column.append(number)
+        for column in self.history.values():
+            if len(column) < done + 1:
+                column.append(math.nan)

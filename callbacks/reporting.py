@@ -1,0 +1,90 @@
+"""Progress a person can read: one line per finished trial, then the best."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import TextIO
+
+from keras_hpo.callbacks.base import SearchCallback
+
+if TYPE_CHECKING:  # pragma: no cover
+    from keras_hpo.tuners.base import SearchTuner
+    from keras_hpo.tuners.results import TrialResult
+
+__all__ = ["ProgressPrinter", "format_values"]
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def format_values(values: dict[str, Any]) -> str:
+    """``name=value`` pairs, numbers to 4 significant digits."""
+    return " ".join(f"{name}={_format(value)}" for name, value in values.items())
+
+
+class ProgressPrinter(SearchCallback):
+    """Prints each trial as it finishes, and the best trial at the end.
+
+    A line looks like::
+
+        [trial 3/12] val_accuracy=0.9611 best=0.9722 (trial 2) | 11 epochs, 4.1s | units=128 ...
+
+    Args:
+        stream: Where to print. Defaults to ``sys.stdout``.
+    """
+
+    def __init__(self, stream: TextIO | None = None):
+        self.stream = stream
+        self._start = 0.0
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.stream or sys.stdout, flush=True)
+
+    def on_search_begin(self, tuner: SearchTuner) -> None:
+        """Prints the search's plan."""
+        self._start = time.perf_counter()
+        total = tuner.oracle.max_trials
+        done = len(tuner.trial_results)
+        plan = f"up to {total} trials" if total else "until the space is exhausted"
+        resumed = f", {done} already done" if done else ""
+        self._print(
+            f"Searching with {type(tuner.oracle).__name__} ({plan}{resumed}); "
+            f"objective {tuner.oracle.objective.name} "
+            f"({tuner.oracle.objective.direction}); results in {tuner.project_dir}"
+        )
+
+    def on_trial_end(self, tuner: SearchTuner, result: TrialResult) -> None:
+        """Prints one line for the finished trial."""
+        total = tuner.oracle.max_trials or "?"
+        name = tuner.oracle.objective.name
+        head = f"[trial {result.number}/{total}]"
+        if result.ok:
+            best = tuner.best_result()
+            outcome = f"{name}={result.score:.4f}"
+            if best is not None:
+                outcome += f" best={best.score:.4f} (trial {best.number})"
+        else:
+            last = (result.error or "").strip().splitlines()
+            outcome = f"FAILED: {last[-1] if last else 'no score'}"
+        timing = f"{result.epochs_run} epochs, {result.seconds:.1f}s"
+        self._print(f"{head} {outcome} | {timing} | {format_values(result.values)}")
+
+    def on_search_end(self, tuner: SearchTuner) -> None:
+        """Prints the best trial."""
+        best = tuner.best_result()
+        elapsed = time.perf_counter() - self._start
+        if best is None:
+            self._print(f"Search ended after {elapsed:.1f}s with no completed trial.")
+            return
+        self._print(
+            f"Best trial {best.number} (id {best.trial_id}): "
+            f"{tuner.oracle.objective.name}={best.score:.4f} at epoch "
+            f"{best.best_epoch + 1}; {format_values(best.values)}; "
+            f"search took {elapsed:.1f}s"
+        )

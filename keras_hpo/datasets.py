@@ -1,0 +1,285 @@
+"""Data sets for the command line and the examples, split three ways.
+
+``digits`` ships inside scikit-learn (no download). ``mnist`` and
+``fashion_mnist`` use Keras' own loaders, which download once into the Keras
+cache; ``data_dir=`` reads the original idx files from a folder instead. ``csv``
+reads a user's own table.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from keras_hpo.errors import bad_type
+from keras_hpo.errors import bad_value
+
+__all__ = [
+    "DATASETS",
+    "Dataset",
+    "load_csv",
+    "load_dataset",
+    "load_digits",
+    "load_fashion_mnist",
+    "load_mnist",
+    "read_idx",
+]
+
+DATASETS = ("digits", "mnist", "fashion_mnist", "csv")
+
+
+@dataclass
+class Dataset:
+    """Train, validation and test splits, and what the task is.
+
+    Attributes:
+        name: The data set's name.
+        task: ``"classification"``, ``"binary"`` or ``"regression"``.
+        num_classes: Number of classes (classification), else ``None``.
+        x_train, y_train, x_val, y_val, x_test, y_test: The splits.
+        classes: The original labels, in the order of their codes (CSV).
+    """
+
+    name: str
+    task: str
+    num_classes: int | None
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: list | None = None
+
+    def limit(self, n_train: int | None) -> Dataset:
+        """Keeps only the first ``n_train`` training samples (for quick runs)."""
+        if n_train is None:
+            return self
+        if isinstance(n_train, bool) or not isinstance(n_train, int) or n_train < 1:
+            raise bad_value("limit", n_train, "must be a positive int", "E.g. 5000.")
+        self.x_train, self.y_train = self.x_train[:n_train], self.y_train[:n_train]
+        return self
+
+
+def _split(x, y, seed: int, stratify: bool, fractions=(0.6, 0.2)):
+    from sklearn.model_selection import train_test_split
+
+    strat = y if stratify else None
+    x_train, x_rest, y_train, y_rest = train_test_split(
+        x, y, train_size=fractions[0], random_state=seed, stratify=strat
+    )
+    strat = y_rest if stratify else None
+    x_val, x_test, y_val, y_test = train_test_split(
+        x_rest, y_rest, test_size=0.5, random_state=seed, stratify=strat
+    )
+    return x_train, y_train, x_val, y_val, x_test, y_test
+
+
+def load_digits(seed: int = 0) -> Dataset:
+    """scikit-learn's 8x8 digits (1,797 samples, 10 classes), split 60/20/20.
+
+    Pixels are scaled to ``[0, 1]``. No download.
+    """
+    from sklearn.datasets import load_digits as sk_digits
+
+    x, y = sk_digits(return_X_y=True)
+    x = (x / 16.0).astype("float32")
+    parts = _split(x, y.astype("int64"), seed, stratify=True)
+    return Dataset("digits", "classification", 10, *parts)
+
+
+def read_idx(path: str) -> np.ndarray:
+    """Reads an idx file (MNIST's format), gzipped or not."""
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        data = handle.read()
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 8:
+        raise bad_value("path", path, "not an idx file of unsigned bytes", "Check the file.")
+    ndim = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def _from_idx_dir(data_dir: str):
+    names = {
+        "x_train": ("train-images-idx3-ubyte", "train-images.idx3-ubyte"),
+        "y_train": ("train-labels-idx1-ubyte", "train-labels.idx1-ubyte"),
+        "x_test": ("t10k-images-idx3-ubyte", "t10k-images.idx3-ubyte"),
+        "y_test": ("t10k-labels-idx1-ubyte", "t10k-labels.idx1-ubyte"),
+    }
+    arrays = {}
+    for key, stems in names.items():
+        candidates = [os.path.join(data_dir, s + ext) for s in stems for ext in (".gz", "")]
+        found = next((c for c in candidates if os.path.exists(c)), None)
+        if found is None:
+            raise bad_value(
+                "data_dir",
+                data_dir,
+                f"no {stems[0]}(.gz) file in it",
+                "Point it at a folder holding the four idx files of MNIST or "
+                "Fashion-MNIST.",
+            )
+        arrays[key] = read_idx(found)
+    return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+
+
+def _images(name: str, loader, data_dir: str | None, seed: int) -> Dataset:
+    (x, y), (x_test, y_test) = _from_idx_dir(data_dir) if data_dir else loader()
+    x = x.astype("float32") / 255.0
+    x_test = x_test.astype("float32") / 255.0
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(x))
+    n_val = len(x) // 6  # 50,000 / 10,000 as is customary
+    val, train = order[:n_val], order[n_val:]
+    return Dataset(
+        name,
+        "classification",
+        10,
+        x[train],
+        y[train].astype("int64"),
+        x[val],
+        y[val].astype("int64"),
+        x_test,
+        y_test.astype("int64"),
+    )
+
+
+def load_mnist(data_dir: str | None = None, seed: int = 0) -> Dataset:
+    """MNIST: 28x28 digits; 50,000 train, 10,000 validation, 10,000 test.
+
+    Args:
+        data_dir: A folder of the four original idx files; ``None`` uses
+            ``keras.datasets.mnist.load_data()`` (downloads once).
+        seed: Seed of the train/validation split.
+    """
+    import keras
+
+    return _images("mnist", keras.datasets.mnist.load_data, data_dir, seed)
+
+
+def load_fashion_mnist(data_dir: str | None = None, seed: int = 0) -> Dataset:
+    """Fashion-MNIST, split like `load_mnist`.
+
+    Args:
+        data_dir: A folder of the four idx files; ``None`` uses
+            ``keras.datasets.fashion_mnist.load_data()`` (downloads once).
+        seed: Seed of the train/validation split.
+    """
+    import keras
+
+    return _images("fashion_mnist", keras.datasets.fashion_mnist.load_data, data_dir, seed)
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def load_csv(path: str, target: str, task: str | None = None, seed: int = 0) -> Dataset:
+    """A table with a header row: every column but ``target`` is a feature.
+
+    Features must be numeric. The task is inferred unless given: text labels
+    or up to 20 distinct whole numbers mean classification (``binary`` for
+    two), anything else regression.
+
+    Args:
+        path: The CSV file.
+        target: The name of the column to predict.
+        task: ``"classification"``, ``"binary"``, ``"regression"`` or ``None``.
+        seed: Seed of the 60/20/20 split.
+
+    Raises:
+        ValueError: For a missing file or column, a non-numeric feature, or a
+            table too small to split.
+    """
+    if not isinstance(target, str) or not target:
+        raise bad_type("target", target, "a column name", "Pass --target COLUMN.")
+    if not os.path.isfile(path):
+        raise bad_value("csv", path, "no such file", "Pass the path of a CSV file.")
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    if len(rows) < 2:
+        raise bad_value("csv", path, "needs a header row and data rows", "Check the file.")
+    header, body = [h.strip() for h in rows[0]], [r for r in rows[1:] if r]
+    if target not in header:
+        raise bad_value(
+            "target", target, f"no such column in {path}", f"Columns: {', '.join(header)}."
+        )
+    column = header.index(target)
+    features, labels = [], []
+    for line, row in enumerate(body, start=2):
+        if len(row) != len(header):
+            raise bad_value(
+                "csv", path, f"line {line} has {len(row)} fields, not {len(header)}", "Fix the row."
+            )
+        values = []
+        for name, cell in zip(header, row):
+            if name == target:
+                continue
+            number = _number(cell)
+            if number is None or not np.isfinite(number):
+                raise bad_value(
+                    "csv",
+                    path,
+                    f"column {name!r}, line {line}: {cell!r} is not a finite number",
+                    "Encode features as numbers (one-hot encode categories).",
+                )
+            values.append(number)
+        features.append(values)
+        labels.append(row[column].strip())
+    x = np.asarray(features, dtype="float32")
+    numeric = [_number(v) for v in labels]
+    distinct = sorted(set(labels))
+    whole = all(n is not None and float(n).is_integer() for n in numeric)
+    if task is None:
+        if any(n is None for n in numeric) or (whole and len(distinct) <= 20):
+            task = "binary" if len(distinct) == 2 else "classification"
+        else:
+            task = "regression"
+    classes = None
+    if task == "regression":
+        if any(n is None for n in numeric):
+            raise bad_value("task", task, "the target column is not numeric", "Use classification.")
+        y = np.asarray(numeric, dtype="float32")
+        num_classes = None
+    else:
+        classes = sorted(distinct, key=lambda v: (_number(v) is None, _number(v) or 0, v))
+        code = {label: i for i, label in enumerate(classes)}
+        y = np.asarray([code[v] for v in labels], dtype="int64")
+        num_classes = len(classes) if task == "classification" else None
+    if len(x) < 10:
+        raise bad_value("csv", path, f"only {len(x)} rows", "Give at least 10 rows.")
+    stratify = task != "regression" and min(np.bincount(y)) >= 3
+    name = os.path.splitext(os.path.basename(path))[0]
+    return Dataset(name, task, num_classes, *_split(x, y, seed, stratify), classes=classes)
+
+
+def load_dataset(
+    name: str,
+    *,
+    data_dir: str | None = None,
+    csv_path: str | None = None,
+    target: str | None = None,
+    task: str | None = None,
+    seed: int = 0,
+) -> Dataset:
+    """Loads one of `DATASETS` by name (see the functions above)."""
+    if name == "digits":
+        return load_digits(seed)
+    if name == "mnist":
+        return load_mnist(data_dir, seed)
+    if name == "fashion_mnist":
+        return load_fashion_mnist(data_dir, seed)
+    if name == "csv":
+        if not csv_path or not target:
+            raise bad_value(
+                "dataset", name, "needs a file and a target column", "Pass --csv PATH --target COLUMN."
+            )
+        return load_csv(csv_path, target, task, seed)
+    raise bad_value("dataset", name, "unknown data set", f"Use one of: {', '.join(DATASETS)}.")

@@ -1,0 +1,85 @@
+"""Exceptions raised by keras_hpo.
+
+Configuration mistakes raise the built-in ``ValueError`` / ``TypeError``
+subclasses below, so that ``except ValueError`` keeps working, and each
+message names the argument, echoes the value received and says the fix.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keras_tuner import errors as kt_errors
+
+__all__ = [
+    "ConfigError",
+    "ConfigTypeError",
+    "NotSearchedError",
+    "SearchSpaceError",
+    "TrialFailedError",
+    "bad_type",
+    "bad_value",
+]
+
+
+class ConfigError(ValueError):
+    """A configuration argument has an invalid value."""
+
+
+class ConfigTypeError(TypeError):
+    """A configuration argument has the wrong type."""
+
+
+class NotSearchedError(ValueError, AttributeError):
+    """A result was asked for before any trial completed (like scikit-learn's
+    ``NotFittedError``)."""
+
+
+class SearchSpaceError(ConfigError):
+    """A search space cannot be used by the strategy it was given to."""
+
+
+class TrialFailedError(kt_errors.FailedTrialError):
+    """A trial failed and must not be retried (keras-tuner's meaning)."""
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return f"{text} (of type {type(value).__name__})"
+
+
+def bad_value(argument: str, value: Any, problem: str, fix: str) -> ConfigError:
+    """Builds a `ConfigError` that names the argument, the value and the fix.
+
+    Args:
+        argument: The argument's name as the user wrote it, e.g. ``"units"``.
+        value: The value received.
+        problem: What is wrong with it.
+        fix: What to do instead.
+
+    Returns:
+        The error, ready to raise.
+    """
+    return ConfigError(
+        f"`{argument}`: {problem}. Received: {argument}={_describe(value)}. {fix}"
+    )
+
+
+def bad_type(argument: str, value: Any, expected: str, fix: str) -> ConfigTypeError:
+    """Builds a `ConfigTypeError` that names the argument, the value and the fix.
+
+    Args:
+        argument: The argument's name as the user wrote it.
+        value: The value received.
+        expected: The types accepted, in words.
+        fix: What to do instead.
+
+    Returns:
+        The error, ready to raise.
+    """
+    return ConfigTypeError(
+        f"`{argument}` must be {expected}. "
+        f"Received: {argument}={_describe(value)}. {fix}"
+    )

@@ -1,0 +1,502 @@
+"""HyperMLP: a keras-tuner hypermodel that builds and compiles an MLP."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import keras_tuner
+import numpy as np
+from keras_tuner.engine import hyperparameters as kt_hp
+
+from keras_hpo.errors import bad_type
+from keras_hpo.errors import bad_value
+from keras_hpo.hypermodels.space import Knob
+from keras_hpo.hypermodels.space import declare
+from keras_hpo.hypermodels.space import possible_values
+
+__all__ = ["ACTIVATIONS", "KNOBS", "OPTIMIZERS", "TASKS", "HyperMLP"]
+
+#: Activations a hidden layer may use (names Keras understands).
+ACTIVATIONS = (
+    "relu",
+    "tanh",
+    "gelu",
+    "elu",
+    "selu",
+    "silu",
+    "swish",
+    "sigmoid",
+    "softplus",
+    "leaky_relu",
+    "linear",
+)
+
+#: Optimizers by name.
+OPTIMIZERS = {
+    "adam": keras.optimizers.Adam,
+    "adamw": keras.optimizers.AdamW,
+    "sgd": keras.optimizers.SGD,
+    "rmsprop": keras.optimizers.RMSprop,
+    "nadam": keras.optimizers.Nadam,
+}
+
+#: Tasks: output activation, loss, metric and default objective for each.
+TASKS = {
+    "classification": (
+        "softmax",
+        "sparse_categorical_crossentropy",
+        "accuracy",
+        "val_accuracy",
+    ),
+    "binary": ("sigmoid", "binary_crossentropy", "accuracy", "val_accuracy"),
+    "regression": ("linear", "mean_squared_error", "mae", "val_loss"),
+}
+
+#: The tunable knobs of `HyperMLP`, with their validation rules and defaults.
+KNOBS = {
+    knob.name: knob
+    for knob in (
+        Knob("num_layers", int, low=0, high=64, default=2, example="num_layers=(1, 4)"),
+        Knob("units", int, low=1, log=True, default=128, example="units=(16, 512)"),
+        Knob(
+            "dropout",
+            float,
+            low=0.0,
+            high=1.0,
+            high_open=True,
+            default=0.0,
+            example="dropout=(0.0, 0.5)",
+        ),
+        Knob(
+            "activation",
+            str,
+            choices=ACTIVATIONS,
+            default="relu",
+            example='activation=["relu", "tanh"]',
+        ),
+        Knob(
+            "learning_rate",
+            float,
+            low=1e-12,
+            high=10.0,
+            log=True,
+            default=1e-3,
+            example="learning_rate=(1e-4, 1e-1)",
+        ),
+        Knob(
+            "optimizer",
+            str,
+            choices=tuple(OPTIMIZERS),
+            default="adam",
+            example='optimizer=["adam", "sgd"]',
+        ),
+        Knob("batch_size", int, low=1, default=32, example="batch_size=[32, 128]"),
+    )
+}
+
+_DEFAULTS = {
+    "num_layers": (1, 4),
+    "units": (16, 512),
+    "dropout": (0.0, 0.5),
+    "activation": ["relu", "tanh", "gelu"],
+    "learning_rate": (1e-4, 1e-1),
+    "optimizer": "adam",
+    "batch_size": 32,
+}
+
+
+def _shape(argument: str, value: Any) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        value = (int(value),)
+    if not isinstance(value, (tuple, list)) or not value:
+        raise bad_type(
+            argument, value, "a tuple of positive ints", "E.g. input_shape=(28, 28)."
+        )
+    if any(
+        isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1
+        for d in value
+    ):
+        raise bad_value(
+            argument,
+            value,
+            "every dimension must be a positive int",
+            "E.g. input_shape=(64,).",
+        )
+    return tuple(int(d) for d in value)
+
+
+class HyperMLP(keras_tuner.HyperModel):
+    """A multi-layer perceptron whose shape and training are hyperparameters.
+
+    Every knob (``num_layers``, ``units``, ``dropout``, ``activation``,
+    ``learning_rate``, ``optimizer``, ``batch_size``) accepts a fixed value, a
+    list (a choice), a ``(low, high)`` or ``(low, high, step)`` range, a
+    keras-tuner hyperparameter object or a frozen ``scipy.stats``
+    distribution. All of it is validated here, before any training.
+
+    Subclass it to change the architecture: override the public hooks
+    `input_block`, `hidden_block`, `output_head`, `build_optimizer` and `fit`,
+    and read knob values with `value`.
+
+    Args:
+        task: ``"classification"`` (softmax, sparse categorical
+            cross-entropy, accuracy), ``"binary"`` (sigmoid, binary
+            cross-entropy, accuracy) or ``"regression"`` (linear output, mean
+            squared error, mean absolute error).
+        num_classes: Number of classes; required for ``"classification"``.
+        output_dim: Width of the regression output. Defaults to 1.
+        input_shape: Shape of one sample, e.g. ``(64,)`` or ``(28, 28)``.
+            Multi-dimensional inputs are flattened. If ``None`` it is taken from
+            the data by `adapt` (our tuners call it at the start of a search).
+        standardize: Whether to standardise inputs with a
+            ``keras.layers.Normalization`` layer adapted on the training data.
+        num_layers: Number of hidden layers. Defaults to ``(1, 4)``.
+        units: Width of the hidden layers. Defaults to ``(16, 512)``, searched
+            on a log scale.
+        units_per_layer: If ``True`` each hidden layer has its own width
+            hyperparameter (``units_0``, ``units_1``, ...), active only when
+            the layer exists; if ``False`` (default) all share ``units``.
+        dropout: Dropout rate after each hidden layer, in ``[0, 1)``. Defaults
+            to ``(0.0, 0.5)``.
+        activation: Hidden activation. Defaults to
+            ``["relu", "tanh", "gelu"]``; any of `ACTIVATIONS`, ``"linear"``
+            included.
+        learning_rate: Defaults to ``(1e-4, 1e-1)``, on a log scale.
+        optimizer: One of ``"adam"`` (default), ``"adamw"``, ``"sgd"``,
+            ``"rmsprop"``, ``"nadam"``, or a list of them.
+        batch_size: Fit-time hyperparameter. Defaults to 32 (fixed).
+        name: The hypermodel's name.
+
+    Raises:
+        ValueError: For an unknown task, a missing ``num_classes``, or an
+            invalid value of any knob (the message names the argument, the
+            value and the fix).
+        TypeError: For a knob given in an unsupported form.
+
+    Example:
+        >>> hypermodel = HyperMLP(num_classes=10, input_shape=(64,),
+        ...                       units=[32, 64], dropout=0.1)
+        >>> model = hypermodel.build(keras_tuner.HyperParameters())
+        >>> model.output_shape
+        (None, 10)
+    """
+
+    def __init__(
+        self,
+        task: str = "classification",
+        *,
+        num_classes: int | None = None,
+        output_dim: int = 1,
+        input_shape: Sequence[int] | int | None = None,
+        standardize: bool = False,
+        num_layers: Any = _DEFAULTS["num_layers"],
+        units: Any = _DEFAULTS["units"],
+        units_per_layer: bool = False,
+        dropout: Any = _DEFAULTS["dropout"],
+        activation: Any = _DEFAULTS["activation"],
+        learning_rate: Any = _DEFAULTS["learning_rate"],
+        optimizer: Any = _DEFAULTS["optimizer"],
+        batch_size: Any = _DEFAULTS["batch_size"],
+        name: str | None = None,
+    ):
+        super().__init__(name=name, tunable=True)
+        if not isinstance(task, str) or task.lower() not in TASKS:
+            raise bad_value(
+                "task",
+                task,
+                "unknown task",
+                f"Use one of: {', '.join(repr(t) for t in TASKS)}.",
+            )
+        self.task = task.lower()
+        self.num_classes = self._check_outputs(num_classes, output_dim)
+        self.output_dim = int(output_dim)
+        self.input_shape = _shape("input_shape", input_shape)
+        if not isinstance(standardize, bool):
+            raise bad_type(
+                "standardize", standardize, "True or False", "E.g. standardize=True."
+            )
+        if not isinstance(units_per_layer, bool):
+            raise bad_type(
+                "units_per_layer", units_per_layer, "True or False", "E.g. False."
+            )
+        self.standardize = standardize
+        self.units_per_layer = units_per_layer
+        specs = {
+            "num_layers": num_layers,
+            "units": units,
+            "dropout": dropout,
+            "activation": activation,
+            "learning_rate": learning_rate,
+            "optimizer": optimizer,
+            "batch_size": batch_size,
+        }
+        #: Knob name -> keras-tuner hyperparameter template.
+        self.templates = {
+            key: KNOBS[key].template(spec, key) for key, spec in specs.items()
+        }
+        self._mean: np.ndarray | None = None
+        self._variance: np.ndarray | None = None
+
+    def _check_outputs(self, num_classes: Any, output_dim: Any) -> int | None:
+        if isinstance(output_dim, bool) or not isinstance(output_dim, (int, np.integer)):
+            raise bad_type("output_dim", output_dim, "an int", "E.g. output_dim=1.")
+        if output_dim < 1:
+            raise bad_value(
+                "output_dim", output_dim, "must be at least 1", "E.g. output_dim=1."
+            )
+        if self.task != "classification":
+            return None
+        if num_classes is None:
+            raise bad_value(
+                "num_classes",
+                num_classes,
+                'task="classification" needs the number of classes',
+                'Pass num_classes=<number of labels>, or use task="binary" for '
+                "two classes with a sigmoid output.",
+            )
+        if isinstance(num_classes, bool) or not isinstance(
+            num_classes, (int, np.integer)
+        ):
+            raise bad_type("num_classes", num_classes, "an int", "E.g. num_classes=10.")
+        if num_classes < 2:
+            raise bad_value(
+                "num_classes",
+                num_classes,
+                "a classifier needs at least 2 classes",
+                "Pass the number of distinct labels, e.g. num_classes=10.",
+            )
+        return int(num_classes)
+
+    # -- knobs -----------------------------------------------------------------
+    @property
+    def default_objective(self) -> str:
+        """The objective our tuners use when none is given."""
+        return TASKS[self.task][3]
+
+    @property
+    def ready(self) -> bool:
+        """Whether `build` has what it needs (the input shape and, with
+        ``standardize=True``, the statistics); `adapt` provides both."""
+        return self.input_shape is not None and (
+            not self.standardize or self._mean is not None
+        )
+
+    @property
+    def max_layers(self) -> int:
+        """The largest number of hidden layers the search space allows."""
+        return max(possible_values(self.templates["num_layers"]) or [0])
+
+    def value(self, hp: kt_hp.HyperParameters, knob: str, layer: int | None = None):
+        """Returns this trial's value of a knob, declaring it on ``hp`` if needed.
+
+        Args:
+            hp: The trial's hyperparameters.
+            knob: One of `KNOBS`.
+            layer: The hidden layer's index, for ``units`` with
+                ``units_per_layer=True``.
+
+        Returns:
+            The value.
+        """
+        template = self.templates[knob]
+        name = template.name
+        if knob == "units" and self.units_per_layer:
+            if layer is None:
+                raise ValueError("`layer` is required when units_per_layer=True.")
+            return self._declare_layer_units(hp, layer)
+        return declare(hp, template, name)
+
+    def _declare_layer_units(self, hp: kt_hp.HyperParameters, layer: int):
+        parent = self.templates["num_layers"].name
+        existing = [h for h in hp.space if h.name == parent and not h.conditions]
+        counts = possible_values(existing[0] if existing else self.templates["num_layers"])
+        template = self.templates["units"]
+        with hp.conditional_scope(parent, [n for n in counts if n > layer] or [-1]):
+            return declare(hp, template, f"{template.name}_{layer}")
+
+    def declare_hyperparameters(self, hp: kt_hp.HyperParameters) -> None:
+        """Declares every knob on ``hp``, conditional per-layer widths included."""
+        for knob in KNOBS:
+            if knob == "units" and self.units_per_layer:
+                self.value(hp, "num_layers")
+                for layer in range(self.max_layers):
+                    self._declare_layer_units(hp, layer)
+            else:
+                self.value(hp, knob)
+
+    # -- data ------------------------------------------------------------------
+    def adapt(self, x: Any, y: Any = None) -> HyperMLP:
+        """Takes the input shape and standardisation statistics from the data.
+
+        Args:
+            x: Training inputs, an array of shape ``(samples, *input_shape)``.
+            y: Unused; accepted so that ``adapt(x, y)`` mirrors ``fit``.
+
+        Returns:
+            ``self``.
+
+        Raises:
+            ValueError: If ``x`` does not match a given ``input_shape``.
+        """
+        del y
+        x = np.asarray(x)
+        if x.ndim < 2:
+            raise bad_value(
+                "x",
+                f"array of shape {x.shape}",
+                "inputs need a sample axis and at least one feature axis",
+                "Reshape a single feature to x.reshape(-1, 1).",
+            )
+        shape = tuple(int(d) for d in x.shape[1:])
+        if self.input_shape is None:
+            self.input_shape = shape
+        elif math.prod(self.input_shape) != math.prod(shape):
+            raise bad_value(
+                "x",
+                f"array of shape {x.shape}",
+                f"samples of shape {shape} do not match input_shape={self.input_shape}",
+                "Pass data of the declared shape, or fix input_shape.",
+            )
+        if self.standardize:
+            flat = x.reshape(len(x), -1).astype("float64")
+            self._mean = flat.mean(axis=0).astype("float32")
+            self._variance = flat.var(axis=0).astype("float32")
+        return self
+
+    # -- hooks -----------------------------------------------------------------
+    def input_block(self, hp: kt_hp.HyperParameters, inputs):
+        """Turns the raw inputs into the first hidden layer's input.
+
+        Flattens multi-dimensional samples and, with ``standardize=True``,
+        standardises each feature.
+
+        Args:
+            hp: The trial's hyperparameters.
+            inputs: The ``keras.Input`` tensor.
+
+        Returns:
+            A 2-D tensor.
+        """
+        del hp
+        x = inputs
+        if len(self.input_shape) > 1:
+            x = keras.layers.Flatten(name="flatten")(x)
+        if self.standardize:
+            x = keras.layers.Normalization(
+                mean=self._mean, variance=self._variance, name="standardize"
+            )(x)
+        return x
+
+    def hidden_block(self, hp: kt_hp.HyperParameters, x, index: int):
+        """One hidden layer: ``Dense`` with the trial's width and activation,
+        then ``Dropout`` when the rate is above zero.
+
+        Args:
+            hp: The trial's hyperparameters.
+            x: The previous block's output.
+            index: The layer's index, from 0.
+
+        Returns:
+            The block's output tensor.
+        """
+        x = keras.layers.Dense(
+            self.value(hp, "units", index),
+            activation=self.value(hp, "activation"),
+            name=f"dense_{index}",
+        )(x)
+        rate = self.value(hp, "dropout")
+        if rate > 0:
+            x = keras.layers.Dropout(rate, name=f"dropout_{index}")(x)
+        return x
+
+    def output_head(self, hp: kt_hp.HyperParameters, x):
+        """The output layer for the task.
+
+        Args:
+            hp: The trial's hyperparameters.
+            x: The last hidden block's output.
+
+        Returns:
+            The model's output tensor.
+        """
+        del hp
+        activation = TASKS[self.task][0]
+        width = {
+            "classification": self.num_classes,
+            "binary": 1,
+            "regression": self.output_dim,
+        }[self.task]
+        return keras.layers.Dense(width, activation=activation, name="output")(x)
+
+    def build_optimizer(self, hp: kt_hp.HyperParameters) -> keras.optimizers.Optimizer:
+        """Creates the optimizer from the ``optimizer`` and ``learning_rate`` knobs.
+
+        Args:
+            hp: The trial's hyperparameters.
+
+        Returns:
+            A new Keras optimizer.
+        """
+        optimizer = OPTIMIZERS[self.value(hp, "optimizer")]
+        return optimizer(learning_rate=self.value(hp, "learning_rate"))
+
+    def build(self, hp: kt_hp.HyperParameters) -> keras.Model:
+        """Builds and compiles the model for one trial.
+
+        Args:
+            hp: The trial's hyperparameters.
+
+        Returns:
+            A compiled ``keras.Model``.
+
+        Raises:
+            ValueError: If the input shape is still unknown.
+        """
+        if self.input_shape is None:
+            raise bad_value(
+                "input_shape",
+                None,
+                "HyperMLP does not know the shape of its inputs yet",
+                "Pass input_shape=... when creating it, or call "
+                "hypermodel.adapt(x_train) before building (keras_hpo's tuners "
+                "do this at the start of search()).",
+            )
+        if self.standardize and self._mean is None:
+            raise bad_value(
+                "standardize",
+                True,
+                "the standardisation statistics have not been computed yet",
+                "Call hypermodel.adapt(x_train) before building (keras_hpo's "
+                "tuners do this at the start of search()).",
+            )
+        self.declare_hyperparameters(hp)
+        inputs = keras.Input(shape=self.input_shape, name="inputs")
+        x = self.input_block(hp, inputs)
+        for index in range(self.value(hp, "num_layers")):
+            x = self.hidden_block(hp, x, index)
+        outputs = self.output_head(hp, x)
+        model = keras.Model(inputs, outputs, name=self.name or "hyper_mlp")
+        _, loss, metric, _ = TASKS[self.task]
+        model.compile(optimizer=self.build_optimizer(hp), loss=loss, metrics=[metric])
+        return model
+
+    def fit(self, hp: kt_hp.HyperParameters, model: keras.Model, *args, **kwargs):
+        """Trains one trial's model; fit-time knobs (``batch_size``) apply here.
+
+        Args:
+            hp: The trial's hyperparameters.
+            model: The model `build` returned.
+            *args: Passed to ``model.fit`` (typically ``x`` and ``y``).
+            **kwargs: Passed to ``model.fit``; ``batch_size`` comes from the
+                knob unless given here.
+
+        Returns:
+            The ``History`` of ``model.fit``.
+        """
+        kwargs.setdefault("batch_size", self.value(hp, "batch_size"))
+        return model.fit(*args, **kwargs)

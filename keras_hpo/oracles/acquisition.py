@@ -1,0 +1,57 @@
+"""Expected improvement, computed in log space so it never underflows."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+__all__ = ["log_expected_improvement"]
+
+_SQRT_HALF_PI = np.sqrt(np.pi / 2)
+_LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
+
+
+def _log_h(z: np.ndarray) -> np.ndarray:
+    """log(phi(z) + z * Phi(z)), stable for every z (Ament et al., 2023)."""
+    z = np.asarray(z, dtype=float)
+    out = np.empty_like(z)
+    log_phi = -0.5 * z**2 - _LOG_SQRT_2PI
+    upper = z > -1.0
+    zu = z[upper]
+    out[upper] = np.log(np.exp(log_phi[upper]) + zu * special.ndtr(zu))
+    lower = ~upper
+    zl = z[lower]
+    # phi(z) + z Phi(z) = phi(z) * (1 - |z| Phi(z)/phi(z)), with
+    # Phi(z)/phi(z) = sqrt(pi/2) * erfcx(-z / sqrt(2)).
+    ratio = np.abs(zl) * _SQRT_HALF_PI * special.erfcx(-zl / np.sqrt(2))
+    tail = np.where(
+        zl > -1e3,
+        np.log1p(-np.minimum(ratio, 1 - 1e-16)),
+        -2 * np.log(np.abs(zl)),  # asymptote: 1 - ratio ~ 1 / z^2
+    )
+    out[lower] = log_phi[lower] + tail
+    return out
+
+
+def log_expected_improvement(
+    mean: np.ndarray, std: np.ndarray, best: float, xi: float = 0.0
+) -> np.ndarray:
+    """Log of the expected improvement over ``best``, for minimisation.
+
+    ``EI = std * h((best - mean - xi) / std)`` with
+    ``h(z) = phi(z) + z * Phi(z)``; the log is computed without forming EI, so
+    candidates far from the incumbent still rank correctly instead of all
+    collapsing to zero.
+
+    Args:
+        mean: Posterior means of the candidates.
+        std: Posterior standard deviations (floored at 1e-12).
+        best: The best (lowest) observed value.
+        xi: Exploration margin subtracted from the improvement.
+
+    Returns:
+        ``log(EI)`` per candidate.
+    """
+    std = np.maximum(np.asarray(std, dtype=float), 1e-12)
+    z = (best - np.asarray(mean, dtype=float) - xi) / std
+    return np.log(std) + _log_h(z)

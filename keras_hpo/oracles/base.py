@@ -1,0 +1,239 @@
+"""The oracle base our strategies share (strategy only: no Keras here)."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import keras_tuner
+import numpy as np
+from keras_tuner.engine import trial as kt_trial
+
+from keras_hpo.errors import SearchSpaceError
+from keras_hpo.errors import bad_type
+from keras_hpo.errors import bad_value
+from keras_hpo.oracles.space import HyperGrid
+from keras_hpo.oracles.space import active_values
+from keras_hpo.oracles.space import values_key
+
+__all__ = ["SearchOracle", "check_max_trials", "check_seed"]
+
+#: Random proposals tried before a finite space is searched exhaustively.
+_MAX_RANDOM_ATTEMPTS = 64
+
+
+def check_seed(seed: Any) -> int:
+    """Validates a seed; ``None`` draws one at random. ``0`` is a seed."""
+    if seed is None:
+        return random.SystemRandom().randint(1, 2**31 - 1)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise bad_type("seed", seed, "an int or None", "E.g. seed=42.")
+    if seed < 0:
+        raise bad_value("seed", seed, "must be non-negative", "E.g. seed=0.")
+    return int(seed)
+
+
+def check_max_trials(max_trials: Any) -> int | None:
+    """Validates ``max_trials``: a positive int, or ``None`` for no limit."""
+    if max_trials is None:
+        return None
+    if isinstance(max_trials, bool) or not isinstance(max_trials, (int, np.integer)):
+        raise bad_type("max_trials", max_trials, "an int or None", "E.g. max_trials=20.")
+    if max_trials < 1:
+        raise bad_value(
+            "max_trials", max_trials, "must be at least 1", "E.g. max_trials=20."
+        )
+    return int(max_trials)
+
+
+class SearchOracle(keras_tuner.Oracle):
+    """A keras-tuner ``Oracle`` with the guarantees our strategies share.
+
+    * ``seed`` is honoured exactly (``seed=0`` is a seed; ``None`` draws one).
+    * A configuration is never proposed twice: every proposal, running or
+      finished (whatever its status), is remembered by its active values in
+      the search space (`values_key`), and the memory is saved with the
+      oracle's state.
+    * A finite space is detected and the search stops when it is exhausted.
+    * Concurrent workers see each other's pending trials in
+      `pending_values`.
+
+    Subclasses implement `propose`, which returns the next configuration or
+    ``None`` when the strategy has nothing left to try.
+
+    Args:
+        objective: As for ``keras_tuner.Oracle``.
+        max_trials: Maximum number of trials, ``None`` for no limit.
+        hyperparameters: Optional ``keras_tuner.HyperParameters`` that
+            declare (or override) the search space.
+        allow_new_entries: As for ``keras_tuner.Oracle``.
+        tune_new_entries: As for ``keras_tuner.Oracle``.
+        seed: Random seed; ``None`` draws one at random.
+        max_retries_per_trial: As for ``keras_tuner.Oracle``.
+        max_consecutive_failed_trials: As for ``keras_tuner.Oracle``.
+    """
+
+    def __init__(
+        self,
+        objective=None,
+        max_trials: int | None = None,
+        hyperparameters=None,
+        allow_new_entries: bool = True,
+        tune_new_entries: bool = True,
+        seed: int | None = None,
+        max_retries_per_trial: int = 0,
+        max_consecutive_failed_trials: int = 3,
+    ):
+        seed = check_seed(seed)
+        super().__init__(
+            objective=objective,
+            max_trials=check_max_trials(max_trials),
+            hyperparameters=hyperparameters,
+            allow_new_entries=allow_new_entries,
+            tune_new_entries=tune_new_entries,
+            seed=seed,
+            max_retries_per_trial=max_retries_per_trial,
+            max_consecutive_failed_trials=max_consecutive_failed_trials,
+        )
+        # keras-tuner treats a falsy seed as "no seed"; we do not.
+        self.seed = seed
+        self._seed_state = seed
+        #: trial_id -> the values proposed for it, in proposal order.
+        self.proposed: dict[str, dict[str, Any]] = {}
+        self._grid_cache: tuple[str, HyperGrid | None] | None = None
+        self._keys_cache: tuple[tuple[str, int], set[str]] | None = None
+
+    # -- what subclasses implement -------------------------------------------
+    def propose(self, trial_id: str) -> dict[str, Any] | None:
+        """Returns the values for a new trial, or ``None`` to stop.
+
+        Args:
+            trial_id: The new trial's ID.
+
+        Returns:
+            The active hyperparameter values, not yet tried.
+        """
+        raise NotImplementedError
+
+    # -- keras-tuner's hook ----------------------------------------------------
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
+        """Asks `propose` for values and records them (keras-tuner's hook)."""
+        values = self.propose(trial_id)
+        if values is None:
+            return {"status": kt_trial.TrialStatus.STOPPED, "values": None}
+        if not self.is_new(values):
+            raise RuntimeError(  # pragma: no cover - a strategy bug
+                f"{type(self).__name__} proposed a configuration twice: {values}"
+            )
+        self.proposed[trial_id] = dict(values)
+        return {"status": kt_trial.TrialStatus.RUNNING, "values": values}
+
+    # -- helpers for strategies ------------------------------------------------
+    @property
+    def num_proposed(self) -> int:
+        """How many configurations this oracle has handed out."""
+        return len(self.proposed)
+
+    def key(self, values: dict[str, Any]) -> str:
+        """The identity of a configuration in the current space."""
+        return values_key(self.hyperparameters, values)
+
+    def _signature(self) -> str:
+        return repr(self.hyperparameters.get_config())
+
+    def tried_keys(self) -> set[str]:
+        """Keys of every configuration proposed so far, in the current space."""
+        state = (self._signature(), len(self.proposed))
+        if self._keys_cache is None or self._keys_cache[0] != state:
+            keys = {self.key(values) for values in self.proposed.values()}
+            self._keys_cache = (state, keys)
+        return self._keys_cache[1]
+
+    def is_new(self, values: dict[str, Any]) -> bool:
+        """Whether a configuration was never proposed (running or finished)."""
+        return self.key(values) not in self.tried_keys()
+
+    def rng(self, *stream: int) -> np.random.Generator:
+        """A generator determined by the seed and ``stream`` alone."""
+        return np.random.default_rng([self.seed, *stream])
+
+    def grid(self) -> HyperGrid | None:
+        """All configurations of the space, or ``None`` if it is not finite.
+
+        Recomputed only when the space changes.
+        """
+        signature = self._signature()
+        if self._grid_cache is None or self._grid_cache[0] != signature:
+            try:
+                grid = HyperGrid(self.hyperparameters)
+            except SearchSpaceError:
+                grid = None
+            self._grid_cache = (signature, grid)
+        return self._grid_cache[1]
+
+    def untried(self) -> list[dict[str, Any]] | None:
+        """The configurations not yet proposed, for a finite space; else None."""
+        grid = self.grid()
+        if grid is None:
+            return None
+        tried = self.tried_keys()
+        return [values for values in grid if self.key(values) not in tried]
+
+    def random_new(self, sample, stream: int) -> dict[str, Any] | None:
+        """Draws new configurations with ``sample(rng)`` until one is new.
+
+        Falls back to a uniform pick among the untried configurations of a
+        finite space, and returns ``None`` once that space is exhausted.
+
+        Args:
+            sample: A function of a ``numpy.random.Generator`` returning values.
+            stream: Distinguishes this draw's random stream.
+
+        Returns:
+            New values, or ``None`` if the space is exhausted.
+        """
+        rng = self.rng(stream)
+        for _ in range(_MAX_RANDOM_ATTEMPTS):
+            values = sample(rng)
+            if self.is_new(values):
+                return values
+        remaining = self.untried()
+        if remaining is None:
+            return None  # a continuous space that keeps colliding: give up
+        if not remaining:
+            return None
+        return remaining[int(rng.integers(len(remaining)))]
+
+    def pending_values(self, exclude: str | None = None) -> list[dict[str, Any]]:
+        """Values of the trials still running, other than ``exclude``."""
+        return [
+            active_values(self.hyperparameters, trial.hyperparameters.values)
+            for trial in self.ongoing_trials.values()
+            if trial.trial_id != exclude
+        ]
+
+    def completed_trials(self) -> list[kt_trial.Trial]:
+        """Finished trials with a finite score, in the order they ended."""
+        trials = [self.trials[trial_id] for trial_id in self.end_order]
+        return [
+            t
+            for t in trials
+            if t.status == kt_trial.TrialStatus.COMPLETED
+            and t.score is not None
+            and np.isfinite(t.score)
+        ]
+
+    # -- state -------------------------------------------------------------------
+    def get_state(self) -> dict[str, Any]:
+        """The oracle's state, our strategy memory included."""
+        state = super().get_state()
+        state["proposed"] = dict(self.proposed)
+        state["strategy"] = type(self).__name__
+        return state
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restores `get_state`'s output."""
+        super().set_state(state)
+        self.seed = state["seed"]
+        self.proposed = {k: dict(v) for k, v in state.get("proposed", {}).items()}
+        self._keys_cache = None

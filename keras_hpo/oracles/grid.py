@@ -1,0 +1,54 @@
+"""Grid search: every combination exactly once, in a fixed order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keras_hpo.oracles.base import SearchOracle
+from keras_hpo.oracles.space import HyperGrid
+
+__all__ = ["GridOracle"]
+
+
+class GridOracle(SearchOracle):
+    """Tries every combination of a discrete search space exactly once.
+
+    The combinations are those of `HyperGrid` (first hyperparameter slowest,
+    conditional hyperparameters only where active), handed out in that order;
+    the search stops by itself when the grid is exhausted, or after
+    ``max_trials`` trials if that is smaller. A continuous range without a step
+    is refused with a `SearchSpaceError` when the grid is first needed (for
+    our tuners: at construction), never silently discretised.
+
+    Args:
+        **kwargs: The arguments of `SearchOracle` (``objective``,
+            ``max_trials`` (default: the whole grid), ``hyperparameters``,
+            ``seed``, ...). The seed is unused: the order is fixed.
+
+    Example:
+        >>> hp = keras_tuner.HyperParameters()
+        >>> _ = hp.Choice("units", [32, 64, 128])
+        >>> oracle = GridOracle(objective="val_loss", hyperparameters=hp)
+        >>> len(oracle.get_grid())
+        3
+    """
+
+    def get_grid(self) -> HyperGrid:
+        """All the combinations this oracle will hand out, in order.
+
+        Raises:
+            SearchSpaceError: If the space has a continuous range without a
+                step, or is too large to enumerate.
+        """
+        grid = self.grid()
+        if grid is None:
+            HyperGrid(self.hyperparameters)  # raises the precise error
+        return grid
+
+    def propose(self, trial_id: str) -> dict[str, Any] | None:
+        """The first combination of the grid not yet handed out."""
+        tried = self.tried_keys()
+        for values in self.get_grid():
+            if self.key(values) not in tried:
+                return values
+        return None

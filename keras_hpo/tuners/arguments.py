@@ -1,0 +1,64 @@
+"""Turning a strategy tuner's arguments into its oracle's arguments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keras_hpo.errors import bad_value
+from keras_hpo.hypermodels.mlp import KNOBS
+from keras_hpo.hypermodels.mlp import HyperMLP
+from keras_hpo.hypermodels.sklearn_space import param_distributions_to_hyperparameters
+from keras_hpo.hypermodels.sklearn_space import param_grid_to_hyperparameters
+
+__all__ = ["search_space"]
+
+
+def search_space(
+    hypermodel: Any,
+    objective: Any,
+    hyperparameters: Any,
+    tune_new_entries: bool,
+    *,
+    param_grid: Any = None,
+    param_distributions: Any = None,
+) -> dict[str, Any]:
+    """Resolves the objective and the search space of a strategy tuner.
+
+    * With no ``objective``, a `HyperMLP` supplies its task's default
+      (``val_accuracy`` for classification, ``val_loss`` for regression).
+    * A scikit-learn ``param_grid`` / ``param_distributions`` becomes the
+      ``hyperparameters`` of the oracle, and ``tune_new_entries`` is turned
+      off: knobs left out keep their default value, as an estimator's
+      parameters left out of a scikit-learn grid keep theirs.
+
+    Returns:
+        ``objective``, ``hyperparameters`` and ``tune_new_entries`` for the
+        oracle.
+
+    Raises:
+        ValueError: If a scikit-learn space is given with ``hyperparameters``.
+    """
+    if objective is None and isinstance(hypermodel, HyperMLP):
+        objective = hypermodel.default_objective
+    knobs = KNOBS if isinstance(hypermodel, HyperMLP) else None
+    for argument, spec, convert in (
+        ("param_grid", param_grid, param_grid_to_hyperparameters),
+        ("param_distributions", param_distributions, param_distributions_to_hyperparameters),
+    ):
+        if spec is None:
+            continue
+        if hyperparameters is not None:
+            raise bad_value(
+                argument,
+                spec,
+                "given together with hyperparameters=",
+                "Describe the search space one way: either a scikit-learn "
+                f"{argument} or a keras_tuner.HyperParameters.",
+            )
+        hyperparameters = convert(spec, knobs)
+        tune_new_entries = False
+    return {
+        "objective": objective,
+        "hyperparameters": hyperparameters,
+        "tune_new_entries": tune_new_entries,
+    }

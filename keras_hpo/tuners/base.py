@@ -1,0 +1,534 @@
+"""Execution: how trials are built, trained, recorded and reported.
+
+`SearchTuner` holds all the Keras work; the strategy tuners in this package
+only choose an oracle. It keeps keras-tuner's ``Tuner`` contract (arguments,
+``run_trial``, ``hypermodel.fit``, chief/worker mode) and adds:
+
+* a search loop over *groups* of trials (`create_trials`, `run_trials`), so
+  that several trials can be handed out and trained together;
+* one `TrialResult` per trial (score, best epoch, epochs run, seconds,
+  history, error), written atomically as ``trial_<id>/result.json``;
+* best-epoch weights kept in memory and written once per trial;
+* results in scikit-learn's terms: `best_params_`, `best_score_`,
+  `best_model`, `best_estimator_`, `cv_results_`.
+"""
+
+from __future__ import annotations
+
+import copy
+import gc
+import glob
+import math
+import os
+import time
+import traceback
+from typing import Any
+
+import keras
+import keras_tuner
+import numpy as np
+from keras_tuner import errors as kt_errors
+from keras_tuner.engine import trial as kt_trial
+from keras_tuner.src.distribute import utils as dist_utils
+from keras_tuner.src.engine import tuner_utils
+
+from keras_hpo.callbacks import EpochRecorder
+from keras_hpo.callbacks import ProgressPrinter
+from keras_hpo.callbacks import SearchCallback
+from keras_hpo.errors import NotSearchedError
+from keras_hpo.errors import bad_type
+from keras_hpo.errors import bad_value
+from keras_hpo.hypermodels.mlp import HyperMLP
+from keras_hpo.hypermodels.sklearn_space import SUBGRID
+from keras_hpo.tuners.checkpoint import BestWeights
+from keras_hpo.tuners.results import TrialResult
+from keras_hpo.tuners.results import TrialStatus
+
+__all__ = ["SearchTuner"]
+
+#: A full garbage collection runs once per this many trials (it costs ~0.3 s).
+GC_EVERY = 10
+
+
+def _public_values(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if k != SUBGRID}
+
+
+def _num_samples(data: Any) -> int | None:
+    shape = getattr(data, "shape", None)
+    if shape is not None and len(shape) > 0:
+        return int(shape[0])
+    if isinstance(data, (list, tuple)) and data and not hasattr(data[0], "shape"):
+        return len(data)
+    return None
+
+
+class SearchTuner(keras_tuner.Tuner):
+    """The tuner base that runs trials for every keras_hpo strategy.
+
+    Use a strategy tuner (`GridSearch`, `RandomSearch`, `BayesianSearch`), or
+    pass any keras-tuner ``Oracle`` here. Subclass it to change how trials
+    run: override ``run_trial`` for one trial, or `run_trials` to train a
+    group of trials together.
+
+    Args:
+        oracle: A ``keras_tuner.Oracle`` (ours or keras-tuner's).
+        hypermodel: A ``keras_tuner.HyperModel`` (for instance `HyperMLP`) or
+            a function ``build(hp) -> keras.Model``.
+        search_callbacks: `keras_hpo.callbacks.SearchCallback` objects told
+            about each finished trial.
+        verbose: 1 (default) prints one line per trial and the best trial at
+            the end; 0 prints nothing.
+        trials_per_step: How many trials the search loop asks the oracle for
+            at once and passes to `run_trials`. Defaults to 1.
+        **kwargs: keras-tuner ``Tuner`` arguments: ``directory``,
+            ``project_name``, ``overwrite``, ``executions_per_trial``,
+            ``max_model_size``, ``distribution_strategy``, ``tuner_id``, ...
+
+    Example:
+        >>> tuner = SearchTuner(keras_hpo.oracles.RandomOracle(
+        ...     objective="val_accuracy", max_trials=5, seed=0),
+        ...     hypermodel=HyperMLP(num_classes=10), directory="runs")
+        >>> tuner.search(x, y, validation_split=0.2, epochs=5)  # doctest: +SKIP
+        >>> tuner.best_params_  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        oracle: keras_tuner.Oracle,
+        hypermodel=None,
+        *,
+        search_callbacks: list[SearchCallback] | None = None,
+        verbose: int = 1,
+        trials_per_step: int = 1,
+        **kwargs,
+    ):
+        if isinstance(verbose, bool) or verbose not in (0, 1, 2):
+            raise bad_value("verbose", verbose, "must be 0, 1 or 2", "E.g. verbose=1.")
+        if (
+            isinstance(trials_per_step, bool)
+            or not isinstance(trials_per_step, (int, np.integer))
+            or trials_per_step < 1
+        ):
+            raise bad_value(
+                "trials_per_step", trials_per_step, "must be an int >= 1", "E.g. 1."
+            )
+        callbacks = list(search_callbacks or [])
+        for index, callback in enumerate(callbacks):
+            if not isinstance(callback, SearchCallback):
+                raise bad_type(
+                    f"search_callbacks[{index}]",
+                    callback,
+                    "a keras_hpo.callbacks.SearchCallback",
+                    "Keras callbacks go to search(callbacks=[...]) instead.",
+                )
+        self.verbose = verbose
+        self.trials_per_step = int(trials_per_step)
+        self.search_callbacks = callbacks + ([ProgressPrinter()] if verbose else [])
+        #: trial_id -> `TrialResult`, for every trial that ended.
+        self.trial_results: dict[str, TrialResult] = {}
+        self._running: dict[str, TrialResult] = {}
+        self._space_deferred = False
+        self._best_model_cache: tuple[str, keras.Model] | None = None
+        super().__init__(oracle, hypermodel, **kwargs)
+        self.oracle.verbose = 0  # our ProgressPrinter replaces keras-tuner's display
+        self._load_results()
+
+    # -- the search space ------------------------------------------------------
+    def _populate_initial_space(self):
+        hypermodel = self.hypermodel
+        if isinstance(hypermodel, HyperMLP) and not hypermodel.ready:
+            # HyperMLP declares its whole space without data; the builds that
+            # find conditional hyperparameters of subclasses wait for `adapt`.
+            hp = self.oracle.get_space()
+            hypermodel.declare_hyperparameters(hp)
+            self.oracle.update_space(hp)
+            self._space_deferred = True
+            return
+        super()._populate_initial_space()
+
+    def _prepare_data(self, fit_args: tuple, fit_kwargs: dict) -> None:
+        x = fit_args[0] if fit_args else fit_kwargs.get("x")
+        y = fit_args[1] if len(fit_args) > 1 else fit_kwargs.get("y")
+        nx, ny = _num_samples(x), _num_samples(y)
+        if nx == 0:
+            raise bad_value("x", x, "no samples", "Pass at least one training sample.")
+        if nx is not None and ny is not None and nx != ny:
+            raise bad_value(
+                "y",
+                f"{ny} labels",
+                f"x has {nx} samples but y has {ny}",
+                "Pass one label per sample.",
+            )
+        if isinstance(self.hypermodel, HyperMLP) and x is not None and nx is not None:
+            self.hypermodel.adapt(x, y)
+        if self._space_deferred:
+            self._activate_all_conditions()
+            self._space_deferred = False
+
+    # -- the search loop ---------------------------------------------------------
+    def search(self, *fit_args, **fit_kwargs) -> None:
+        """Runs trials until the oracle stops; arguments go to ``fit``.
+
+        Args:
+            *fit_args: Passed to ``hypermodel.fit`` (e.g. ``x, y``).
+            **fit_kwargs: Passed to ``hypermodel.fit`` (``epochs``,
+                ``validation_data``, ``validation_split``, ``callbacks``...).
+                ``verbose`` defaults to 0: progress is one line per trial.
+        """
+        if dist_utils.is_chief_oracle():
+            super().search(*fit_args, **fit_kwargs)  # serves the oracle
+            return
+        self._prepare_data(fit_args, fit_kwargs)
+        fit_kwargs.setdefault("verbose", 0)
+        self.on_search_begin()
+        try:
+            while True:
+                self.pre_create_trial()
+                trials = self.create_trials(self.trials_per_step)
+                if not trials:
+                    break
+                for trial in trials:
+                    self.on_trial_begin(trial)
+                self.run_trials(trials, *fit_args, **fit_kwargs)
+                for trial in trials:
+                    self.on_trial_end(trial)
+        finally:
+            self.on_search_end()
+
+    def create_trials(self, count: int) -> list[kt_trial.Trial]:
+        """Asks the oracle for up to ``count`` trials to run now.
+
+        Each trial gets its own tuner ID (``<tuner_id>`` for the first,
+        ``<tuner_id>-<i>`` after), so the oracle sees them as pending together.
+
+        Args:
+            count: The most trials wanted.
+
+        Returns:
+            The trials, empty when the oracle has stopped the search.
+        """
+        trials = []
+        for index in range(count):
+            tuner_id = self.tuner_id if index == 0 else f"{self.tuner_id}-{index}"
+            while True:
+                trial = self.oracle.create_trial(tuner_id)
+                if trial.status != kt_trial.TrialStatus.IDLE:
+                    break
+                time.sleep(0.1)  # another worker holds the oracle's attention
+            if trial.status == kt_trial.TrialStatus.STOPPED:
+                break
+            trials.append(trial)
+        return trials
+
+    def run_trials(self, trials: list[kt_trial.Trial], *fit_args, **fit_kwargs) -> None:
+        """Runs a group of trials and reports each to the oracle.
+
+        The default runs them one after the other with `execute_trial`;
+        override it to train a group together (for instance as one fused
+        model), then report each trial with ``oracle.update_trial`` and set
+        its ``status``.
+
+        Args:
+            trials: The trials from `create_trials`.
+            *fit_args: As for `search`.
+            **fit_kwargs: As for `search`.
+        """
+        for trial in trials:
+            self.execute_trial(trial, *fit_args, **fit_kwargs)
+
+    def execute_trial(self, trial: kt_trial.Trial, *fit_args, **fit_kwargs) -> None:
+        """Runs one trial, records its outcome and reports it to the oracle.
+
+        An exception in build or fit fails the trial (its traceback is kept
+        in the result) and the search goes on; ``KeyboardInterrupt`` and
+        keras-tuner's fatal errors stop the search.
+        """
+        start = time.perf_counter()
+        number = self.trial_number(trial)
+        try:
+            metrics = self.run_trial(trial, *fit_args, **fit_kwargs)
+            result = self._running.pop(trial.trial_id, None)
+            if result is None:  # a subclass's own run_trial
+                tuner_utils.validate_trial_results(
+                    metrics, self.oracle.objective, "Tuner.run_trial()"
+                )
+                step = tuner_utils.get_best_step(metrics, self.oracle.objective)
+                metrics = tuner_utils.convert_to_metrics_dict(
+                    metrics, self.oracle.objective
+                )
+                result = TrialResult(
+                    trial.trial_id, number, {}, TrialStatus.COMPLETED, best_epoch=step
+                )
+            metrics = {k: float(v) for k, v in metrics.items()}
+            self.oracle.update_trial(trial.trial_id, metrics, step=result.best_epoch or 0)
+            trial.status = kt_trial.TrialStatus.COMPLETED
+        except Exception as err:  # noqa: BLE001 - a failed trial must not end the search
+            if isinstance(err, kt_errors.FatalError):
+                raise
+            self._running.pop(trial.trial_id, None)
+            failed = isinstance(err, kt_errors.FailedTrialError)
+            trial.status = (
+                kt_trial.TrialStatus.FAILED if failed else kt_trial.TrialStatus.INVALID
+            )
+            trial.message = traceback.format_exc()
+            result = TrialResult(
+                trial.trial_id, number, {}, TrialStatus.FAILED, error=trial.message
+            )
+        result.seconds = time.perf_counter() - start
+        self.trial_results[trial.trial_id] = result
+
+    def trial_number(self, trial: kt_trial.Trial) -> int:
+        """The 1-based position of a trial in the search."""
+        order = self.oracle.start_order
+        return order.index(trial.trial_id) + 1 if trial.trial_id in order else len(order)
+
+    def trial_seed(self, trial: kt_trial.Trial) -> int:
+        """The seed a trial trains with: set by the oracle's seed and its number."""
+        base = int(getattr(self.oracle, "seed", 0) or 0)
+        return (base * 1_000_003 + self.trial_number(trial)) % (2**31 - 1)
+
+    # -- one trial ---------------------------------------------------------------
+    def build_model(self, hp) -> keras.Model:
+        """Builds a fresh model for ``hp`` (clearing Keras' global state first).
+
+        Raises:
+            FatalTypeError: If the hypermodel does not return a Keras model.
+            FailedTrialError: If the model exceeds ``max_model_size``.
+        """
+        keras.backend.clear_session(free_memory=False)
+        if (len(self.oracle.start_order) % GC_EVERY) == 0:
+            gc.collect()
+        return self._try_build_without_clearing(hp)
+
+    def _try_build_without_clearing(self, hp) -> keras.Model:
+        model = self._build_hypermodel(hp)
+        if not isinstance(model, keras.Model):
+            raise kt_errors.FatalTypeError(
+                "The hypermodel's build() must return a keras.Model. "
+                f"Received: {model!r} of type {type(model).__name__}."
+            )
+        size = sum(math.prod(w.shape) for w in model.trainable_weights)
+        if self.max_model_size and size > self.max_model_size:
+            raise kt_errors.FailedTrialError(
+                f"Oversized model: {size} parameters > max_model_size="
+                f"{self.max_model_size}."
+            )
+        return model
+
+    def run_trial(self, trial: kt_trial.Trial, *fit_args, **fit_kwargs) -> dict:
+        """Builds and trains one trial's model(s); returns best-epoch metrics.
+
+        Each of ``executions_per_trial`` executions trains a new model with
+        a deep copy of the user's Keras callbacks plus an `EpochRecorder` and
+        a `BestWeights`; the metrics of the best epoch are averaged over the
+        executions, and the best epoch's weights are written once.
+
+        Returns:
+            Metric name -> value at the best epoch (the objective included).
+        """
+        hp = trial.hyperparameters
+        seed = self.trial_seed(trial)
+        objective = self.oracle.objective
+        best = BestWeights(objective)
+        user_callbacks = list(fit_kwargs.pop("callbacks", None) or [])
+        per_execution, histories, fit_seconds, model = [], {}, 0.0, None
+        for _ in range(self.executions_per_trial):
+            keras.utils.set_random_seed(seed)
+            model = self.build_model(hp)
+            recorder = EpochRecorder()
+            callbacks = self._deepcopy_callbacks(user_callbacks)
+            callbacks += [recorder, best]
+            start = time.perf_counter()
+            self.hypermodel.fit(hp, model, *fit_args, callbacks=callbacks, **fit_kwargs)
+            fit_seconds += time.perf_counter() - start
+            per_execution.append(self._best_epoch_metrics(recorder.history))
+            histories = recorder.history
+            seed += 1
+        metrics = {
+            name: float(np.mean([m[1][name] for m in per_execution if name in m[1]]))
+            for name in per_execution[-1][1]
+        }
+        best_epoch = per_execution[-1][0]
+        if objective.name not in metrics or not math.isfinite(metrics[objective.name]):
+            raise kt_errors.FailedTrialError(
+                f"The objective {objective.name!r} was not logged with a finite "
+                f"value. Logged metrics: {sorted(histories)}. Check the "
+                "objective's name and that validation data is given."
+            )
+        if best.weights is not None:
+            model.set_weights(best.weights)
+        model.save_weights(self._get_checkpoint_fname(trial.trial_id))
+        self._running[trial.trial_id] = TrialResult(
+            trial_id=trial.trial_id,
+            number=self.trial_number(trial),
+            values=_public_values(hp.values),
+            status=TrialStatus.COMPLETED,
+            metrics=metrics,
+            best_epoch=best_epoch,
+            epochs_run=len(next(iter(histories.values()), [])),
+            fit_seconds=fit_seconds,
+            seed=self.trial_seed(trial),
+            history=histories,
+        )
+        return metrics
+
+    def _best_epoch_metrics(self, history: dict[str, list[float]]):
+        objective = self.oracle.objective
+        values = history.get(objective.name)
+        if not values:
+            return 0, {}
+        direction = 1.0 if objective.direction == "min" else -1.0
+        finite = [(direction * v, i) for i, v in enumerate(values) if math.isfinite(v)]
+        epoch = min(finite)[1] if finite else len(values) - 1
+        return epoch, {name: column[epoch] for name, column in history.items()}
+
+    # -- events ------------------------------------------------------------------
+    def on_search_begin(self):
+        """Tells the search callbacks the search starts."""
+        for callback in self.search_callbacks:
+            callback.on_search_begin(self)
+
+    def on_trial_end(self, trial: kt_trial.Trial):
+        """Ends the trial in the oracle, then records and reports its result."""
+        super().on_trial_end(trial)  # oracle.end_trial + save
+        ended = self.oracle.get_trial(trial.trial_id)
+        result = self.trial_results.get(trial.trial_id) or TrialResult(
+            trial.trial_id, self.trial_number(trial), {}, TrialStatus.FAILED
+        )
+        result.values = _public_values(ended.hyperparameters.values)
+        if ended.status == kt_trial.TrialStatus.COMPLETED:
+            result.status = TrialStatus.COMPLETED
+            result.score = None if ended.score is None else float(ended.score)
+        else:
+            result.status = TrialStatus.FAILED
+            result.error = result.error or ended.message or "no finite objective"
+            result.score = None
+        result.save(self._result_path(trial.trial_id))
+        self._best_model_cache = None
+        if ended.status == kt_trial.TrialStatus.INVALID:
+            return  # sent for a retry: not finished yet
+        for callback in self.search_callbacks:
+            callback.on_trial_end(self, result)
+
+    def on_search_end(self):
+        """Tells the search callbacks the search ended."""
+        for callback in self.search_callbacks:
+            callback.on_search_end(self)
+
+    # -- results -----------------------------------------------------------------
+    def _result_path(self, trial_id: str) -> str:
+        return os.path.join(self.get_trial_dir(trial_id), "result.json")
+
+    def _load_results(self) -> None:
+        pattern = os.path.join(self.project_dir, "trial_*", "result.json")
+        for path in sorted(glob.glob(pattern)):
+            result = TrialResult.load(path)
+            self.trial_results[result.trial_id] = result
+
+    def results(self) -> list[TrialResult]:
+        """Every ended trial's result, in trial order."""
+        return sorted(self.trial_results.values(), key=lambda r: r.number)
+
+    def best_result(self) -> TrialResult | None:
+        """The completed trial with the best score, or ``None``."""
+        done = [r for r in self.trial_results.values() if r.ok]
+        if not done:
+            return None
+        sign = -1.0 if self.oracle.objective.direction == "max" else 1.0
+        return min(done, key=lambda r: (sign * r.score, r.number))
+
+    def _require_best(self) -> TrialResult:
+        best = self.best_result()
+        if best is None:
+            raise NotSearchedError(
+                "No trial has completed yet, so there is no best trial. Call "
+                "search(...) first (or check the failed trials' errors in "
+                "cv_results_['error'])."
+            )
+        return best
+
+    @property
+    def best_params_(self) -> dict[str, Any]:
+        """Hyperparameter values of the best trial (as scikit-learn's)."""
+        return dict(self._require_best().values)
+
+    @property
+    def best_score_(self) -> float:
+        """Objective value of the best trial, at its best epoch."""
+        return self._require_best().score
+
+    @property
+    def best_trial_id_(self) -> str:
+        """keras-tuner ID of the best trial."""
+        return self._require_best().trial_id
+
+    def best_model(self) -> keras.Model:
+        """The best trial's trained model, with its best epoch's weights.
+
+        Loaded from the weights written when the trial ended: nothing is
+        retrained.
+        """
+        best = self._require_best()
+        if self._best_model_cache and self._best_model_cache[0] == best.trial_id:
+            return self._best_model_cache[1]
+        model = self.load_model(self.oracle.get_trial(best.trial_id))
+        self._best_model_cache = (best.trial_id, model)
+        return model
+
+    @property
+    def best_estimator_(self) -> keras.Model:
+        """The best trial's trained model (see `best_model`)."""
+        return self.best_model()
+
+    def load_model(self, trial: kt_trial.Trial) -> keras.Model:
+        """Rebuilds a trial's model and loads its saved best-epoch weights."""
+        model = self._try_build_without_clearing(trial.hyperparameters.copy())
+        if model.optimizer is not None and not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)  # match the saved state
+        model.load_weights(self._get_checkpoint_fname(trial.trial_id))
+        return model
+
+    @property
+    def cv_results_(self) -> dict[str, list]:
+        """One row per ended trial, as columns of equal length.
+
+        ``pandas.DataFrame(tuner.cv_results_)`` gives the table. Columns:
+        ``trial_id``, ``number``, ``param_<name>`` for every hyperparameter
+        (``None`` where inactive), ``params`` (dicts), ``score``,
+        ``rank_score`` (1 is best; failed trials rank last), ``status``,
+        ``best_epoch``, ``epochs_run``, ``seconds``, ``fit_seconds``,
+        ``error``.
+        """
+        rows = self.results()
+        names: list[str] = []
+        for row in rows:
+            names += [name for name in row.values if name not in names]
+        sign = -1.0 if self.oracle.objective.direction == "max" else 1.0
+        ranked = sorted(
+            rows, key=lambda r: (not r.ok, sign * r.score if r.ok else 0.0, r.number)
+        )
+        rank = {r.trial_id: i + 1 for i, r in enumerate(ranked)}
+        table: dict[str, list] = {"trial_id": [r.trial_id for r in rows]}
+        table["number"] = [r.number for r in rows]
+        for name in names:
+            table[f"param_{name}"] = [r.values.get(name) for r in rows]
+        table["params"] = [dict(r.values) for r in rows]
+        table["score"] = [r.score for r in rows]
+        table["rank_score"] = [rank[r.trial_id] for r in rows]
+        table["status"] = [r.status.value for r in rows]
+        table["best_epoch"] = [r.best_epoch for r in rows]
+        table["epochs_run"] = [r.epochs_run for r in rows]
+        table["seconds"] = [r.seconds for r in rows]
+        table["fit_seconds"] = [r.fit_seconds for r in rows]
+        table["error"] = [r.error for r in rows]
+        return table
+
+    def _deepcopy_callbacks(self, callbacks):
+        try:
+            return copy.deepcopy(callbacks)
+        except Exception as err:
+            raise kt_errors.FatalValueError(
+                "search(callbacks=...) must be deep-copyable: each trial gets "
+                f"its own copy. copy.deepcopy failed with: {err}"
+            ) from err

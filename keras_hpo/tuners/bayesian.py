@@ -1,0 +1,70 @@
+"""BayesianSearch: `BayesianOracle` + `SearchTuner`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keras_hpo.oracles.bayesian import BayesianOracle
+from keras_hpo.tuners.arguments import search_space
+from keras_hpo.tuners.base import SearchTuner
+
+__all__ = ["BayesianSearch"]
+
+
+class BayesianSearch(SearchTuner):
+    """Bayesian optimisation with a Gaussian process (see `BayesianOracle`).
+
+    A drop-in for ``keras_tuner.BayesianOptimization``.
+
+    Args:
+        hypermodel: A `HyperMLP`, another ``keras_tuner.HyperModel``, or a
+            ``build(hp)`` function.
+        objective: The metric to optimise; defaults to the `HyperMLP` task's.
+        max_trials: Number of trials. Defaults to 10.
+        num_initial_points: Size of the quasi-random initial design (see
+            `BayesianOracle`).
+        xi: Exploration margin of expected improvement. Defaults to 0.01.
+        param_distributions: Optional scikit-learn style search space.
+        seed, hyperparameters, tune_new_entries, allow_new_entries,
+        max_retries_per_trial, max_consecutive_failed_trials: As for
+            `keras_hpo.oracles.SearchOracle`.
+        **kwargs: `SearchTuner` and keras-tuner ``Tuner`` arguments.
+
+    Example:
+        >>> tuner = BayesianSearch(HyperMLP(num_classes=10), max_trials=20, seed=0)
+    """
+
+    def __init__(
+        self,
+        hypermodel=None,
+        objective=None,
+        max_trials: int | None = None,
+        *,
+        num_initial_points: int | None = None,
+        xi: float = 0.01,
+        param_distributions: Any = None,
+        seed: int | None = None,
+        hyperparameters=None,
+        tune_new_entries: bool = True,
+        allow_new_entries: bool = True,
+        max_retries_per_trial: int = 0,
+        max_consecutive_failed_trials: int = 3,
+        **kwargs,
+    ):
+        oracle = BayesianOracle(
+            max_trials=max_trials or 10,
+            num_initial_points=num_initial_points,
+            xi=xi,
+            seed=seed,
+            allow_new_entries=allow_new_entries,
+            max_retries_per_trial=max_retries_per_trial,
+            max_consecutive_failed_trials=max_consecutive_failed_trials,
+            **search_space(
+                hypermodel,
+                objective,
+                hyperparameters,
+                tune_new_entries,
+                param_distributions=param_distributions,
+            ),
+        )
+        super().__init__(oracle, hypermodel, **kwargs)

@@ -1,0 +1,83 @@
+"""GridSearch: `GridOracle` + `SearchTuner`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keras_hpo.oracles.grid import GridOracle
+from keras_hpo.oracles.space import HyperGrid
+from keras_hpo.tuners.arguments import search_space
+from keras_hpo.tuners.base import SearchTuner
+
+__all__ = ["GridSearch"]
+
+
+class GridSearch(SearchTuner):
+    """Tries every combination of the search space exactly once.
+
+    A drop-in for ``keras_tuner.GridSearch`` that also takes a scikit-learn
+    ``param_grid``. The grid's size is known before the first trial
+    (``len(tuner.grid)``) and the search stops when it is exhausted.
+
+    Args:
+        hypermodel: A `HyperMLP`, another ``keras_tuner.HyperModel``, or a
+            ``build(hp)`` function.
+        objective: The metric to optimise; defaults to the `HyperMLP` task's
+            (``val_accuracy`` or ``val_loss``).
+        max_trials: Stop after this many trials; ``None`` (default) runs the
+            whole grid.
+        param_grid: scikit-learn style grid: a dict of lists, or a list of
+            such dicts. Knobs left out keep their default value.
+        seed, hyperparameters, tune_new_entries, allow_new_entries,
+        max_retries_per_trial, max_consecutive_failed_trials: As for
+            `keras_hpo.oracles.SearchOracle`.
+        **kwargs: `SearchTuner` and keras-tuner ``Tuner`` arguments
+            (``directory``, ``project_name``, ``overwrite``, ``verbose``...).
+
+    Raises:
+        SearchSpaceError: If a hyperparameter is a continuous range without a
+            step.
+
+    Example:
+        >>> tuner = GridSearch(HyperMLP(num_classes=10),
+        ...     param_grid={"units": [32, 64], "learning_rate": [1e-3, 1e-2]})
+        >>> len(tuner.grid)
+        4
+    """
+
+    def __init__(
+        self,
+        hypermodel=None,
+        objective=None,
+        max_trials: int | None = None,
+        *,
+        param_grid: Any = None,
+        seed: int | None = None,
+        hyperparameters=None,
+        tune_new_entries: bool = True,
+        allow_new_entries: bool = True,
+        max_retries_per_trial: int = 0,
+        max_consecutive_failed_trials: int = 3,
+        **kwargs,
+    ):
+        oracle = GridOracle(
+            max_trials=max_trials,
+            seed=seed,
+            allow_new_entries=allow_new_entries,
+            max_retries_per_trial=max_retries_per_trial,
+            max_consecutive_failed_trials=max_consecutive_failed_trials,
+            **search_space(
+                hypermodel,
+                objective,
+                hyperparameters,
+                tune_new_entries,
+                param_grid=param_grid,
+            ),
+        )
+        super().__init__(oracle, hypermodel, **kwargs)
+        self.oracle.get_grid()  # a continuous range fails here, before training
+
+    @property
+    def grid(self) -> HyperGrid:
+        """Every combination the search will try, in order."""
+        return self.oracle.get_grid()
