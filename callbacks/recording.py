@@ -59,7 +59,9 @@ class EpochRecorder(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         """Stores the epoch's metrics and wall time."""
-        start = self._epoch_start if self._epoch_start is not None else time.perf_counter()
+        start = (
+            self._epoch_start if self._epoch_start is not None else time.perf_counter()
+        )
         done = self.epochs_run
         self.epoch_seconds.append(time.perf_counter() - start)
         for name, value in (logs or {}).items():

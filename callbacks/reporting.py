@@ -33,7 +33,10 @@ class ProgressPrinter(SearchCallback):
 
     A line looks like::
 
-        [trial 3/12] val_accuracy=0.9611 best=0.9722 (trial 2) | 11 epochs, 4.1s | units=128 ...
+        [trial 3/12] val_accuracy=0.9611 best=0.9722 (trial 2) | 11 epochs,
+        4.1s | units=128 ...
+
+    (on one line).
 
     Args:
         stream: Where to print. Defaults to ``sys.stdout``.

@@ -39,7 +39,26 @@ _EXPORTS = {
     "TrialStatus": "keras_hpo.tuners",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "BayesianOracle",
+    "BayesianSearch",
+    "ConfigError",
+    "ConfigTypeError",
+    "GridOracle",
+    "GridSearch",
+    "HyperGrid",
+    "HyperMLP",
+    "NotSearchedError",
+    "RandomOracle",
+    "RandomSearch",
+    "SearchSpaceError",
+    "SearchTuner",
+    "TrialResult",
+    "TrialStatus",
+    "__version__",
+    "param_distributions_to_hyperparameters",
+    "param_grid_to_hyperparameters",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from keras_hpo.errors import ConfigError

@@ -31,7 +31,9 @@ def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer, got {text!r}"
+        ) from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
@@ -41,7 +43,9 @@ def _seed(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected an integer >= 0, got {text!r}"
+        ) from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
     return value
@@ -72,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="search strategy; grid searches a built-in 16-point grid "
         f"({', '.join(CLI_GRID)}), random and bayesian HyperMLP's default space",
     )
-    tune.add_argument("--max-trials", type=_positive_int, default=12, help="number of trials")
+    tune.add_argument(
+        "--max-trials", type=_positive_int, default=12, help="number of trials"
+    )
     tune.add_argument(
         "--epochs", type=_positive_int, default=15, help="training epochs per trial"
     )
@@ -80,7 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-size", type=_positive_int, default=32, help="training batch size"
     )
     tune.add_argument(
-        "--seed", type=_seed, default=0, help="random seed of the search and the data split"
+        "--seed",
+        type=_seed,
+        default=0,
+        help="random seed of the search and the data split",
     )
     tune.add_argument(
         "--directory", default="keras_hpo_results", help="folder for all results"

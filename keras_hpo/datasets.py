@@ -98,7 +98,9 @@ def read_idx(path: str) -> np.ndarray:
     with opener(path, "rb") as handle:
         data = handle.read()
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 8:
-        raise bad_value("path", path, "not an idx file of unsigned bytes", "Check the file.")
+        raise bad_value(
+            "path", path, "not an idx file of unsigned bytes", "Check the file."
+        )
     ndim = data[3]
     dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(dims)
@@ -113,7 +115,9 @@ def _from_idx_dir(data_dir: str):
     }
     arrays = {}
     for key, stems in names.items():
-        candidates = [os.path.join(data_dir, s + ext) for s in stems for ext in (".gz", "")]
+        candidates = [
+            os.path.join(data_dir, s + ext) for s in stems for ext in (".gz", "")
+        ]
         found = next((c for c in candidates if os.path.exists(c)), None)
         if found is None:
             raise bad_value(
@@ -171,7 +175,9 @@ def load_fashion_mnist(data_dir: str | None = None, seed: int = 0) -> Dataset:
     """
     import keras
 
-    return _images("fashion_mnist", keras.datasets.fashion_mnist.load_data, data_dir, seed)
+    return _images(
+        "fashion_mnist", keras.datasets.fashion_mnist.load_data, data_dir, seed
+    )
 
 
 def _number(text: str) -> float | None:
@@ -205,21 +211,29 @@ def load_csv(path: str, target: str, task: str | None = None, seed: int = 0) -> 
     with open(path, newline="") as handle:
         rows = list(csv.reader(handle))
     if len(rows) < 2:
-        raise bad_value("csv", path, "needs a header row and data rows", "Check the file.")
+        raise bad_value(
+            "csv", path, "needs a header row and data rows", "Check the file."
+        )
     header, body = [h.strip() for h in rows[0]], [r for r in rows[1:] if r]
     if target not in header:
         raise bad_value(
-            "target", target, f"no such column in {path}", f"Columns: {', '.join(header)}."
+            "target",
+            target,
+            f"no such column in {path}",
+            f"Columns: {', '.join(header)}.",
         )
     column = header.index(target)
     features, labels = [], []
     for line, row in enumerate(body, start=2):
         if len(row) != len(header):
             raise bad_value(
-                "csv", path, f"line {line} has {len(row)} fields, not {len(header)}", "Fix the row."
+                "csv",
+                path,
+                f"line {line} has {len(row)} fields, not {len(header)}",
+                "Fix the row.",
             )
         values = []
-        for name, cell in zip(header, row):
+        for name, cell in zip(header, row, strict=True):
             if name == target:
                 continue
             number = _number(cell)
@@ -245,11 +259,15 @@ def load_csv(path: str, target: str, task: str | None = None, seed: int = 0) -> 
     classes = None
     if task == "regression":
         if any(n is None for n in numeric):
-            raise bad_value("task", task, "the target column is not numeric", "Use classification.")
+            raise bad_value(
+                "task", task, "the target column is not numeric", "Use classification."
+            )
         y = np.asarray(numeric, dtype="float32")
         num_classes = None
     else:
-        classes = sorted(distinct, key=lambda v: (_number(v) is None, _number(v) or 0, v))
+        classes = sorted(
+            distinct, key=lambda v: (_number(v) is None, _number(v) or 0, v)
+        )
         code = {label: i for i, label in enumerate(classes)}
         y = np.asarray([code[v] for v in labels], dtype="int64")
         num_classes = len(classes) if task == "classification" else None
@@ -257,7 +275,9 @@ def load_csv(path: str, target: str, task: str | None = None, seed: int = 0) -> 
         raise bad_value("csv", path, f"only {len(x)} rows", "Give at least 10 rows.")
     stratify = task != "regression" and min(np.bincount(y)) >= 3
     name = os.path.splitext(os.path.basename(path))[0]
-    return Dataset(name, task, num_classes, *_split(x, y, seed, stratify), classes=classes)
+    return Dataset(
+        name, task, num_classes, *_split(x, y, seed, stratify), classes=classes
+    )
 
 
 def load_dataset(
@@ -279,7 +299,12 @@ def load_dataset(
     if name == "csv":
         if not csv_path or not target:
             raise bad_value(
-                "dataset", name, "needs a file and a target column", "Pass --csv PATH --target COLUMN."
+                "dataset",
+                name,
+                "needs a file and a target column",
+                "Pass --csv PATH --target COLUMN.",
             )
         return load_csv(csv_path, target, task, seed)
-    raise bad_value("dataset", name, "unknown data set", f"Use one of: {', '.join(DATASETS)}.")
+    raise bad_value(
+        "dataset", name, "unknown data set", f"Use one of: {', '.join(DATASETS)}."
+    )

@@ -31,8 +31,11 @@ class ConfigTypeError(TypeError):
 
 
 class NotSearchedError(ValueError, AttributeError):
-    """A result was asked for before any trial completed (like scikit-learn's
-    ``NotFittedError``)."""
+    """A result was asked for before any trial completed.
+
+    Like scikit-learn's ``NotFittedError``, it is both a ``ValueError`` and an
+    ``AttributeError``, so ``hasattr(tuner, "best_params_")`` is ``False``.
+    """
 
 
 class SearchSpaceError(ConfigError):

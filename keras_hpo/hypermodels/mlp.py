@@ -243,7 +243,9 @@ class HyperMLP(keras_tuner.HyperModel):
         self._variance: np.ndarray | None = None
 
     def _check_outputs(self, num_classes: Any, output_dim: Any) -> int | None:
-        if isinstance(output_dim, bool) or not isinstance(output_dim, (int, np.integer)):
+        if isinstance(output_dim, bool) or not isinstance(
+            output_dim, (int, np.integer)
+        ):
             raise bad_type("output_dim", output_dim, "an int", "E.g. output_dim=1.")
         if output_dim < 1:
             raise bad_value(
@@ -280,8 +282,11 @@ class HyperMLP(keras_tuner.HyperModel):
 
     @property
     def ready(self) -> bool:
-        """Whether `build` has what it needs (the input shape and, with
-        ``standardize=True``, the statistics); `adapt` provides both."""
+        """Whether `build` has what it needs.
+
+        That is the input shape and, with ``standardize=True``, the
+        standardisation statistics; `adapt` provides both.
+        """
         return self.input_shape is not None and (
             not self.standardize or self._mean is not None
         )
@@ -314,7 +319,9 @@ class HyperMLP(keras_tuner.HyperModel):
     def _declare_layer_units(self, hp: kt_hp.HyperParameters, layer: int):
         parent = self.templates["num_layers"].name
         existing = [h for h in hp.space if h.name == parent and not h.conditions]
-        counts = possible_values(existing[0] if existing else self.templates["num_layers"])
+        counts = possible_values(
+            existing[0] if existing else self.templates["num_layers"]
+        )
         template = self.templates["units"]
         with hp.conditional_scope(parent, [n for n in counts if n > layer] or [-1]):
             return declare(hp, template, f"{template.name}_{layer}")
@@ -393,8 +400,10 @@ class HyperMLP(keras_tuner.HyperModel):
         return x
 
     def hidden_block(self, hp: kt_hp.HyperParameters, x, index: int):
-        """One hidden layer: ``Dense`` with the trial's width and activation,
-        then ``Dropout`` when the rate is above zero.
+        """One hidden layer.
+
+        ``Dense`` with the trial's width and activation, then ``Dropout`` when
+        the rate is above zero.
 
         Args:
             hp: The trial's hyperparameters.

@@ -102,14 +102,17 @@ def _template(
         raise bad_type(
             key,
             values,
-            "a list" + (" or a scipy.stats distribution" if allow_distributions else ""),
+            "a list"
+            + (" or a scipy.stats distribution" if allow_distributions else ""),
             f"Single values must be wrapped in a list: {name}=[{values!r}].",
         )
     if knobs is not None:
         spec = values if is_dist else list(values)
         template = knobs[name].template(spec, key)
         if template.name != name:  # a user's knob spec may be renamed
-            template = type(template).from_config({**template.get_config(), "name": name})
+            template = type(template).from_config(
+                {**template.get_config(), "name": name}
+            )
         return template
     if is_dist:
         return from_distribution(name, values, key)
@@ -139,7 +142,9 @@ def _to_hyperparameters(
     hp = kt_hp.HyperParameters()
     if len(grids) == 1:
         for name, values in grids[0].items():
-            declare(hp, _template(argument, name, values, knobs, allow_distributions), name)
+            declare(
+                hp, _template(argument, name, values, knobs, allow_distributions), name
+            )
         return hp
     hp.Choice(SUBGRID, list(range(len(grids))), ordered=False)
     for index, grid in enumerate(grids):

@@ -245,8 +245,7 @@ class Knob:
             raise bad_type(
                 argument,
                 spec,
-                "a value, a list, a (low, high) tuple or a keras-tuner "
-                "hyperparameter",
+                "a value, a list, a (low, high) tuple or a keras-tuner hyperparameter",
                 f"For example {self.example}.",
             )
         return kt_hp.Fixed(self.name, self.check_value(spec, argument))
@@ -259,7 +258,9 @@ class Knob:
                 "an empty list leaves nothing to try",
                 f"Give at least one value, for example {self.example}.",
             )
-        checked = [self.check_value(v, f"{argument}[{i}]") for i, v in enumerate(values)]
+        checked = [
+            self.check_value(v, f"{argument}[{i}]") for i, v in enumerate(values)
+        ]
         if len(set(checked)) != len(checked):
             raise bad_value(
                 argument, values, "the list repeats a value", "List each value once."
@@ -299,9 +300,16 @@ class Knob:
         step = None
         if len(spec) == 3:
             step = to_python(spec[2])
-            if isinstance(step, bool) or not isinstance(step, (int, float)) or step <= 0:
+            if (
+                isinstance(step, bool)
+                or not isinstance(step, (int, float))
+                or step <= 0
+            ):
                 raise bad_value(
-                    argument, spec, "the step must be a positive number", "E.g. (0.0, 0.5, 0.1)."
+                    argument,
+                    spec,
+                    "the step must be a positive number",
+                    "E.g. (0.0, 0.5, 0.1).",
                 )
         default = self.default if low <= self.default <= high else None
         if low == high:
@@ -312,11 +320,19 @@ class Knob:
         sampling = "log" if log else "linear"
         if self.kind is int:
             return kt_hp.Int(
-                self.name, low, high, step=None if step is None else int(step),
-                sampling=sampling, default=default,
+                self.name,
+                low,
+                high,
+                step=None if step is None else int(step),
+                sampling=sampling,
+                default=default,
             )
         return kt_hp.Float(
-            self.name, float(low), float(high), step=step, sampling=sampling,
+            self.name,
+            float(low),
+            float(high),
+            step=step,
+            sampling=sampling,
             default=default,
         )
 
@@ -339,4 +355,3 @@ class Knob:
             values = possible_values(template) or []
             for i, value in enumerate(values):
                 self.check_value(value, f"{argument}.values[{i}]")
-

@@ -38,7 +38,9 @@ def check_max_trials(max_trials: Any) -> int | None:
     if max_trials is None:
         return None
     if isinstance(max_trials, bool) or not isinstance(max_trials, (int, np.integer)):
-        raise bad_type("max_trials", max_trials, "an int or None", "E.g. max_trials=20.")
+        raise bad_type(
+            "max_trials", max_trials, "an int or None", "E.g. max_trials=20."
+        )
     if max_trials < 1:
         raise bad_value(
             "max_trials", max_trials, "must be at least 1", "E.g. max_trials=20."

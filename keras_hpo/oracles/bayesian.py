@@ -25,7 +25,10 @@ def _check_count(argument: str, value: Any, minimum: int) -> int:
         raise bad_type(argument, value, "an int", f"E.g. {argument}={max(minimum, 8)}.")
     if value < minimum:
         raise bad_value(
-            argument, value, f"must be at least {minimum}", f"E.g. {argument}={max(minimum, 8)}."
+            argument,
+            value,
+            f"must be at least {minimum}",
+            f"E.g. {argument}={max(minimum, 8)}.",
         )
     return int(value)
 
@@ -75,7 +78,9 @@ class BayesianOracle(SearchOracle):
     ):
         super().__init__(*args, **kwargs)
         if num_initial_points is not None:
-            num_initial_points = _check_count("num_initial_points", num_initial_points, 1)
+            num_initial_points = _check_count(
+                "num_initial_points", num_initial_points, 1
+            )
         if isinstance(xi, bool) or not isinstance(xi, (int, float)) or not xi >= 0:
             raise bad_value("xi", xi, "must be a number >= 0", "E.g. xi=0.01.")
         self.num_initial_points = num_initial_points
@@ -187,4 +192,3 @@ class BayesianOracle(SearchOracle):
             "num_candidates": self.num_candidates,
         }
         return state
-

@@ -43,7 +43,11 @@ def search_space(
     knobs = KNOBS if isinstance(hypermodel, HyperMLP) else None
     for argument, spec, convert in (
         ("param_grid", param_grid, param_grid_to_hyperparameters),
-        ("param_distributions", param_distributions, param_distributions_to_hyperparameters),
+        (
+            "param_distributions",
+            param_distributions,
+            param_distributions_to_hyperparameters,
+        ),
     ):
         if spec is None:
             continue

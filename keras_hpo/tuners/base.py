@@ -261,7 +261,9 @@ class SearchTuner(keras_tuner.Tuner):
                     trial.trial_id, number, {}, TrialStatus.COMPLETED, best_epoch=step
                 )
             metrics = {k: float(v) for k, v in metrics.items()}
-            self.oracle.update_trial(trial.trial_id, metrics, step=result.best_epoch or 0)
+            self.oracle.update_trial(
+                trial.trial_id, metrics, step=result.best_epoch or 0
+            )
             trial.status = kt_trial.TrialStatus.COMPLETED
         except Exception as err:  # noqa: BLE001 - a failed trial must not end the search
             if isinstance(err, kt_errors.FatalError):
@@ -281,7 +283,9 @@ class SearchTuner(keras_tuner.Tuner):
     def trial_number(self, trial: kt_trial.Trial) -> int:
         """The 1-based position of a trial in the search."""
         order = self.oracle.start_order
-        return order.index(trial.trial_id) + 1 if trial.trial_id in order else len(order)
+        return (
+            order.index(trial.trial_id) + 1 if trial.trial_id in order else len(order)
+        )
 
     def trial_seed(self, trial: kt_trial.Trial) -> int:
         """The seed a trial trains with: set by the oracle's seed and its number."""

@@ -40,7 +40,9 @@ class BestWeights(keras.callbacks.Callback):
         value = float(self.objective.get_value(logs))
         if value != value:  # NaN never improves
             return
-        if self.best_value is None or self.objective.better_than(value, self.best_value):
+        if self.best_value is None or self.objective.better_than(
+            value, self.best_value
+        ):
             self.best_value = value
             self.best_epoch = epoch
             self.weights = [w.copy() for w in self.model.get_weights()]
