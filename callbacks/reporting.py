@@ -52,7 +52,7 @@ class ProgressPrinter(SearchCallback):
     def on_search_begin(self, tuner: SearchTuner) -> None:
         """Prints the search's plan."""
         self._start = time.perf_counter()
-        total = tuner.oracle.max_trials
+        total = tuner.expected_trials
         done = len(tuner.trial_results)
         plan = f"up to {total} trials" if total else "until the space is exhausted"
         resumed = f", {done} already done" if done else ""
@@ -64,7 +64,7 @@ class ProgressPrinter(SearchCallback):
 
     def on_trial_end(self, tuner: SearchTuner, result: TrialResult) -> None:
         """Prints one line for the finished trial."""
-        total = tuner.oracle.max_trials or "?"
+        total = tuner.expected_trials or "?"
         name = tuner.oracle.objective.name
         head = f"[trial {result.number}/{total}]"
         if result.ok:

@@ -166,6 +166,30 @@ class SearchTuner(keras_tuner.Tuner):
             self._activate_all_conditions()
             self._space_deferred = False
 
+    def _check_objective_is_logged(self, fit_kwargs: dict) -> None:
+        # Only where fit() is ours or keras-tuner's plain model.fit: a user's
+        # own fit may make its validation data itself.
+        if type(self.hypermodel).fit not in (keras_tuner.HyperModel.fit, HyperMLP.fit):
+            return
+        name = getattr(self.oracle.objective, "name", "")
+        has_validation = fit_kwargs.get(
+            "validation_data"
+        ) is not None or fit_kwargs.get("validation_split")
+        if name.startswith("val_") and not has_validation:
+            raise bad_value(
+                "objective",
+                name,
+                "a validation metric, but search() was given no validation data",
+                "Pass validation_data=(x_val, y_val) or validation_split=0.2 to "
+                f"search(), or choose an objective on the training data such as "
+                f"{name[4:]!r}.",
+            )
+
+    @property
+    def expected_trials(self) -> int | None:
+        """How many trials the search will run at most (``None``: unknown)."""
+        return self.oracle.max_trials
+
     # -- the search loop ---------------------------------------------------------
     def search(self, *fit_args, **fit_kwargs) -> None:
         """Runs trials until the oracle stops; arguments go to ``fit``.
@@ -180,6 +204,7 @@ class SearchTuner(keras_tuner.Tuner):
             super().search(*fit_args, **fit_kwargs)  # serves the oracle
             return
         self._prepare_data(fit_args, fit_kwargs)
+        self._check_objective_is_logged(fit_kwargs)
         fit_kwargs.setdefault("verbose", 0)
         self.on_search_begin()
         try:
@@ -395,7 +420,14 @@ class SearchTuner(keras_tuner.Tuner):
 
     def on_trial_end(self, trial: kt_trial.Trial):
         """Ends the trial in the oracle, then records and reports its result."""
-        super().on_trial_end(trial)  # oracle.end_trial + save
+        try:
+            super().on_trial_end(trial)  # oracle.end_trial + save
+        finally:
+            # Also when the oracle stops the search (too many failures in a
+            # row): the trial's result is still written.
+            self._record(trial)
+
+    def _record(self, trial: kt_trial.Trial) -> None:
         ended = self.oracle.get_trial(trial.trial_id)
         result = self.trial_results.get(trial.trial_id) or TrialResult(
             trial.trial_id, self.trial_number(trial), {}, TrialStatus.FAILED

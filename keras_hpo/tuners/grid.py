@@ -78,6 +78,12 @@ class GridSearch(SearchTuner):
         self.oracle.get_grid()  # a continuous range fails here, before training
 
     @property
+    def expected_trials(self) -> int:
+        """The grid's size, or ``max_trials`` if smaller."""
+        size = len(self.grid)
+        return min(size, self.oracle.max_trials) if self.oracle.max_trials else size
+
+    @property
     def grid(self) -> HyperGrid:
         """Every combination the search will try, in order."""
         return self.oracle.get_grid()
