@@ -130,6 +130,16 @@ class SearchOracle(keras_tuner.Oracle):
         self.proposed[trial_id] = dict(values)
         return {"status": kt_trial.TrialStatus.RUNNING, "values": values}
 
+    def _record_values(self, trial: kt_trial.Trial) -> None:
+        # keras-tuner's version first calls `ensure_active_values()`, which
+        # drops a value whenever *another* entry of the same name is inactive
+        # (the same knob in another sub-grid of a list of `param_grid`s), and
+        # fills missing values with unseeded random draws. Our proposals hold
+        # every active value already, so they are recorded as they are.
+        key = self._compute_values_hash(trial.hyperparameters.values)
+        self._tried_so_far.add(key)
+        self._id_to_hash[trial.trial_id] = key
+
     # -- helpers for strategies ------------------------------------------------
     @property
     def num_proposed(self) -> int:

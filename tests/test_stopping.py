@@ -1,0 +1,102 @@
+"""The stopping policies on hand-made curves (lower is better)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from keras_hpo.stopping import Curve
+from keras_hpo.stopping import MedianStopping
+from keras_hpo.stopping import SuccessiveHalving
+from keras_hpo.stopping import best_so_far
+
+
+def test_best_so_far_counts_finished_trials_beyond_their_last_epoch():
+    assert best_so_far(Curve([3.0, 2.0, 2.5], finished=True), 2) == 2.0
+    # A finished trial cut short by its own early stopping carries its best.
+    assert best_so_far(Curve([3.0, 1.0], finished=True), 10) == 1.0
+    # A running (or pruned) trial counts only where it got.
+    assert best_so_far(Curve([3.0, 1.0], finished=False), 3) is None
+    assert best_so_far(Curve([math.nan, 4.0], finished=True), 2) == 4.0
+    assert best_so_far(Curve([math.nan], finished=True), 1) is None
+
+
+def _finished(*curves):
+    return {f"t{i}": Curve(list(c), finished=True) for i, c in enumerate(curves)}
+
+
+def test_median_stopping_waits_for_min_trials_and_min_epochs():
+    stopper = MedianStopping(min_trials=3, min_epochs=2)
+    curves = _finished([1.0, 0.5], [1.0, 0.6])  # two finished only
+    curves["bad"] = Curve([9.0, 9.0])
+    assert not stopper.should_stop("bad", 2, curves)
+    curves.update(_finished([1.0, 0.5], [1.0, 0.6], [1.0, 0.7]))
+    assert not stopper.should_stop("bad", 1, curves)  # before min_epochs
+    assert stopper.should_stop("bad", 2, curves)
+
+
+def test_median_stopping_keeps_a_trial_at_or_better_than_the_median():
+    stopper = MedianStopping(min_trials=3, min_epochs=1)
+    curves = _finished([1.0, 0.5], [1.0, 0.6], [1.0, 0.7])
+    curves["good"] = Curve([1.0, 0.6])
+    assert not stopper.should_stop("good", 2, curves)
+    curves["slightly_worse"] = Curve([1.0, 0.61])
+    assert stopper.should_stop("slightly_worse", 2, curves)
+
+
+def test_median_stopping_compares_early_stopped_trials_fairly():
+    stopper = MedianStopping(min_trials=3, min_epochs=1)
+    # Three trials stopped early at epoch 2 with good values: at epoch 5 they
+    # still count with what they reached, so a trial at 0.8 is worse.
+    curves = _finished([0.9, 0.3], [0.9, 0.4], [0.9, 0.5])
+    curves["running"] = Curve([0.9, 0.85, 0.8, 0.8, 0.8])
+    assert stopper.should_stop("running", 5, curves)
+
+
+def test_successive_halving_rungs():
+    stopper = SuccessiveHalving(min_epochs=1, reduction_factor=3)
+    assert [e for e in range(1, 30) if stopper.is_rung(e)] == [1, 3, 9, 27]
+    stopper = SuccessiveHalving(min_epochs=2, reduction_factor=2)
+    assert [e for e in range(1, 20) if stopper.is_rung(e)] == [2, 4, 8, 16]
+
+
+def test_successive_halving_keeps_the_top_third_at_a_rung():
+    stopper = SuccessiveHalving(min_epochs=1, reduction_factor=3)
+    curves = _finished([0.1], [0.2], [0.3], [0.4], [0.5])
+    curves["new"] = Curve([0.15])
+    # 6 trials at rung 1: the top 6 // 3 = 2 continue.
+    assert not stopper.should_stop("new", 1, curves)
+    curves["new"] = Curve([0.25])
+    assert stopper.should_stop("new", 1, curves)
+    # Not a rung: never stops.
+    curves["new"] = Curve([0.25, 9.0])
+    assert not stopper.should_stop("new", 2, curves)
+
+
+def test_successive_halving_with_few_trials_keeps_only_the_best():
+    stopper = SuccessiveHalving(min_epochs=1, reduction_factor=3)
+    curves = {"first": Curve([0.5])}
+    assert not stopper.should_stop("first", 1, curves)
+    curves = _finished([0.5])
+    curves["second"] = Curve([0.6])
+    assert stopper.should_stop("second", 1, curves)
+    curves["second"] = Curve([0.4])
+    assert not stopper.should_stop("second", 1, curves)
+
+
+@pytest.mark.parametrize(
+    ("factory", "argument", "value"),
+    [
+        (lambda: MedianStopping(min_trials=0), "min_trials", "0"),
+        (lambda: MedianStopping(min_epochs=1.5), "min_epochs", "1.5"),
+        (lambda: SuccessiveHalving(min_epochs=0), "min_epochs", "0"),
+        (lambda: SuccessiveHalving(reduction_factor=1), "reduction_factor", "1"),
+        (lambda: SuccessiveHalving(reduction_factor="3"), "reduction_factor", "'3'"),
+    ],
+)
+def test_bad_arguments_name_the_argument_and_value(factory, argument, value):
+    with pytest.raises((ValueError, TypeError)) as info:
+        factory()
+    assert argument in str(info.value)
+    assert value in str(info.value)
