@@ -1,0 +1,81 @@
+"""Asynchronous successive halving (ASHA)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from keras_hpo.errors import bad_type
+from keras_hpo.errors import bad_value
+from keras_hpo.stopping.base import Curve
+from keras_hpo.stopping.base import Stopper
+from keras_hpo.stopping.base import best_so_far
+from keras_hpo.stopping.median import check_count
+
+__all__ = ["SuccessiveHalving"]
+
+
+class SuccessiveHalving(Stopper):
+    """Keeps only the top 1/``reduction_factor`` of trials at each rung.
+
+    Rungs sit at ``min_epochs * reduction_factor**k`` epochs (1, 3, 9, 27...
+    by default). When a trial reaches a rung it is compared with every trial
+    that reached that rung before it (finished trials count with the best
+    value they reached, see `best_so_far`); it continues only if its best
+    value so far ranks in the top ``1/reduction_factor`` of them, itself
+    included. While fewer than ``reduction_factor`` trials have reached a
+    rung, a trial continues only if it is the best there (the rule Optuna
+    also uses, since a paused trial is never resumed).
+
+    Args:
+        min_epochs: The first rung, in epochs. Defaults to 1.
+        reduction_factor: How many times fewer trials each rung keeps.
+            Defaults to 3.
+
+    Example:
+        >>> tuner = keras_hpo.RandomSearch(
+        ...     hypermodel, stopper=SuccessiveHalving(min_epochs=1, reduction_factor=3))
+    """
+
+    def __init__(self, min_epochs: int = 1, reduction_factor: int = 3):
+        self.min_epochs = check_count("min_epochs", min_epochs, 1)
+        if isinstance(reduction_factor, bool) or not isinstance(
+            reduction_factor, (int, float)
+        ):
+            raise bad_type("reduction_factor", reduction_factor, "a number", "E.g. 3.")
+        if not reduction_factor >= 2:
+            raise bad_value(
+                "reduction_factor", reduction_factor, "must be at least 2", "E.g. 3."
+            )
+        self.reduction_factor = reduction_factor
+
+    def is_rung(self, epochs: int) -> bool:
+        """Whether ``epochs`` is a rung."""
+        if epochs < self.min_epochs:
+            return False
+        k = round(math.log(epochs / self.min_epochs, self.reduction_factor))
+        return epochs == round(self.min_epochs * self.reduction_factor**k)
+
+    def should_stop(
+        self, trial_id: str, epochs: int, curves: Mapping[str, Curve]
+    ) -> bool:
+        """Whether the trial falls out of the top 1/reduction_factor at a rung."""
+        if not self.is_rung(epochs):
+            return False
+        own = best_so_far(curves[trial_id], epochs)
+        if own is None:
+            return False
+        competing = [
+            best_so_far(curve, epochs)
+            for tid, curve in curves.items()
+            if tid != trial_id
+        ]
+        competing = sorted([v for v in competing if v is not None] + [own])
+        keep = max(1, int(len(competing) // self.reduction_factor))
+        return own > competing[keep - 1]
+
+    def __repr__(self) -> str:
+        return (
+            f"SuccessiveHalving(min_epochs={self.min_epochs}, "
+            f"reduction_factor={self.reduction_factor})"
+        )
