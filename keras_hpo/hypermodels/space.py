@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -96,10 +97,32 @@ def possible_values(template: kt_hp.HyperParameter) -> list[Any] | None:
     if isinstance(template, kt_hp.Float):
         if template.step is None:
             return None
-        values = [float(v) for v in template.values]
-        # Guard against float drift past the upper bound.
-        return [v for v in values if v <= template.max_value * (1 + 1e-9)]
+        return _float_steps(template)
     raise TypeError(f"Unknown hyperparameter type: {type(template).__name__}")
+
+
+def _float_steps(template: kt_hp.Float) -> list[float]:
+    """The values of a stepped ``Float``, the upper bound included.
+
+    keras-tuner counts them as ``(max - min) // step + 1``, which loses the
+    top value to rounding (``0.5 // 0.1 == 4.0``); decimal arithmetic on the
+    numbers as written does not.
+    """
+    low, high, step = (
+        Decimal(repr(float(v)))
+        for v in (template.min_value, template.max_value, template.step)
+    )
+    if template.sampling == "linear":
+        count = int((high - low) / step) + 1
+        return [float(low + i * step) for i in range(count)]
+    values = []  # log: the step multiplies
+    value = low
+    while value <= high * Decimal("1.000000001"):
+        values.append(float(value))
+        value *= step
+    if template.sampling == "reverse_log":
+        values = [float(high + low - Decimal(repr(v))) for v in reversed(values)]
+    return values
 
 
 def from_distribution(name: str, dist: Any, argument: str) -> kt_hp.HyperParameter:

@@ -27,7 +27,8 @@ def _log_h(z: np.ndarray) -> np.ndarray:
     tail = np.where(
         zl > -1e3,
         np.log1p(-np.minimum(ratio, 1 - 1e-16)),
-        -2 * np.log(np.abs(zl)),  # asymptote: 1 - ratio ~ 1 / z^2
+        # asymptotic series: 1 - ratio = z^-2 (1 - 3 z^-2 + 15 z^-4 - ...)
+        -2 * np.log(np.abs(zl)) + np.log1p(-3 / zl**2 + 15 / zl**4),
     )
     out[lower] = log_phi[lower] + tail
     return out

@@ -10,6 +10,7 @@ from scipy.stats import qmc
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process import kernels
+from threadpoolctl import threadpool_limits
 
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
@@ -121,7 +122,8 @@ class BayesianOracle(SearchOracle):
             n_restarts_optimizer=2,
             random_state=self.seed % (2**32),
         )
-        with warnings.catch_warnings():
+        # The matrices are tiny: one BLAS thread is faster than many.
+        with warnings.catch_warnings(), threadpool_limits(1):
             warnings.simplefilter("ignore", ConvergenceWarning)
             model.fit(x, y)
         return model
@@ -158,7 +160,8 @@ class BayesianOracle(SearchOracle):
             points.append(cube.encode(values))
         if not configs:
             return None
-        mean, std = model.predict(np.array(points), return_std=True)
+        with threadpool_limits(1):
+            mean, std = model.predict(np.array(points), return_std=True)
         # `normalize_y` keeps mean and std in the units of y; EI's margin is in
         # standard deviations of the observations.
         scale = float(np.std(y)) or 1.0

@@ -145,9 +145,14 @@ class UnitCube:
     def __init__(self, hyperparameters):
         self.space = _space(hyperparameters)
         self._columns: list[tuple[kt_hp.HyperParameter, str, int]] = []
+        #: hp name -> its values, for stepped Floats (snapped to these).
+        self._steps: dict[int, list[float]] = {}
         start = 0
         for hp in self.space:
-            self._columns.append((hp, self._kind(hp), start))
+            kind = self._kind(hp)
+            if kind == "steps":
+                self._steps[id(hp)] = possible_values(hp)
+            self._columns.append((hp, kind, start))
             start += self._width(hp)
         #: Number of dimensions.
         self.dims = start
@@ -168,7 +173,9 @@ class UnitCube:
             return "onehot"
         if isinstance(hp, kt_hp.Boolean):
             return "bool"
-        return "float" if isinstance(hp, kt_hp.Float) else "number"
+        if isinstance(hp, kt_hp.Float):
+            return "float" if hp.step is None else "steps"
+        return "number"
 
     def encode(self, values: dict[str, Any]) -> np.ndarray:
         """Returns the point of the cube for a configuration."""
@@ -184,6 +191,12 @@ class UnitCube:
                 point[start] = 0.5
             elif kind == "bool":
                 point[start] = 1.0 if values[hp.name] else 0.0
+            elif kind == "steps":
+                steps = self._steps[id(hp)]
+                index = min(
+                    range(len(steps)), key=lambda i: abs(steps[i] - values[hp.name])
+                )
+                point[start] = (index + 0.5) / len(steps)
             else:
                 prob = hp.value_to_prob(values[hp.name])
                 point[start] = min(max(float(prob), 0.0), 1.0)
@@ -206,6 +219,10 @@ class UnitCube:
                 values[hp.name] = hp.values[block.index(max(block))]
             elif kind == "bool":
                 values[hp.name] = coords[start] >= 0.5
+            elif kind == "steps":
+                steps = self._steps[id(hp)]
+                position = min(max(coords[start], 0.0), 1.0)
+                values[hp.name] = steps[min(int(position * len(steps)), len(steps) - 1)]
             else:
                 value = hp.prob_to_value(min(max(coords[start], 0.0), 1.0 - 1e-9))
                 if kind == "float":
