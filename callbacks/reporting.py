@@ -76,12 +76,16 @@ class ProgressPrinter(SearchCallback):
             last = (result.error or "").strip().splitlines()
             outcome = f"FAILED: {last[-1] if last else 'no score'}"
         timing = f"{result.epochs_run} epochs, {result.seconds:.1f}s"
+        if result.ok and result.status.value != "completed":
+            timing = f"{result.status.value.replace('_', ' ')} | {timing}"
         self._print(f"{head} {outcome} | {timing} | {format_values(result.values)}")
 
     def on_search_end(self, tuner: SearchTuner) -> None:
         """Prints the best trial."""
         best = tuner.best_result()
         elapsed = time.perf_counter() - self._start
+        if tuner.stop_reason:
+            self._print(f"Search stopped: {tuner.stop_reason}")
         if best is None:
             self._print(f"Search ended after {elapsed:.1f}s with no completed trial.")
             return

@@ -35,6 +35,7 @@ TRAILING = [
     "epochs_run",
     "seconds",
     "fit_seconds",
+    "end_reason",
     "error",
 ]
 GRID = {"units": [8, 16], "learning_rate": [1e-2, 1e-1]}

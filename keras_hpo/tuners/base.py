@@ -40,9 +40,19 @@ from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
 from keras_hpo.hypermodels.mlp import HyperMLP
 from keras_hpo.hypermodels.sklearn_space import SUBGRID
+from keras_hpo.stopping.base import Curve
+from keras_hpo.stopping.base import Stopper
 from keras_hpo.tuners.checkpoint import BestWeights
+from keras_hpo.tuners.checkpoint import LastEpochWeights
+from keras_hpo.tuners.control import TrialControl
+from keras_hpo.tuners.options import SearchLimits
+from keras_hpo.tuners.options import check_checkpoint
+from keras_hpo.tuners.options import check_stopper
+from keras_hpo.tuners.options import make_early_stopping
 from keras_hpo.tuners.results import TrialResult
 from keras_hpo.tuners.results import TrialStatus
+from keras_hpo.tuners.results import atomic_write_json
+from keras_hpo.tuners.results import cv_results
 
 __all__ = ["SearchTuner"]
 
@@ -81,6 +91,29 @@ class SearchTuner(keras_tuner.Tuner):
             the end; 0 prints nothing.
         trials_per_step: How many trials the search loop asks the oracle for
             at once and passes to `run_trials`. Defaults to 1.
+        early_stopping: Stops a trial's training when its objective stops
+            improving. ``"default"``: patience 5 epochs on the objective; an
+            int patience; a ``(patience, min_delta)`` tuple; a dict of
+            ``keras.callbacks.EarlyStopping`` arguments; your own
+            ``EarlyStopping`` (each trial gets a copy); or ``None`` (off).
+        stopper: A `keras_hpo.stopping.Stopper` that stops bad trials early
+            by comparing them with the others (`MedianStopping`,
+            `SuccessiveHalving`). A stopped ("pruned") trial keeps its curve
+            and its score at its best epoch so far, and the oracle learns
+            from that score like any other.
+        max_time: Seconds; no new trial starts after that (the running one
+            finishes).
+        patience_trials: Stop the search after this many trials in a row
+            that do not improve the best score.
+        target: Stop the search once the best score reaches this value.
+        checkpoint: ``"best"`` (default): the best epoch's weights are kept in
+            memory during a trial and written once, when it ends, only for
+            the ``keep_top_k`` best trials (weights of trials pushed out are
+            deleted); ``"every_epoch"``: also the last epoch's weights after
+            every epoch, and the best epoch's of every trial; ``"none"``: no
+            weights (then `best_model` cannot load a model).
+        keep_top_k: How many trials' weights ``checkpoint="best"`` keeps.
+            Defaults to 3.
         **kwargs: keras-tuner ``Tuner`` arguments: ``directory``,
             ``project_name``, ``overwrite``, ``executions_per_trial``,
             ``max_model_size``, ``distribution_strategy``, ``tuner_id``, ...
@@ -101,6 +134,13 @@ class SearchTuner(keras_tuner.Tuner):
         search_callbacks: list[SearchCallback] | None = None,
         verbose: int = 1,
         trials_per_step: int = 1,
+        early_stopping: Any = "default",
+        stopper: Stopper | None = None,
+        max_time: float | None = None,
+        patience_trials: int | None = None,
+        target: float | None = None,
+        checkpoint: str = "best",
+        keep_top_k: int = 3,
         **kwargs,
     ):
         if isinstance(verbose, bool) or verbose not in (0, 1, 2):
@@ -124,14 +164,22 @@ class SearchTuner(keras_tuner.Tuner):
                 )
         self.verbose = verbose
         self.trials_per_step = int(trials_per_step)
+        self.stopper = check_stopper(stopper)
+        self.limits = SearchLimits(max_time, patience_trials, target)
+        self.checkpoint, self.keep_top_k = check_checkpoint(checkpoint, keep_top_k)
+        self._early_stopping_spec = early_stopping
+        #: Why the last `search` call ended.
+        self.stop_reason: str | None = None
         self.search_callbacks = callbacks + ([ProgressPrinter()] if verbose else [])
         #: trial_id -> `TrialResult`, for every trial that ended.
         self.trial_results: dict[str, TrialResult] = {}
         self._running: dict[str, TrialResult] = {}
         self._space_deferred = False
         self._best_model_cache: tuple[str, keras.Model] | None = None
+        self._weights: dict[str, tuple[keras.Model, list]] = {}
         super().__init__(oracle, hypermodel, **kwargs)
         self.oracle.verbose = 0  # our ProgressPrinter replaces keras-tuner's display
+        self.early_stopping = make_early_stopping(early_stopping, self.oracle.objective)
         self._load_results()
 
     # -- the search space ------------------------------------------------------
@@ -167,9 +215,7 @@ class SearchTuner(keras_tuner.Tuner):
             self._space_deferred = False
 
     def _check_objective_is_logged(self, fit_kwargs: dict) -> None:
-        # Only where fit() is ours or keras-tuner's plain model.fit: a user's
-        # own fit may make its validation data itself.
-        if type(self.hypermodel).fit not in (keras_tuner.HyperModel.fit, HyperMLP.fit):
+        if not self._plain_fit():
             return
         name = getattr(self.oracle.objective, "name", "")
         has_validation = fit_kwargs.get(
@@ -184,6 +230,17 @@ class SearchTuner(keras_tuner.Tuner):
                 f"search(), or choose an objective on the training data such as "
                 f"{name[4:]!r}.",
             )
+
+    def _plain_fit(self) -> bool:
+        """Whether trials train with HyperMLP's or keras-tuner's plain fit.
+
+        Only then can the data and the logged metrics be checked up front: a
+        user's own ``fit`` or ``run_trial`` may make its validation data and
+        metrics itself.
+        """
+        if type(self).run_trial is not SearchTuner.run_trial or self.hypermodel is None:
+            return False
+        return type(self.hypermodel).fit in (keras_tuner.HyperModel.fit, HyperMLP.fit)
 
     @property
     def expected_trials(self) -> int | None:
@@ -205,21 +262,81 @@ class SearchTuner(keras_tuner.Tuner):
             return
         self._prepare_data(fit_args, fit_kwargs)
         self._check_objective_is_logged(fit_kwargs)
+        self._check_metrics_exist(fit_args, fit_kwargs)
         fit_kwargs.setdefault("verbose", 0)
+        self.stop_reason = None
+        self.limits.start()
         self.on_search_begin()
         try:
             while True:
+                self.stop_reason = self.limits.reason(
+                    [r.score if r.ok else None for r in self.results()],
+                    self.oracle.objective.direction,
+                )
+                if self.stop_reason:
+                    break
                 self.pre_create_trial()
                 trials = self.create_trials(self.trials_per_step)
                 if not trials:
+                    self.stop_reason = self._oracle_stop_reason()
                     break
                 for trial in trials:
                     self.on_trial_begin(trial)
                 self.run_trials(trials, *fit_args, **fit_kwargs)
                 for trial in trials:
                     self.on_trial_end(trial)
+        except KeyboardInterrupt:
+            self.stop_reason = "interrupted (Ctrl-C)"
+            raise
+        except Exception as err:
+            self.stop_reason = f"error: {type(err).__name__}: {err}"
+            raise
         finally:
+            atomic_write_json(
+                os.path.join(self.project_dir, "search.json"),
+                {"stop_reason": self.stop_reason, "trials": len(self.trial_results)},
+            )
             self.on_search_end()
+
+    def _oracle_stop_reason(self) -> str:
+        max_trials = self.oracle.max_trials
+        if max_trials and len(self.oracle.trials) >= max_trials:
+            return f"max_trials: {max_trials} trials run"
+        return "the search space is exhausted"
+
+    def _check_metrics_exist(self, fit_args: tuple, fit_kwargs: dict) -> None:
+        """Fails before training if a monitored metric is not logged.
+
+        The objective and the early-stopping monitor must be among the
+        metrics the model logs, checked on two samples of an untrained model.
+        """
+        if not self._plain_fit():
+            return
+        x = fit_args[0] if fit_args else fit_kwargs.get("x")
+        y = fit_args[1] if len(fit_args) > 1 else fit_kwargs.get("y")
+        if _num_samples(x) is None or _num_samples(y) is None:
+            return
+        try:
+            model = self._try_build_without_clearing(self.oracle.get_space())
+            logged = model.evaluate(x[:2], y[:2], verbose=0, return_dict=True)
+        except Exception:  # noqa: BLE001 - the trials will report the real error
+            return
+        names = set(logged)
+        if fit_kwargs.get("validation_data") is not None or fit_kwargs.get(
+            "validation_split"
+        ):
+            names |= {f"val_{name}" for name in logged}
+        wanted = {"objective": self.oracle.objective.name}
+        if self.early_stopping is not None:
+            wanted["early_stopping"] = self.early_stopping.monitor
+        for argument, name in wanted.items():
+            if name not in names:
+                raise bad_value(
+                    argument,
+                    name,
+                    "this metric is not logged by the model",
+                    f"Use one of: {', '.join(sorted(names))}.",
+                )
 
     def create_trials(self, count: int) -> list[kt_trial.Trial]:
         """Asks the oracle for up to ``count`` trials to run now.
@@ -293,15 +410,18 @@ class SearchTuner(keras_tuner.Tuner):
         except Exception as err:  # noqa: BLE001 - a failed trial must not end the search
             if isinstance(err, kt_errors.FatalError):
                 raise
-            self._running.pop(trial.trial_id, None)
+            partial = self._running.pop(trial.trial_id, None)
             failed = isinstance(err, kt_errors.FailedTrialError)
             trial.status = (
                 kt_trial.TrialStatus.FAILED if failed else kt_trial.TrialStatus.INVALID
             )
             trial.message = traceback.format_exc()
-            result = TrialResult(
-                trial.trial_id, number, {}, TrialStatus.FAILED, error=trial.message
+            result = partial or TrialResult(
+                trial.trial_id, number, {}, TrialStatus.FAILED
             )
+            result.status = TrialStatus.FAILED
+            result.error = trial.message
+            self._weights.pop(trial.trial_id, None)
         result.seconds = time.perf_counter() - start
         self.trial_results[trial.trial_id] = result
 
@@ -362,18 +482,48 @@ class SearchTuner(keras_tuner.Tuner):
         best = BestWeights(objective)
         user_callbacks = list(fit_kwargs.pop("callbacks", None) or [])
         per_execution, histories, fit_seconds, model = [], {}, 0.0, None
+        status, reason = TrialStatus.COMPLETED, None
         for _ in range(self.executions_per_trial):
             keras.utils.set_random_seed(seed)
             model = self.build_model(hp)
             recorder = EpochRecorder()
+            control = TrialControl(trial.trial_id, objective, self.stopper, self.curves)
             callbacks = self._deepcopy_callbacks(user_callbacks)
-            callbacks += [recorder, best]
+            early = self._deepcopy_callbacks([self.early_stopping])[0]
+            callbacks += [c for c in (early,) if c is not None]
+            callbacks += [recorder, best, control]
+            if self.checkpoint == "every_epoch":
+                callbacks.append(
+                    LastEpochWeights(self._last_checkpoint_path(trial.trial_id))
+                )
             start = time.perf_counter()
             self.hypermodel.fit(hp, model, *fit_args, callbacks=callbacks, **fit_kwargs)
             fit_seconds += time.perf_counter() - start
             per_execution.append(self._best_epoch_metrics(recorder.history))
             histories = recorder.history
             seed += 1
+            if control.diverged:
+                self._running[trial.trial_id] = TrialResult(
+                    trial.trial_id,
+                    self.trial_number(trial),
+                    _public_values(hp.values),
+                    TrialStatus.FAILED,
+                    epochs_run=recorder.epochs_run,
+                    fit_seconds=fit_seconds,
+                    seed=self.trial_seed(trial),
+                    history=histories,
+                    end_reason=control.diverged,
+                )
+                raise kt_errors.FailedTrialError(control.diverged)
+            if control.pruned_at is not None:
+                status = TrialStatus.PRUNED
+                reason = f"pruned by {self.stopper!r} after {control.pruned_at} epochs"
+            elif early is not None and early.stopped_epoch > 0:
+                status = TrialStatus.STOPPED_EARLY
+                reason = (
+                    f"no improvement of {early.monitor} for {early.patience} "
+                    f"epochs; stopped after epoch {early.stopped_epoch + 1}"
+                )
         metrics = {
             name: float(np.mean([m[1][name] for m in per_execution if name in m[1]]))
             for name in per_execution[-1][1]
@@ -385,9 +535,8 @@ class SearchTuner(keras_tuner.Tuner):
                 f"value. Logged metrics: {sorted(histories)}. Check the "
                 "objective's name and that validation data is given."
             )
-        if best.weights is not None:
-            model.set_weights(best.weights)
-        model.save_weights(self._get_checkpoint_fname(trial.trial_id))
+        if self.checkpoint != "none":
+            self._weights[trial.trial_id] = (model, best.weights)
         self._running[trial.trial_id] = TrialResult(
             trial_id=trial.trial_id,
             number=self.trial_number(trial),
@@ -399,7 +548,9 @@ class SearchTuner(keras_tuner.Tuner):
             fit_seconds=fit_seconds,
             seed=self.trial_seed(trial),
             history=histories,
+            end_reason=reason,
         )
+        self._running[trial.trial_id].status = status
         return metrics
 
     def _best_epoch_metrics(self, history: dict[str, list[float]]):
@@ -411,6 +562,57 @@ class SearchTuner(keras_tuner.Tuner):
         finite = [(direction * v, i) for i, v in enumerate(values) if math.isfinite(v)]
         epoch = min(finite)[1] if finite else len(values) - 1
         return epoch, {name: column[epoch] for name, column in history.items()}
+
+    def curves(self) -> dict[str, Curve]:
+        """Every ended trial's objective curve, oriented so lower is better.
+
+        Completed trials and those stopped by their own early stopping are
+        finished (their best value carries forward); pruned trials count only
+        at the epochs they reached; failed trials are left out.
+        """
+        objective = self.oracle.objective
+        sign = 1.0 if objective.direction == "min" else -1.0
+        curves = {}
+        for result in self.trial_results.values():
+            values = result.history.get(objective.name)
+            if not result.ok or not values:
+                continue
+            finished = result.status != TrialStatus.PRUNED
+            curves[result.trial_id] = Curve([sign * v for v in values], finished)
+        return curves
+
+    def _last_checkpoint_path(self, trial_id: str) -> str:
+        return os.path.join(self.get_trial_dir(trial_id), "last.weights.h5")
+
+    def _write_checkpoints(self, result: TrialResult) -> None:
+        """Writes the ended trial's best weights if they are kept.
+
+        With ``checkpoint="best"`` the weights of trials pushed out of the top
+        ``keep_top_k`` are deleted.
+        """
+        model, weights = self._weights.pop(result.trial_id, (None, None))
+        if model is None or not result.ok:
+            return
+        keep = {result.trial_id}
+        if self.checkpoint == "best":
+            keep = {r.trial_id for r in self._ranked()[: self.keep_top_k]}
+        if result.trial_id in keep:
+            if weights is not None:
+                model.set_weights(weights)
+            model.save_weights(self._get_checkpoint_fname(result.trial_id))
+        if self.checkpoint != "best":
+            return
+        for other in self.trial_results.values():
+            path = os.path.join(
+                self.project_dir, f"trial_{other.trial_id}", "checkpoint.weights.h5"
+            )
+            if other.trial_id not in keep and os.path.exists(path):
+                os.remove(path)
+
+    def _ranked(self) -> list[TrialResult]:
+        sign = -1.0 if self.oracle.objective.direction == "max" else 1.0
+        done = [r for r in self.trial_results.values() if r.ok]
+        return sorted(done, key=lambda r: (sign * r.score, r.number))
 
     # -- events ------------------------------------------------------------------
     def on_search_begin(self):
@@ -434,12 +636,15 @@ class SearchTuner(keras_tuner.Tuner):
         )
         result.values = _public_values(ended.hyperparameters.values)
         if ended.status == kt_trial.TrialStatus.COMPLETED:
-            result.status = TrialStatus.COMPLETED
+            if result.status == TrialStatus.FAILED:
+                result.status = TrialStatus.COMPLETED
             result.score = None if ended.score is None else float(ended.score)
         else:
             result.status = TrialStatus.FAILED
             result.error = result.error or ended.message or "no finite objective"
             result.score = None
+        self.trial_results[trial.trial_id] = result
+        self._write_checkpoints(result)
         result.save(self._result_path(trial.trial_id))
         self._best_model_cache = None
         if ended.status == kt_trial.TrialStatus.INVALID:
@@ -468,11 +673,8 @@ class SearchTuner(keras_tuner.Tuner):
 
     def best_result(self) -> TrialResult | None:
         """The completed trial with the best score, or ``None``."""
-        done = [r for r in self.trial_results.values() if r.ok]
-        if not done:
-            return None
-        sign = -1.0 if self.oracle.objective.direction == "max" else 1.0
-        return min(done, key=lambda r: (sign * r.score, r.number))
+        ranked = self._ranked()
+        return ranked[0] if ranked else None
 
     def _require_best(self) -> TrialResult:
         best = self.best_result()
@@ -522,7 +724,16 @@ class SearchTuner(keras_tuner.Tuner):
         model = self._try_build_without_clearing(trial.hyperparameters.copy())
         if model.optimizer is not None and not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)  # match the saved state
-        model.load_weights(self._get_checkpoint_fname(trial.trial_id))
+        path = self._get_checkpoint_fname(trial.trial_id)
+        if not os.path.exists(path):
+            raise FileNotFoundError(
+                f"No weights were kept for trial {trial.trial_id} ({path}): "
+                f"checkpoint={self.checkpoint!r} keeps the best "
+                f"{self.keep_top_k} trials' weights ('none' keeps none). Rebuild "
+                "it with tuner.hypermodel.build(hp) and train it, or search "
+                "with checkpoint='best' or 'every_epoch'."
+            )
+        model.load_weights(path)
         return model
 
     @property
@@ -534,31 +745,9 @@ class SearchTuner(keras_tuner.Tuner):
         (``None`` where inactive), ``params`` (dicts), ``score``,
         ``rank_score`` (1 is best; failed trials rank last), ``status``,
         ``best_epoch``, ``epochs_run``, ``seconds``, ``fit_seconds``,
-        ``error``.
+        ``end_reason``, ``error``.
         """
-        rows = self.results()
-        names: list[str] = []
-        for row in rows:
-            names += [name for name in row.values if name not in names]
-        sign = -1.0 if self.oracle.objective.direction == "max" else 1.0
-        ranked = sorted(
-            rows, key=lambda r: (not r.ok, sign * r.score if r.ok else 0.0, r.number)
-        )
-        rank = {r.trial_id: i + 1 for i, r in enumerate(ranked)}
-        table: dict[str, list] = {"trial_id": [r.trial_id for r in rows]}
-        table["number"] = [r.number for r in rows]
-        for name in names:
-            table[f"param_{name}"] = [r.values.get(name) for r in rows]
-        table["params"] = [dict(r.values) for r in rows]
-        table["score"] = [r.score for r in rows]
-        table["rank_score"] = [rank[r.trial_id] for r in rows]
-        table["status"] = [r.status.value for r in rows]
-        table["best_epoch"] = [r.best_epoch for r in rows]
-        table["epochs_run"] = [r.epochs_run for r in rows]
-        table["seconds"] = [r.seconds for r in rows]
-        table["fit_seconds"] = [r.fit_seconds for r in rows]
-        table["error"] = [r.error for r in rows]
-        return table
+        return cv_results(self.results(), self._ranked())
 
     def _deepcopy_callbacks(self, callbacks):
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import keras_tuner
 
-__all__ = ["BestWeights"]
+__all__ = ["BestWeights", "LastEpochWeights"]
 
 
 class BestWeights(keras.callbacks.Callback):
@@ -46,3 +46,19 @@ class BestWeights(keras.callbacks.Callback):
             self.best_value = value
             self.best_epoch = epoch
             self.weights = [w.copy() for w in self.model.get_weights()]
+
+
+class LastEpochWeights(keras.callbacks.Callback):
+    """Writes the weights after every epoch (``checkpoint="every_epoch"``).
+
+    Args:
+        path: The ``.weights.h5`` file, overwritten each epoch.
+    """
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+
+    def on_epoch_end(self, epoch, logs=None):
+        """Saves the weights."""
+        self.model.save_weights(self.path)

@@ -12,13 +12,21 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
-__all__ = ["TrialResult", "TrialStatus", "atomic_write_json", "read_json"]
+__all__ = [
+    "TrialResult",
+    "TrialStatus",
+    "atomic_write_json",
+    "cv_results",
+    "read_json",
+]
 
 
 class TrialStatus(str, enum.Enum):
     """How a trial ended."""
 
     COMPLETED = "completed"
+    STOPPED_EARLY = "stopped_early"
+    PRUNED = "pruned"
     FAILED = "failed"
 
 
@@ -78,6 +86,8 @@ class TrialResult:
         seed: The random seed the trial trained with.
         history: Metric name -> value per epoch.
         error: The error and traceback of a failed trial.
+        end_reason: Why training ended before its last epoch (early
+            stopping, pruning, divergence), else ``None``.
     """
 
     trial_id: str
@@ -93,12 +103,16 @@ class TrialResult:
     seed: int | None = None
     history: dict[str, list[float]] = field(default_factory=dict)
     error: str | None = None
+    end_reason: str | None = None
 
     @property
     def ok(self) -> bool:
-        """Whether the trial completed with a finite score."""
+        """Whether the trial has a finite score.
+
+        True for completed trials, trials stopped early and pruned trials.
+        """
         return (
-            self.status == TrialStatus.COMPLETED
+            self.status != TrialStatus.FAILED
             and self.score is not None
             and math.isfinite(self.score)
         )
@@ -124,3 +138,40 @@ class TrialResult:
     def load(cls, path: str) -> TrialResult:
         """Reads a result written by `save`."""
         return cls.from_json(read_json(path))
+
+
+def cv_results(rows: list[TrialResult], ranked: list[TrialResult]) -> dict[str, list]:
+    """The scikit-learn style results table: one row per trial, as columns.
+
+    Args:
+        rows: Every ended trial, in trial order.
+        ranked: The trials with a score, best first.
+
+    Returns:
+        Columns of equal length: ``trial_id``, ``number``, ``param_<name>``
+        for every hyperparameter (``None`` where inactive), ``params``,
+        ``score``, ``rank_score`` (1 is best; failed trials rank last),
+        ``status``, ``best_epoch``, ``epochs_run``, ``seconds``,
+        ``fit_seconds``, ``end_reason``, ``error``.
+    """
+    names: list[str] = []
+    for row in rows:
+        names += [name for name in row.values if name not in names]
+    order = [r.trial_id for r in ranked]
+    order += [r.trial_id for r in rows if r.trial_id not in order]
+    rank = {trial_id: i + 1 for i, trial_id in enumerate(order)}
+    table: dict[str, list] = {"trial_id": [r.trial_id for r in rows]}
+    table["number"] = [r.number for r in rows]
+    for name in names:
+        table[f"param_{name}"] = [r.values.get(name) for r in rows]
+    table["params"] = [dict(r.values) for r in rows]
+    table["score"] = [r.score for r in rows]
+    table["rank_score"] = [rank[r.trial_id] for r in rows]
+    table["status"] = [r.status.value for r in rows]
+    table["best_epoch"] = [r.best_epoch for r in rows]
+    table["epochs_run"] = [r.epochs_run for r in rows]
+    table["seconds"] = [r.seconds for r in rows]
+    table["fit_seconds"] = [r.fit_seconds for r in rows]
+    table["end_reason"] = [r.end_reason for r in rows]
+    table["error"] = [r.error for r in rows]
+    return table
