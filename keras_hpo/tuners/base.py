@@ -53,6 +53,8 @@ from keras_hpo.tuners.results import TrialResult
 from keras_hpo.tuners.results import TrialStatus
 from keras_hpo.tuners.results import atomic_write_json
 from keras_hpo.tuners.results import cv_results
+from keras_hpo.tuners.weights import load_weights
+from keras_hpo.tuners.weights import save_weights
 
 __all__ = ["SearchTuner"]
 
@@ -599,7 +601,7 @@ class SearchTuner(keras_tuner.Tuner):
         if result.trial_id in keep:
             if weights is not None:
                 model.set_weights(weights)
-            model.save_weights(self._get_checkpoint_fname(result.trial_id))
+            save_weights(model, self._get_checkpoint_fname(result.trial_id))
         if self.checkpoint != "best":
             return
         for other in self.trial_results.values():
@@ -722,8 +724,6 @@ class SearchTuner(keras_tuner.Tuner):
     def load_model(self, trial: kt_trial.Trial) -> keras.Model:
         """Rebuilds a trial's model and loads its saved best-epoch weights."""
         model = self._try_build_without_clearing(trial.hyperparameters.copy())
-        if model.optimizer is not None and not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)  # match the saved state
         path = self._get_checkpoint_fname(trial.trial_id)
         if not os.path.exists(path):
             raise FileNotFoundError(
@@ -733,7 +733,7 @@ class SearchTuner(keras_tuner.Tuner):
                 "it with tuner.hypermodel.build(hp) and train it, or search "
                 "with checkpoint='best' or 'every_epoch'."
             )
-        model.load_weights(path)
+        load_weights(model, path)
         return model
 
     @property

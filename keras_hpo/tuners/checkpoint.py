@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 import keras_tuner
 
+from keras_hpo.tuners.weights import save_weights
+
 __all__ = ["BestWeights", "LastEpochWeights"]
 
 
@@ -61,4 +63,4 @@ class LastEpochWeights(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         """Saves the weights."""
-        self.model.save_weights(self.path)
+        save_weights(self.model, self.path)
