@@ -32,6 +32,8 @@ _EXPORTS = {
     "HyperGrid": "keras_hpo.oracles",
     "RandomOracle": "keras_hpo.oracles",
     "BayesianSearch": "keras_hpo.tuners",
+    "MedianStopping": "keras_hpo.stopping",
+    "SuccessiveHalving": "keras_hpo.stopping",
     "GridSearch": "keras_hpo.tuners",
     "RandomSearch": "keras_hpo.tuners",
     "SearchTuner": "keras_hpo.tuners",
@@ -48,11 +50,13 @@ __all__ = [
     "GridSearch",
     "HyperGrid",
     "HyperMLP",
+    "MedianStopping",
     "NotSearchedError",
     "RandomOracle",
     "RandomSearch",
     "SearchSpaceError",
     "SearchTuner",
+    "SuccessiveHalving",
     "TrialResult",
     "TrialStatus",
     "__version__",
@@ -72,6 +76,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from keras_hpo.oracles import GridOracle
     from keras_hpo.oracles import HyperGrid
     from keras_hpo.oracles import RandomOracle
+    from keras_hpo.stopping import MedianStopping
+    from keras_hpo.stopping import SuccessiveHalving
     from keras_hpo.tuners import BayesianSearch
     from keras_hpo.tuners import GridSearch
     from keras_hpo.tuners import RandomSearch
