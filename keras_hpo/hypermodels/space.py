@@ -196,7 +196,8 @@ class Knob:
             return "one of " + ", ".join(repr(c) for c in self.choices or ())
         upper = ")" if self.high_open else "]"
         high = "inf" if self.high is None else f"{self.high:g}"
-        return f"a {self.kind.__name__} in [{self.low:g}, {high}{upper}"
+        article = "an" if self.kind is int else "a"
+        return f"{article} {self.kind.__name__} in [{self.low:g}, {high}{upper}"
 
     def check_value(self, value: Any, argument: str) -> Any:
         """Validates one value of the knob and returns it as a Python scalar.

@@ -52,7 +52,7 @@ class BayesianSearch(SearchTuner):
         **kwargs,
     ):
         oracle = BayesianOracle(
-            max_trials=max_trials or 10,
+            max_trials=10 if max_trials is None else max_trials,
             num_initial_points=num_initial_points,
             xi=xi,
             seed=seed,

@@ -63,7 +63,7 @@ class RandomSearch(SearchTuner):
                 "n_iter is scikit-learn's name for max_trials; give one of them.",
             )
         oracle = RandomOracle(
-            max_trials=n_iter if n_iter is not None else (max_trials or 10),
+            max_trials=next(v for v in (n_iter, max_trials, 10) if v is not None),
             seed=seed,
             allow_new_entries=allow_new_entries,
             max_retries_per_trial=max_retries_per_trial,
