@@ -74,15 +74,16 @@ def test_successive_halving_keeps_the_top_third_at_a_rung():
     assert not stopper.should_stop("new", 2, curves)
 
 
-def test_successive_halving_with_few_trials_keeps_only_the_best():
+def test_successive_halving_does_not_rank_fewer_than_reduction_factor_trials():
     stopper = SuccessiveHalving(min_epochs=1, reduction_factor=3)
     curves = {"first": Curve([0.5])}
     assert not stopper.should_stop("first", 1, curves)
     curves = _finished([0.5])
     curves["second"] = Curve([0.6])
-    assert stopper.should_stop("second", 1, curves)
-    curves["second"] = Curve([0.4])
-    assert not stopper.should_stop("second", 1, curves)
+    assert not stopper.should_stop("second", 1, curves)  # 2 < 3 at the rung
+    curves.update(_finished([0.5], [0.4]))
+    curves["third"] = Curve([0.6])
+    assert stopper.should_stop("third", 1, curves)  # 3 at the rung: keep 1
 
 
 @pytest.mark.parametrize(

@@ -24,8 +24,9 @@ class SuccessiveHalving(Stopper):
     value they reached, see `best_so_far`); it continues only if its best
     value so far ranks in the top ``1/reduction_factor`` of them, itself
     included. While fewer than ``reduction_factor`` trials have reached a
-    rung, a trial continues only if it is the best there (the rule Optuna
-    also uses, since a paused trial is never resumed).
+    rung, every trial continues: ASHA would pause them and promote the best
+    later, but a trial stopped here is never resumed, so stopping it on a
+    ranking of one or two is not worth the risk.
 
     Args:
         min_epochs: The first rung, in epochs. Defaults to 1.
@@ -71,7 +72,9 @@ class SuccessiveHalving(Stopper):
             if tid != trial_id
         ]
         competing = sorted([v for v in competing if v is not None] + [own])
-        keep = max(1, int(len(competing) // self.reduction_factor))
+        if len(competing) < self.reduction_factor:
+            return False  # too few trials at this rung to rank fairly
+        keep = int(len(competing) // self.reduction_factor)
         return own > competing[keep - 1]
 
     def __repr__(self) -> str:
