@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -29,7 +28,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import keras_tuner  # noqa: E402
-import tensorflow as tf  # noqa: E402
+from common import device  # noqa: E402
+from common import timed_search  # noqa: E402
+from common import versions  # noqa: E402
 
 import keras_hpo  # noqa: E402
 from keras_hpo.datasets import load_digits  # noqa: E402
@@ -51,14 +52,6 @@ class TimedHyperMLP(keras_hpo.HyperMLP):
             self.fit_seconds += time.perf_counter() - start
 
 
-def device() -> str:
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        details = tf.config.experimental.get_device_details(gpus[0])
-        return details.get("device_name", gpus[0].name)
-    return f"CPU: {platform.processor() or platform.machine()} ({os.cpu_count()} cores)"
-
-
 def hypermodel() -> TimedHyperMLP:
     return TimedHyperMLP(
         num_classes=10,
@@ -75,15 +68,7 @@ def run_tool(name: str, make_tuner, data, epochs: int) -> dict:
     model = hypermodel()
     with tempfile.TemporaryDirectory() as directory:
         tuner = make_tuner(model, directory)
-        start = time.perf_counter()
-        tuner.search(
-            data.x_train,
-            data.y_train,
-            validation_data=(data.x_val, data.y_val),
-            epochs=epochs,
-            verbose=0,
-        )
-        wall = time.perf_counter() - start
+        wall, _ = timed_search(tuner, data, epochs)
         trials = len(tuner.oracle.trials)
         values = [t.hyperparameters.values for t in tuner.oracle.trials.values()]
     return {
@@ -166,12 +151,7 @@ def main() -> None:
         "benchmark": "overhead",
         "date": time.strftime("%Y-%m-%d"),
         "device": device(),
-        "versions": {
-            "keras_hpo": keras_hpo.__version__,
-            "keras": keras.__version__,
-            "keras_tuner": keras_tuner.__version__,
-            "tensorflow": tf.__version__,
-        },
+        "versions": versions(),
         "seed": args.seed,
         "trials": args.trials,
         "epochs": args.epochs,

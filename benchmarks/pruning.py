@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -34,30 +33,14 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras  # noqa: E402
 import keras_tuner  # noqa: E402
-import tensorflow as tf  # noqa: E402
+from common import device  # noqa: E402
+from common import timed_search  # noqa: E402
+from common import versions  # noqa: E402
 
 import keras_hpo  # noqa: E402
 from keras_hpo.datasets import load_dataset  # noqa: E402
 from keras_hpo.stopping import SuccessiveHalving  # noqa: E402
-
-
-def bytes_written() -> int:
-    """Bytes this process has passed to write() so far (Linux)."""
-    with open("/proc/self/io") as handle:
-        for line in handle:
-            if line.startswith("wchar:"):
-                return int(line.split()[1])
-    raise RuntimeError("/proc/self/io has no wchar line")
-
-
-def device() -> str:
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        details = tf.config.experimental.get_device_details(gpus[0])
-        return details.get("device_name", gpus[0].name)
-    return f"CPU: {platform.processor() or platform.machine()} ({os.cpu_count()} cores)"
 
 
 def hypermodel(data) -> keras_hpo.HyperMLP:
@@ -76,16 +59,7 @@ def run_ours(data, seed, trials, epochs, stopper) -> dict:
             directory=directory,
             verbose=0,
         )
-        written = bytes_written()
-        start = time.perf_counter()
-        tuner.search(
-            data.x_train,
-            data.y_train,
-            validation_data=(data.x_val, data.y_val),
-            epochs=epochs,
-        )
-        wall = time.perf_counter() - start
-        written = bytes_written() - written
+        wall, written = timed_search(tuner, data, epochs)
         table = tuner.cv_results_
     return {
         "epochs": sum(table["epochs_run"]),
@@ -105,17 +79,7 @@ def run_keras_tuner(data, seed, trials, epochs) -> dict:
             seed=seed,
             directory=directory,
         )
-        written = bytes_written()
-        start = time.perf_counter()
-        tuner.search(
-            data.x_train,
-            data.y_train,
-            validation_data=(data.x_val, data.y_val),
-            epochs=epochs,
-            verbose=0,
-        )
-        wall = time.perf_counter() - start
-        written = bytes_written() - written
+        wall, written = timed_search(tuner, data, epochs)
         best = tuner.oracle.get_best_trials(1)[0].score
     return {"wall_s": wall, "best": best, "bytes_per_trial": written / trials}
 
@@ -168,12 +132,7 @@ def main() -> None:
         "benchmark": "pruning",
         "date": time.strftime("%Y-%m-%d"),
         "device": device(),
-        "versions": {
-            "keras_hpo": keras_hpo.__version__,
-            "keras": keras.__version__,
-            "keras_tuner": keras_tuner.__version__,
-            "tensorflow": tf.__version__,
-        },
+        "versions": versions(),
         "dataset": args.dataset,
         "limit": args.limit,
         "seeds": args.seeds,

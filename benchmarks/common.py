@@ -1,0 +1,57 @@
+"""What every benchmark script shares: the device, versions and a timed search."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+
+import keras
+import keras_tuner
+import tensorflow as tf
+
+import keras_hpo
+
+__all__ = ["bytes_written", "device", "timed_search", "versions"]
+
+
+def device() -> str:
+    """The GPU's name, or the CPU and its core count."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        details = tf.config.experimental.get_device_details(gpus[0])
+        return details.get("device_name", gpus[0].name)
+    return f"CPU: {platform.processor() or platform.machine()} ({os.cpu_count()} cores)"
+
+
+def versions() -> dict[str, str]:
+    """Versions of keras_hpo and of what it is compared with."""
+    return {
+        "keras_hpo": keras_hpo.__version__,
+        "keras": keras.__version__,
+        "keras_tuner": keras_tuner.__version__,
+        "tensorflow": tf.__version__,
+    }
+
+
+def bytes_written() -> int:
+    """Bytes this process has passed to write() so far (Linux /proc/self/io)."""
+    with open("/proc/self/io") as handle:
+        for line in handle:
+            if line.startswith("wchar:"):
+                return int(line.split()[1])
+    raise RuntimeError("/proc/self/io has no wchar line")
+
+
+def timed_search(tuner, data, epochs: int) -> tuple[float, int]:
+    """Runs ``tuner.search`` on a `Dataset`; returns (seconds, bytes written)."""
+    written = bytes_written()
+    start = time.perf_counter()
+    tuner.search(
+        data.x_train,
+        data.y_train,
+        validation_data=(data.x_val, data.y_val),
+        epochs=epochs,
+        verbose=0,
+    )
+    return time.perf_counter() - start, bytes_written() - written
