@@ -177,7 +177,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )
     trials = []
     for result in tuner.results():
-        model = tuner.load_model(tuner.oracle.get_trial(result.trial_id))
+        # Only the best trials keep their weights (keep_top_k); to look at a
+        # trial's architecture, building it from its hyperparameters is enough.
+        hp = tuner.oracle.get_trial(result.trial_id).hyperparameters.copy()
+        model = tuner.hypermodel.build(hp)
         trials.append(
             {
                 "number": result.number,
