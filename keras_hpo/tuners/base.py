@@ -470,10 +470,17 @@ class SearchTuner(keras_tuner.Tuner):
     def run_trial(self, trial: kt_trial.Trial, *fit_args, **fit_kwargs) -> dict:
         """Builds and trains one trial's model(s); returns best-epoch metrics.
 
-        Each of ``executions_per_trial`` executions trains a new model with
-        a deep copy of the user's Keras callbacks plus an `EpochRecorder` and
-        a `BestWeights`; the metrics of the best epoch are averaged over the
-        executions, and the best epoch's weights are written once.
+        Each of ``executions_per_trial`` executions trains a new model, seeded
+        by `trial_seed`, with a deep copy of the user's Keras callbacks and of
+        the early stopping, plus an `EpochRecorder`, a `BestWeights` (the best
+        epoch's weights, in memory) and a `TrialControl` (divergence and the
+        stopper). The metrics of the best epoch are averaged over the
+        executions; the weights are written when the trial ends (see
+        ``checkpoint``).
+
+        Raises:
+            FailedTrialError: If training diverged or the objective was not
+                logged.
 
         Returns:
             Metric name -> value at the best epoch (the objective included).
@@ -543,7 +550,7 @@ class SearchTuner(keras_tuner.Tuner):
             trial_id=trial.trial_id,
             number=self.trial_number(trial),
             values=_public_values(hp.values),
-            status=TrialStatus.COMPLETED,
+            status=status,
             metrics=metrics,
             best_epoch=best_epoch,
             epochs_run=len(next(iter(histories.values()), [])),
@@ -552,7 +559,6 @@ class SearchTuner(keras_tuner.Tuner):
             history=histories,
             end_reason=reason,
         )
-        self._running[trial.trial_id].status = status
         return metrics
 
     def _best_epoch_metrics(self, history: dict[str, list[float]]):
