@@ -435,7 +435,11 @@ class SearchTuner(keras_tuner.Tuner):
         )
 
     def trial_seed(self, trial: kt_trial.Trial) -> int:
-        """The seed a trial trains with: set by the oracle's seed and its number."""
+        """The seed a trial trains with: set by the oracle's seed and its number.
+
+        `run_trial` applies it with ``keras.utils.set_random_seed``, which also
+        seeds Python's ``random`` and NumPy's global generator.
+        """
         base = int(getattr(self.oracle, "seed", 0) or 0)
         return (base * 1_000_003 + self.trial_number(trial)) % (2**31 - 1)
 
