@@ -51,12 +51,22 @@ def _seed(text: str) -> int:
     return value
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows a default once: not when it is None or the help already says it."""
+
+    def _get_help_string(self, action):
+        if action.default is None or "(default:" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``keras-hpo`` and its subcommands."""
     parser = argparse.ArgumentParser(
         prog="keras-hpo",
         description="Keras-native hyperparameter tuning. Run `keras-hpo tune` to "
         "tune an MLP on the bundled digits data set (no download needed).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     tune = sub.add_parser(
@@ -67,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the results (trial files, best weights, summary.json) under "
         "DIRECTORY/PROJECT_NAME. Running the same command again resumes: "
         "finished trials are kept.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_Formatter,
     )
     tune.add_argument(
         "--strategy",
@@ -136,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument(
         "--quiet", action="store_true", help="print only the final result"
     )
+    parser.epilog = "The options of `keras-hpo tune`:\n\n" + tune.format_help()
     return parser
 
 

@@ -47,6 +47,11 @@ class TrialFailedError(kt_errors.FailedTrialError):
 
 
 def _describe(value: Any) -> str:
+    family = getattr(getattr(value, "dist", None), "name", None)
+    if family is not None and hasattr(value, "args"):  # a frozen scipy distribution
+        parts = [repr(a) for a in value.args]
+        parts += [f"{k}={v!r}" for k, v in getattr(value, "kwds", {}).items()]
+        return f"scipy.stats.{family}({', '.join(parts)})"
     text = repr(value)
     if len(text) > 80:
         text = text[:77] + "..."

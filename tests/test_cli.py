@@ -1,77 +1,262 @@
-"""The keras-hpo command, run as a user runs it: in a subprocess."""
+"""The keras-hpo command, run as a user runs it: in a subprocess.
+
+Each real run imports TensorFlow and trains, so the runs are small (a few
+trials of one or two epochs); argument mistakes that stop before any data is
+read are checked in-process as well.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import run_python
 
+from keras_hpo import cli
+
 OPTIONS = [
     "--strategy",
     "--max-trials",
     "--epochs",
-    "--batch-size",
     "--seed",
     "--directory",
-    "--project-name",
-    "--overwrite",
     "--dataset",
     "--csv",
     "--target",
-    "--task",
     "--data-dir",
     "--limit",
+    "--overwrite",
+    "--task",
+    "--batch-size",
+    "--project-name",
     "--quiet",
 ]
 
+KNOBS = {
+    "num_layers",
+    "units",
+    "dropout",
+    "activation",
+    "learning_rate",
+    "optimizer",
+    "batch_size",
+}
 
-def keras_hpo(*args, env=None, timeout=600):
-    return run_python(["-m", "keras_hpo.cli", *args], env=env, timeout=timeout)
+SCRIPT = Path(sys.executable).parent / "keras-hpo"
+
+TRIAL_LINE = re.compile(
+    r"^\[trial (\d+)/(\d+)\] (\w+)=([0-9.]+) best=([0-9.]+) \(trial (\d+)\) \| "
+    r"(\d+) epochs, [0-9.]+s \| (.*)$",
+    re.M,
+)
 
 
-def test_help_explains_every_option():
-    top = keras_hpo("--help")
-    assert top.returncode == 0
-    assert "tune" in top.stdout
-    tune = keras_hpo("tune", "--help")
-    assert tune.returncode == 0
+def keras_hpo(*args, env=None, cwd=None):
+    """``python -m keras_hpo.cli ARGS`` in a subprocess."""
+    return run_python(["-m", "keras_hpo.cli", *args], env=env, cwd=cwd, timeout=600)
+
+
+def script(*args, cwd=None):
+    """The installed console script ``keras-hpo ARGS`` in a subprocess."""
+    return subprocess.run(
+        [str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=cwd,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+
+
+def trials(stdout: str) -> list[dict]:
+    """The ``[trial n/N] ...`` lines, parsed."""
+    return [
+        {
+            "number": int(m[0]),
+            "total": int(m[1]),
+            "objective": m[2],
+            "score": float(m[3]),
+            "best": float(m[4]),
+            "best_number": int(m[5]),
+            "epochs": int(m[6]),
+            "values": dict(pair.split("=", 1) for pair in m[7].split()),
+        }
+        for m in TRIAL_LINE.findall(stdout)
+    ]
+
+
+def results(project: Path) -> list[dict]:
+    """Every trial's result.json, in trial order."""
+    found = [json.loads(p.read_text()) for p in project.glob("trial_*/result.json")]
+    return sorted(found, key=lambda r: r["number"])
+
+
+def summary(project: Path) -> dict:
+    return json.loads((project / "summary.json").read_text())
+
+
+def printed_scores(stdout: str) -> dict[str, float]:
+    match = re.search(r"^Best model on the test split: (.*)$", stdout, re.M)
+    assert match, stdout
+    return {k: float(v) for k, v in (p.split("=") for p in match[1].split(", "))}
+
+
+def trial_dirs(project: Path) -> list[str]:
+    return sorted(p.name for p in project.glob("trial_*"))
+
+
+# -- help --------------------------------------------------------------------------
+
+
+def test_tune_help_mentions_every_option_and_its_default():
+    done = script("tune", "--help")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    assert text.startswith("usage: keras-hpo tune ")
     for option in OPTIONS:
-        assert option in tune.stdout
-    for word in ("grid", "random", "bayesian", "digits", "fashion_mnist", "csv"):
-        assert word in tune.stdout
+        assert option in text, option
+    for fragment in (
+        "--strategy {grid,random,bayesian}",
+        "--dataset {digits,mnist,fashion_mnist,csv}",
+        "--task {classification,binary,regression}",
+        "(default: bayesian)",
+        "number of trials (default: 12)",
+        "training epochs per trial (default: 15)",
+        "training batch size (default: 32)",
+        "(default: keras_hpo_results)",
+        "(default: digits)",
+    ):
+        assert fragment in text, fragment
 
 
-def trial_lines(stdout: str) -> list[str]:
-    return re.findall(r"^\[trial (\d+)/(\d+)\].*$", stdout, re.M)
+def test_tune_help_states_each_default_once():
+    done = script("tune", "--help")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    doubled = re.findall(r"\(default: [^)]*\) \(default: [^)]*\)", text)
+    assert doubled == []
+
+
+def test_top_level_help_mentions_every_option():
+    done = script("--help")
+    assert done.returncode == 0, done.stderr
+    text = done.stdout
+    assert text.startswith("usage: keras-hpo ")
+    assert "tune" in text
+    missing = [option for option in OPTIONS if option not in text]
+    assert missing == []
+
+
+def test_module_and_script_print_the_same_help():
+    by_module = keras_hpo("tune", "--help")
+    by_script = script("tune", "--help")
+    assert by_module.returncode == by_script.returncode == 0
+    assert by_module.stdout == by_script.stdout
+
+
+# -- a search on digits, then resumed ----------------------------------------------
 
 
 def test_tune_on_digits_prints_trials_best_and_test_score_then_resumes(tmp_path):
-    args = ["tune", "--max-trials", "3", "--epochs", "2", "--directory", str(tmp_path)]
-    first = keras_hpo(*args)
+    args = ["tune", "--max-trials", "3", "--epochs", "2", "--directory", "runs"]
+    project = tmp_path / "runs" / "digits_bayesian"
+
+    first = script(*args, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert trial_lines(first.stdout) == [("1", "3"), ("2", "3"), ("3", "3")]
-    assert "Best trial" in first.stdout
-    match = re.search(r"Best model on the test split: accuracy=([0-9.]+)", first.stdout)
-    assert match, first.stdout
-    summary = json.loads((tmp_path / "digits_bayesian" / "summary.json").read_text())
-    assert summary["trials"] == 3
-    assert summary["test"]["accuracy"] == pytest.approx(float(match.group(1)), abs=1e-4)
-    assert set(summary["best_params"]) >= {"num_layers", "units", "learning_rate"}
-    # The same command again resumes: nothing is run twice.
-    second = keras_hpo(*args)
+    out = first.stdout
+    assert out.startswith(
+        "Data set digits: 1078 train, 359 validation, 360 test samples; "
+        "task classification\n"
+    )
+    assert (
+        "Searching with BayesianOracle (up to 3 trials); objective val_accuracy "
+        "(max); results in runs/digits_bayesian\n" in out
+    )
+    lines = trials(out)
+    assert [(t["number"], t["total"]) for t in lines] == [(1, 3), (2, 3), (3, 3)]
+    assert {t["objective"] for t in lines} == {"val_accuracy"}
+    assert {t["epochs"] for t in lines} == {2}
+    assert all(set(t["values"]) == KNOBS for t in lines)
+    # Each line's running best is the best score so far.
+    for index, line in enumerate(lines):
+        assert line["best"] == max(t["score"] for t in lines[: index + 1])
+
+    assert trial_dirs(project) == ["trial_0", "trial_1", "trial_2"]
+    recorded = results(project)
+    assert [r["number"] for r in recorded] == [1, 2, 3]
+    assert [round(r["score"], 4) for r in recorded] == [t["score"] for t in lines]
+
+    best = max(recorded, key=lambda r: r["score"])
+    match = re.search(
+        r"^Best trial (\d+) \(id (\w+)\): val_accuracy=([0-9.]+)", out, re.M
+    )
+    assert match, out
+    assert (int(match[1]), match[2]) == (best["number"], best["trial_id"])
+    assert float(match[3]) == round(best["score"], 4)
+
+    first_summary = summary(project)
+    assert first_summary["dataset"] == "digits"
+    assert first_summary["strategy"] == "bayesian"
+    assert first_summary["objective"] == "val_accuracy"
+    assert first_summary["trials"] == 3
+    assert first_summary["best_trial_id"] == best["trial_id"]
+    assert first_summary["best_params"] == best["values"]
+    assert first_summary["best_score"] == pytest.approx(best["score"])
+    assert set(first_summary["test"]) == {"accuracy", "loss"}
+    printed = printed_scores(out)
+    assert printed["accuracy"] == pytest.approx(
+        first_summary["test"]["accuracy"], abs=5e-5
+    )
+    assert 0.0 <= printed["accuracy"] <= 1.0
+    assert (
+        "Results: runs/digits_bayesian (summary in runs/digits_bayesian/summary.json)"
+        in out
+    )
+
+    # The same command again resumes: no new trial, the same best model.
+    second = script(*args, cwd=tmp_path)
     assert second.returncode == 0, second.stderr
-    assert trial_lines(second.stdout) == []
-    assert "3 already done" in second.stdout
-    again = json.loads((tmp_path / "digits_bayesian" / "summary.json").read_text())
-    assert again["trials"] == 3
-    assert again["best_params"] == summary["best_params"]
+    assert trials(second.stdout) == []
+    assert "(up to 3 trials, 3 already done)" in second.stdout
+    assert trial_dirs(project) == ["trial_0", "trial_1", "trial_2"]
+    second_summary = summary(project)
+    assert second_summary["trials"] == 3
+    assert second_summary["best_trial_id"] == first_summary["best_trial_id"]
+    assert second_summary["best_params"] == first_summary["best_params"]
+    assert second_summary["test"] == first_summary["test"]
+
+    # --overwrite starts afresh; --quiet prints no trial lines.
+    third = script(
+        "tune",
+        "--max-trials",
+        "1",
+        "--epochs",
+        "1",
+        "--directory",
+        "runs",
+        "--overwrite",
+        "--quiet",
+        cwd=tmp_path,
+    )
+    assert third.returncode == 0, third.stderr
+    assert trials(third.stdout) == []
+    assert "Searching with" not in third.stdout
+    assert "Best model on the test split: accuracy=" in third.stdout
+    assert trial_dirs(project) == ["trial_0"]
+    assert summary(project)["trials"] == 1
 
 
-@pytest.mark.parametrize("strategy", ["grid", "random"])
-def test_other_strategies(tmp_path, strategy):
+@pytest.mark.parametrize(
+    ("strategy", "oracle"),
+    [("grid", "GridOracle"), ("random", "RandomOracle")],
+)
+def test_other_strategies(tmp_path, strategy, oracle):
     done = keras_hpo(
         "tune",
         "--strategy",
@@ -80,28 +265,71 @@ def test_other_strategies(tmp_path, strategy):
         "2",
         "--epochs",
         "1",
+        "--seed",
+        "3",
         "--directory",
         str(tmp_path),
+        "--project-name",
+        "mine",
     )
     assert done.returncode == 0, done.stderr
-    assert len(trial_lines(done.stdout)) == 2
-    assert (tmp_path / f"digits_{strategy}" / "summary.json").exists()
+    project = tmp_path / "mine"
+    assert f"Searching with {oracle} (up to 2 trials)" in done.stdout
+    assert [t["number"] for t in trials(done.stdout)] == [1, 2]
+    assert trial_dirs(project) == ["trial_0", "trial_1"]
+    recorded = results(project)
+    if strategy == "grid":
+        # The built-in grid, first hyperparameter slowest; other knobs default.
+        base = {
+            "num_layers": 1,
+            "units": 64,
+            "dropout": 0.0,
+            "activation": "relu",
+            "optimizer": "adam",
+            "batch_size": 32,
+        }
+        assert [r["values"] for r in recorded] == [
+            {**base, "learning_rate": 0.001},
+            {**base, "learning_rate": 0.01},
+        ]
+    else:
+        values = [r["values"] for r in recorded]
+        assert values[0] != values[1]
+        for v in values:
+            assert set(v) == KNOBS
+            assert 1 <= v["num_layers"] <= 4 and 16 <= v["units"] <= 512
+            assert 0.0 <= v["dropout"] <= 0.5 and 1e-4 <= v["learning_rate"] <= 0.1
+    result = summary(project)
+    assert result["strategy"] == strategy
+    assert result["trials"] == 2
+    best = max(recorded, key=lambda r: r["score"])
+    assert result["best_params"] == best["values"]
 
 
-def write_csv(path, rows, header):
+# -- CSV tables --------------------------------------------------------------------
+
+
+def write_csv(path: Path, header: list[str], rows) -> Path:
     lines = [",".join(header)] + [",".join(str(v) for v in row) for row in rows]
     path.write_text("\n".join(lines) + "\n")
+    return path
 
 
-def test_csv_classification_with_text_labels(tmp_path):
+@pytest.mark.parametrize(
+    ("labels", "task"),
+    [
+        (("cat", "dog", "fish"), "classification"),
+        pytest.param(("no", "yes"), "binary", marks=pytest.mark.slow),
+    ],
+)
+def test_csv_classification_with_text_labels(tmp_path, labels, task):
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(120, 3))
-    labels = np.where(x[:, 0] > 0, "yes", "no")
-    path = tmp_path / "table.csv"
-    write_csv(
-        path,
-        [[*row, label] for row, label in zip(x, labels, strict=True)],
-        ["a", "b", "c", "y"],
+    x = rng.normal(size=(150, 3)).round(4)
+    codes = np.digitize(x[:, 0], [-0.4, 0.4] if len(labels) == 3 else [0.0])
+    path = write_csv(
+        tmp_path / "animals.csv",
+        ["a", "b", "c", "kind"],
+        [[*row, labels[c]] for row, c in zip(x, codes, strict=True)],
     )
     done = keras_hpo(
         "tune",
@@ -110,7 +338,7 @@ def test_csv_classification_with_text_labels(tmp_path):
         "--csv",
         str(path),
         "--target",
-        "y",
+        "kind",
         "--strategy",
         "random",
         "--max-trials",
@@ -121,17 +349,27 @@ def test_csv_classification_with_text_labels(tmp_path):
         str(tmp_path / "out"),
     )
     assert done.returncode == 0, done.stderr
-    assert "task binary" in done.stdout
-    assert len(trial_lines(done.stdout)) == 2
+    assert (
+        f"Data set animals: 90 train, 30 validation, 30 test samples; task {task}\n"
+        in done.stdout
+    )
+    lines = trials(done.stdout)
+    assert [t["number"] for t in lines] == [1, 2]
+    assert {t["objective"] for t in lines} == {"val_accuracy"}
+    result = summary(tmp_path / "out" / "animals_random")
+    assert result["dataset"] == "animals"
+    assert result["objective"] == "val_accuracy"
+    assert set(result["test"]) == {"accuracy", "loss"}
 
 
 def test_csv_regression(tmp_path):
     rng = np.random.default_rng(0)
-    x = rng.uniform(-5, 5, size=(100, 2))
-    y = x[:, 0] * 2.5 + x[:, 1] + 0.5
-    path = tmp_path / "reg.csv"
-    write_csv(
-        path, [[*row, t] for row, t in zip(x, y, strict=True)], ["u", "v", "target"]
+    x = rng.uniform(-5, 5, size=(100, 2)).round(4)
+    y = (x[:, 0] * 2.5 + x[:, 1] + 0.5).round(4)
+    path = write_csv(
+        tmp_path / "prices.csv",
+        ["u", "v", "target"],
+        [[*row, t] for row, t in zip(x, y, strict=True)],
     )
     done = keras_hpo(
         "tune",
@@ -151,9 +389,26 @@ def test_csv_regression(tmp_path):
         str(tmp_path / "out"),
     )
     assert done.returncode == 0, done.stderr
-    assert "task regression" in done.stdout
-    assert "val_loss" in done.stdout
-    assert "mae=" in done.stdout
+    assert (
+        "Data set prices: 60 train, 20 validation, 20 test samples; task regression\n"
+        in done.stdout
+    )
+    lines = trials(done.stdout)
+    assert [t["number"] for t in lines] == [1, 2]
+    assert {t["objective"] for t in lines} == {"val_loss"}
+    assert re.search(
+        r"^Best model on the test split: loss=[0-9.]+, mae=[0-9.]+$", done.stdout, re.M
+    )
+    result = summary(tmp_path / "out" / "prices_random")
+    assert result["objective"] == "val_loss"
+    assert set(result["test"]) == {"loss", "mae"}
+    # Lower is better for a loss.
+    assert result["best_score"] == pytest.approx(
+        min(r["score"] for r in results(tmp_path / "out" / "prices_random"))
+    )
+
+
+# -- MNIST and Fashion-MNIST, offline ----------------------------------------------
 
 
 def test_mnist_from_the_original_idx_files(tmp_path, mnist_idx_dir):
@@ -173,8 +428,14 @@ def test_mnist_from_the_original_idx_files(tmp_path, mnist_idx_dir):
         str(tmp_path),
     )
     assert done.returncode == 0, done.stderr
-    assert "Data set mnist: 1000 train, 10000 validation, 10000 test" in done.stdout
-    assert len(trial_lines(done.stdout)) == 1
+    assert done.stdout.startswith(
+        "Data set mnist: 1000 train, 10000 validation, 10000 test samples; "
+        "task classification\n"
+    )
+    assert [t["number"] for t in trials(done.stdout)] == [1]
+    result = summary(tmp_path / "mnist_bayesian")
+    assert (result["dataset"], result["trials"]) == ("mnist", 1)
+    assert set(result["test"]) == {"accuracy", "loss"}
 
 
 def test_fashion_mnist_through_keras_loader_offline(tmp_path, keras_home):
@@ -193,27 +454,133 @@ def test_fashion_mnist_through_keras_loader_offline(tmp_path, keras_home):
         env={"KERAS_HOME": str(keras_home)},
     )
     assert done.returncode == 0, done.stderr
-    assert "Data set fashion_mnist: 1000 train" in done.stdout
+    assert done.stdout.startswith(
+        "Data set fashion_mnist: 1000 train, 10000 validation, 10000 test samples; "
+        "task classification\n"
+    )
+    assert [t["number"] for t in trials(done.stdout)] == [1]
+    result = summary(tmp_path / "fashion_mnist_bayesian")
+    assert (result["dataset"], result["trials"]) == ("fashion_mnist", 1)
+
+
+# -- bad input ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--max-trials", "0"], "expected a positive integer, got '0'"),
-        (["--dataset", "csv"], "--dataset csv needs --csv PATH and --target COLUMN"),
-        (["--strategy", "genetic"], "invalid choice: 'genetic'"),
+        (
+            ["--max-trials", "0"],
+            "keras-hpo tune: error: argument --max-trials: expected a positive "
+            "integer, got '0'",
+        ),
+        (
+            ["--dataset", "csv"],
+            "error: --dataset csv needs --csv PATH and --target COLUMN",
+        ),
     ],
 )
-def test_bad_arguments_exit_with_a_clear_message(args, message):
-    done = keras_hpo("tune", *args)
+def test_bad_arguments_exit_non_zero_with_a_clear_message(tmp_path, args, message):
+    done = keras_hpo("tune", *args, "--directory", str(tmp_path / "out"))
     assert done.returncode == 2
     assert message in done.stderr
+    assert done.stdout == ""
+    assert not (tmp_path / "out").exists()
 
 
-def test_a_csv_with_text_features_is_refused(tmp_path):
-    path = tmp_path / "bad.csv"
-    rows = [[i, "red" if i % 2 else "blue", i % 2] for i in range(20)]
-    write_csv(path, rows, ["a", "colour", "y"])
-    done = keras_hpo("tune", "--dataset", "csv", "--csv", str(path), "--target", "y")
+def test_a_csv_with_a_text_feature_is_refused(tmp_path):
+    path = write_csv(
+        tmp_path / "colours.csv",
+        ["a", "colour", "y"],
+        [[i, "red" if i % 2 else "blue", i % 2] for i in range(20)],
+    )
+    done = keras_hpo(
+        "tune",
+        "--dataset",
+        "csv",
+        "--csv",
+        str(path),
+        "--target",
+        "y",
+        "--directory",
+        str(tmp_path / "out"),
+    )
     assert done.returncode == 2
-    assert "column 'colour', line 2: 'blue' is not a finite number" in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"keras-hpo: error: `csv`: column 'colour', line 2: 'blue' is not a finite "
+        f"number. Received: csv={str(path)!r} (of type str). Encode features as "
+        "numbers (one-hot encode categories)."
+    )
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--seed", "-1"], "argument --seed: expected an integer >= 0, got '-1'"),
+        (
+            ["--epochs", "two"],
+            "argument --epochs: expected a positive integer, got 'two'",
+        ),
+        (["--limit", "0"], "argument --limit: expected a positive integer, got '0'"),
+        (["--batch-size", "-8"], "argument --batch-size: expected a positive integer"),
+        (["--strategy", "genetic"], "argument --strategy: invalid choice: 'genetic'"),
+        (["--dataset", "cifar10"], "argument --dataset: invalid choice: 'cifar10'"),
+        (["--task", "ranking"], "argument --task: invalid choice: 'ranking'"),
+        (
+            ["--dataset", "csv", "--csv", "table.csv"],
+            "--dataset csv needs --csv PATH and --target COLUMN",
+        ),
+        (
+            ["--csv", "table.csv", "--target", "y"],
+            "--csv is only used with --dataset csv",
+        ),
+    ],
+)
+def test_argument_mistakes_stop_before_any_work(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["tune", *args, "--directory", str(tmp_path / "out")])
+    assert info.value.code == 2
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert captured.out == ""
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "message"),
+    [
+        (
+            None,
+            ["--dataset", "csv", "--csv", "{tmp}/missing.csv", "--target", "y"],
+            "keras-hpo: error: `csv`: no such file. Received: csv='{tmp}/missing.csv'",
+        ),
+        (
+            "a,b,y\n" + "".join(f"{i},{i * 2},{i % 2}\n" for i in range(20)),
+            ["--dataset", "csv", "--csv", "{tmp}/table.csv", "--target", "label"],
+            "keras-hpo: error: `target`: no such column in {tmp}/table.csv. "
+            "Received: target='label' (of type str). Columns: a, b, y.",
+        ),
+        (
+            "a,b,y\n" + "".join(f"{i},{i * 2},{i % 2}\n" for i in range(5)),
+            ["--dataset", "csv", "--csv", "{tmp}/table.csv", "--target", "y"],
+            "keras-hpo: error: `csv`: only 5 rows. Received: csv='{tmp}/table.csv' "
+            "(of type str). Give at least 10 rows.",
+        ),
+        (
+            None,
+            ["--dataset", "mnist", "--data-dir", "{tmp}"],
+            "keras-hpo: error: `data_dir`: no train-images-idx3-ubyte(.gz) file in "
+            "it. Received: data_dir='{tmp}'",
+        ),
+    ],
+)
+def test_bad_data_exits_2_with_the_reason(tmp_path, capsys, setup, args, message):
+    if setup is not None:
+        (tmp_path / "table.csv").write_text(setup)
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    code = cli.main(["tune", *args, "--directory", str(tmp_path / "out")])
+    assert code == 2
+    captured = capsys.readouterr()
+    assert message.replace("{tmp}", str(tmp_path)) in captured.err
+    assert not (tmp_path / "out").exists()

@@ -121,6 +121,9 @@ def _template(
         raise bad_value(key, values, "an empty list", "Give at least one value.")
     if len(values) == 1:
         return kt_hp.Fixed(name, values[0])
+    if all(isinstance(v, bool) for v in values) and len(set(values)) == 2:
+        # keras-tuner's Choice would turn booleans into 0 and 1.
+        return kt_hp.Boolean(name, default=values[0])
     try:
         return kt_hp.Choice(name, values)
     except (TypeError, ValueError) as err:

@@ -222,7 +222,8 @@ class Knob:
                 raise bad_value(argument, value, f"unknown {self.name}", fix)
             return value.lower()
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise bad_type(argument, value, f"a {self.kind.__name__}", fix)
+            article = "an" if self.kind is int else "a"
+            raise bad_type(argument, value, f"{article} {self.kind.__name__}", fix)
         if self.kind is int and not float(value).is_integer():
             raise bad_type(argument, value, "a whole number", fix)
         if math.isnan(value) or math.isinf(value):

@@ -33,18 +33,15 @@ def check_seed(seed: Any) -> int:
     return int(seed)
 
 
-def check_max_trials(max_trials: Any) -> int | None:
+def check_max_trials(max_trials: Any, argument: str = "max_trials") -> int | None:
     """Validates ``max_trials``: a positive int, or ``None`` for no limit."""
     if max_trials is None:
         return None
+    fix = f"E.g. {argument}=20."
     if isinstance(max_trials, bool) or not isinstance(max_trials, (int, np.integer)):
-        raise bad_type(
-            "max_trials", max_trials, "an int or None", "E.g. max_trials=20."
-        )
+        raise bad_type(argument, max_trials, "an int or None", fix)
     if max_trials < 1:
-        raise bad_value(
-            "max_trials", max_trials, "must be at least 1", "E.g. max_trials=20."
-        )
+        raise bad_value(argument, max_trials, "must be at least 1", fix)
     return int(max_trials)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from keras_hpo.errors import bad_value
+from keras_hpo.oracles.base import check_max_trials
 from keras_hpo.oracles.random import RandomOracle
 from keras_hpo.tuners.arguments import search_space
 from keras_hpo.tuners.base import SearchTuner
@@ -55,6 +56,7 @@ class RandomSearch(SearchTuner):
         max_consecutive_failed_trials: int = 3,
         **kwargs,
     ):
+        n_iter = check_max_trials(n_iter, "n_iter")
         if n_iter is not None and max_trials is not None and n_iter != max_trials:
             raise bad_value(
                 "n_iter",
