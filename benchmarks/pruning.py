@@ -101,7 +101,7 @@ def main() -> None:
     if args.quick:
         args.seeds, args.trials, args.epochs = [1], 6, 9
     data = load_dataset(args.dataset).limit(args.limit)
-    stopper = SuccessiveHalving(min_epochs=1, reduction_factor=3)
+    stopper = SuccessiveHalving()  # the default: min_epochs=1, reduction_factor=2
 
     runs = []
     for seed in args.seeds:

@@ -5,7 +5,17 @@ Installed from the repository's top-level ``callbacks/`` folder as
 """
 
 from keras_hpo.callbacks.base import SearchCallback
+from keras_hpo.callbacks.curves import EpochTensorBoard
+from keras_hpo.callbacks.device import DeviceProbe
 from keras_hpo.callbacks.recording import EpochRecorder
 from keras_hpo.callbacks.reporting import ProgressPrinter
+from keras_hpo.callbacks.tensorboard import TensorBoardLogger
 
-__all__ = ["EpochRecorder", "ProgressPrinter", "SearchCallback"]
+__all__ = [
+    "DeviceProbe",
+    "EpochRecorder",
+    "EpochTensorBoard",
+    "ProgressPrinter",
+    "SearchCallback",
+    "TensorBoardLogger",
+]

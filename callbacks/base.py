@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
+    import keras
+    from keras_tuner.engine.trial import Trial
+
     from keras_hpo.tuners.base import SearchTuner
     from keras_hpo.tuners.results import TrialResult
 
@@ -19,6 +22,9 @@ class SearchCallback:
     each finished trial (with its `TrialResult`) and its end. Override what
     you need; every method does nothing by default.
 
+    A search callback can also hand Keras callbacks to each training with
+    `trial_callbacks` (that is how `TensorBoardLogger` records each epoch).
+
     Example:
         >>> class Count(SearchCallback):
         ...     def __init__(self):
@@ -29,6 +35,25 @@ class SearchCallback:
 
     def on_search_begin(self, tuner: SearchTuner) -> None:
         """Called once before the first trial of a `search` call."""
+
+    def on_trial_begin(self, tuner: SearchTuner, trial: Trial) -> None:
+        """Called when a trial starts, before its model is built."""
+
+    def trial_callbacks(
+        self, tuner: SearchTuner, trial: Trial, execution: int
+    ) -> list[keras.callbacks.Callback]:
+        """Keras callbacks to add to one training of a trial.
+
+        Args:
+            tuner: The tuner.
+            trial: The trial being trained.
+            execution: 0-based index of the execution (see
+                ``executions_per_trial``).
+
+        Returns:
+            New callbacks for this training only (none by default).
+        """
+        return []
 
     def on_trial_end(self, tuner: SearchTuner, result: TrialResult) -> None:
         """Called after each trial has ended and been recorded."""

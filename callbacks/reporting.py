@@ -61,6 +61,9 @@ class ProgressPrinter(SearchCallback):
             f"objective {tuner.oracle.objective.name} "
             f"({tuner.oracle.objective.direction}); results in {tuner.project_dir}"
         )
+        log_dir = getattr(tuner, "tensorboard_dir", None)
+        if log_dir:
+            self._print(f"Watch it in TensorBoard: keras-hpo tensorboard {log_dir}")
 
     def on_trial_end(self, tuner: SearchTuner, result: TrialResult) -> None:
         """Prints one line for the finished trial."""

@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "tensorboard_logdir"]
 
 STRATEGIES = ("grid", "random", "bayesian")
 
@@ -146,6 +146,30 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument(
         "--quiet", action="store_true", help="print only the final result"
     )
+    summary = sub.add_parser(
+        "summary",
+        help="print the trial table of a search from its project directory",
+        description="Print one row per trial (status, score, best epoch, "
+        "epochs run, seconds, hyperparameters) of a finished or interrupted "
+        "search, read from DIR, and mark the best.",
+    )
+    summary.add_argument(
+        "directory",
+        metavar="DIR",
+        help="the project directory, e.g. keras_hpo_results/digits_bayesian",
+    )
+    board = sub.add_parser(
+        "tensorboard",
+        help="start TensorBoard on a search's logs, on localhost",
+        description="Start TensorBoard on DIR/tensorboard (a project "
+        "directory) or on DIR itself, bound to 127.0.0.1. Open the printed "
+        "address; the HParams tab shows one row per trial. Ctrl-C stops it.",
+        formatter_class=_Formatter,
+    )
+    board.add_argument(
+        "directory", metavar="DIR", help="a project directory or a log directory"
+    )
+    board.add_argument("--port", type=_positive_int, default=6006, help="port")
     parser.epilog = "The options of `keras-hpo tune`:\n\n" + tune.format_help()
     return parser
 
@@ -223,6 +247,39 @@ def _tune(args) -> int:
     return 0
 
 
+def _summary(args) -> int:
+    from keras_hpo.summary import format_summary
+    from keras_hpo.summary import read_project
+
+    print(format_summary(read_project(args.directory)))
+    return 0
+
+
+def tensorboard_logdir(directory: str) -> str:
+    """The log directory to serve for ``keras-hpo tensorboard DIR``."""
+    inner = os.path.join(directory, "tensorboard")
+    return inner if os.path.isdir(inner) else directory
+
+
+def _tensorboard(args) -> int:
+    from tensorboard import program
+
+    from keras_hpo.errors import bad_value
+
+    if not os.path.isdir(args.directory):
+        raise bad_value(
+            "DIR", args.directory, "is not a directory", "Pass a project directory."
+        )
+    board = program.TensorBoard()
+    board.configure(
+        logdir=tensorboard_logdir(args.directory),
+        host="127.0.0.1",
+        port=args.port,
+        load_fast="false",
+    )
+    return board.main()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``keras-hpo`` console script."""
     parser = build_parser()
@@ -230,14 +287,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    if args.dataset == "csv" and not (args.csv and args.target):
-        parser.error("--dataset csv needs --csv PATH and --target COLUMN")
-    if args.csv and args.dataset != "csv":
-        parser.error("--csv is only used with --dataset csv")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from keras_hpo.errors import ConfigError
     from keras_hpo.errors import ConfigTypeError
 
+    commands = {"summary": _summary, "tensorboard": _tensorboard}
+    if args.command in commands:
+        try:
+            return commands[args.command](args)
+        except (ValueError, OSError) as err:
+            print(f"keras-hpo {args.command}: error: {err}", file=sys.stderr)
+            return 2
+    if args.dataset == "csv" and not (args.csv and args.target):
+        parser.error("--dataset csv needs --csv PATH and --target COLUMN")
+    if args.csv and args.dataset != "csv":
+        parser.error("--csv is only used with --dataset csv")
     try:
         return _tune(args)
     except (ConfigError, ConfigTypeError) as err:

@@ -178,6 +178,10 @@ def test_tune_on_digits_prints_trials_best_and_test_score_then_resumes(tmp_path)
         "Searching with BayesianOracle (up to 3 trials); objective val_accuracy "
         "(max); results in runs/digits_bayesian\n" in out
     )
+    assert (
+        "Watch it in TensorBoard: keras-hpo tensorboard "
+        "runs/digits_bayesian/tensorboard\n" in out
+    )
     lines = trials(out)
     assert [(t["number"], t["total"]) for t in lines] == [(1, 3), (2, 3), (3, 3)]
     assert {t["objective"] for t in lines} == {"val_accuracy"}
@@ -219,6 +223,27 @@ def test_tune_on_digits_prints_trials_best_and_test_score_then_resumes(tmp_path)
         in out
     )
 
+    # `keras-hpo summary` prints the same trials from disk, the best marked.
+    table = script("summary", "runs/digits_bayesian", cwd=tmp_path)
+    assert table.returncode == 0, table.stderr
+    rows = table.stdout.splitlines()
+    assert rows[0] == "Project runs/digits_bayesian"
+    assert rows[1] == "Objective: val_accuracy (max); 3 trials ended"
+    assert rows[2] == "Search ended: max_trials: 3 trials run"
+    assert rows[3].split()[:3] == ["trial", "status", "val_accuracy"]
+    for row, result in zip(rows[4:7], recorded, strict=True):
+        mark = "*" if result["trial_id"] == best["trial_id"] else ""
+        cells = row.split()
+        assert cells[:3] == [
+            f"{result['number']}{mark}",
+            "completed",
+            f"{result['score']:.4g}",
+        ]
+    assert rows[7].startswith(
+        f"Best (*): trial {best['number']} (id {best['trial_id']})"
+    )
+    assert (project / "tensorboard").is_dir()
+
     # The same command again resumes: no new trial, the same best model.
     second = script(*args, cwd=tmp_path)
     assert second.returncode == 0, second.stderr
@@ -250,6 +275,24 @@ def test_tune_on_digits_prints_trials_best_and_test_score_then_resumes(tmp_path)
     assert "Best model on the test split: accuracy=" in third.stdout
     assert trial_dirs(project) == ["trial_0"]
     assert summary(project)["trials"] == 1
+
+
+def test_summary_and_tensorboard_refuse_what_is_not_a_project(tmp_path):
+    (tmp_path / "runs" / "one").mkdir(parents=True)
+    (tmp_path / "runs" / "one" / "oracle.json").write_text("{}")
+    done = keras_hpo("summary", str(tmp_path / "runs"))
+    assert done.returncode == 2
+    assert "is not a search's project" in done.stderr
+    assert f"Pass one of the projects in it: {tmp_path / 'runs' / 'one'}" in done.stderr
+    done = keras_hpo("tensorboard", str(tmp_path / "missing"))
+    assert done.returncode == 2
+    assert "is not a directory" in done.stderr
+
+
+def test_tensorboard_logdir_prefers_the_projects_tensorboard_folder(tmp_path):
+    assert cli.tensorboard_logdir(str(tmp_path)) == str(tmp_path)
+    (tmp_path / "tensorboard").mkdir()
+    assert cli.tensorboard_logdir(str(tmp_path)) == str(tmp_path / "tensorboard")
 
 
 @pytest.mark.parametrize(

@@ -43,9 +43,12 @@ PUBLIC = {
         "param_grid_to_hyperparameters",
     ],
     "keras_hpo.callbacks": [
+        "DeviceProbe",
         "EpochRecorder",
+        "EpochTensorBoard",
         "ProgressPrinter",
         "SearchCallback",
+        "TensorBoardLogger",
     ],
     "keras_hpo.hypermodels": [
         "ACTIVATIONS",
@@ -167,8 +170,11 @@ def test_callback_classes_live_in_keras_hpo_callbacks():
         assert module.startswith("keras_hpo.callbacks."), (name, module)
     assert {getattr(callbacks, name).__module__ for name in callbacks.__all__} == {
         "keras_hpo.callbacks.base",
+        "keras_hpo.callbacks.curves",
+        "keras_hpo.callbacks.device",
         "keras_hpo.callbacks.recording",
         "keras_hpo.callbacks.reporting",
+        "keras_hpo.callbacks.tensorboard",
     }
 
 

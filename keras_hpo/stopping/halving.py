@@ -18,7 +18,7 @@ __all__ = ["SuccessiveHalving"]
 class SuccessiveHalving(Stopper):
     """Keeps only the top 1/``reduction_factor`` of trials at each rung.
 
-    Rungs sit at ``min_epochs * reduction_factor**k`` epochs (1, 3, 9, 27...
+    Rungs sit at ``min_epochs * reduction_factor**k`` epochs (1, 2, 4, 8...
     by default). When a trial reaches a rung it is compared with every trial
     that reached that rung before it (finished trials count with the best
     value they reached, see `best_so_far`); it continues only if its best
@@ -28,25 +28,33 @@ class SuccessiveHalving(Stopper):
     later, but a trial stopped here is never resumed, so stopping it on a
     ranking of one or two is not worth the risk.
 
+    The default, halving (``reduction_factor=2``), suits searches of tens
+    of trials: a harsher cut (3 or 4, common in searches of hundreds)
+    decides on fewer, noisier comparisons at the early rungs. Measured on
+    digits (20 trials of up to 27 epochs, 5 seeds, see
+    ``benchmarks/pruning.py``): halving trained 28% of the epochs of the
+    unpruned search with a median best-accuracy loss of 0.0 points, a
+    factor of 3 trained 27% but lost 1.1 points in 3 of the 5 seeds.
+
     Args:
         min_epochs: The first rung, in epochs. Defaults to 1.
         reduction_factor: How many times fewer trials each rung keeps.
-            Defaults to 3.
+            Defaults to 2.
 
     Example:
         >>> tuner = keras_hpo.RandomSearch(
-        ...     hypermodel, stopper=SuccessiveHalving(min_epochs=1, reduction_factor=3))
+        ...     hypermodel, stopper=SuccessiveHalving(min_epochs=1, reduction_factor=2))
     """
 
-    def __init__(self, min_epochs: int = 1, reduction_factor: int = 3):
+    def __init__(self, min_epochs: int = 1, reduction_factor: int = 2):
         self.min_epochs = check_count("min_epochs", min_epochs, 1)
         if isinstance(reduction_factor, bool) or not isinstance(
             reduction_factor, (int, float)
         ):
-            raise bad_type("reduction_factor", reduction_factor, "a number", "E.g. 3.")
+            raise bad_type("reduction_factor", reduction_factor, "a number", "E.g. 2.")
         if not reduction_factor >= 2:
             raise bad_value(
-                "reduction_factor", reduction_factor, "must be at least 2", "E.g. 3."
+                "reduction_factor", reduction_factor, "must be at least 2", "E.g. 2."
             )
         self.reduction_factor = reduction_factor
 

@@ -15,7 +15,6 @@ only choose an oracle. It keeps keras-tuner's ``Tuner`` contract (arguments,
 
 from __future__ import annotations
 
-import copy
 import gc
 import glob
 import math
@@ -35,6 +34,7 @@ from keras_tuner.src.engine import tuner_utils
 from keras_hpo.callbacks import EpochRecorder
 from keras_hpo.callbacks import ProgressPrinter
 from keras_hpo.callbacks import SearchCallback
+from keras_hpo.callbacks import TensorBoardLogger
 from keras_hpo.errors import NotSearchedError
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
@@ -45,6 +45,8 @@ from keras_hpo.stopping.base import Stopper
 from keras_hpo.tuners.checkpoint import BestWeights
 from keras_hpo.tuners.checkpoint import LastEpochWeights
 from keras_hpo.tuners.control import TrialControl
+from keras_hpo.tuners.data_checks import check_fit_data
+from keras_hpo.tuners.data_checks import num_samples
 from keras_hpo.tuners.options import SearchLimits
 from keras_hpo.tuners.options import check_checkpoint
 from keras_hpo.tuners.options import check_stopper
@@ -53,6 +55,8 @@ from keras_hpo.tuners.results import TrialResult
 from keras_hpo.tuners.results import TrialStatus
 from keras_hpo.tuners.results import atomic_write_json
 from keras_hpo.tuners.results import cv_results
+from keras_hpo.tuners.trial_callbacks import check_tensorboard_dir
+from keras_hpo.tuners.trial_callbacks import copy_user_callbacks
 from keras_hpo.tuners.weights import load_weights
 from keras_hpo.tuners.weights import save_weights
 
@@ -64,15 +68,6 @@ GC_EVERY = 10
 
 def _public_values(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if k != SUBGRID}
-
-
-def _num_samples(data: Any) -> int | None:
-    shape = getattr(data, "shape", None)
-    if shape is not None and len(shape) > 0:
-        return int(shape[0])
-    if isinstance(data, (list, tuple)) and data and not hasattr(data[0], "shape"):
-        return len(data)
-    return None
 
 
 class SearchTuner(keras_tuner.Tuner):
@@ -116,6 +111,10 @@ class SearchTuner(keras_tuner.Tuner):
             weights (then `best_model` cannot load a model).
         keep_top_k: How many trials' weights ``checkpoint="best"`` keeps.
             Defaults to 3.
+        tensorboard_dir: Where a `TensorBoardLogger` writes every trial's
+            curves, the HParams dashboard and the search's progress.
+            Defaults to ``<project_dir>/tensorboard``; ``None`` writes no
+            TensorBoard logs. View them with ``keras-hpo tensorboard DIR``.
         **kwargs: keras-tuner ``Tuner`` arguments: ``directory``,
             ``project_name``, ``overwrite``, ``executions_per_trial``,
             ``max_model_size``, ``distribution_strategy``, ``tuner_id``, ...
@@ -143,6 +142,7 @@ class SearchTuner(keras_tuner.Tuner):
         target: float | None = None,
         checkpoint: str = "best",
         keep_top_k: int = 3,
+        tensorboard_dir: str | None = "default",
         **kwargs,
     ):
         if isinstance(verbose, bool) or verbose not in (0, 1, 2):
@@ -170,6 +170,11 @@ class SearchTuner(keras_tuner.Tuner):
         self.limits = SearchLimits(max_time, patience_trials, target)
         self.checkpoint, self.keep_top_k = check_checkpoint(checkpoint, keep_top_k)
         self._early_stopping_spec = early_stopping
+        tensorboard_dir = check_tensorboard_dir(tensorboard_dir)
+        #: Metric names the model logs, when known before the first trial.
+        self.logged_metrics: list[str] = []
+        #: Training samples per epoch, when known (for samples per second).
+        self.samples_per_epoch: int | None = None
         #: Why the last `search` call ended.
         self.stop_reason: str | None = None
         self.search_callbacks = callbacks + ([ProgressPrinter()] if verbose else [])
@@ -180,6 +185,12 @@ class SearchTuner(keras_tuner.Tuner):
         self._best_model_cache: tuple[str, keras.Model] | None = None
         self._weights: dict[str, tuple[keras.Model, list]] = {}
         super().__init__(oracle, hypermodel, **kwargs)
+        if tensorboard_dir == "default":
+            tensorboard_dir = os.path.join(self.project_dir, "tensorboard")
+        #: Where TensorBoard logs go (``None``: nowhere).
+        self.tensorboard_dir = tensorboard_dir
+        if tensorboard_dir is not None:
+            self.search_callbacks.insert(0, TensorBoardLogger(tensorboard_dir))
         self.oracle.verbose = 0  # our ProgressPrinter replaces keras-tuner's display
         self.early_stopping = make_early_stopping(early_stopping, self.oracle.objective)
         self._load_results()
@@ -198,18 +209,12 @@ class SearchTuner(keras_tuner.Tuner):
         super()._populate_initial_space()
 
     def _prepare_data(self, fit_args: tuple, fit_kwargs: dict) -> None:
+        nx = check_fit_data(fit_args, fit_kwargs)
         x = fit_args[0] if fit_args else fit_kwargs.get("x")
         y = fit_args[1] if len(fit_args) > 1 else fit_kwargs.get("y")
-        nx, ny = _num_samples(x), _num_samples(y)
-        if nx == 0:
-            raise bad_value("x", x, "no samples", "Pass at least one training sample.")
-        if nx is not None and ny is not None and nx != ny:
-            raise bad_value(
-                "y",
-                f"{ny} labels",
-                f"x has {nx} samples but y has {ny}",
-                "Pass one label per sample.",
-            )
+        split = fit_kwargs.get("validation_split") or 0.0
+        if nx is not None and isinstance(split, (int, float)) and 0 <= split < 1:
+            self.samples_per_epoch = int(math.ceil(nx * (1.0 - split)))
         if isinstance(self.hypermodel, HyperMLP) and x is not None and nx is not None:
             self.hypermodel.adapt(x, y)
         if self._space_deferred:
@@ -268,6 +273,7 @@ class SearchTuner(keras_tuner.Tuner):
         fit_kwargs.setdefault("verbose", 0)
         self.stop_reason = None
         self.limits.start()
+        self._write_search_state()
         self.on_search_begin()
         try:
             while True:
@@ -294,11 +300,24 @@ class SearchTuner(keras_tuner.Tuner):
             self.stop_reason = f"error: {type(err).__name__}: {err}"
             raise
         finally:
-            atomic_write_json(
-                os.path.join(self.project_dir, "search.json"),
-                {"stop_reason": self.stop_reason, "trials": len(self.trial_results)},
-            )
+            self._write_search_state()
             self.on_search_end()
+
+    def _write_search_state(self) -> None:
+        """Writes ``search.json``: the objective, and why the search ended.
+
+        Written when a search starts (``stop_reason`` ``null``: running, or
+        killed) and when it ends.
+        """
+        atomic_write_json(
+            os.path.join(self.project_dir, "search.json"),
+            {
+                "objective": self.oracle.objective.name,
+                "direction": self.oracle.objective.direction,
+                "stop_reason": self.stop_reason,
+                "trials": len(self.trial_results),
+            },
+        )
 
     def _oracle_stop_reason(self) -> str:
         max_trials = self.oracle.max_trials
@@ -316,7 +335,7 @@ class SearchTuner(keras_tuner.Tuner):
             return
         x = fit_args[0] if fit_args else fit_kwargs.get("x")
         y = fit_args[1] if len(fit_args) > 1 else fit_kwargs.get("y")
-        if _num_samples(x) is None or _num_samples(y) is None:
+        if num_samples(x) is None or num_samples(y) is None:
             return
         try:
             model = self._try_build_without_clearing(self.oracle.get_space())
@@ -328,6 +347,7 @@ class SearchTuner(keras_tuner.Tuner):
             "validation_split"
         ):
             names |= {f"val_{name}" for name in logged}
+        self.logged_metrics = sorted(names)
         wanted = {"objective": self.oracle.objective.name}
         if self.early_stopping is not None:
             wanted["early_stopping"] = self.early_stopping.monitor
@@ -496,15 +516,19 @@ class SearchTuner(keras_tuner.Tuner):
         user_callbacks = list(fit_kwargs.pop("callbacks", None) or [])
         per_execution, histories, fit_seconds, model = [], {}, 0.0, None
         status, reason = TrialStatus.COMPLETED, None
-        for _ in range(self.executions_per_trial):
+        for execution in range(self.executions_per_trial):
             keras.utils.set_random_seed(seed)
             model = self.build_model(hp)
             recorder = EpochRecorder()
             control = TrialControl(trial.trial_id, objective, self.stopper, self.curves)
-            callbacks = self._deepcopy_callbacks(user_callbacks)
-            early = self._deepcopy_callbacks([self.early_stopping])[0]
+            callbacks = copy_user_callbacks(
+                user_callbacks, self.run_name(trial, execution)
+            )
+            early = copy_user_callbacks([self.early_stopping], "")[0]
             callbacks += [c for c in (early,) if c is not None]
             callbacks += [recorder, best, control]
+            for observer in self.search_callbacks:
+                callbacks += observer.trial_callbacks(self, trial, execution)
             if self.checkpoint == "every_epoch":
                 callbacks.append(
                     LastEpochWeights(self._last_checkpoint_path(trial.trial_id))
@@ -631,6 +655,23 @@ class SearchTuner(keras_tuner.Tuner):
         """Tells the search callbacks the search starts."""
         for callback in self.search_callbacks:
             callback.on_search_begin(self)
+
+    def on_trial_begin(self, trial: kt_trial.Trial):
+        """Tells the search callbacks a trial starts."""
+        super().on_trial_begin(trial)
+        for callback in self.search_callbacks:
+            callback.on_trial_begin(self, trial)
+
+    def trial_values(self, trial: kt_trial.Trial) -> dict[str, Any]:
+        """A trial's active hyperparameter values (inactive ones left out)."""
+        hp = trial.hyperparameters
+        return _public_values(
+            {name: value for name, value in hp.values.items() if hp.is_active(name)}
+        )
+
+    def public_space(self) -> list:
+        """The search space's hyperparameters (keras-tuner objects)."""
+        return [hp for hp in self.oracle.get_space().space if hp.name != SUBGRID]
 
     def on_trial_end(self, trial: kt_trial.Trial):
         """Ends the trial in the oracle, then records and reports its result."""
@@ -759,11 +800,9 @@ class SearchTuner(keras_tuner.Tuner):
         """
         return cv_results(self.results(), self._ranked())
 
-    def _deepcopy_callbacks(self, callbacks):
-        try:
-            return copy.deepcopy(callbacks)
-        except Exception as err:
-            raise kt_errors.FatalValueError(
-                "search(callbacks=...) must be deep-copyable: each trial gets "
-                f"its own copy. copy.deepcopy failed with: {err}"
-            ) from err
+    def run_name(self, trial: kt_trial.Trial, execution: int) -> str:
+        """A training's directory name under a log directory."""
+        run = f"trial_{trial.trial_id}"
+        if self.executions_per_trial > 1:
+            run = os.path.join(run, f"execution_{execution + 1}")
+        return run

@@ -1,0 +1,145 @@
+"""A search in TensorBoard: trial curves, HParams and the search's progress."""
+
+from __future__ import annotations
+
+import glob
+import os
+import time
+from typing import TYPE_CHECKING
+
+from keras_hpo.callbacks.base import SearchCallback
+from keras_hpo.callbacks.curves import EpochTensorBoard
+from keras_hpo.callbacks.device import DeviceProbe
+from keras_hpo.callbacks.events import EventLog
+from keras_hpo.callbacks.events import text_summary
+from keras_hpo.callbacks.hparams import experiment_summary
+from keras_hpo.callbacks.hparams import metric_columns
+from keras_hpo.callbacks.hparams import session_end_summary
+from keras_hpo.callbacks.hparams import session_start_summary
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+    from keras_tuner.engine.trial import Trial
+
+    from keras_hpo.tuners.base import SearchTuner
+    from keras_hpo.tuners.results import TrialResult
+
+__all__ = ["TensorBoardLogger"]
+
+
+class TensorBoardLogger(SearchCallback):
+    """Writes a whole search to TensorBoard: curves, HParams and progress.
+
+    Every keras_hpo tuner adds one by default (``tensorboard_dir=``). The runs
+    under ``log_dir``:
+
+    * ``.`` (the directory itself): the HParams experiment, written by the
+      first `search` of the project: every hyperparameter with its domain
+      (most important first, see `order_hyperparameters`) and the metrics
+      (see `metric_columns`).
+    * ``trial_<id>``: the text ``device`` when the trial starts; when it
+      ends, its HParams session (its active values and ``trial_status``:
+      completed, stopped_early, pruned or failed), the text ``status`` (with
+      the reason or the error), and the scalars ``best/<metric>``,
+      ``epochs_run``, ``best_epoch`` (1-based), ``seconds`` and, on a GPU,
+      ``gpu_peak_memory_mb``.
+    * ``trial_<id>/train`` and ``trial_<id>/validation``: the curves, per
+      epoch (`EpochTensorBoard`). With ``executions_per_trial > 1`` each
+      execution has its own ``trial_<id>/execution_<n>/train`` and
+      ``.../validation``.
+    * ``search``: ``search/objective`` (each finished trial's score) and
+      ``search/best_so_far``, against the trial number.
+
+    Writers open when they first have something to write, flush after every
+    epoch or trial and close at the end of each trial (the search run at the
+    end of the search).
+
+    Args:
+        log_dir: Where to write.
+        probe: Asks which device trains and its peak memory.
+
+    Example:
+        >>> tuner = keras_hpo.RandomSearch(hypermodel, tensorboard_dir="logs")
+        >>> # then: keras-hpo tensorboard logs   (or tensorboard --logdir logs)
+    """
+
+    def __init__(self, log_dir: str, probe: DeviceProbe | None = None):
+        self.log_dir = str(log_dir)
+        self.probe = probe or DeviceProbe()
+        self._trials: dict[str, EventLog] = {}
+        self._search: EventLog | None = None
+
+    def run_name(self, trial_id: str) -> str:
+        """The run of a trial, relative to ``log_dir``."""
+        return f"trial_{trial_id}"
+
+    # -- the search --------------------------------------------------------------
+    def on_search_begin(self, tuner: SearchTuner) -> None:
+        """Writes the HParams experiment, unless an earlier search did."""
+        self._search = EventLog(os.path.join(self.log_dir, "search"))
+        if glob.glob(os.path.join(self.log_dir, "events.out.tfevents.*")):
+            return
+        objective = tuner.oracle.objective.name
+        metrics = metric_columns(objective, tuner.logged_metrics or [objective])
+        root = EventLog(self.log_dir)
+        root.write(experiment_summary(tuner.public_space(), metrics))
+        root.close()
+
+    def on_search_end(self, tuner: SearchTuner) -> None:
+        """Closes every writer still open."""
+        for log in self._trials.values():
+            log.close()
+        self._trials.clear()
+        if self._search is not None:
+            self._search.close()
+
+    # -- one trial ---------------------------------------------------------------
+    def on_trial_begin(self, tuner: SearchTuner, trial: Trial) -> None:
+        """Records the device the trial trains on."""
+        log = EventLog(os.path.join(self.log_dir, self.run_name(trial.trial_id)))
+        self._trials[trial.trial_id] = log
+        log.write(text_summary("device", self.probe.name()))
+        log.flush()
+        self.probe.reset_peak()
+
+    def trial_callbacks(
+        self, tuner: SearchTuner, trial: Trial, execution: int
+    ) -> list[keras.callbacks.Callback]:
+        """An `EpochTensorBoard` writing this training's curves."""
+        run = os.path.join(self.log_dir, tuner.run_name(trial, execution))
+        return [EpochTensorBoard(run, tuner.samples_per_epoch)]
+
+    def on_trial_end(self, tuner: SearchTuner, result: TrialResult) -> None:
+        """Writes the trial's session and results; adds its score to the search run."""
+        group = self.run_name(result.trial_id)
+        log = self._trials.pop(result.trial_id, None) or EventLog(
+            os.path.join(self.log_dir, group)
+        )
+        status = result.status.value
+        values = tuner.trial_values(tuner.oracle.get_trial(result.trial_id))
+        log.write(
+            session_start_summary(group, values, status, time.time() - result.seconds)
+        )
+        scalars = {f"best/{name}": value for name, value in result.metrics.items()}
+        scalars["epochs_run"] = result.epochs_run
+        if result.best_epoch is not None and result.ok:
+            scalars["best_epoch"] = result.best_epoch + 1
+        scalars["seconds"] = result.seconds
+        peak = self.probe.peak_bytes()
+        if peak is not None:
+            scalars["gpu_peak_memory_mb"] = peak / 2**20
+        log.scalars(scalars, step=0)
+        detail = result.end_reason or ""
+        if result.error:
+            lines = result.error.strip().splitlines()
+            detail = lines[-1] if lines else detail
+        log.write(text_summary("status", f"{status}: {detail}" if detail else status))
+        log.write(session_end_summary(status))
+        log.close()
+        if result.ok and self._search is not None:
+            best = tuner.best_result()
+            values = {"search/objective": result.score}
+            if best is not None:
+                values["search/best_so_far"] = best.score
+            self._search.scalars(values, step=result.number)
+            self._search.flush()

@@ -1,0 +1,56 @@
+"""The Keras callbacks each training of a trial gets: the user's, copied."""
+
+from __future__ import annotations
+
+import copy
+import os
+from typing import Any
+
+import keras
+from keras_tuner import errors as kt_errors
+
+from keras_hpo.errors import bad_type
+
+__all__ = ["check_tensorboard_dir", "copy_user_callbacks"]
+
+
+def check_tensorboard_dir(value: Any) -> str | None:
+    """Validates ``tensorboard_dir=``: ``"default"``, a path or ``None``."""
+    if value is None or isinstance(value, (str, os.PathLike)):
+        return None if value is None else os.fspath(value)
+    raise bad_type(
+        "tensorboard_dir",
+        value,
+        "a directory path or None",
+        'E.g. tensorboard_dir="logs", or None to write no TensorBoard logs.',
+    )
+
+
+def copy_user_callbacks(callbacks: list, run: str) -> list[keras.callbacks.Callback]:
+    """Deep copies of ``search(callbacks=...)`` for one training.
+
+    Every callback is deep-copied, so no state leaks from one trial to the
+    next and the user's own objects are never changed. A copy of a
+    ``keras.callbacks.TensorBoard`` (or a subclass) writes to
+    ``<its log_dir>/<run>`` (``run`` is e.g. ``trial_07``, or
+    ``trial_07/execution_2``), so each trial has its own runs there; nothing
+    else about it changes.
+
+    Args:
+        callbacks: The user's Keras callbacks.
+        run: The training's run name, relative to a log directory.
+
+    Raises:
+        FatalValueError: If a callback cannot be deep-copied.
+    """
+    try:
+        copies = copy.deepcopy(list(callbacks))
+    except Exception as err:
+        raise kt_errors.FatalValueError(
+            "search(callbacks=...) must be deep-copyable: each trial gets "
+            f"its own copy. copy.deepcopy failed with: {err}"
+        ) from err
+    for callback in copies:
+        if isinstance(callback, keras.callbacks.TensorBoard):
+            callback.log_dir = os.path.join(callback.log_dir, run)
+    return copies
