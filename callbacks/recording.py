@@ -42,16 +42,24 @@ class EpochRecorder(keras.callbacks.Callback):
         self.history: dict[str, list[float]] = {}
         self.epoch_seconds: list[float] = []
         self._epoch_start: float | None = None
+        self._initial: tuple[dict, list] = ({}, [])
 
     @property
     def epochs_run(self) -> int:
         """Number of epochs that finished."""
         return len(self.epoch_seconds)
 
+    def start_from(
+        self, history: dict[str, list[float]], epoch_seconds: list[float]
+    ) -> None:
+        """Makes the next training continue an interrupted one's record."""
+        self._initial = (history, epoch_seconds)
+
     def on_train_begin(self, logs=None):
-        """Forgets the previous training."""
-        self.history = {}
-        self.epoch_seconds = []
+        """Forgets the previous training (keeps a record given to `start_from`)."""
+        history, seconds = self._initial
+        self.history = {name: list(values) for name, values in history.items()}
+        self.epoch_seconds = list(seconds)
 
     def on_epoch_begin(self, epoch, logs=None):
         """Starts the epoch's clock."""

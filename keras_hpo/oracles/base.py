@@ -5,13 +5,13 @@ from __future__ import annotations
 import random
 from typing import Any
 
-import keras_tuner
 import numpy as np
 from keras_tuner.engine import trial as kt_trial
 
 from keras_hpo.errors import SearchSpaceError
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
+from keras_hpo.oracles.persistence import AtomicState
 from keras_hpo.oracles.space import HyperGrid
 from keras_hpo.oracles.space import active_values
 from keras_hpo.oracles.space import values_key
@@ -45,7 +45,7 @@ def check_max_trials(max_trials: Any, argument: str = "max_trials") -> int | Non
     return int(max_trials)
 
 
-class SearchOracle(keras_tuner.Oracle):
+class SearchOracle(AtomicState):
     """A keras-tuner ``Oracle`` with the guarantees our strategies share.
 
     * ``seed`` is honoured exactly (``seed=0`` is a seed; ``None`` draws one).
@@ -239,6 +239,11 @@ class SearchOracle(keras_tuner.Oracle):
         state["proposed"] = dict(self.proposed)
         state["strategy"] = type(self).__name__
         return state
+
+    def adopt(self, trial: kt_trial.Trial) -> None:
+        """Remembers the values of a trial found on disk but not in the state."""
+        self.proposed.setdefault(trial.trial_id, dict(trial.hyperparameters.values))
+        self._keys_cache = None
 
     def set_state(self, state: dict[str, Any]) -> None:
         """Restores `get_state`'s output."""

@@ -15,8 +15,10 @@ only choose an oracle. It keeps keras-tuner's ``Tuner`` contract (arguments,
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import glob
+import io
 import math
 import os
 import time
@@ -43,7 +45,9 @@ from keras_hpo.hypermodels.sklearn_space import SUBGRID
 from keras_hpo.stopping.base import Curve
 from keras_hpo.stopping.base import Stopper
 from keras_hpo.tuners.checkpoint import BestWeights
-from keras_hpo.tuners.checkpoint import LastEpochWeights
+from keras_hpo.tuners.checkpoint import LastEpoch
+from keras_hpo.tuners.checkpoint import clear_resume_point
+from keras_hpo.tuners.checkpoint import resume_point
 from keras_hpo.tuners.control import TrialControl
 from keras_hpo.tuners.data_checks import check_fit_data
 from keras_hpo.tuners.data_checks import num_samples
@@ -55,6 +59,8 @@ from keras_hpo.tuners.results import TrialResult
 from keras_hpo.tuners.results import TrialStatus
 from keras_hpo.tuners.results import atomic_write_json
 from keras_hpo.tuners.results import cv_results
+from keras_hpo.tuners.results import read_json
+from keras_hpo.tuners.resume import check_same_search
 from keras_hpo.tuners.trial_callbacks import check_tensorboard_dir
 from keras_hpo.tuners.trial_callbacks import copy_user_callbacks
 from keras_hpo.tuners.weights import load_weights
@@ -184,7 +190,18 @@ class SearchTuner(keras_tuner.Tuner):
         self._space_deferred = False
         self._best_model_cache: tuple[str, keras.Model] | None = None
         self._weights: dict[str, tuple[keras.Model, list]] = {}
-        super().__init__(oracle, hypermodel, **kwargs)
+        # The space this search declares, to compare with a reloaded one.
+        declared = oracle.hyperparameters.copy()
+        if isinstance(hypermodel, HyperMLP) and oracle.tune_new_entries:
+            hypermodel.declare_hyperparameters(declared)
+        self._reloaded = False
+        # keras-tuner prints "Reloading Tuner from ..."; we say more, once.
+        said = io.StringIO()
+        with contextlib.redirect_stdout(said):
+            super().__init__(oracle, hypermodel, **kwargs)
+        for line in said.getvalue().splitlines():
+            if not line.startswith("Reloading Tuner from "):
+                print(line)
         if tensorboard_dir == "default":
             tensorboard_dir = os.path.join(self.project_dir, "tensorboard")
         #: Where TensorBoard logs go (``None``: nowhere).
@@ -193,7 +210,43 @@ class SearchTuner(keras_tuner.Tuner):
             self.search_callbacks.insert(0, TensorBoardLogger(tensorboard_dir))
         self.oracle.verbose = 0  # our ProgressPrinter replaces keras-tuner's display
         self.early_stopping = make_early_stopping(early_stopping, self.oracle.objective)
+        if self._reloaded and not dist_utils.has_chief_oracle():
+            check_same_search(
+                self.project_dir,
+                type(self.oracle).__name__,
+                declared,
+                self.oracle.hyperparameters,
+            )
         self._load_results()
+        if self._reloaded and verbose:
+            print(self._reload_summary(), flush=True)
+
+    # -- the project on disk -----------------------------------------------------
+    def save(self) -> None:
+        """Writes the oracle's and the tuner's state files, atomically."""
+        if not self._is_worker():
+            self.oracle.save()
+        atomic_write_json(self._get_tuner_fname(), self.get_state())
+
+    def reload(self) -> None:
+        """Reloads the oracle's and the tuner's state (damaged files are named)."""
+        self._reloaded = True
+        if not self._is_worker():
+            self.oracle.reload()
+        self.set_state(read_json(self._get_tuner_fname()))
+
+    def _reload_summary(self) -> str:
+        finished = len(self.trial_results)
+        total = self.expected_trials
+        to_go = f"{max(total - finished, 0)} to go" if total else "more to go"
+        retry = list(getattr(self.oracle, "_retry_queue", []))
+        again = (
+            f"; interrupted trial(s) {', '.join(retry)} will run again" if retry else ""
+        )
+        return (
+            f"Reloaded project {self.project_dir}: {finished} trials finished, "
+            f"{to_go}{again}"
+        )
 
     # -- the search space ------------------------------------------------------
     def _populate_initial_space(self):
@@ -273,6 +326,7 @@ class SearchTuner(keras_tuner.Tuner):
         fit_kwargs.setdefault("verbose", 0)
         self.stop_reason = None
         self.limits.start()
+        self.save()  # from now on, running the search again resumes it
         self._write_search_state()
         self.on_search_begin()
         try:
@@ -516,10 +570,20 @@ class SearchTuner(keras_tuner.Tuner):
         user_callbacks = list(fit_kwargs.pop("callbacks", None) or [])
         per_execution, histories, fit_seconds, model = [], {}, 0.0, None
         status, reason = TrialStatus.COMPLETED, None
+        trial_dir = self.get_trial_dir(trial.trial_id)
+        resume = None
+        if self.checkpoint == "every_epoch" and self.executions_per_trial == 1:
+            resume = resume_point(trial_dir)
         for execution in range(self.executions_per_trial):
             keras.utils.set_random_seed(seed)
             model = self.build_model(hp)
             recorder = EpochRecorder()
+            kwargs = fit_kwargs
+            if resume is not None:  # interrupted: go on from its last epoch
+                load_weights(model, resume["weights"], optimizer=True)
+                recorder.start_from(resume["history"], resume["epoch_seconds"])
+                best.start_from(resume["history"])
+                kwargs = dict(fit_kwargs, initial_epoch=resume["epochs"])
             control = TrialControl(trial.trial_id, objective, self.stopper, self.curves)
             callbacks = copy_user_callbacks(
                 user_callbacks, self.run_name(trial, execution)
@@ -530,11 +594,9 @@ class SearchTuner(keras_tuner.Tuner):
             for observer in self.search_callbacks:
                 callbacks += observer.trial_callbacks(self, trial, execution)
             if self.checkpoint == "every_epoch":
-                callbacks.append(
-                    LastEpochWeights(self._last_checkpoint_path(trial.trial_id))
-                )
+                callbacks.append(LastEpoch(trial_dir, recorder, best))
             start = time.perf_counter()
-            self.hypermodel.fit(hp, model, *fit_args, callbacks=callbacks, **fit_kwargs)
+            self.hypermodel.fit(hp, model, *fit_args, callbacks=callbacks, **kwargs)
             fit_seconds += time.perf_counter() - start
             per_execution.append(self._best_epoch_metrics(recorder.history))
             histories = recorder.history
@@ -617,9 +679,6 @@ class SearchTuner(keras_tuner.Tuner):
             curves[result.trial_id] = Curve([sign * v for v in values], finished)
         return curves
 
-    def _last_checkpoint_path(self, trial_id: str) -> str:
-        return os.path.join(self.get_trial_dir(trial_id), "last.weights.h5")
-
     def _write_checkpoints(self, result: TrialResult) -> None:
         """Writes the ended trial's best weights if they are kept.
 
@@ -635,15 +694,21 @@ class SearchTuner(keras_tuner.Tuner):
         if result.trial_id in keep:
             if weights is not None:
                 model.set_weights(weights)
-            save_weights(model, self._get_checkpoint_fname(result.trial_id))
+                save_weights(model, self._get_checkpoint_fname(result.trial_id))
+            elif self.checkpoint != "every_epoch":  # (`LastEpoch` wrote it)
+                save_weights(model, self._get_checkpoint_fname(result.trial_id))
         if self.checkpoint != "best":
             return
         for other in self.trial_results.values():
-            path = os.path.join(
-                self.project_dir, f"trial_{other.trial_id}", "checkpoint.weights.h5"
-            )
-            if other.trial_id not in keep and os.path.exists(path):
-                os.remove(path)
+            if other.trial_id not in keep:
+                self._drop_checkpoint(other.trial_id)
+
+    def _drop_checkpoint(self, trial_id: str) -> None:
+        path = os.path.join(
+            self.project_dir, f"trial_{trial_id}", "checkpoint.weights.h5"
+        )
+        if os.path.exists(path):
+            os.remove(path)
 
     def _ranked(self) -> list[TrialResult]:
         sign = -1.0 if self.oracle.objective.direction == "max" else 1.0
@@ -674,7 +739,23 @@ class SearchTuner(keras_tuner.Tuner):
         return [hp for hp in self.oracle.get_space().space if hp.name != SUBGRID]
 
     def on_trial_end(self, trial: kt_trial.Trial):
-        """Ends the trial in the oracle, then records and reports its result."""
+        """Records the trial's result, ends it in the oracle, then reports it.
+
+        The result and the weights are written before the oracle marks the
+        trial ended: a process killed in between leaves a trial that the
+        oracle still lists as running, and it runs again on resume.
+        """
+        result = self.trial_results.get(trial.trial_id) or TrialResult(
+            trial.trial_id, self.trial_number(trial), {}, TrialStatus.FAILED
+        )
+        self.trial_results[trial.trial_id] = result
+        result.values = _public_values(trial.hyperparameters.values)
+        objective = self.oracle.objective
+        if trial.status == kt_trial.TrialStatus.COMPLETED and result.metrics:
+            if objective.has_value(result.metrics):
+                result.score = float(objective.get_value(result.metrics))
+        self._write_checkpoints(result)
+        result.save(self._result_path(trial.trial_id))
         try:
             super().on_trial_end(trial)  # oracle.end_trial + save
         finally:
@@ -684,10 +765,7 @@ class SearchTuner(keras_tuner.Tuner):
 
     def _record(self, trial: kt_trial.Trial) -> None:
         ended = self.oracle.get_trial(trial.trial_id)
-        result = self.trial_results.get(trial.trial_id) or TrialResult(
-            trial.trial_id, self.trial_number(trial), {}, TrialStatus.FAILED
-        )
-        result.values = _public_values(ended.hyperparameters.values)
+        result = self.trial_results[trial.trial_id]
         if ended.status == kt_trial.TrialStatus.COMPLETED:
             if result.status == TrialStatus.FAILED:
                 result.status = TrialStatus.COMPLETED
@@ -696,9 +774,10 @@ class SearchTuner(keras_tuner.Tuner):
             result.status = TrialStatus.FAILED
             result.error = result.error or ended.message or "no finite objective"
             result.score = None
-        self.trial_results[trial.trial_id] = result
-        self._write_checkpoints(result)
+            self._drop_checkpoint(trial.trial_id)
         result.save(self._result_path(trial.trial_id))
+        if ended.status != kt_trial.TrialStatus.INVALID:
+            clear_resume_point(self.get_trial_dir(trial.trial_id))
         self._best_model_cache = None
         if ended.status == kt_trial.TrialStatus.INVALID:
             return  # sent for a retry: not finished yet
@@ -715,10 +794,42 @@ class SearchTuner(keras_tuner.Tuner):
         return os.path.join(self.get_trial_dir(trial_id), "result.json")
 
     def _load_results(self) -> None:
+        """Reads the results of the trials the oracle lists as ended.
+
+        A ``result.json`` of a trial the oracle does not list as ended (the
+        process died between the two writes) is ignored: that trial runs
+        again. A trial the oracle lists as ended without a ``result.json``
+        gets one made from keras-tuner's ``trial.json``.
+        """
+        ended = getattr(self.oracle, "end_order", None)
         pattern = os.path.join(self.project_dir, "trial_*", "result.json")
         for path in sorted(glob.glob(pattern)):
             result = TrialResult.load(path)
-            self.trial_results[result.trial_id] = result
+            if ended is None or result.trial_id in ended:
+                self.trial_results[result.trial_id] = result
+        for trial_id in ended or []:
+            if trial_id not in self.trial_results:
+                result = self._result_from_oracle(self.oracle.trials[trial_id])
+                result.save(self._result_path(trial_id))
+                self.trial_results[trial_id] = result
+
+    def _result_from_oracle(self, trial: kt_trial.Trial) -> TrialResult:
+        completed = trial.status == kt_trial.TrialStatus.COMPLETED
+        metrics = {
+            name: float(trial.metrics.get_best_value(name))
+            for name in trial.metrics.metrics
+        }
+        return TrialResult(
+            trial.trial_id,
+            self.trial_number(trial),
+            _public_values(trial.hyperparameters.values),
+            TrialStatus.COMPLETED if completed else TrialStatus.FAILED,
+            score=float(trial.score) if completed and trial.score is not None else None,
+            metrics=metrics,
+            best_epoch=trial.best_step if completed else None,
+            error=None if completed else (trial.message or "failed"),
+            end_reason="recovered from keras-tuner's trial.json (no per-epoch history)",
+        )
 
     def results(self) -> list[TrialResult]:
         """Every ended trial's result, in trial order."""
@@ -766,6 +877,49 @@ class SearchTuner(keras_tuner.Tuner):
         model = self.load_model(self.oracle.get_trial(best.trial_id))
         self._best_model_cache = (best.trial_id, model)
         return model
+
+    def retrain(
+        self, trial_id: str, *fit_args, **fit_kwargs
+    ) -> tuple[keras.Model, dict[str, list[float]]]:
+        """Trains a trial's model again, exactly as the search did.
+
+        The model is built from the trial's hyperparameters with the trial's
+        recorded seed (weights initialisation and shuffling) and trained for
+        the epochs the trial ran, with no early stopping or pruning (they
+        only decided when it stopped). On the CPU, with the same data, the
+        per-epoch metrics are those the trial recorded.
+
+        Args:
+            trial_id: The trial (see ``cv_results_['trial_id']``).
+            *fit_args: The data, as given to `search` (``x, y``).
+            **fit_kwargs: As given to `search` (``validation_data``...);
+                ``epochs`` defaults to the epochs the trial ran.
+
+        Returns:
+            ``(model, history)``: the trained model (last epoch's weights)
+            and the metrics per epoch.
+
+        Raises:
+            ValueError: If the trial is unknown or never trained.
+        """
+        result = self.trial_results.get(str(trial_id))
+        if result is None or result.seed is None:
+            known = ", ".join(sorted(self.trial_results)) or "none yet"
+            raise bad_value(
+                "trial_id",
+                trial_id,
+                "is not a trial of this search that trained",
+                f"Pass one of: {known}.",
+            )
+        hp = self.oracle.get_trial(result.trial_id).hyperparameters.copy()
+        fit_kwargs.setdefault("epochs", max(result.epochs_run, 1))
+        fit_kwargs.setdefault("verbose", 0)
+        keras.utils.set_random_seed(result.seed)
+        model = self.build_model(hp)
+        recorder = EpochRecorder()
+        callbacks = [*(fit_kwargs.pop("callbacks", None) or []), recorder]
+        self.hypermodel.fit(hp, model, *fit_args, callbacks=callbacks, **fit_kwargs)
+        return model, recorder.history
 
     @property
     def best_estimator_(self) -> keras.Model:

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import glob
+import os
+
 import keras
 import keras_tuner
 
+from keras_hpo.files import atomic_write_json
+from keras_hpo.files import read_json
 from keras_hpo.tuners.weights import save_weights
 
-__all__ = ["BestWeights", "LastEpochWeights"]
+__all__ = [
+    "BEST_FILE",
+    "BestWeights",
+    "LastEpoch",
+    "clear_resume_point",
+    "resume_point",
+]
+
+#: The best epoch's weights of a trial, in its folder.
+BEST_FILE = "checkpoint.weights.h5"
+#: `LastEpoch`'s record of the last finished epoch, in a trial's folder.
+LAST_RECORD = "last.json"
 
 
 class BestWeights(keras.callbacks.Callback):
@@ -34,6 +50,20 @@ class BestWeights(keras.callbacks.Callback):
         self.best_epoch: int | None = None
         self.weights: list | None = None
 
+    def start_from(self, history: dict[str, list[float]]) -> None:
+        """Takes the best epoch of an interrupted training's history.
+
+        Its weights are not in memory (`LastEpoch` wrote them to disk).
+        """
+        values = history.get(self.objective.name, [])
+        for epoch, value in enumerate(values):
+            if value == value and (  # NaN never improves
+                self.best_value is None
+                or self.objective.better_than(value, self.best_value)
+            ):
+                self.best_value, self.best_epoch = float(value), epoch
+        self.weights = None
+
     def on_epoch_end(self, epoch, logs=None):
         """Copies the weights if this epoch beats the best so far."""
         logs = logs or {}
@@ -50,17 +80,82 @@ class BestWeights(keras.callbacks.Callback):
             self.weights = [w.copy() for w in self.model.get_weights()]
 
 
-class LastEpochWeights(keras.callbacks.Callback):
-    """Writes the weights after every epoch (``checkpoint="every_epoch"``).
+class LastEpoch(keras.callbacks.Callback):
+    """After every epoch, saves what a killed trial needs to go on from there.
+
+    Used with ``checkpoint="every_epoch"``. In the trial's folder it writes
+    ``last.e<N>.weights.h5`` (the model's and the optimizer's variables after
+    epoch ``N``), then ``last.json`` (``N``, the per-epoch history and epoch
+    times, and the file's name), then deletes the previous epoch's file; each
+    write is atomic, so a kill at any moment leaves a consistent pair. It
+    also writes ``checkpoint.weights.h5`` whenever the objective improves.
+    When the trial ends its last weights stay as ``last.weights.h5`` (see
+    `clear_resume_point`).
+    `resume_point` reads the pair back.
 
     Args:
-        path: The ``.weights.h5`` file, overwritten each epoch.
+        directory: The trial's folder.
+        recorder: The `EpochRecorder` of the same training (it must run
+            before this callback).
+        best: The `BestWeights` of the same training (likewise).
     """
 
-    def __init__(self, path: str):
+    def __init__(self, directory: str, recorder, best: BestWeights):
         super().__init__()
-        self.path = path
+        self.directory = directory
+        self.recorder = recorder
+        self.best = best
+        self._best_saved: int | None = None
 
     def on_epoch_end(self, epoch, logs=None):
-        """Saves the weights."""
-        save_weights(self.model, self.path)
+        """Saves the weights, then the record that points at them."""
+        done = epoch + 1
+        name = f"last.e{done}.weights.h5"
+        save_weights(self.model, os.path.join(self.directory, name), optimizer=True)
+        atomic_write_json(
+            os.path.join(self.directory, LAST_RECORD),
+            {
+                "epochs": done,
+                "weights": name,
+                "history": self.recorder.history,
+                "epoch_seconds": self.recorder.epoch_seconds,
+            },
+        )
+        for old in glob.glob(os.path.join(self.directory, "last.e*.weights.h5")):
+            if os.path.basename(old) != name:
+                os.remove(old)
+        if self.best.best_epoch == epoch and self._best_saved != epoch:
+            save_weights(self.model, os.path.join(self.directory, BEST_FILE))
+            self._best_saved = epoch
+
+
+def resume_point(directory: str) -> dict | None:
+    """What `LastEpoch` saved in ``directory``, or ``None``.
+
+    Returns:
+        ``{"epochs": N, "weights": path, "history": ..., "epoch_seconds":
+        ...}`` when both files are there.
+    """
+    path = os.path.join(directory, LAST_RECORD)
+    if not os.path.exists(path):
+        return None
+    record = read_json(path)
+    weights = os.path.join(directory, record.get("weights", ""))
+    if not os.path.isfile(weights):
+        return None
+    return dict(record, weights=weights)
+
+
+def clear_resume_point(directory: str) -> None:
+    """Once the trial has ended: keeps its last weights as ``last.weights.h5``.
+
+    The record and any other epoch's file are deleted.
+    """
+    point = resume_point(directory)
+    if point is not None:
+        os.replace(point["weights"], os.path.join(directory, "last.weights.h5"))
+    for path in glob.glob(os.path.join(directory, "last.e*.weights.h5")) + [
+        os.path.join(directory, LAST_RECORD)
+    ]:
+        if os.path.exists(path):
+            os.remove(path)

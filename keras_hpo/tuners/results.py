@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import enum
-import json
 import math
-import os
-import tempfile
 from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
+
+from keras_hpo.files import atomic_write_json
+from keras_hpo.files import foreign_file
+from keras_hpo.files import read_json
 
 __all__ = [
     "TrialResult",
@@ -28,44 +29,6 @@ class TrialStatus(str, enum.Enum):
     STOPPED_EARLY = "stopped_early"
     PRUNED = "pruned"
     FAILED = "failed"
-
-
-def atomic_write_json(path: str, data: Any) -> None:
-    """Writes JSON so that a reader sees the old file or the new one, never half.
-
-    Args:
-        path: Destination file.
-        data: JSON-serialisable data.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=1, allow_nan=True)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-def read_json(path: str) -> Any:
-    """Reads a JSON file, naming the file in the error if it is damaged.
-
-    Raises:
-        ValueError: If the file is not valid JSON.
-    """
-    with open(path) as handle:
-        try:
-            return json.load(handle)
-        except json.JSONDecodeError as err:
-            raise ValueError(
-                f"{path} is not valid JSON ({err}). Delete it to run that trial "
-                "again, or start the search with overwrite=True."
-            ) from err
 
 
 @dataclass
@@ -136,8 +99,18 @@ class TrialResult:
 
     @classmethod
     def load(cls, path: str) -> TrialResult:
-        """Reads a result written by `save`."""
-        return cls.from_json(read_json(path))
+        """Reads a result written by `save`.
+
+        Raises:
+            ValueError: If the file is damaged or not a trial result; the
+                message names the file.
+        """
+        fix = "Delete it to run that trial again, or start afresh with overwrite=True."
+        data = read_json(path, fix)
+        try:
+            return cls.from_json(data)
+        except (TypeError, ValueError, KeyError) as err:
+            raise foreign_file(path, "a keras_hpo trial result", fix) from err
 
 
 def cv_results(rows: list[TrialResult], ranked: list[TrialResult]) -> dict[str, list]:

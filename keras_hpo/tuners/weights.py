@@ -23,16 +23,22 @@ def _skip(model: keras.Model) -> list:
     return [model.optimizer] if model.optimizer is not None else []
 
 
-def save_weights(model: keras.Model, path: str) -> None:
-    """Writes the model's weights (not the optimizer's) to ``path`` atomically.
+def save_weights(model: keras.Model, path: str, optimizer: bool = False) -> None:
+    """Writes the model's weights to ``path`` atomically.
 
     The file is written next to ``path`` and renamed over it, so a killed
     process leaves the old file or the new one, never half of one.
+
+    Args:
+        model: The model.
+        path: A ``.weights.h5`` file.
+        optimizer: Also save the optimizer's variables (to go on training).
     """
     tmp = path[: -len(".weights.h5")] + ".partial.weights.h5"
     try:
         if _saving_lib is not None:
-            _saving_lib.save_weights_only(model, tmp, objects_to_skip=_skip(model))
+            skip = [] if optimizer else _skip(model)
+            _saving_lib.save_weights_only(model, tmp, objects_to_skip=skip)
         else:  # pragma: no cover
             model.save_weights(tmp)
         os.replace(tmp, path)
@@ -41,9 +47,19 @@ def save_weights(model: keras.Model, path: str) -> None:
             os.remove(tmp)
 
 
-def load_weights(model: keras.Model, path: str) -> None:
-    """Loads weights written by `save_weights` into ``model``."""
+def load_weights(model: keras.Model, path: str, optimizer: bool = False) -> None:
+    """Loads weights written by `save_weights` into ``model``.
+
+    Args:
+        model: A model of the same architecture.
+        path: The file.
+        optimizer: Also load the optimizer's variables (saved with
+            ``optimizer=True``); the optimizer is built first.
+    """
+    if optimizer and model.optimizer is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
     if _saving_lib is not None:
-        _saving_lib.load_weights_only(model, path, objects_to_skip=_skip(model))
+        skip = [] if optimizer else _skip(model)
+        _saving_lib.load_weights_only(model, path, objects_to_skip=skip)
     else:  # pragma: no cover
         model.load_weights(path)

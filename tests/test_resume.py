@@ -1,0 +1,360 @@
+"""Killed with SIGKILL at random moments, a search resumes and loses nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+SCRIPT = """
+import sys
+import numpy as np
+import keras_hpo
+
+rng = np.random.default_rng(0)
+x = rng.normal(size=(120, 6)).astype("float32")
+y = (x[:, 0] > 0).astype("int64")
+tuner = keras_hpo.RandomSearch(
+    keras_hpo.HyperMLP(num_classes=2),
+    max_trials=int(sys.argv[2]),
+    seed=7,
+    directory=sys.argv[1],
+    project_name="killed",
+    checkpoint=sys.argv[3],
+)
+tuner.search(x, y, validation_split=0.25, epochs=int(sys.argv[4]), batch_size=30)
+print("DONE", len(tuner.results()), flush=True)
+"""
+
+
+class Run:
+    """The search script in a subprocess, its output collected line by line."""
+
+    def __init__(self, directory, trials: int, checkpoint: str, epochs: int):
+        self.lines: list[str] = []
+        self.started = threading.Event()
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", SCRIPT, str(directory), str(trials), checkpoint]
+            + [str(epochs)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+            if line.startswith("[trial ") or line.startswith("DONE"):
+                self.started.set()
+        self.started.set()
+
+    def kill_after_first_trial(self, delay: float) -> None:
+        """SIGKILL ``delay`` seconds after the first trial of this run ended."""
+        self.started.wait(timeout=300)
+        time.sleep(delay)
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=60)
+        self._reader.join(timeout=10)
+
+    def finish(self) -> int:
+        self.process.wait(timeout=600)
+        self._reader.join(timeout=10)
+        return self.process.returncode
+
+
+def ended_trials(project) -> list[dict]:
+    results = [json.loads(p.read_text()) for p in project.glob("trial_*/result.json")]
+    return sorted(results, key=lambda r: r["number"])
+
+
+@pytest.mark.parametrize("checkpoint", ["best", "every_epoch"])
+def test_sigkill_at_random_moments_loses_and_repeats_nothing(tmp_path, checkpoint):
+    trials, kills = 8, 4
+    rng = random.Random(f"kills-{checkpoint}")
+    project = tmp_path / "killed"
+    reloaded = []
+    for _ in range(kills):
+        run = Run(tmp_path, trials, checkpoint, epochs=3)
+        # Somewhere in the next trial: while training, or while its results,
+        # weights, logs or the oracle's state are being written.
+        run.kill_after_first_trial(rng.uniform(0.0, 1.5))
+        reloaded += [line for line in run.lines if line.startswith("Reloaded ")]
+        assert run.process.returncode == -signal.SIGKILL, run.lines[-20:]
+    done = Run(tmp_path, trials, checkpoint, epochs=3)
+    assert done.finish() == 0, "\n".join(done.lines[-30:])
+    assert done.lines[-1] == f"DONE {trials}"
+
+    results = ended_trials(project)
+    assert [r["number"] for r in results] == list(range(1, trials + 1))
+    assert len({r["trial_id"] for r in results}) == trials
+    assert all(r["status"] == "completed" for r in results)
+    assert all(len(r["history"]["val_accuracy"]) == 3 for r in results)
+    # Every finished trial is in the oracle once, and none is still running.
+    statuses = [
+        json.loads(p.read_text())["status"] for p in project.glob("trial_*/trial.json")
+    ]
+    assert statuses == ["COMPLETED"] * trials
+    # Each resumed run said what it reloaded.
+    resumed = [line for line in done.lines if line.startswith("Reloaded ")]
+    for line in reloaded + resumed:
+        assert line.startswith(f"Reloaded project {project}: ")
+        assert " trials finished, " in line and " to go" in line
+    assert resumed, done.lines[:5]
+
+
+KILL_IN_THIRD_EPOCH = """
+import os, signal, sys
+import keras, numpy as np
+import keras_hpo
+
+class KillOnce(keras.callbacks.Callback):
+    # Kills the process at the end of the third epoch of the second trial,
+    # once: before keras_hpo's own callbacks saw that epoch.
+    def on_epoch_end(self, epoch, logs=None):
+        marker = os.path.join(sys.argv[1], "killed")
+        trials = len(os.listdir(os.path.join(sys.argv[1], "p", "tensorboard")))
+        if epoch == 2 and trials >= 3 and not os.path.exists(marker):
+            open(marker, "w").close()
+            os.kill(os.getpid(), signal.SIGKILL)
+
+rng = np.random.default_rng(0)
+x = rng.normal(size=(120, 6)).astype("float32")
+y = (x[:, 0] > 0).astype("int64")
+tuner = keras_hpo.RandomSearch(keras_hpo.HyperMLP(num_classes=2), max_trials=2,
+    seed=3, directory=sys.argv[1], project_name="p", checkpoint="every_epoch",
+    early_stopping=None)
+tuner.search(x, y, validation_split=0.25, epochs=5, batch_size=30,
+             callbacks=[KillOnce()])
+"""
+
+
+def test_every_epoch_checkpoint_resumes_an_interrupted_trial_from_its_last_epoch(
+    tmp_path,
+):
+    from tb_reading import read_logs
+
+    args = [sys.executable, "-c", KILL_IN_THIRD_EPOCH, str(tmp_path)]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    first = subprocess.run(args, capture_output=True, text=True, env=env)
+    assert first.returncode == -signal.SIGKILL, first.stderr[-2000:]
+    trial_dir = tmp_path / "p" / "trial_1"
+    record = json.loads((trial_dir / "last.json").read_text())
+    assert record["epochs"] == 2 and record["weights"] == "last.e2.weights.h5"
+
+    second = subprocess.run(args, capture_output=True, text=True, env=env)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "interrupted trial(s) 1 will run again" in second.stdout
+    results = ended_trials(tmp_path / "p")
+    assert [len(r["history"]["loss"]) for r in results] == [5, 5]
+    # The interrupted trial trained epochs 0-1, was killed in epoch 2, and
+    # went on from epoch 2: each epoch was logged exactly once.
+    scalars, _ = read_logs(tmp_path / "p" / "tensorboard")
+    steps = [step for step, _ in scalars["trial_1/train"]["epoch_loss"]]
+    assert steps == [0, 1, 2, 3, 4]
+    assert sorted(os.listdir(trial_dir)) == [
+        "checkpoint.weights.h5",
+        "last.weights.h5",
+        "result.json",
+        "trial.json",
+    ]
+
+
+# -- in one process ------------------------------------------------------------------
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import keras_hpo  # noqa: E402
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 6)).astype("float32")
+    return x, (x[:, 0] > 0).astype("int64")
+
+
+def _grid(tmp_path, grid, **kwargs):
+    return keras_hpo.GridSearch(
+        keras_hpo.HyperMLP(num_classes=2),
+        param_grid=grid,
+        directory=tmp_path,
+        project_name="p",
+        verbose=kwargs.pop("verbose", 0),
+        tensorboard_dir=None,
+        **kwargs,
+    )
+
+
+def _search(tuner, epochs=2, **kwargs):
+    x, y = _data()
+    tuner.search(x, y, validation_split=0.25, epochs=epochs, **kwargs)
+    return tuner
+
+
+def test_resuming_with_another_space_or_strategy_is_refused(tmp_path, capsys):
+    _search(_grid(tmp_path, {"units": [8, 16]}))
+    with pytest.raises(ValueError) as info:
+        _grid(tmp_path, {"units": [8, 32]})
+    message = str(info.value)
+    assert f"{tmp_path / 'p'} holds a different search" in message
+    assert "units was Choice(values=[8, 16]" in message
+    assert "now Choice(values=[8, 32]" in message
+    assert "overwrite=True" in message and "project_name" in message
+    with pytest.raises(
+        ValueError, match="the strategy was GridOracle, now RandomOracle"
+    ):
+        keras_hpo.RandomSearch(
+            keras_hpo.HyperMLP(num_classes=2),
+            param_distributions={"units": [8, 16]},
+            directory=tmp_path,
+            project_name="p",
+            verbose=0,
+        )
+    # The same search resumes, and says what it reloaded.
+    capsys.readouterr()
+    again = _grid(tmp_path, {"units": [8, 16]}, verbose=1)
+    assert capsys.readouterr().out == (
+        f"Reloaded project {tmp_path / 'p'}: 2 trials finished, 0 to go\n"
+    )
+    assert len(again.results()) == 2
+    # overwrite=True starts afresh with the new space.
+    fresh = _search(_grid(tmp_path, {"units": [8, 32]}, overwrite=True))
+    assert fresh.cv_results_["param_units"] == [8, 32]
+
+
+def test_raising_max_trials_extends_a_finished_search(tmp_path):
+    def random(max_trials):
+        return keras_hpo.RandomSearch(
+            keras_hpo.HyperMLP(num_classes=2),
+            max_trials=max_trials,
+            seed=4,
+            directory=tmp_path,
+            project_name="p",
+            verbose=0,
+            tensorboard_dir=None,
+        )
+
+    first = _search(random(2))
+    second = _search(random(4))
+    assert [r.number for r in second.results()] == [1, 2, 3, 4]
+    assert second.results()[:2] == first.results()
+    values = [tuple(sorted(r.values.items())) for r in second.results()]
+    assert len(set(values)) == 4
+
+
+@pytest.mark.parametrize(
+    "damaged", ["oracle.json", "trial_*/trial.json", "tuner0.json"]
+)
+def test_a_damaged_state_file_is_named(tmp_path, damaged):
+    _search(_grid(tmp_path, {"units": [8, 16]}))
+    path = sorted((tmp_path / "p").glob(damaged))[-1]
+    text = path.read_text()
+    path.write_text(text[: len(text) // 2])  # as if cut short
+    with pytest.raises(ValueError) as info:
+        _grid(tmp_path, {"units": [8, 16]})
+    assert str(path) in str(info.value)
+    assert "is not a valid JSON file" in str(info.value)
+    assert "overwrite=True" in str(info.value)
+
+
+def test_a_foreign_result_file_is_named(tmp_path):
+    _search(_grid(tmp_path, {"units": [8, 16]}))
+    path = sorted((tmp_path / "p").glob("trial_*/result.json"))[-1]
+    path.write_text(json.dumps({"hello": "world"}))
+    with pytest.raises(ValueError) as info:
+        _grid(tmp_path, {"units": [8, 16]})
+    assert f"{path} is not a keras_hpo trial result" in str(info.value)
+
+
+class _Untrainable(keras_hpo.HyperMLP):
+    def fit(self, hp, model, *args, **kwargs):
+        raise ValueError("this model cannot be trained")
+
+
+def test_too_many_failures_in_a_row_stop_the_search_with_everything_saved(tmp_path):
+    tuner = keras_hpo.GridSearch(
+        _Untrainable(num_classes=2),
+        param_grid={"units": [1, 2, 3, 4, 5]},
+        directory=tmp_path,
+        project_name="p",
+        verbose=0,
+        tensorboard_dir=None,
+        max_consecutive_failed_trials=3,
+    )
+    with pytest.raises(RuntimeError) as info:
+        _search(tuner)
+    message = str(info.value)
+    assert message.startswith(
+        "3 trials failed in a row (max_consecutive_failed_trials=3), so the "
+        "search stopped. The last error: ValueError: this model cannot be trained."
+    )
+    assert "run the search again" in message
+    assert tuner.cv_results_["status"] == ["failed"] * 3
+    assert all("Traceback" in e for e in tuner.cv_results_["error"])
+    states = [
+        json.loads(path.read_text())["status"]
+        for path in sorted((tmp_path / "p").glob("trial_*/trial.json"))
+    ]
+    assert states == ["FAILED"] * 3
+    assert tuner.stop_reason.startswith("error: RuntimeError: 3 trials failed in a row")
+
+
+class _CtrlC(keras.callbacks.Callback):
+    """Presses Ctrl-C in the second epoch of the second trial.
+
+    Each trial trains a deep copy of it, so the count is kept on the class.
+    """
+
+    trainings = 0
+
+    def on_train_begin(self, logs=None):
+        type(self).trainings += 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        if type(self).trainings == 2 and epoch == 1:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_stops_cleanly_and_the_search_resumes(tmp_path):
+    x, y = _data()
+    first = _grid(tmp_path, {"units": [8, 16, 32]})
+    with pytest.raises(KeyboardInterrupt):
+        first.search(x, y, validation_split=0.25, epochs=3, callbacks=[_CtrlC()])
+    assert first.stop_reason == "interrupted (Ctrl-C)"
+    assert [r.number for r in first.results()] == [1]
+    state = json.loads((tmp_path / "p" / "search.json").read_text())
+    assert state["stop_reason"] == "interrupted (Ctrl-C)"
+    second = _search(_grid(tmp_path, {"units": [8, 16, 32]}), epochs=3)
+    assert [r.number for r in second.results()] == [1, 2, 3]
+    assert second.cv_results_["param_units"] == [8, 16, 32]
+    assert second.results()[0] == first.results()[0]
+
+
+def test_retrain_reproduces_every_trials_metrics_exactly(tmp_path):
+    x, y = _data()
+    tuner = keras_hpo.RandomSearch(
+        keras_hpo.HyperMLP(num_classes=2),
+        max_trials=3,
+        seed=2,
+        directory=tmp_path,
+        verbose=0,
+        tensorboard_dir=None,
+    )
+    tuner.search(x, y, validation_split=0.25, epochs=3)
+    for result in tuner.results():
+        model, history = tuner.retrain(result.trial_id, x, y, validation_split=0.25)
+        assert history == result.history
+        assert isinstance(model, keras.Model)
+    with pytest.raises(ValueError, match="`trial_id`"):
+        tuner.retrain("nope", x, y)
