@@ -358,3 +358,49 @@ def test_retrain_reproduces_every_trials_metrics_exactly(tmp_path):
         assert isinstance(model, keras.Model)
     with pytest.raises(ValueError, match="`trial_id`"):
         tuner.retrain("nope", x, y)
+
+
+def _widths(hp):
+    width = hp.Choice("width", [8, 400_000, 16])
+    inputs = keras.Input((6,))
+    hidden = keras.layers.Dense(width, activation="relu")(inputs)
+    hidden = keras.layers.Dense(width, activation="relu")(hidden)  # 640 GB at 400k
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(hidden))
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def test_out_of_memory_fails_the_trial_not_the_search(tmp_path):
+    tuner = keras_hpo.GridSearch(
+        _widths,
+        objective="val_accuracy",
+        directory=tmp_path,
+        verbose=0,
+        tensorboard_dir=None,
+    )
+    _search(tuner, epochs=1)
+    table = tuner.cv_results_
+    assert table["param_width"] == [8, 400_000, 16]
+    assert table["status"] == ["completed", "failed", "completed"]
+    assert "ResourceExhaustedError" in table["error"][1]
+    assert "OOM when allocating tensor" in table["error"][1]
+    assert tuner.stop_reason == "the search space is exhausted"
+
+
+@pytest.mark.parametrize("strategy", ["RandomSearch", "BayesianSearch"])
+def test_a_seeded_search_is_the_same_run_to_run(tmp_path, strategy):
+    def run(directory):
+        tuner = getattr(keras_hpo, strategy)(
+            keras_hpo.HyperMLP(num_classes=2),
+            max_trials=4,
+            seed=11,
+            directory=directory,
+            verbose=0,
+            tensorboard_dir=None,
+        )
+        return _search(tuner).results()
+
+    first, second = run(tmp_path / "a"), run(tmp_path / "b")
+    assert [r.values for r in first] == [r.values for r in second]
+    assert [r.seed for r in first] == [r.seed for r in second]
+    assert [r.history for r in first] == [r.history for r in second]
