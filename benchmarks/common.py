@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import platform
 import time
@@ -12,7 +13,14 @@ import tensorflow as tf
 
 import keras_hpo
 
-__all__ = ["bytes_written", "device", "timed_search", "versions"]
+__all__ = [
+    "bytes_written",
+    "cpu_model",
+    "device",
+    "package_versions",
+    "timed_search",
+    "versions",
+]
 
 
 def device() -> str:
@@ -55,3 +63,26 @@ def timed_search(tuner, data, epochs: int) -> tuple[float, int]:
         verbose=0,
     )
     return time.perf_counter() - start, bytes_written() - written
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo), or the platform's guess."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def package_versions(*names: str) -> dict[str, str]:
+    """Installed versions of the named distributions ("-" where missing)."""
+    out = {}
+    for name in names:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "-"
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-__all__ = ["log_expected_improvement"]
+__all__ = ["log_expected_improvement", "log_expected_improvement_gradient"]
 
 _SQRT_HALF_PI = np.sqrt(np.pi / 2)
 _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
@@ -56,3 +56,30 @@ def log_expected_improvement(
     std = np.maximum(np.asarray(std, dtype=float), 1e-12)
     z = (best - np.asarray(mean, dtype=float) - xi) / std
     return np.log(std) + _log_h(z)
+
+
+def log_expected_improvement_gradient(
+    mean: np.ndarray, std: np.ndarray, best: float, xi: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``log(EI)`` and its derivatives in the mean and the standard deviation.
+
+    With ``z = (best - mean - xi) / std``: ``d log EI / d mean = -Phi(z) /
+    (std h(z))`` and ``d log EI / d std = phi(z) / (std h(z))``, both formed
+    from logs so they stay finite where EI underflows.
+
+    Args:
+        mean: Posterior means.
+        std: Posterior standard deviations (floored at 1e-12).
+        best: The best (lowest) observed value.
+        xi: Exploration margin subtracted from the improvement.
+
+    Returns:
+        ``(log EI, d log EI / d mean, d log EI / d std)``, each like ``mean``.
+    """
+    std = np.maximum(np.asarray(std, dtype=float), 1e-12)
+    z = (best - np.asarray(mean, dtype=float) - xi) / std
+    log_h = _log_h(z)
+    log_phi = -0.5 * z**2 - _LOG_SQRT_2PI
+    d_mean = -np.exp(special.log_ndtr(z) - log_h) / std
+    d_std = np.exp(log_phi - log_h) / std
+    return np.log(std) + log_h, d_mean, d_std

@@ -23,7 +23,9 @@ class BayesianSearch(SearchTuner):
         max_trials: Number of trials. Defaults to 10.
         num_initial_points: Size of the quasi-random initial design (see
             `BayesianOracle`).
-        xi: Exploration margin of expected improvement. Defaults to 0.01.
+        xi: Exploration margin of expected improvement, in standard
+            deviations of the observed scores. Defaults to 0.0 (see
+            `BayesianOracle`).
         param_distributions: Optional scikit-learn style search space.
         seed, hyperparameters, tune_new_entries, allow_new_entries,
         max_retries_per_trial, max_consecutive_failed_trials: As for
@@ -41,7 +43,7 @@ class BayesianSearch(SearchTuner):
         max_trials: int | None = None,
         *,
         num_initial_points: int | None = None,
-        xi: float = 0.01,
+        xi: float = 0.0,
         param_distributions: Any = None,
         seed: int | None = None,
         hyperparameters=None,

@@ -1,0 +1,125 @@
+"""The strategy benchmarks run, end to end, and write what they promise.
+
+``benchmarks/strategies.py`` and ``benchmarks/suggest_cost.py`` compare with
+Optuna (its GP sampler needs torch) and draw with matplotlib: the benchmark
+extra, ``pip install -e .[bench]``. Without it these tests are skipped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO
+
+pytest.importorskip("optuna", reason="the benchmark extra: pip install -e .[bench]")
+pytest.importorskip("torch", reason="Optuna's GPSampler needs torch (.[bench])")
+pytest.importorskip("matplotlib", reason="the benchmark extra: pip install -e .[bench]")
+
+TOOLS = {
+    "keras_hpo grid",
+    "keras_hpo random",
+    "keras_hpo bayesian",
+    "keras_tuner random",
+    "keras_tuner bayesian",
+    "optuna tpe",
+    "optuna gp",
+}
+PROBLEMS = {"branin", "hartmann6", "mixed"}
+
+
+def run_script(name: str, out, *args: str, timeout: int = 600) -> dict:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / name), "--out", str(out), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=REPO,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    stem = name.removesuffix(".py")
+    for suffix in ("json", "md", "png"):
+        assert (out / f"{stem}.{suffix}").stat().st_size > 0, suffix
+    return json.loads((out / f"{stem}.json").read_text())
+
+
+def check_strategies(report: dict, seeds: int, trials: int, checkpoints: list[int]):
+    assert report["benchmark"] == "strategies"
+    assert report["seeds"] == list(range(seeds))
+    assert report["trials"] == trials
+    assert report["checkpoints"] == checkpoints
+    assert report["device"] and report["cpu"]
+    assert {"keras_hpo", "keras_tuner", "optuna", "torch"} <= set(report["versions"])
+    assert set(report["summary"]) == PROBLEMS
+    for tools in report["summary"].values():
+        assert set(tools) == TOOLS
+        for tool, cells in tools.items():
+            assert set(cells) == {str(n) for n in checkpoints}, tool
+            for cell in cells.values():
+                assert 0 <= cell["min"] <= cell["median"] <= cell["max"] < math.inf
+    # Every seeded tool ran every seed for every trial; regret never grows.
+    assert len(report["runs"]) == (len(TOOLS) - 1) * len(PROBLEMS) * seeds
+    for run in report["runs"]:
+        assert len(run["regret"]) == trials
+        assert all(b <= a for a, b in itertools.pairwise(run["regret"]))
+    # One grid per problem and budget, never larger than the budget.
+    assert len(report["grids"]) == len(PROBLEMS) * len(checkpoints)
+    for grid in report["grids"]:
+        assert 0 < grid["trials"] <= grid["budget"]
+
+
+def test_strategies_quick(tmp_path):
+    report = run_script("strategies.py", tmp_path, "--quick")
+    check_strategies(report, seeds=2, trials=10, checkpoints=[10])
+    assert report["targets"] == []  # only judged after 50 trials
+    text = (tmp_path / "strategies.md").read_text()
+    assert "| keras_hpo bayesian |" in text and "**hartmann6**" in text
+
+
+def test_suggest_cost_quick(tmp_path):
+    report = run_script("suggest_cost.py", tmp_path, "--quick")
+    assert report["benchmark"] == "suggest_cost"
+    assert report["sizes"] == [10, 20] and report["repeats"] == 1
+    assert set(report["seconds"]) == {
+        "keras_hpo bayesian",
+        "keras_tuner bayesian",
+        "optuna gp",
+        "optuna tpe",
+    }
+    for row in report["seconds"].values():
+        assert set(row) == {"10", "20"}
+        for cell in row.values():
+            assert len(cell["times_s"]) == 1 and cell["median_s"] > 0
+    assert set(report["targets"]) == {
+        "trials",
+        "ratio_to_keras_tuner",
+        "ratio_to_optuna_gp",
+        "met",
+    }
+    assert report["targets"]["trials"] == 20
+
+
+@pytest.mark.slow
+def test_strategies_larger(tmp_path):
+    report = run_script(
+        "strategies.py", tmp_path, "--seeds", "3", "--trials", "50", "--jobs", "2"
+    )
+    check_strategies(report, seeds=3, trials=50, checkpoints=[10, 25, 50])
+    assert {t["problem"] for t in report["targets"]} == PROBLEMS
+
+
+@pytest.mark.slow
+def test_suggest_cost_larger(tmp_path):
+    report = run_script(
+        "suggest_cost.py", tmp_path, "--sizes", "10", "50", "100", "--repeats", "2"
+    )
+    assert report["targets"]["trials"] == 100
+    # Ours is far cheaper than keras-tuner's at 100 trials.
+    assert report["targets"]["ratio_to_keras_tuner"] < 0.5
