@@ -69,6 +69,13 @@ class TensorBoardLogger(SearchCallback):
         self._trials: dict[str, EventLog] = {}
         self._search: EventLog | None = None
 
+    def __getstate__(self) -> dict:
+        # A copy sent to a trial's own process (``isolate_trials``) only
+        # hands out `EpochTensorBoard`s: the open writers stay here.
+        state = dict(self.__dict__)
+        state["_trials"], state["_search"] = {}, None
+        return state
+
     def run_name(self, trial_id: str) -> str:
         """The run of a trial, relative to ``log_dir``."""
         return f"trial_{trial_id}"

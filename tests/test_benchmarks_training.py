@@ -60,3 +60,13 @@ def test_committed_results_meet_the_targets():
     )
     assert overhead["callback_share"] < 0.05
     assert overhead["ab_ratio"] < 1.05
+
+
+@pytest.mark.slow
+def test_memory_quick(tmp_path):
+    run_benchmark("memory.py", tmp_path)
+    report = json.loads((tmp_path / "memory.json").read_text())
+    assert report["trials"] == 12
+    assert set(report["runs"]) == {"keras_hpo", "keras_hpo_isolated", "keras_tuner"}
+    for run in report["runs"].values():
+        assert len(run["rss_mb"]) == 12 and all(v > 0 for v in run["rss_mb"])

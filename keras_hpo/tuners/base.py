@@ -16,6 +16,7 @@ only choose an oracle. It keeps keras-tuner's ``Tuner`` contract (arguments,
 from __future__ import annotations
 
 import contextlib
+import copy
 import gc
 import glob
 import io
@@ -51,6 +52,9 @@ from keras_hpo.tuners.checkpoint import resume_point
 from keras_hpo.tuners.control import TrialControl
 from keras_hpo.tuners.data_checks import check_fit_data
 from keras_hpo.tuners.data_checks import num_samples
+from keras_hpo.tuners.isolation import OracleSnapshot
+from keras_hpo.tuners.isolation import TrialProcessError
+from keras_hpo.tuners.isolation import run_isolated
 from keras_hpo.tuners.options import SearchLimits
 from keras_hpo.tuners.options import check_checkpoint
 from keras_hpo.tuners.options import check_stopper
@@ -117,6 +121,12 @@ class SearchTuner(keras_tuner.Tuner):
             weights (then `best_model` cannot load a model).
         keep_top_k: How many trials' weights ``checkpoint="best"`` keeps.
             Defaults to 3.
+        isolate_trials: Run each trial in a process of its own, so that
+            memory TensorFlow keeps after a training (a few MB per model)
+            is freed when the trial ends (see `keras_hpo.tuners.isolation`:
+            the hypermodel, the data and the Keras callbacks must then be
+            picklable). Each trial pays for a process start and a
+            TensorFlow import. Defaults to False.
         tensorboard_dir: Where a `TensorBoardLogger` writes every trial's
             curves, the HParams dashboard and the search's progress.
             Defaults to ``<project_dir>/tensorboard``; ``None`` writes no
@@ -148,6 +158,7 @@ class SearchTuner(keras_tuner.Tuner):
         target: float | None = None,
         checkpoint: str = "best",
         keep_top_k: int = 3,
+        isolate_trials: bool = False,
         tensorboard_dir: str | None = "default",
         **kwargs,
     ):
@@ -175,6 +186,11 @@ class SearchTuner(keras_tuner.Tuner):
         self.stopper = check_stopper(stopper)
         self.limits = SearchLimits(max_time, patience_trials, target)
         self.checkpoint, self.keep_top_k = check_checkpoint(checkpoint, keep_top_k)
+        if not isinstance(isolate_trials, bool):
+            raise bad_type(
+                "isolate_trials", isolate_trials, "True or False", "E.g. True."
+            )
+        self.isolate_trials = isolate_trials
         self._early_stopping_spec = early_stopping
         tensorboard_dir = check_tensorboard_dir(tensorboard_dir)
         #: Metric names the model logs, when known before the first trial.
@@ -465,7 +481,10 @@ class SearchTuner(keras_tuner.Tuner):
         start = time.perf_counter()
         number = self.trial_number(trial)
         try:
-            metrics = self.run_trial(trial, *fit_args, **fit_kwargs)
+            if self.isolate_trials:
+                metrics = self._run_trial_isolated(trial, fit_args, fit_kwargs)
+            else:
+                metrics = self.run_trial(trial, *fit_args, **fit_kwargs)
             result = self._running.pop(trial.trial_id, None)
             if result is None:  # a subclass's own run_trial
                 tuner_utils.validate_trial_results(
@@ -500,6 +519,36 @@ class SearchTuner(keras_tuner.Tuner):
             self._weights.pop(trial.trial_id, None)
         result.seconds = time.perf_counter() - start
         self.trial_results[trial.trial_id] = result
+
+    def _run_trial_isolated(self, trial: kt_trial.Trial, fit_args, fit_kwargs):
+        """`run_trial` in a new process (``isolate_trials=True``)."""
+        child = copy.copy(self)
+        child.oracle = OracleSnapshot(
+            self.oracle.objective,
+            getattr(self.oracle, "seed", None),
+            list(self.oracle.start_order),
+        )
+        child.isolate_trials = False
+        child.search_callbacks = [
+            c
+            for c in self.search_callbacks
+            if type(c).trial_callbacks is not SearchCallback.trial_callbacks
+        ]
+        child._weights, child._running, child._best_model_cache = {}, {}, None
+        try:
+            metrics, result, weights = run_isolated(child, trial, fit_args, fit_kwargs)
+        except TrialProcessError as err:
+            partial = getattr(err, "result_json", None)
+            if partial:
+                self._running[trial.trial_id] = TrialResult.from_json(partial)
+            if err.failed_trial:
+                raise kt_errors.FailedTrialError(str(err)) from None
+            raise
+        if result:
+            self._running[trial.trial_id] = TrialResult.from_json(result)
+        if weights is not None:
+            self._weights[trial.trial_id] = (weights, None)
+        return metrics
 
     def trial_number(self, trial: kt_trial.Trial) -> int:
         """The 1-based position of a trial in the search."""
@@ -686,12 +735,20 @@ class SearchTuner(keras_tuner.Tuner):
         ``keep_top_k`` are deleted.
         """
         model, weights = self._weights.pop(result.trial_id, (None, None))
+        pending = model if isinstance(model, str) else None  # an isolated trial's
         if model is None or not result.ok:
+            if pending is not None:
+                os.remove(pending)
             return
         keep = {result.trial_id}
         if self.checkpoint == "best":
             keep = {r.trial_id for r in self._ranked()[: self.keep_top_k]}
-        if result.trial_id in keep:
+        if pending is not None:
+            if result.trial_id in keep:
+                os.replace(pending, self._get_checkpoint_fname(result.trial_id))
+            else:
+                os.remove(pending)
+        elif result.trial_id in keep:
             if weights is not None:
                 model.set_weights(weights)
                 save_weights(model, self._get_checkpoint_fname(result.trial_id))
