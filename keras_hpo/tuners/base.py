@@ -52,6 +52,7 @@ from keras_hpo.tuners.checkpoint import resume_point
 from keras_hpo.tuners.control import TrialControl
 from keras_hpo.tuners.data_checks import check_fit_data
 from keras_hpo.tuners.data_checks import num_samples
+from keras_hpo.tuners.graph_memory import released_gradient_functions
 from keras_hpo.tuners.isolation import OracleSnapshot
 from keras_hpo.tuners.isolation import TrialProcessError
 from keras_hpo.tuners.isolation import run_isolated
@@ -484,7 +485,8 @@ class SearchTuner(keras_tuner.Tuner):
             if self.isolate_trials:
                 metrics = self._run_trial_isolated(trial, fit_args, fit_kwargs)
             else:
-                metrics = self.run_trial(trial, *fit_args, **fit_kwargs)
+                with released_gradient_functions():
+                    metrics = self.run_trial(trial, *fit_args, **fit_kwargs)
             result = self._running.pop(trial.trial_id, None)
             if result is None:  # a subclass's own run_trial
                 tuner_utils.validate_trial_results(
@@ -975,7 +977,8 @@ class SearchTuner(keras_tuner.Tuner):
         model = self.build_model(hp)
         recorder = EpochRecorder()
         callbacks = [*(fit_kwargs.pop("callbacks", None) or []), recorder]
-        self.hypermodel.fit(hp, model, *fit_args, callbacks=callbacks, **fit_kwargs)
+        with released_gradient_functions():
+            self.hypermodel.fit(hp, model, *fit_args, callbacks=callbacks, **fit_kwargs)
         return model, recorder.history
 
     @property
