@@ -19,6 +19,9 @@ __all__ = ["build_parser", "main", "tensorboard_logdir"]
 STRATEGIES = ("grid", "random", "bayesian")
 
 #: The grid `keras-hpo tune --strategy grid` searches (16 combinations).
+#: Trials of a random or Bayesian search when ``--max-trials`` is not given.
+DEFAULT_TRIALS = 12
+
 CLI_GRID = {
     "num_layers": [1, 2],
     "units": [64, 256],
@@ -87,7 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
         f"({', '.join(CLI_GRID)}), random and bayesian HyperMLP's default space",
     )
     tune.add_argument(
-        "--max-trials", type=_positive_int, default=12, help="number of trials"
+        "--max-trials",
+        type=_positive_int,
+        default=None,
+        help=f"number of trials (default: {DEFAULT_TRIALS}; grid: the whole grid)",
     )
     tune.add_argument(
         "--epochs", type=_positive_int, default=15, help="training epochs per trial"
@@ -197,7 +203,8 @@ def _tuner(args, data):
         )
     hypermodel = keras_hpo.HyperMLP(data.task, **hypermodel_kwargs)
     strategy = {"random": keras_hpo.RandomSearch, "bayesian": keras_hpo.BayesianSearch}
-    return strategy[args.strategy](hypermodel, max_trials=args.max_trials, **common)
+    trials = args.max_trials or DEFAULT_TRIALS
+    return strategy[args.strategy](hypermodel, max_trials=trials, **common)
 
 
 def _tune(args) -> int:

@@ -126,13 +126,27 @@ def test_tune_help_mentions_every_option_and_its_default():
         "--dataset {digits,mnist,fashion_mnist,csv}",
         "--task {classification,binary,regression}",
         "(default: bayesian)",
-        "number of trials (default: 12)",
+        "number of trials (default: 12; grid: the whole grid)",
         "training epochs per trial (default: 15)",
         "training batch size (default: 32)",
         "(default: keras_hpo_results)",
         "(default: digits)",
     ):
         assert fragment in text, fragment
+
+
+@pytest.mark.parametrize(
+    ("strategy", "argv", "trials"),
+    [("grid", [], 16), ("grid", ["--max-trials", "5"], 5), ("random", [], 12)],
+)
+def test_max_trials_defaults_to_the_whole_grid(tmp_path, strategy, argv, trials):
+    from keras_hpo.datasets import load_dataset
+
+    args = cli.build_parser().parse_args(
+        ["tune", "--strategy", strategy, "--directory", str(tmp_path), *argv]
+    )
+    tuner = cli._tuner(args, load_dataset("digits"))
+    assert tuner.expected_trials == trials
 
 
 def test_tune_help_states_each_default_once():
