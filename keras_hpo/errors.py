@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from keras_tuner import errors as kt_errors
-
 __all__ = [
     "ConfigError",
     "ConfigTypeError",
     "NotSearchedError",
     "SearchSpaceError",
-    "TrialFailedError",
     "bad_type",
     "bad_value",
 ]
@@ -40,10 +37,6 @@ class NotSearchedError(ValueError, AttributeError):
 
 class SearchSpaceError(ConfigError):
     """A search space cannot be used by the strategy it was given to."""
-
-
-class TrialFailedError(kt_errors.FailedTrialError):
-    """A trial failed and must not be retried (keras-tuner's meaning)."""
 
 
 def _describe(value: Any) -> str:

@@ -1,14 +1,23 @@
 """Execution: tuners that build, train and record trials.
 
 `SearchTuner` holds the Keras work; the strategy tuners only pick an oracle.
+The names are imported on first use, so that reading results from disk
+(`keras_hpo.tuners.results`, ``keras-hpo summary``) does not import
+TensorFlow.
 """
 
-from keras_hpo.tuners.base import SearchTuner
-from keras_hpo.tuners.bayesian import BayesianSearch
-from keras_hpo.tuners.grid import GridSearch
-from keras_hpo.tuners.random import RandomSearch
-from keras_hpo.tuners.results import TrialResult
-from keras_hpo.tuners.results import TrialStatus
+import importlib
+from typing import TYPE_CHECKING
+from typing import Any
+
+_EXPORTS = {
+    "BayesianSearch": "keras_hpo.tuners.bayesian",
+    "GridSearch": "keras_hpo.tuners.grid",
+    "RandomSearch": "keras_hpo.tuners.random",
+    "SearchTuner": "keras_hpo.tuners.base",
+    "TrialResult": "keras_hpo.tuners.results",
+    "TrialStatus": "keras_hpo.tuners.results",
+}
 
 __all__ = [
     "BayesianSearch",
@@ -18,3 +27,24 @@ __all__ = [
     "TrialResult",
     "TrialStatus",
 ]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from keras_hpo.tuners.base import SearchTuner
+    from keras_hpo.tuners.bayesian import BayesianSearch
+    from keras_hpo.tuners.grid import GridSearch
+    from keras_hpo.tuners.random import RandomSearch
+    from keras_hpo.tuners.results import TrialResult
+    from keras_hpo.tuners.results import TrialStatus
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'keras_hpo.tuners' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
