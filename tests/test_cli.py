@@ -641,3 +641,16 @@ def test_bad_data_exits_2_with_the_reason(tmp_path, capsys, setup, args, message
     captured = capsys.readouterr()
     assert message.replace("{tmp}", str(tmp_path)) in captured.err
     assert not (tmp_path / "out").exists()
+
+
+def test_reading_results_does_not_import_tensorflow():
+    done = run_python(
+        [
+            "-c",
+            "import sys, keras_hpo.summary, keras_hpo.cli; "
+            "print(sorted(m for m in ('tensorflow', 'keras', 'keras_tuner') "
+            "if m in sys.modules))",
+        ]
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
