@@ -60,6 +60,11 @@ def test_committed_results_meet_the_targets():
     )
     assert overhead["callback_share"] < 0.05
     assert overhead["ab_ratio"] < 1.05
+    memory = json.loads((BENCHMARKS / "results" / "memory.json").read_text())
+    assert memory["trials"] == 100 and memory["from_trial"] == 10
+    assert memory["growth_mb"]["keras_hpo"] < 100
+    for run in memory["runs"].values():
+        assert len(run["rss_mb"]) == 100
 
 
 @pytest.mark.slow
