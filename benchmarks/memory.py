@@ -11,7 +11,7 @@ trial 10 to trial 100 (keras-tuner's growth printed beside it).
 
 Run:
     python benchmarks/memory.py              # 100 trials each
-    python benchmarks/memory.py --quick      # 12 trials each
+    python benchmarks/memory.py --quick      # 6 trials each
 
 Writes ``benchmarks/results/memory.json``, ``memory.md`` and ``memory.png``
 (or under ``--out``).
@@ -123,12 +123,12 @@ def growth(rss: list[float], start: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=100)
-    parser.add_argument("--quick", action="store_true", help="12 trials each")
+    parser.add_argument("--quick", action="store_true", help="6 trials each")
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--tool", help=argparse.SUPPRESS)  # a child process
     args = parser.parse_args()
     if args.quick:
-        args.trials = 12
+        args.trials = 6
     if args.tool:
         with tempfile.TemporaryDirectory() as directory:
             print(json.dumps(run_tool(args.tool, args.trials, directory)))
@@ -146,7 +146,7 @@ def main() -> None:
             check=True,
         )
         runs[tool] = json.loads(done.stdout.strip().splitlines()[-1])
-    start = min(10, args.trials)
+    start = 10 if args.trials >= 20 else max(1, args.trials // 2)
     report = {
         "benchmark": "memory",
         "date": time.strftime("%Y-%m-%d"),

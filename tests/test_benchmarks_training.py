@@ -38,7 +38,24 @@ def test_tensorboard_overhead_quick(tmp_path):
     assert table.splitlines()[-1] in done.stdout
 
 
-@pytest.mark.slow
+def test_overhead_quick(tmp_path):
+    done = run_benchmark("overhead.py", tmp_path)
+    report = json.loads((tmp_path / "overhead.json").read_text())
+    assert report["trials"] == 4 and report["epochs"] == 2 and report["device"]
+    tools = [row["tool"] for row in report["rows"]]
+    assert tools == [
+        "keras_hpo.RandomSearch",
+        "keras_tuner.RandomSearch",
+        "hand-written loop",
+    ]
+    for row in report["rows"]:
+        assert row["trials"] == 4
+        assert 0 < row["fit_s"] <= row["wall_s"]
+        assert row["ratio"] == pytest.approx(row["wall_s"] / row["fit_s"])
+    assert "keras-tuner's ratio / keras_hpo's ratio" in done.stdout
+    assert (tmp_path / "overhead.md").read_text().count("| ") >= 12
+
+
 def test_pruning_quick(tmp_path):
     run_benchmark("pruning.py", tmp_path)
     report = json.loads((tmp_path / "pruning.json").read_text())
@@ -65,13 +82,22 @@ def test_committed_results_meet_the_targets():
     assert memory["growth_mb"]["keras_hpo"] < 100
     for run in memory["runs"].values():
         assert len(run["rss_mb"]) == 100
+    ratios = {
+        row["tool"]: row["ratio"]
+        for row in json.loads((BENCHMARKS / "results" / "overhead.json").read_text())[
+            "rows"
+        ]
+    }
+    assert ratios["keras_hpo.RandomSearch"] <= 1.10
+    assert ratios["keras_tuner.RandomSearch"] > ratios["keras_hpo.RandomSearch"]
 
 
-@pytest.mark.slow
 def test_memory_quick(tmp_path):
     run_benchmark("memory.py", tmp_path)
     report = json.loads((tmp_path / "memory.json").read_text())
-    assert report["trials"] == 12
+    assert report["trials"] == 6 and report["from_trial"] == 3
     assert set(report["runs"]) == {"keras_hpo", "keras_hpo_isolated", "keras_tuner"}
-    for run in report["runs"].values():
-        assert len(run["rss_mb"]) == 12 and all(v > 0 for v in run["rss_mb"])
+    for tool, run in report["runs"].items():
+        assert len(run["rss_mb"]) == 6 and all(v > 0 for v in run["rss_mb"])
+        growth = run["rss_mb"][-1] - run["rss_mb"][2]
+        assert report["growth_mb"][tool] == pytest.approx(growth)
