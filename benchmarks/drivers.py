@@ -20,7 +20,7 @@ from functions import optuna_space
 from keras_hpo.oracles import BayesianOracle
 from keras_hpo.oracles import RandomOracle
 
-__all__ = ["TOOLS", "OptunaDriver", "OracleDriver", "make_driver"]
+__all__ = ["TOOLS", "OptunaDriver", "OracleDriver", "make_driver", "missing_tools"]
 
 #: Every tool's name, in the order of the tables.
 TOOLS = (
@@ -32,6 +32,40 @@ TOOLS = (
     "optuna tpe",
     "optuna gp",
 )
+
+#: What each optional tool needs, and how to install it.
+_NEEDS = {
+    "optuna tpe": ("optuna", "pip install -e .[test]"),
+    "optuna gp": ("torch", "pip install -e .[bench]"),
+}
+
+
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def missing_tools(tools: list[str]) -> dict[str, str]:
+    """The tools of ``tools`` that cannot run here, each with the reason.
+
+    Optuna's GP sampler needs torch (the ``bench`` extra, not installed by
+    ``.[test]``); both Optuna samplers need optuna.
+    """
+    missing = {}
+    for tool in tools:
+        modules = ["optuna"] if tool.startswith("optuna") else []
+        if tool in _NEEDS:
+            modules.append(_NEEDS[tool][0])
+        for module in modules:
+            if not _installed(module):
+                missing[tool] = f"{module} is not installed ({_NEEDS[tool][1]})"
+                break
+    return missing
+
 
 # keras-tuner's lock helper calls threading.currentThread() on every call.
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="keras_tuner")

@@ -16,7 +16,8 @@ centres of equal cells as values (see `functions.grid_space`), searched in
 full by `GridOracle`; so its regret after ``n`` trials comes from a separate
 grid per ``n`` and has no spread.
 
-Run (needs ``pip install -e .[bench]`` for Optuna, torch and matplotlib):
+Run (``pip install -e .[bench]`` for Optuna's GP sampler, which needs torch;
+without torch that one tool is left out, and the report says so):
     python benchmarks/strategies.py                # 5 seeds x 100 trials
     python benchmarks/strategies.py --jobs 2       # the same on 2 processes
     python benchmarks/strategies.py --quick        # 2 seeds x 10 trials
@@ -49,6 +50,7 @@ from common import versions  # noqa: E402
 from drivers import TOOLS  # noqa: E402
 from drivers import OracleDriver  # noqa: E402
 from drivers import make_driver  # noqa: E402
+from drivers import missing_tools  # noqa: E402
 from functions import FUNCTIONS  # noqa: E402
 from functions import grid_space  # noqa: E402
 
@@ -194,6 +196,8 @@ def markdown(report: dict) -> str:
             speed = "-" if speed is None else f"{speed:.3f}"
             lines.append(f"| {tool} | " + " | ".join(cells) + f" | {speed} |")
         lines.append("")
+    for tool, reason in report.get("skipped", {}).items():
+        lines += [f"Left out: {tool} ({reason}).", ""]
     if report["targets"]:
         lines += [
             f"Targets after {TARGET_TRIALS} trials (median regret): keras_hpo "
@@ -277,6 +281,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.trials = 2, 10
+    skipped = missing_tools(args.tools)
+    for tool, reason in skipped.items():
+        print(f"Leaving out {tool}: {reason}.", flush=True)
+    args.tools = [t for t in args.tools if t not in skipped]
     checkpoints = [n for n in CHECKPOINTS if n <= args.trials]
     seeds = list(range(args.seeds))
     tasks = [
@@ -317,6 +325,7 @@ def main() -> None:
         "trials": args.trials,
         "checkpoints": checkpoints,
         "jobs": args.jobs,
+        "skipped": skipped,
         "wall_s": time.perf_counter() - start,
         "summary": summary,
         "targets": check_targets(summary),

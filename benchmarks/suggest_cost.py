@@ -15,7 +15,8 @@ with their defaults. With defaults, keras-tuner's oracle still samples at
 random below 18 trials (3 per dimension), so its time at 10 is that of a
 random draw.
 
-Run (needs ``pip install -e .[bench]`` for Optuna, torch and matplotlib):
+Run (``pip install -e .[bench]`` for Optuna's GP sampler, which needs torch;
+without torch that one tool is left out, and the report says so):
     python benchmarks/suggest_cost.py             # 10, 50, 100, 200 trials, 5 asks each
     python benchmarks/suggest_cost.py --quick     # 10 and 20 trials, 1 ask each
 
@@ -41,6 +42,7 @@ from common import device  # noqa: E402
 from common import package_versions  # noqa: E402
 from common import versions  # noqa: E402
 from drivers import make_driver  # noqa: E402
+from drivers import missing_tools  # noqa: E402
 from functions import FUNCTIONS  # noqa: E402
 
 TOOLS = ("keras_hpo bayesian", "keras_tuner bayesian", "optuna gp", "optuna tpe")
@@ -96,6 +98,8 @@ def markdown(report: dict) -> str:
     for tool, row in report["seconds"].items():
         cells = " | ".join(f"{row[s]['median_s']:.4f}" for s in sizes)
         lines.append(f"| {tool} | {cells} |")
+    for tool, reason in report.get("skipped", {}).items():
+        lines.append(f"\nLeft out: {tool} ({reason}).")
     t = report["targets"]
     if t:
         lines += [
@@ -142,9 +146,13 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.sizes, args.repeats = [10, 20], 1
+    skipped = missing_tools(args.tools)
+    for tool, reason in skipped.items():
+        print(f"Leaving out {tool}: {reason}.", flush=True)
     seconds = {
         tool: time_tool(tool, args.sizes, args.repeats, args.seed)
         for tool in args.tools
+        if tool not in skipped
     }
     largest = str(max(args.sizes))
     targets = {}
@@ -171,6 +179,7 @@ def main() -> None:
         "sizes": args.sizes,
         "repeats": args.repeats,
         "seconds": seconds,
+        "skipped": skipped,
         "targets": targets,
     }
     out = Path(args.out)
