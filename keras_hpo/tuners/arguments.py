@@ -4,13 +4,59 @@ from __future__ import annotations
 
 from typing import Any
 
+from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
 from keras_hpo.hypermodels.mlp import KNOBS
 from keras_hpo.hypermodels.mlp import HyperMLP
 from keras_hpo.hypermodels.sklearn_space import param_distributions_to_hyperparameters
 from keras_hpo.hypermodels.sklearn_space import param_grid_to_hyperparameters
 
-__all__ = ["search_space"]
+__all__ = ["check_objective", "search_space"]
+
+
+def check_objective(objective: Any) -> Any:
+    """Refuses an objective keras-tuner cannot use, naming ``objective``.
+
+    Accepted: a metric name whose direction keras-tuner can infer (``loss``,
+    ``val_accuracy``, ...), a `keras_tuner.Objective`, or a list of them.
+
+    Raises:
+        TypeError: For another type.
+        ValueError: For an empty name, or a name with no known direction.
+    """
+    from keras_tuner.src.engine import objective as kt_objective
+
+    if objective is None:
+        return None
+    items = objective if isinstance(objective, list) else [objective]
+    if not items:
+        raise bad_value(
+            "objective", objective, "an empty list", 'E.g. objective="val_loss".'
+        )
+    for item in items:
+        if isinstance(item, kt_objective.Objective):
+            continue
+        if not isinstance(item, str):
+            raise bad_type(
+                "objective",
+                item,
+                "a metric name, a keras_tuner.Objective or a list of them",
+                'E.g. objective="val_accuracy".',
+            )
+        if not item:
+            raise bad_value(
+                "objective", item, "an empty metric name", 'E.g. objective="val_loss".'
+            )
+        try:
+            kt_objective.create_objective(item)
+        except ValueError:
+            raise bad_value(
+                "objective",
+                item,
+                "keras-tuner cannot tell whether to minimise or maximise it",
+                f'Pass keras_tuner.Objective("{item}", direction="max") (or "min").',
+            ) from None
+    return objective
 
 
 def search_space(
@@ -38,6 +84,7 @@ def search_space(
     Raises:
         ValueError: If a scikit-learn space is given with ``hyperparameters``.
     """
+    objective = check_objective(objective)
     if objective is None and isinstance(hypermodel, HyperMLP):
         objective = hypermodel.default_objective
     knobs = KNOBS if isinstance(hypermodel, HyperMLP) else None

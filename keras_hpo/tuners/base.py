@@ -50,6 +50,7 @@ from keras_hpo.tuners.checkpoint import LastEpoch
 from keras_hpo.tuners.checkpoint import clear_resume_point
 from keras_hpo.tuners.checkpoint import resume_point
 from keras_hpo.tuners.control import TrialControl
+from keras_hpo.tuners.data_checks import LabelRule
 from keras_hpo.tuners.data_checks import check_fit_data
 from keras_hpo.tuners.data_checks import num_samples
 from keras_hpo.tuners.graph_memory import released_gradient_functions
@@ -279,7 +280,11 @@ class SearchTuner(keras_tuner.Tuner):
         super()._populate_initial_space()
 
     def _prepare_data(self, fit_args: tuple, fit_kwargs: dict) -> None:
-        nx = check_fit_data(fit_args, fit_kwargs)
+        labels = None
+        if isinstance(self.hypermodel, HyperMLP) and self._plain_fit():
+            model = self.hypermodel
+            labels = LabelRule(model.task, model.num_classes, model.output_dim)
+        nx = check_fit_data(fit_args, fit_kwargs, labels)
         x = fit_args[0] if fit_args else fit_kwargs.get("x")
         y = fit_args[1] if len(fit_args) > 1 else fit_kwargs.get("y")
         split = fit_kwargs.get("validation_split") or 0.0

@@ -1,12 +1,155 @@
-"""Checks of the data given to ``search()``, made before any training."""
+"""Checks of the data given to ``search()``, made before any training.
+
+Every check names the argument (``x``, ``y``, ``validation_data``,
+``validation_split``, ``epochs``, ``batch_size``), the value received and the
+fix, so that bad data fails in a second with a `ConfigError` (a
+``ValueError``) or a `ConfigTypeError` (a ``TypeError``) instead of in the
+first trial with an error from deep inside Keras. Data that is not an array
+(a ``tf.data.Dataset``, a generator, a ``keras.utils.PyDataset``) is passed
+through unchecked: reading it would consume it.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import numpy as np
+
+from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
 
-__all__ = ["check_fit_data", "num_samples"]
+__all__ = ["LabelRule", "check_fit_data", "num_samples"]
+
+
+class LabelRule:
+    """What the labels of a task must look like.
+
+    Args:
+        task: ``"classification"`` (integer labels in ``[0, num_classes)``),
+            ``"binary"`` (0 or 1) or ``"regression"`` (finite numbers).
+        num_classes: The number of classes, for ``"classification"``.
+        output_dim: The number of regression targets.
+    """
+
+    def __init__(self, task: str, num_classes: int | None = None, output_dim: int = 1):
+        self.task = task
+        self.num_classes = num_classes
+        self.output_dim = output_dim
+
+    def check(self, argument: str, y: np.ndarray) -> None:
+        """Raises if ``y`` cannot be this task's labels, naming ``argument``."""
+        if y.dtype.kind in "USO" or y.dtype.kind not in "biuf":
+            encode = (
+                "Encode them as integers 0..n-1 first, e.g. with "
+                "sklearn.preprocessing.LabelEncoder"
+                if self.task != "regression"
+                else "Pass numbers"
+            )
+            raise bad_type(argument, _sample(y), "numeric labels", encode + ".")
+        if self.task == "regression":
+            _check_finite(argument, y)
+            if y.ndim > 1 and math.prod(y.shape[1:]) != self.output_dim:
+                raise bad_value(
+                    argument,
+                    f"array of shape {y.shape}",
+                    f"{math.prod(y.shape[1:])} targets per sample but the "
+                    f"hypermodel has output_dim={self.output_dim}",
+                    "Pass y of shape (samples,) or (samples, output_dim), or set "
+                    "output_dim.",
+                )
+            return
+        high = 2 if self.task == "binary" else self.num_classes
+        if y.ndim > 1 and math.prod(y.shape[1:]) != 1:
+            one_hot = self.task == "classification" and y.shape[-1] == high
+            raise bad_value(
+                argument,
+                f"array of shape {y.shape}",
+                "one label per sample is expected"
+                + (" (these look one-hot encoded)" if one_hot else ""),
+                "Pass integer labels of shape (samples,)"
+                + (", e.g. y.argmax(axis=1)." if one_hot else "."),
+            )
+        _check_finite(argument, y)
+        if y.dtype.kind == "f" and not np.all(np.mod(y, 1) == 0):
+            raise bad_value(
+                argument,
+                _sample(y[np.mod(y, 1) != 0]),
+                "class labels must be whole numbers",
+                "Pass integer class indices 0..n-1 (round or encode them).",
+            )
+        if high is None or y.size == 0:
+            return
+        low_seen, high_seen = y.min(), y.max()
+        if low_seen < 0 or high_seen >= high:
+            bad = y[(y < 0) | (y >= high)]
+            what = (
+                "labels must be 0 or 1 for task='binary'"
+                if self.task == "binary"
+                else f"labels must lie in [0, {high}) for num_classes={high}"
+            )
+            raise bad_value(
+                argument,
+                f"labels from {_number(low_seen)} to {_number(high_seen)} "
+                f"({bad.size} outside, e.g. {_number(bad.flat[0])})",
+                what,
+                "Encode the labels as 0..num_classes-1, or raise num_classes to "
+                "the number of distinct labels.",
+            )
+
+
+def _number(value: Any) -> str:
+    value = float(value)
+    return str(int(value)) if value.is_integer() else f"{value:g}"
+
+
+def _sample(values: np.ndarray) -> str:
+    """A short description of an array: its first values and dtype."""
+    flat = values.ravel()[:3].tolist()
+    return f"array of dtype {values.dtype}, e.g. {flat}"
+
+
+def _check_finite(argument: str, values: np.ndarray) -> None:
+    if values.dtype.kind not in "fc":
+        return
+    finite = np.isfinite(values)
+    if finite.all():
+        return
+    rows = np.flatnonzero(~finite.reshape(len(values), -1).all(axis=1))
+    nan = int(np.isnan(values).sum())
+    raise bad_value(
+        argument,
+        f"{len(rows)} sample(s) with NaN or infinite values ({nan} NaN), the "
+        f"first at index {int(rows[0])}",
+        "training would diverge to NaN",
+        "Impute or drop those samples first (e.g. "
+        "sklearn.impute.SimpleImputer, or x[np.isfinite(x).all(axis=1)]).",
+    )
+
+
+def _as_array(argument: str, data: Any) -> np.ndarray | None:
+    """``data`` as a NumPy array, or ``None`` when it is not array-like."""
+    if data is None:
+        return None
+    if isinstance(data, np.ndarray):
+        return data
+    if hasattr(data, "to_numpy") and hasattr(data, "shape"):  # pandas
+        return np.asarray(data.to_numpy())
+    if isinstance(data, (list, tuple)):
+        try:
+            array = np.asarray(data)
+        except ValueError as err:  # ragged nested lists
+            raise bad_value(
+                argument,
+                f"a {type(data).__name__} of {len(data)} items",
+                f"cannot be read as one array ({err})",
+                "Pass a NumPy array with one row per sample.",
+            ) from None
+        return array
+    shape = getattr(data, "shape", None)
+    if shape is not None and hasattr(data, "dtype") and hasattr(data, "__array__"):
+        return np.asarray(data)  # a tf.Tensor or a jax array
+    return None
 
 
 def num_samples(data: Any) -> int | None:
@@ -19,30 +162,152 @@ def num_samples(data: Any) -> int | None:
     return None
 
 
-def check_fit_data(fit_args: tuple, fit_kwargs: dict) -> int | None:
+def _check_features(argument: str, x: np.ndarray) -> None:
+    if x.ndim == 0 or len(x) == 0:
+        raise bad_value(
+            argument,
+            f"array of shape {x.shape}",
+            "no samples",
+            "Pass at least one sample.",
+        )
+    if x.dtype.kind not in "biufc":
+        try:
+            converted = x.astype("float64")
+        except (TypeError, ValueError):
+            raise bad_type(
+                argument,
+                _sample(x),
+                "numeric features",
+                "Encode text or categorical columns as numbers first (e.g. "
+                "sklearn.preprocessing.OneHotEncoder or OrdinalEncoder).",
+            ) from None
+        _check_finite(argument, converted)
+        return
+    _check_finite(argument, x)
+
+
+def _check_pair(
+    name: str, x: np.ndarray, y: np.ndarray | None, rule: LabelRule | None
+) -> None:
+    """One ``(x, y)`` pair: features, labels, and one label per sample."""
+    x_name, y_name = ("x", "y") if name == "" else (f"{name}[0]", f"{name}[1]")
+    _check_features(x_name, x)
+    if y is None:
+        return
+    if y.ndim == 0 or len(y) != len(x):
+        raise bad_value(
+            y_name,
+            f"{len(y) if y.ndim else 'a scalar, not'} labels",
+            f"{x_name} has {len(x)} samples but {y_name} has "
+            f"{len(y) if y.ndim else 'none'}",
+            "Pass one label per sample.",
+        )
+    if rule is not None:
+        rule.check(y_name, y)
+
+
+def _check_epochs_and_batch(fit_kwargs: dict) -> None:
+    for key in ("epochs", "batch_size"):
+        if key not in fit_kwargs or (key == "batch_size" and fit_kwargs[key] is None):
+            continue
+        value = fit_kwargs[key]
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise bad_type(
+                key, value, "an int", f"E.g. {key}={32 if key[0] == 'b' else 10}."
+            )
+        if value < 1:
+            raise bad_value(
+                key, value, "must be >= 1", f"E.g. {key}={32 if key[0] == 'b' else 10}."
+            )
+
+
+def _check_split(split: Any, n: int | None) -> None:
+    if split is None:
+        return
+    if isinstance(split, bool) or not isinstance(split, (int, float, np.floating)):
+        raise bad_type(
+            "validation_split", split, "a float in [0, 1)", "E.g. validation_split=0.2."
+        )
+    if not 0 <= split < 1:
+        raise bad_value(
+            "validation_split",
+            split,
+            "must be in [0, 1): the fraction of x held out for validation",
+            "E.g. validation_split=0.2.",
+        )
+    if n is None or split == 0:
+        return
+    train = int(math.floor(n * (1.0 - split)))
+    if train < 1 or n - train < 1:
+        raise bad_value(
+            "validation_split",
+            split,
+            f"leaves {train} training and {n - train} validation samples of {n}",
+            "Pass more samples, or a split that keeps at least one on each side.",
+        )
+
+
+def check_fit_data(
+    fit_args: tuple, fit_kwargs: dict, labels: LabelRule | None = None
+) -> int | None:
     """Refuses training data that cannot train, naming the argument.
 
     Args:
         fit_args: The positional arguments of ``search()`` (``x, y, ...``).
         fit_kwargs: Its keyword arguments (``x=``, ``y=``,
             ``validation_data=``, ``validation_split=``...).
+        labels: What the labels must be, when the hypermodel says (a
+            `HyperMLP` does); ``None`` checks only their count.
 
     Returns:
         The number of training samples, when known.
 
     Raises:
-        ValueError: If the data is unusable.
+        ValueError: If the data is unusable (a `ConfigError`).
+        TypeError: If it has the wrong type (a `ConfigTypeError`).
     """
-    x = fit_args[0] if fit_args else fit_kwargs.get("x")
-    y = fit_args[1] if len(fit_args) > 1 else fit_kwargs.get("y")
-    nx, ny = num_samples(x), num_samples(y)
-    if nx == 0:
-        raise bad_value("x", x, "no samples", "Pass at least one training sample.")
-    if nx is not None and ny is not None and nx != ny:
+    raw_x = fit_args[0] if fit_args else fit_kwargs.get("x")
+    raw_y = fit_args[1] if len(fit_args) > 1 else fit_kwargs.get("y")
+    _check_epochs_and_batch(fit_kwargs)
+    x = _as_array("x", raw_x)
+    y = _as_array("y", raw_y)
+    if x is None:
+        _check_split(fit_kwargs.get("validation_split"), None)
+        return None
+    _check_pair("", x, y, labels)
+    _check_split(fit_kwargs.get("validation_split"), len(x))
+    validation = fit_kwargs.get("validation_data")
+    if validation is not None:
+        _check_validation(validation, x, labels)
+    return int(len(x))
+
+
+def _check_validation(validation: Any, x: np.ndarray, labels: LabelRule | None) -> None:
+    if not isinstance(validation, (tuple, list)):
+        if _as_array("validation_data", validation) is not None:
+            raise bad_type(
+                "validation_data",
+                _sample(np.asarray(validation)),
+                "a tuple (x_val, y_val)",
+                "Pass validation_data=(x_val, y_val).",
+            )
+        return  # a tf.data.Dataset or a generator
+    if len(validation) not in (2, 3):
         raise bad_value(
-            "y",
-            f"{ny} labels",
-            f"x has {nx} samples but y has {ny}",
-            "Pass one label per sample.",
+            "validation_data",
+            f"a {type(validation).__name__} of {len(validation)} items",
+            "must be (x_val, y_val) or (x_val, y_val, sample_weight)",
+            "Pass validation_data=(x_val, y_val).",
         )
-    return nx
+    x_val = _as_array("validation_data[0]", validation[0])
+    y_val = _as_array("validation_data[1]", validation[1])
+    if x_val is None:
+        return
+    _check_pair("validation_data", x_val, y_val, labels)
+    if math.prod(x_val.shape[1:]) != math.prod(x.shape[1:]):
+        raise bad_value(
+            "validation_data[0]",
+            f"array of shape {x_val.shape}",
+            f"its samples have shape {x_val.shape[1:]} but x's have {x.shape[1:]}",
+            "Pass validation features with the same columns as x.",
+        )
