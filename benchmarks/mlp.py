@@ -1,0 +1,464 @@
+"""Real tuning: HyperMLP on digits, Fashion-MNIST and MNIST, tool against tool.
+
+Every arm tunes the same HyperMLP search space (`SPACE`: 1-3 layers, 32-512
+units on a log scale, dropout 0-0.5, relu/tanh/gelu, learning rate 1e-4 to
+0.1 on a log scale, Adam, batch size 128) on the same data with the same
+epochs and the same validation split, for ``--trials`` trials:
+
+* keras_hpo's ``RandomSearch``, ``BayesianSearch`` and ``GridSearch``, each
+  without and with pruning (``stopper=SuccessiveHalving()``); the grid is the
+  16-point `GRID` (a scikit-learn user's ``param_grid``), so it stops at 16;
+* keras-tuner's ``RandomSearch`` and ``BayesianOptimization`` (seed + 1:
+  keras-tuner reads 0 as "random");
+* Optuna's ``TPESampler`` and ``GPSampler`` (the latter needs torch, the
+  ``bench`` extra; without it that arm is left out and the report says so),
+  with an objective that builds the same HyperMLP from the suggested values.
+
+No arm stops a trial early except by pruning: every trial trains ``--epochs``
+epochs and scores its best epoch's validation accuracy. For each arm and seed
+the script records the best validation accuracy after each trial, the test
+accuracy of the best trial's best-epoch model, the wall time and the epochs
+trained; the summary is the median over seeds. The issue's target: after 20
+trials on Fashion-MNIST, keras_hpo's Bayesian search is no worse (median best
+validation accuracy) than keras-tuner's BayesianOptimization, Optuna's TPE and
+Optuna's GP.
+
+Data: digits is scikit-learn's; MNIST and Fashion-MNIST are read from the
+offline copies in ``../shared/datasets`` when present (or the folder
+``KERAS_HPO_SHARED_DATASETS`` names), otherwise downloaded by Keras. The
+train/validation split is fixed (seed 0); ``--train-limit`` keeps the first N
+training samples of MNIST and Fashion-MNIST (``0``: all 50,000).
+
+Run:
+    python benchmarks/mlp.py --quick           # digits, 1 seed, 4 trials x 2 epochs
+    python benchmarks/mlp.py                   # 3 data sets, 3 seeds, 20 x 5 epochs
+    python benchmarks/mlp.py --datasets fashion_mnist --arms "keras_hpo bayesian" \
+        "keras_tuner bayesian" "optuna tpe" "optuna gp"   # the target only
+    python benchmarks/mlp.py --train-limit 0   # all training data (a GPU machine)
+
+On a GPU machine nothing changes: TensorFlow uses the GPU, and the device is
+recorded. Writes ``benchmarks/results/mlp.json``, ``mlp.md`` and ``mlp.png``
+(best validation accuracy so far against trials, median and range over seeds,
+one panel per data set; or under ``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import keras_tuner  # noqa: E402
+import numpy as np  # noqa: E402
+from common import device  # noqa: E402
+from common import package_versions  # noqa: E402
+from common import versions  # noqa: E402
+from drivers import missing_tools  # noqa: E402
+from keras_tuner.engine import hyperparameters as kt_hp  # noqa: E402
+
+import keras_hpo  # noqa: E402
+from keras_hpo.datasets import load_digits  # noqa: E402
+from keras_hpo.datasets import load_fashion_mnist  # noqa: E402
+from keras_hpo.datasets import load_mnist  # noqa: E402
+
+HERE = Path(__file__).parent
+
+#: The search space every arm tunes (HyperMLP's knobs).
+SPACE = {
+    "num_layers": (1, 3),
+    "units": (32, 512),
+    "dropout": (0.0, 0.5),
+    "activation": ["relu", "tanh", "gelu"],
+    "learning_rate": (1e-4, 1e-1),
+    "optimizer": "adam",
+    "batch_size": 128,
+}
+#: The grid arm's ``param_grid``: 16 points.
+GRID = {
+    "num_layers": [1, 2],
+    "units": [64, 256],
+    "dropout": [0.0, 0.3],
+    "learning_rate": [1e-3, 1e-2],
+}
+ARMS = (
+    "keras_hpo random",
+    "keras_hpo bayesian",
+    "keras_hpo grid",
+    "keras_hpo random + pruning",
+    "keras_hpo bayesian + pruning",
+    "keras_hpo grid + pruning",
+    "keras_tuner random",
+    "keras_tuner bayesian",
+    "optuna tpe",
+    "optuna gp",
+)
+#: The arms the target compares with keras_hpo's Bayesian search.
+RIVALS = ("keras_tuner bayesian", "optuna tpe", "optuna gp")
+TARGET_DATASET, TARGET_TRIALS = "fashion_mnist", 20
+
+
+def shared_datasets() -> Path | None:
+    override = os.environ.get("KERAS_HPO_SHARED_DATASETS")
+    path = Path(override) if override else HERE.parent.parent / "shared" / "datasets"
+    return path if (path / "mnist-idx").is_dir() else None
+
+
+def load(name: str, train_limit: int):
+    shared = shared_datasets()
+    if name == "digits":
+        return load_digits(seed=0)
+    if name == "mnist":
+        data = load_mnist(str(shared / "mnist-idx") if shared else None, seed=0)
+    else:
+        folder = (
+            shared / "keras_home" / "datasets" / "fashion-mnist" if shared else None
+        )
+        data = load_fashion_mnist(str(folder) if folder else None, seed=0)
+    data.x_train = data.x_train.reshape(len(data.x_train), -1)
+    data.x_val = data.x_val.reshape(len(data.x_val), -1)
+    data.x_test = data.x_test.reshape(len(data.x_test), -1)
+    return data.limit(train_limit or None)
+
+
+def hypermodel(data) -> keras_hpo.HyperMLP:
+    return keras_hpo.HyperMLP(
+        num_classes=data.num_classes, input_shape=data.x_train.shape[1:], **SPACE
+    )
+
+
+def test_accuracy(model: keras.Model, data) -> float:
+    return float(model.evaluate(data.x_test, data.y_test, verbose=0)[1])
+
+
+def run_ours(arm: str, data, seed: int, trials: int, epochs: int, directory: str):
+    strategy = arm.split()[1]
+    kwargs = {
+        "max_trials": trials,
+        "seed": seed,
+        "directory": directory,
+        "project_name": "mlp",
+        "early_stopping": None,
+        "stopper": keras_hpo.SuccessiveHalving() if "pruning" in arm else None,
+        "verbose": 0,
+    }
+    if strategy == "grid":
+        tuner = keras_hpo.GridSearch(hypermodel(data), param_grid=GRID, **kwargs)
+    elif strategy == "random":
+        tuner = keras_hpo.RandomSearch(hypermodel(data), **kwargs)
+    else:
+        tuner = keras_hpo.BayesianSearch(hypermodel(data), **kwargs)
+    tuner.search(
+        data.x_train,
+        data.y_train,
+        validation_data=(data.x_val, data.y_val),
+        epochs=epochs,
+    )
+    results = sorted(tuner.results(), key=lambda r: r.number)
+    scores = [r.score if r.ok else None for r in results]
+    return (
+        scores,
+        sum(r.epochs_run for r in results),
+        test_accuracy(tuner.best_model(), data),
+    )
+
+
+def run_keras_tuner(arm: str, data, seed: int, trials: int, epochs: int, directory):
+    common = {
+        "objective": "val_accuracy",
+        "max_trials": trials,
+        "seed": seed + 1,
+        "directory": directory,
+        "project_name": "mlp",
+        "overwrite": True,
+    }
+    kind = (
+        keras_tuner.RandomSearch
+        if arm.endswith("random")
+        else (keras_tuner.BayesianOptimization)
+    )
+    tuner = kind(hypermodel(data), **common)
+    tuner.search(
+        data.x_train,
+        data.y_train,
+        validation_data=(data.x_val, data.y_val),
+        epochs=epochs,
+        verbose=0,
+    )
+    ended = sorted(tuner.oracle.trials.values(), key=lambda t: int(t.trial_id))
+    scores = [t.score for t in ended]
+    best = tuner.get_best_models(1)[0]
+    return scores, len(ended) * epochs, test_accuracy(best, data)
+
+
+def run_optuna(arm: str, data, seed: int, trials: int, epochs: int):
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = (
+        optuna.samplers.TPESampler(seed=seed)
+        if arm == "optuna tpe"
+        else optuna.samplers.GPSampler(seed=seed)
+    )
+    model_of = hypermodel(data)
+    space = keras_tuner.HyperParameters()
+    model_of.declare_hyperparameters(space)
+    tests: dict[int, float] = {}
+
+    def objective(trial) -> float:
+        hp = keras_tuner.HyperParameters()
+        model_of.declare_hyperparameters(hp)
+        for item in hp.space:
+            if isinstance(item, kt_hp.Fixed):
+                continue
+            if isinstance(item, kt_hp.Choice):
+                value = trial.suggest_categorical(item.name, list(item.values))
+            elif isinstance(item, kt_hp.Int):
+                value = trial.suggest_int(
+                    item.name,
+                    item.min_value,
+                    item.max_value,
+                    log=item.sampling == "log",
+                )
+            else:
+                value = trial.suggest_float(
+                    item.name,
+                    item.min_value,
+                    item.max_value,
+                    log=item.sampling == "log",
+                )
+            hp.values[item.name] = value
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(seed * 1000 + trial.number)
+        model = model_of.build(hp)
+        keep_best = keras.callbacks.EarlyStopping(
+            "val_accuracy", mode="max", patience=epochs, restore_best_weights=True
+        )
+        history = model_of.fit(
+            hp,
+            model,
+            data.x_train,
+            data.y_train,
+            validation_data=(data.x_val, data.y_val),
+            epochs=epochs,
+            callbacks=[keep_best],
+            verbose=0,
+        )
+        tests[trial.number] = test_accuracy(model, data)
+        return max(history.history["val_accuracy"])
+
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(objective, n_trials=trials)
+    scores = [t.value for t in study.trials]
+    return scores, trials * epochs, tests[study.best_trial.number]
+
+
+def run_arm(arm: str, data, seed: int, trials: int, epochs: int) -> dict:
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as directory:
+        if arm.startswith("keras_hpo"):
+            scores, trained, test = run_ours(arm, data, seed, trials, epochs, directory)
+        elif arm.startswith("keras_tuner"):
+            scores, trained, test = run_keras_tuner(
+                arm, data, seed, trials, epochs, directory
+            )
+        else:
+            scores, trained, test = run_optuna(arm, data, seed, trials, epochs)
+    best, curve = -np.inf, []
+    for score in scores:
+        if score is not None and np.isfinite(score):
+            best = max(best, float(score))
+        curve.append(best if np.isfinite(best) else None)
+    return {
+        "arm": arm,
+        "dataset": data.name,
+        "seed": seed,
+        "trials": len(scores),
+        "best_so_far": curve,
+        "best_val_accuracy": curve[-1],
+        "test_accuracy": test,
+        "epochs_trained": int(trained),
+        "wall_s": time.perf_counter() - start,
+    }
+
+
+def summarise(runs: list[dict]) -> dict:
+    table: dict = {}
+    for run in runs:
+        table.setdefault(run["dataset"], {}).setdefault(run["arm"], []).append(run)
+    out: dict = {}
+    for name, arms in table.items():
+        out[name] = {}
+        for arm, group in arms.items():
+            vals = [r["best_val_accuracy"] for r in group]
+            out[name][arm] = {
+                "best_val_accuracy": statistics.median(vals),
+                "best_val_accuracy_range": [min(vals), max(vals)],
+                "test_accuracy": statistics.median(r["test_accuracy"] for r in group),
+                "wall_s": statistics.median(r["wall_s"] for r in group),
+                "epochs_trained": statistics.median(r["epochs_trained"] for r in group),
+                "trials": statistics.median(r["trials"] for r in group),
+            }
+    return out
+
+
+def check_target(summary: dict, trials: int) -> dict | None:
+    arms = summary.get(TARGET_DATASET)
+    if not arms or trials < TARGET_TRIALS or "keras_hpo bayesian" not in arms:
+        return None
+    ours = arms["keras_hpo bayesian"]["best_val_accuracy"]
+    rivals = {a: arms[a]["best_val_accuracy"] for a in RIVALS if a in arms}
+    return {
+        "dataset": TARGET_DATASET,
+        "trials": trials,
+        "keras_hpo_bayesian": ours,
+        "rivals": rivals,
+        "met": all(ours >= v for v in rivals.values()) and len(rivals) == len(RIVALS),
+    }
+
+
+def markdown(report: dict) -> str:
+    lines = [
+        f"MLP tuning: {report['trials']} trials x {report['epochs']} epochs, seeds "
+        f"{report['seeds']}, train limit {report['train_limit'] or 'none'}; "
+        f"{report['device']}, {report['date']}",
+        "",
+    ]
+    for name, arms in report["summary"].items():
+        lines += [
+            f"**{name}** (median over seeds)",
+            "",
+            "| arm | best val acc [min, max] | test acc of best | epochs | wall s |",
+            "|---|---|---|---|---|",
+        ]
+        for arm in ARMS:
+            if arm not in arms:
+                continue
+            s = arms[arm]
+            low, high = s["best_val_accuracy_range"]
+            lines.append(
+                f"| {arm} | {s['best_val_accuracy']:.4f} [{low:.4f}, {high:.4f}] | "
+                f"{s['test_accuracy']:.4f} | {s['epochs_trained']:.0f} | "
+                f"{s['wall_s']:.1f} |"
+            )
+        lines.append("")
+    for arm, reason in report["skipped"].items():
+        lines += [f"Left out: {arm} ({reason}).", ""]
+    target = report["target"]
+    if target:
+        rivals = ", ".join(f"{a} {v:.4f}" for a, v in target["rivals"].items())
+        lines.append(
+            f"Target ({target['dataset']}, {target['trials']} trials, median best "
+            f"val accuracy): keras_hpo bayesian {target['keras_hpo_bayesian']:.4f} "
+            f">= {rivals}: {'met' if target['met'] else 'NOT met'}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def plot(report: dict, runs: list[dict], path: Path) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from matplotlib import pyplot as plt
+    except ImportError:  # pragma: no cover - matplotlib is in the test extra
+        return
+    names = list(report["summary"])
+    figure, axes = plt.subplots(1, len(names), figsize=(6 * len(names), 4.2))
+    axes = np.atleast_1d(axes)
+    for axis, name in zip(axes, names, strict=True):
+        for arm in ARMS:
+            curves = [
+                r["best_so_far"]
+                for r in runs
+                if r["dataset"] == name and r["arm"] == arm
+            ]
+            if not curves:
+                continue
+            length = min(len(c) for c in curves)
+            grid = np.array(
+                [[v if v is not None else np.nan for v in c[:length]] for c in curves]
+            )
+            x = np.arange(1, length + 1)
+            style = "-" if arm.startswith("keras_hpo") else "--"
+            axis.plot(x, np.nanmedian(grid, axis=0), style, label=arm)
+            axis.fill_between(
+                x, np.nanmin(grid, axis=0), np.nanmax(grid, axis=0), alpha=0.12
+            )
+        axis.set_title(name)
+        axis.set_xlabel("trial")
+        axis.set_ylabel("best validation accuracy so far")
+    axes[0].legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--datasets", nargs="+", default=["digits", "fashion_mnist", "mnist"]
+    )
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 1 .. N")
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--train-limit", type=int, default=10_000)
+    parser.add_argument("--arms", nargs="+", default=list(ARMS))
+    parser.add_argument("--quick", action="store_true", help="digits, 1 seed, 4x2")
+    parser.add_argument("--out", default=str(HERE / "results"))
+    args = parser.parse_args()
+    if args.quick:
+        args.datasets, args.seeds, args.trials, args.epochs = ["digits"], 1, 4, 2
+    skipped = missing_tools(args.arms)
+    for arm, reason in skipped.items():
+        print(f"Leaving out {arm}: {reason}.", flush=True)
+    arms = [a for a in args.arms if a not in skipped]
+    seeds = list(range(1, args.seeds + 1))
+    runs = []
+    for name in args.datasets:
+        data = load(name, args.train_limit)
+        for seed in seeds:
+            for arm in arms:
+                run = run_arm(arm, data, seed, args.trials, args.epochs)
+                runs.append(run)
+                print(
+                    f"{name} seed {seed} {arm}: best val {run['best_val_accuracy']:.4f}"
+                    f", test {run['test_accuracy']:.4f}, {run['epochs_trained']} "
+                    f"epochs, {run['wall_s']:.1f}s",
+                    flush=True,
+                )
+    summary = summarise(runs)
+    report = {
+        "benchmark": "mlp",
+        "date": time.strftime("%Y-%m-%d"),
+        "device": device(),
+        "versions": {**versions(), **package_versions("optuna", "torch")},
+        "datasets": args.datasets,
+        "seeds": seeds,
+        "trials": args.trials,
+        "epochs": args.epochs,
+        "train_limit": args.train_limit,
+        "space": {k: list(v) if isinstance(v, tuple) else v for k, v in SPACE.items()},
+        "grid": GRID,
+        "skipped": skipped,
+        "summary": summary,
+        "target": check_target(summary, args.trials),
+        "runs": runs,
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "mlp.json").write_text(json.dumps(report, indent=1))
+    text = markdown(report)
+    (out / "mlp.md").write_text(text)
+    plot(report, runs, out / "mlp.png")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""``benchmarks/mlp.py`` tunes real MLPs with every arm and reports what it claims."""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import json
+
+from conftest import REPO
+from conftest import run_python
+
+
+def installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:
+        return False
+
+
+OURS = {
+    "keras_hpo random",
+    "keras_hpo bayesian",
+    "keras_hpo grid",
+    "keras_hpo random + pruning",
+    "keras_hpo bayesian + pruning",
+    "keras_hpo grid + pruning",
+}
+OTHERS = {"keras_tuner random", "keras_tuner bayesian", "optuna tpe"}
+
+
+def test_mlp_quick(tmp_path):
+    done = run_python(
+        [str(REPO / "benchmarks" / "mlp.py"), "--quick", "--out", str(tmp_path)]
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    for suffix in ("json", "md", "png"):
+        assert (tmp_path / f"mlp.{suffix}").stat().st_size > 0, suffix
+    report = json.loads((tmp_path / "mlp.json").read_text())
+    assert report["datasets"] == ["digits"] and report["seeds"] == [1]
+    assert report["trials"] == 4 and report["epochs"] == 2
+    assert report["device"] and report["versions"]["keras_tuner"]
+    arms = OURS | OTHERS | ({"optuna gp"} if installed("torch") else set())
+    assert set(report["summary"]["digits"]) == arms
+    assert set(report["skipped"]) == ({"optuna gp"} - arms)
+    runs = {run["arm"]: run for run in report["runs"]}
+    for arm, run in runs.items():
+        assert run["trials"] == 4, arm
+        assert all(v is not None and 0 <= v <= 1 for v in run["best_so_far"]), arm
+        assert all(b >= a for a, b in itertools.pairwise(run["best_so_far"])), arm
+        assert run["best_val_accuracy"] == run["best_so_far"][-1]
+        assert 0 < run["test_accuracy"] <= 1 and run["wall_s"] > 0
+        # Every trial trains all its epochs unless it is pruned.
+        if "pruning" not in arm:
+            assert run["epochs_trained"] == 4 * 2, arm
+    for strategy in ("random", "bayesian", "grid"):
+        pruned = runs[f"keras_hpo {strategy} + pruning"]
+        assert (
+            4
+            <= pruned["epochs_trained"]
+            <= runs[f"keras_hpo {strategy}"]["epochs_trained"]
+        )
+    assert report["target"] is None  # judged on Fashion-MNIST after 20 trials
+    assert "| keras_hpo bayesian |" in (tmp_path / "mlp.md").read_text()
