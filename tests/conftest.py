@@ -70,6 +70,16 @@ def tiny_classification():
     return x, y
 
 
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported here (without importing it)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:
+        return False
+
+
 def run_python(args: list[str], env: dict | None = None, timeout: int = 600, cwd=None):
     """Runs ``python args...`` in a subprocess and returns the completed process."""
     full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}

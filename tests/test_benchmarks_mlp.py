@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 
 from conftest import REPO
+from conftest import installed
 from conftest import run_python
-
-
-def installed(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ImportError:
-        return False
-
 
 OURS = {
     "keras_hpo random",

@@ -8,7 +8,6 @@ one tool out and say so, and these tests check exactly that.
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 import math
@@ -18,14 +17,7 @@ import sys
 
 import pytest
 from conftest import REPO
-
-
-def installed(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ImportError:
-        return False
-
+from conftest import installed
 
 HAS_TORCH = installed("torch")
 
