@@ -495,3 +495,39 @@ def test_at_least_200_malformed_inputs_ran(tmp_path_factory):
             run()
     malformed = sum(EXAMPLES[family] for family in families)
     assert malformed >= 200, dict(EXAMPLES)
+
+
+class NanTolerant(keras_tuner.HyperModel):
+    """A hypermodel of one's own that handles NaN features itself."""
+
+    def build(self, hp):
+        import keras
+
+        model = keras.Sequential(
+            [
+                keras.Input((FEATURES,)),
+                keras.layers.Lambda(lambda t: keras.ops.nan_to_num(t)),
+                keras.layers.Dense(hp.Choice("units", [4, 8]), activation="relu"),
+                keras.layers.Dense(CLASSES, activation="softmax"),
+            ]
+        )
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+
+def test_a_hypermodel_of_ones_own_gets_its_nan_features(tmp_path):
+    x, y = good_data()
+    x[3, 1] = np.nan
+    tuner = keras_hpo.RandomSearch(
+        NanTolerant(),
+        objective="val_accuracy",
+        max_trials=1,
+        seed=1,
+        directory=str(tmp_path),
+        project_name="p",
+        tensorboard_dir=None,
+        verbose=0,
+    )
+    tuner.search(x, y, validation_split=0.25, epochs=1)
+    [result] = tuner.results()
+    assert result.ok and math.isfinite(result.score), result.error

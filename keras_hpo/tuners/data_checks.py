@@ -162,7 +162,7 @@ def num_samples(data: Any) -> int | None:
     return None
 
 
-def _check_features(argument: str, x: np.ndarray) -> None:
+def _check_features(argument: str, x: np.ndarray, strict: bool) -> None:
     if x.ndim == 0 or len(x) == 0:
         raise bad_value(
             argument,
@@ -170,6 +170,8 @@ def _check_features(argument: str, x: np.ndarray) -> None:
             "no samples",
             "Pass at least one sample.",
         )
+    if not strict:
+        return
     if x.dtype.kind not in "biufc":
         try:
             converted = x.astype("float64")
@@ -191,7 +193,7 @@ def _check_pair(
 ) -> None:
     """One ``(x, y)`` pair: features, labels, and one label per sample."""
     x_name, y_name = ("x", "y") if name == "" else (f"{name}[0]", f"{name}[1]")
-    _check_features(x_name, x)
+    _check_features(x_name, x, strict=rule is not None)
     if y is None:
         return
     if y.ndim == 0 or len(y) != len(x):
@@ -257,7 +259,10 @@ def check_fit_data(
         fit_kwargs: Its keyword arguments (``x=``, ``y=``,
             ``validation_data=``, ``validation_split=``...).
         labels: What the labels must be, when the hypermodel says (a
-            `HyperMLP` does); ``None`` checks only their count.
+            `HyperMLP` does). With it, features must also be finite numbers;
+            with ``None`` (a hypermodel of your own, which may handle NaN or
+            text itself) only counts, shapes and the fit arguments are
+            checked.
 
     Returns:
         The number of training samples, when known.
