@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import platform
 import time
+from pathlib import Path
 
 import keras
 import keras_tuner
@@ -20,6 +22,7 @@ __all__ = [
     "package_versions",
     "timed_search",
     "versions",
+    "write_results",
 ]
 
 
@@ -29,7 +32,7 @@ def device() -> str:
     if gpus:
         details = tf.config.experimental.get_device_details(gpus[0])
         return details.get("device_name", gpus[0].name)
-    return f"CPU: {platform.processor() or platform.machine()} ({os.cpu_count()} cores)"
+    return f"CPU: {cpu_model()} ({os.cpu_count()} cores)"
 
 
 def versions() -> dict[str, str]:
@@ -86,3 +89,16 @@ def package_versions(*names: str) -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             out[name] = "-"
     return out
+
+
+def write_results(out: str | os.PathLike, name: str, report: dict, table: str) -> Path:
+    """Writes ``<out>/<name>.json`` (the report) and ``<name>.md`` (the table).
+
+    Returns:
+        The folder, created if needed.
+    """
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.json").write_text(json.dumps(report, indent=1))
+    (folder / f"{name}.md").write_text(table if table.endswith("\n") else table + "\n")
+    return folder
