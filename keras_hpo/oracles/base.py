@@ -16,7 +16,7 @@ from keras_hpo.oracles.space import HyperGrid
 from keras_hpo.oracles.space import active_values
 from keras_hpo.oracles.space import values_key
 
-__all__ = ["SearchOracle", "check_count", "check_max_trials", "check_seed"]
+__all__ = ["SearchOracle", "check_max_trials", "check_seed"]
 
 #: Random proposals tried before a finite space is searched exhaustively.
 _MAX_RANDOM_ATTEMPTS = 64
@@ -43,40 +43,6 @@ def check_max_trials(max_trials: Any, argument: str = "max_trials") -> int | Non
     if max_trials < 1:
         raise bad_value(argument, max_trials, "must be at least 1", fix)
     return int(max_trials)
-
-
-def check_count(
-    value: Any,
-    argument: str,
-    minimum: int,
-    *,
-    allow_none: bool = False,
-    example: int | None = None,
-) -> int | None:
-    """Validates a count such as ``executions_per_trial``: an int >= ``minimum``.
-
-    Args:
-        value: The value received.
-        argument: The argument's name, for the error.
-        minimum: The smallest valid value.
-        allow_none: Whether ``None`` (no limit) is valid.
-        example: A valid value, quoted in the error.
-
-    Returns:
-        The count as an int, or ``None``.
-
-    Raises:
-        TypeError: If it is not an int (a `ConfigTypeError`).
-        ValueError: If it is below ``minimum`` (a `ConfigError`).
-    """
-    if value is None and allow_none:
-        return None
-    fix = f"E.g. {argument}={max(minimum, 3) if example is None else example}."
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise bad_type(argument, value, "an int" + (" or None" * allow_none), fix)
-    if value < minimum:
-        raise bad_value(argument, value, f"must be at least {minimum}", fix)
-    return int(value)
 
 
 class SearchOracle(AtomicState):
@@ -118,15 +84,6 @@ class SearchOracle(AtomicState):
         max_consecutive_failed_trials: int = 3,
     ):
         seed = check_seed(seed)
-        max_retries_per_trial = check_count(
-            max_retries_per_trial, "max_retries_per_trial", 0
-        )
-        max_consecutive_failed_trials = check_count(
-            max_consecutive_failed_trials,
-            "max_consecutive_failed_trials",
-            1,
-            allow_none=True,
-        )
         super().__init__(
             objective=objective,
             max_trials=check_max_trials(max_trials),

@@ -60,7 +60,6 @@ from keras_hpo.tuners.isolation import run_isolated
 from keras_hpo.tuners.options import SearchLimits
 from keras_hpo.tuners.options import check_checkpoint
 from keras_hpo.tuners.options import check_stopper
-from keras_hpo.tuners.options import check_tuner_kwargs
 from keras_hpo.tuners.options import make_early_stopping
 from keras_hpo.tuners.results import TrialResult
 from keras_hpo.tuners.results import TrialStatus
@@ -175,15 +174,6 @@ class SearchTuner(keras_tuner.Tuner):
             raise bad_value(
                 "trials_per_step", trials_per_step, "must be an int >= 1", "E.g. 1."
             )
-        if search_callbacks is not None and not isinstance(
-            search_callbacks, (list, tuple)
-        ):
-            raise bad_type(
-                "search_callbacks",
-                search_callbacks,
-                "a list of keras_hpo.callbacks.SearchCallback",
-                'E.g. search_callbacks=[keras_hpo.callbacks.TensorBoardLogger("tb")].',
-            )
         callbacks = list(search_callbacks or [])
         for index, callback in enumerate(callbacks):
             if not isinstance(callback, SearchCallback):
@@ -203,7 +193,6 @@ class SearchTuner(keras_tuner.Tuner):
                 "isolate_trials", isolate_trials, "True or False", "E.g. True."
             )
         self.isolate_trials = isolate_trials
-        kwargs = check_tuner_kwargs(kwargs, type(self))
         self._early_stopping_spec = early_stopping
         tensorboard_dir = check_tensorboard_dir(tensorboard_dir)
         #: Metric names the model logs, when known before the first trial.

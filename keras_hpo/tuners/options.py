@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
-import inspect
 import math
-import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +13,6 @@ import numpy as np
 
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
-from keras_hpo.oracles.base import check_count
 from keras_hpo.stopping.base import Stopper
 
 __all__ = [
@@ -25,7 +21,6 @@ __all__ = [
     "SearchLimits",
     "check_checkpoint",
     "check_stopper",
-    "check_tuner_kwargs",
     "make_early_stopping",
 ]
 
@@ -185,83 +180,3 @@ class SearchLimits:
         if self.patience_trials is not None and since >= self.patience_trials:
             return f"patience_trials: no improvement in the last {since} trials"
         return None
-
-
-def check_tuner_kwargs(
-    kwargs: dict[str, Any], tuner: type | None = None
-) -> dict[str, Any]:
-    """Validates the keras-tuner ``Tuner`` arguments a tuner passes on.
-
-    keras-tuner refuses an unknown name from deep inside itself and checks
-    none of the values: a bad ``executions_per_trial`` or ``max_model_size``
-    fails every trial, a bad ``directory`` or ``project_name`` fails in
-    ``os.path``.
-
-    Args:
-        kwargs: The ``**kwargs`` a tuner passes to ``keras_tuner.Tuner``.
-        tuner: The tuner's class, whose own arguments are suggested for a
-            misspelt name.
-
-    Returns:
-        ``kwargs``, with the counts as ints.
-
-    Raises:
-        ValueError: For an unknown name, a count out of range or an empty
-            ``project_name``.
-        TypeError: For a value of the wrong type.
-    """
-    known = _arguments(keras_tuner.Tuner)
-    for key in kwargs:
-        if key not in known:
-            names = _arguments(tuner) if tuner is not None else []
-            names += [name for name in known if name not in names]
-            close = difflib.get_close_matches(key, names, n=1)
-            raise bad_value(
-                key,
-                kwargs[key],
-                "not an argument of this tuner",
-                (f"Did you mean {close[0]}=? " if close else "")
-                + f"The tuner takes: {', '.join(names)}.",
-            )
-    for key, minimum, example in (
-        ("executions_per_trial", 1, 2),
-        ("max_model_size", 1, 1_000_000),
-    ):
-        if key in kwargs:
-            none_ok = key == "max_model_size"
-            kwargs[key] = check_count(
-                kwargs[key], key, minimum, allow_none=none_ok, example=example
-            )
-    for key in ("directory", "project_name"):
-        value = kwargs.get(key)
-        if value is not None and not isinstance(value, (str, os.PathLike)):
-            raise bad_type(key, value, "a path or None", f'E.g. {key}="runs".')
-    if kwargs.get("project_name") is not None and not os.fspath(kwargs["project_name"]):
-        raise bad_value(
-            "project_name", "", "an empty name", 'E.g. project_name="mlp_search".'
-        )
-    for key in ("overwrite",):
-        if key in kwargs and not isinstance(kwargs[key], bool):
-            raise bad_type(key, kwargs[key], "True or False", f"E.g. {key}=True.")
-    if kwargs.get("tuner_id") is not None and not isinstance(kwargs["tuner_id"], str):
-        raise bad_type(
-            "tuner_id", kwargs["tuner_id"], "a str or None", 'E.g. tuner_id="worker0".'
-        )
-    return kwargs
-
-
-def _arguments(cls: type) -> list[str]:
-    """The keyword arguments of ``cls.__init__`` and of its bases."""
-    names: list[str] = []
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None or klass is object:
-            continue
-        for name, parameter in inspect.signature(init).parameters.items():
-            if parameter.kind in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL):
-                continue
-            if name not in ("self", "oracle", "hypermodel") and name not in names:
-                names.append(name)
-        if klass is keras_tuner.Tuner:
-            break
-    return names

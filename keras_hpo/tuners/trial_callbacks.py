@@ -10,24 +10,14 @@ import keras
 from keras_tuner import errors as kt_errors
 
 from keras_hpo.errors import bad_type
-from keras_hpo.errors import bad_value
 
 __all__ = ["check_tensorboard_dir", "copy_user_callbacks"]
 
 
 def check_tensorboard_dir(value: Any) -> str | None:
     """Validates ``tensorboard_dir=``: ``"default"``, a path or ``None``."""
-    if value is None:
-        return None
-    if isinstance(value, (str, os.PathLike)):
-        if not os.fspath(value):
-            raise bad_value(
-                "tensorboard_dir",
-                value,
-                "an empty path",
-                'E.g. tensorboard_dir="logs", or None to write no TensorBoard logs.',
-            )
-        return os.fspath(value)
+    if value is None or isinstance(value, (str, os.PathLike)):
+        return None if value is None else os.fspath(value)
     raise bad_type(
         "tensorboard_dir",
         value,
