@@ -49,9 +49,7 @@ Run:
 
 On a GPU machine nothing changes: TensorFlow uses the GPU, and the device is
 recorded. ``--jobs N`` runs N (data set, arm, seed) runs at a time in separate
-processes, so wall times then include their contention. Every finished run
-is saved at once in ``mlp.partial.json``; after an interruption, the same
-command with ``--resume`` goes on from there. Writes
+processes, so wall times then include their contention. Writes
 ``benchmarks/results/mlp.json``, ``mlp.md`` and ``mlp.png`` (best validation
 accuracy so far against trials, median and range over seeds, one panel per
 data set; or under ``--out``).
@@ -60,7 +58,6 @@ data set; or under ``--out``).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import tempfile
@@ -477,9 +474,6 @@ def main() -> None:
     parser.add_argument(
         "--jobs", type=int, default=1, help="worker processes (one run each)"
     )
-    parser.add_argument(
-        "--resume", action="store_true", help="go on from <out>/mlp.partial.json"
-    )
     parser.add_argument("--out", default=str(HERE / "results"))
     args = parser.parse_args()
     if args.quick:
@@ -505,30 +499,15 @@ def main() -> None:
         )
         tasks += [(name, arm, seed) for seed in seeds for arm in arms]
     limits = (args.train_limit, args.val_limit, args.trials, args.epochs)
-    # Each finished run is saved at once, so an interrupted run goes on with
-    # --resume (same options) from where it stopped.
-    partial = Path(args.out) / "mlp.partial.json"
-    config = {"tasks": tasks, "limits": limits}
-    runs = []
-    if args.resume and partial.exists():
-        saved = json.loads(partial.read_text())
-        if saved["config"] != json.loads(json.dumps(config)):
-            parser.error(f"{partial} was written with other options")
-        runs = saved["runs"]
-        done_keys = {(r["dataset"], r["arm"], r["seed"]) for r in runs}
-        tasks = [t for t in tasks if t not in done_keys]
-        print(f"Resuming: {len(runs)} runs done, {len(tasks)} to go.", flush=True)
     start = time.perf_counter()
     if args.jobs > 1:
         pool = ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn"))
         done = pool.map(one_run, tasks, [limits] * len(tasks))
     else:
         pool, done = None, map(one_run, tasks, [limits] * len(tasks))
+    runs = []
     for run in done:
         runs.append(run)
-        write_results(
-            args.out, "mlp.partial", {"config": config, "runs": runs}, "partial\n"
-        )
         print(
             f"{run['dataset']} seed {run['seed']} {run['arm']}: best val "
             f"{run['best_val_accuracy']:.4f}, test {run['test_accuracy']:.4f}, "
@@ -538,8 +517,6 @@ def main() -> None:
         )
     if pool is not None:
         pool.shutdown()
-    order = {task: index for index, task in enumerate(config["tasks"])}
-    runs.sort(key=lambda r: order[(r["dataset"], r["arm"], r["seed"])])
     summary = summarise(runs)
     report = {
         "benchmark": "mlp",
@@ -572,8 +549,6 @@ def main() -> None:
     text = markdown(report)
     out = write_results(args.out, "mlp", report, text)
     plot(report, runs, out / "mlp.png")
-    partial.unlink(missing_ok=True)
-    (out / "mlp.partial.md").unlink(missing_ok=True)
     print(text)
 
 
