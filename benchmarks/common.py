@@ -7,7 +7,15 @@ import json
 import os
 import platform
 import time
+from collections.abc import Callable
+from collections.abc import Hashable
+from collections.abc import Iterable
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import as_completed
+from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 import keras
 import keras_tuner
@@ -16,10 +24,12 @@ import tensorflow as tf
 import keras_hpo
 
 __all__ = [
+    "PartialRuns",
     "bytes_written",
     "cpu_model",
     "device",
     "package_versions",
+    "run_tasks",
     "timed_search",
     "versions",
     "write_results",
@@ -102,3 +112,89 @@ def write_results(out: str | os.PathLike, name: str, report: dict, table: str) -
     (folder / f"{name}.json").write_text(json.dumps(report, indent=1))
     (folder / f"{name}.md").write_text(table if table.endswith("\n") else table + "\n")
     return folder
+
+
+def run_tasks(
+    function: Callable[..., dict], tasks: Iterable[tuple], jobs: int
+) -> Iterator[dict]:
+    """``function(*task)`` for each task, yielded as each one finishes.
+
+    Args:
+        function: A module-level function (picklable for the worker processes).
+        tasks: Its argument tuples.
+        jobs: Worker processes; 1 runs the tasks here, in order.
+    """
+    if jobs <= 1:
+        for task in tasks:
+            yield function(*task)
+        return
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(function, *task) for task in tasks]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+class PartialRuns:
+    """A benchmark's finished runs, saved one by one to ``<name>.partial.json``.
+
+    A long benchmark killed halfway keeps what it finished: run the same
+    command again with ``--resume`` and only the missing runs run. The file is
+    replaced atomically after every run and removed by `finish`, once the
+    final results are written.
+
+    Args:
+        out: The results folder.
+        name: The benchmark's name (``strategies``, ``mlp``).
+        config: Everything that decides the runs' results (tasks and limits);
+            a resume with another config is refused.
+        key: A run's identity, from its saved dict; the same as its task's.
+        resume: Load the runs saved by an interrupted run with this config.
+
+    Raises:
+        SystemExit: ``resume`` and the saved runs were made with another config.
+    """
+
+    def __init__(
+        self,
+        out: str | os.PathLike,
+        name: str,
+        config: dict[str, Any],
+        key: Callable[[dict], Hashable],
+        *,
+        resume: bool,
+    ) -> None:
+        self.path = Path(out) / f"{name}.partial.json"
+        self.config = json.loads(json.dumps(config))
+        self.key = key
+        self.runs: list[dict] = []
+        if resume and self.path.exists():
+            saved = json.loads(self.path.read_text())
+            if saved.get("config") != self.config:
+                raise SystemExit(
+                    f"{self.path} was written by a run with other options; run "
+                    "with the same options to resume, or without --resume to "
+                    "start again."
+                )
+            self.runs = saved["runs"]
+            print(f"Resuming from {self.path}: {len(self.runs)} runs done.")
+
+    def done(self) -> set[Hashable]:
+        """The keys of the runs already finished."""
+        return {self.key(run) for run in self.runs}
+
+    def add(self, run: dict) -> None:
+        """Records a finished run and saves all of them."""
+        self.runs.append(run)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_name(self.path.name + ".tmp")
+        temporary.write_text(json.dumps({"config": self.config, "runs": self.runs}))
+        os.replace(temporary, self.path)
+
+    def ordered(self, order: list[Hashable]) -> list[dict]:
+        """The runs, sorted as their keys are in ``order``."""
+        index = {key: i for i, key in enumerate(order)}
+        return sorted(self.runs, key=lambda run: index[self.key(run)])
+
+    def finish(self) -> None:
+        """Removes the partial file, once the final results are written."""
+        self.path.unlink(missing_ok=True)

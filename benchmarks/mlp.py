@@ -36,8 +36,9 @@ downloaded by Keras. Their train/validation split is fixed (seed 0: 50,000 /
 10,000, and the 10,000 test images). On a CPU the default keeps the first
 ``--train-limit`` 5,000 training and ``--val-limit`` 5,000 validation samples
 (the split is already shuffled); the test set is always whole. Every arm runs
-on Fashion-MNIST (``--arms``); the other data sets run `SIDE_ARMS`, the
-Bayesian search of each tool (``--side-arms``), to fit in an hour on 2 cores.
+on Fashion-MNIST (``--arms``); the other data sets run `SIDE_ARMS`, every
+keras_hpo and keras-tuner arm (``--side-arms``; Optuna is compared where the
+target is judged), to fit in about an hour on 2 cores.
 
 Run:
     python benchmarks/mlp.py --quick           # digits, 1 seed, 4 trials x 2 epochs
@@ -49,7 +50,9 @@ Run:
 
 On a GPU machine nothing changes: TensorFlow uses the GPU, and the device is
 recorded. ``--jobs N`` runs N (data set, arm, seed) runs at a time in separate
-processes, so wall times then include their contention. Writes
+processes, so wall times then include their contention. Every finished run
+is saved at once in ``mlp.partial.json``; after an interruption, the same
+command with ``--resume`` goes on from there. Writes
 ``benchmarks/results/mlp.json``, ``mlp.md`` and ``mlp.png`` (best validation
 accuracy so far against trials, median and range over seeds, one panel per
 data set; or under ``--out``).
@@ -62,9 +65,7 @@ import os
 import statistics
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from functools import cache
-from multiprocessing import get_context
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -72,9 +73,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import keras_tuner  # noqa: E402
 import numpy as np  # noqa: E402
+from common import PartialRuns  # noqa: E402
 from common import cpu_model  # noqa: E402
 from common import device  # noqa: E402
 from common import package_versions  # noqa: E402
+from common import run_tasks  # noqa: E402
 from common import versions  # noqa: E402
 from common import write_results  # noqa: E402
 from drivers import missing_tools  # noqa: E402
@@ -120,12 +123,8 @@ ARMS = (
     "optuna gp",
 )
 #: The arms run on the data sets other than `TARGET_DATASET` by default (CPU
-#: time): the Bayesian search of each tool family.
-SIDE_ARMS = (
-    "keras_hpo bayesian",
-    "keras_tuner bayesian",
-    "optuna tpe",
-)
+#: time): keras_hpo's and keras-tuner's.
+SIDE_ARMS = tuple(arm for arm in ARMS if not arm.startswith("optuna"))
 #: The arms the target compares with keras_hpo's Bayesian search.
 RIVALS = ("keras_tuner bayesian", "optuna tpe", "optuna gp")
 TARGET_DATASET, TARGET_TRIALS = "fashion_mnist", 20
@@ -474,6 +473,9 @@ def main() -> None:
     parser.add_argument(
         "--jobs", type=int, default=1, help="worker processes (one run each)"
     )
+    parser.add_argument(
+        "--resume", action="store_true", help="go on from <out>/mlp.partial.json"
+    )
     parser.add_argument("--out", default=str(HERE / "results"))
     args = parser.parse_args()
     if args.quick:
@@ -499,15 +501,20 @@ def main() -> None:
         )
         tasks += [(name, arm, seed) for seed in seeds for arm in arms]
     limits = (args.train_limit, args.val_limit, args.trials, args.epochs)
+    # Each finished run is saved at once, so an interrupted run goes on with
+    # --resume (same options) from where it stopped.
+    partial = PartialRuns(
+        args.out,
+        "mlp",
+        {"tasks": tasks, "limits": limits},
+        key=lambda run: (run["dataset"], run["arm"], run["seed"]),
+        resume=args.resume,
+    )
+    finished = partial.done()
+    todo = [(task, limits) for task in tasks if task not in finished]
     start = time.perf_counter()
-    if args.jobs > 1:
-        pool = ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn"))
-        done = pool.map(one_run, tasks, [limits] * len(tasks))
-    else:
-        pool, done = None, map(one_run, tasks, [limits] * len(tasks))
-    runs = []
-    for run in done:
-        runs.append(run)
+    for run in run_tasks(one_run, todo, args.jobs):
+        partial.add(run)
         print(
             f"{run['dataset']} seed {run['seed']} {run['arm']}: best val "
             f"{run['best_val_accuracy']:.4f}, test {run['test_accuracy']:.4f}, "
@@ -515,8 +522,7 @@ def main() -> None:
             f"(total {time.perf_counter() - start:.0f}s)",
             flush=True,
         )
-    if pool is not None:
-        pool.shutdown()
+    runs = partial.ordered(tasks)
     summary = summarise(runs)
     report = {
         "benchmark": "mlp",
@@ -549,6 +555,7 @@ def main() -> None:
     text = markdown(report)
     out = write_results(args.out, "mlp", report, text)
     plot(report, runs, out / "mlp.png")
+    partial.finish()
     print(text)
 
 

@@ -23,7 +23,9 @@ without torch that one tool is left out, and the report says so):
     python benchmarks/strategies.py --quick        # 2 seeds x 10 trials
     python benchmarks/strategies.py --problems branin --tools "optuna gp"
 
-Writes ``benchmarks/results/strategies.json``, ``strategies.md`` and
+Every finished search is saved at once in ``strategies.partial.json``; after
+an interruption, the same command with ``--resume`` runs only the rest.
+Writes ``benchmarks/results/strategies.json, ``strategies.md`` and
 ``strategies.png`` (best-so-far regret against trials, median and quartile
 band over seeds; or under ``--out``) with the device, the versions and the
 seeds.
@@ -35,17 +37,17 @@ import argparse
 import json
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras_tuner  # noqa: E402
 import numpy as np  # noqa: E402
+from common import PartialRuns  # noqa: E402
 from common import cpu_model  # noqa: E402
 from common import device  # noqa: E402
 from common import package_versions  # noqa: E402
+from common import run_tasks  # noqa: E402
 from common import versions  # noqa: E402
 from drivers import TOOLS  # noqa: E402
 from drivers import OracleDriver  # noqa: E402
@@ -85,6 +87,7 @@ def run_one(problem_name: str, tool: str, seed: int, trials: int) -> dict:
         "problem": problem_name,
         "tool": tool,
         "seed": seed,
+        "trials": trials,
         "regret": curve,
         "seconds_per_suggestion": asking / max(len(curve), 1),
     }
@@ -277,6 +280,11 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
     parser.add_argument("--quick", action="store_true", help="2 seeds x 10 trials")
     parser.add_argument("--no-plot", action="store_true")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on from <out>/strategies.partial.json after an interruption",
+    )
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args()
     if args.quick:
@@ -297,12 +305,27 @@ def main() -> None:
     # The slowest first, so that the processes finish together.
     slow = ("optuna gp", "keras_tuner bayesian", "keras_hpo bayesian")
     tasks.sort(key=lambda t: slow.index(t[1]) if t[1] in slow else len(slow))
+    # Each finished search is saved at once, so an interrupted run goes on
+    # with --resume (same options) from where it stopped.
+    partial = PartialRuns(
+        args.out,
+        "strategies",
+        {"tasks": tasks},
+        key=lambda run: (run["problem"], run["tool"], run["seed"], run["trials"]),
+        resume=args.resume,
+    )
+    finished = partial.done()
+    todo = [t for t in tasks if t not in finished]
     start = time.perf_counter()
-    if args.jobs > 1:
-        with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
-            runs = list(pool.map(run_one, *zip(*tasks, strict=True)))
-    else:
-        runs = [run_one(*task) for task in tasks]
+    for run in run_tasks(run_one, todo, args.jobs):
+        partial.add(run)
+        print(
+            f"{run['problem']} {run['tool']} seed {run['seed']}: regret "
+            f"{run['regret'][-1]:.3g} after {len(run['regret'])} trials "
+            f"(total {time.perf_counter() - start:.0f}s)",
+            flush=True,
+        )
+    runs = partial.ordered(tasks)
     grids = []
     if "keras_hpo grid" in args.tools:
         grids = [run_grid(p, n) for p in args.problems for n in checkpoints]
@@ -343,6 +366,7 @@ def main() -> None:
     (out / "strategies.md").write_text(text)
     if not args.no_plot:
         plot(report, runs, out / "strategies.png")
+    partial.finish()
     print(text)
 
 

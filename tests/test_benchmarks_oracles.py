@@ -87,6 +87,43 @@ def test_strategies_quick(tmp_path):
     assert "| keras_hpo bayesian |" in text and "**hartmann6**" in text
 
 
+def test_strategies_resume_runs_only_what_is_missing(tmp_path):
+    """A killed run keeps its finished searches: --resume runs only the rest."""
+    args = ("--quick", "--problems", "branin", "--tools", "keras_hpo random")
+    args += ("optuna tpe",)
+    first = run_script("strategies.py", tmp_path, *args)
+    assert not (tmp_path / "strategies.partial.json").exists()
+    assert len(first["runs"]) == 4  # 2 tools x 2 seeds
+    # What an interruption after the first search leaves behind, marked so
+    # that a re-run of that search would show.
+    tasks = [[r["problem"], r["tool"], r["seed"], r["trials"]] for r in first["runs"]]
+    kept = {**first["runs"][0], "regret": [7.0] * 10}
+    partial = tmp_path / "strategies.partial.json"
+    partial.write_text(json.dumps({"config": {"tasks": tasks}, "runs": [kept]}))
+    resumed = run_script("strategies.py", tmp_path, *args, "--resume")
+    assert not partial.exists()
+    assert resumed["runs"][0] == kept
+    # Seeded: the others are the same searches again.
+    for again, before in zip(resumed["runs"][1:], first["runs"][1:], strict=True):
+        assert again.pop("seconds_per_suggestion") > 0
+        before.pop("seconds_per_suggestion")
+        assert again == before
+    # Saved with other options: refused, nothing overwritten.
+    partial.write_text(json.dumps({"config": {"tasks": tasks[:1]}, "runs": [kept]}))
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "strategies.py")]
+        + ["--out", str(tmp_path), *args, "--resume"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        cwd=REPO,
+    )
+    assert done.returncode == 1
+    assert "was written by a run with other options" in done.stderr
+    assert partial.exists()
+
+
 def test_suggest_cost_quick(tmp_path):
     report = run_script("suggest_cost.py", tmp_path, "--quick")
     assert report["benchmark"] == "suggest_cost"
