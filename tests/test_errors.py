@@ -553,6 +553,40 @@ CASES = {
         "Received: num_initial_points=0 (of type int)",
         r"E\.g\. num_initial_points=8\.$",
     ),
+    # keras-tuner accepts these and then fails every trial, or stops a search
+    # that had no failure.
+    "executions_per_trial-zero": Case(
+        "random",
+        {"executions_per_trial": 0},
+        ValueError,
+        "executions_per_trial",
+        "Received: executions_per_trial=0 (of type int)",
+        r"E\.g\. executions_per_trial=1\.$",
+    ),
+    "executions_per_trial-fraction": Case(
+        "bayesian",
+        {"executions_per_trial": 1.5},
+        TypeError,
+        "executions_per_trial",
+        "Received: executions_per_trial=1.5 (of type float)",
+        r"E\.g\. executions_per_trial=1\.$",
+    ),
+    "max_consecutive_failed_trials-zero": Case(
+        "random",
+        {"max_consecutive_failed_trials": 0},
+        ValueError,
+        "max_consecutive_failed_trials",
+        "Received: max_consecutive_failed_trials=0 (of type int)",
+        r"E\.g\. max_consecutive_failed_trials=3\.$",
+    ),
+    "max_retries_per_trial-negative": Case(
+        "grid",
+        {"max_retries_per_trial": -1, "param_grid": {"units": [32]}},
+        ValueError,
+        "max_retries_per_trial",
+        "Received: max_retries_per_trial=-1 (of type int)",
+        r"E\.g\. max_retries_per_trial=1\.$",
+    ),
     "early_stopping-string": Case(
         "random",
         {"early_stopping": "yes"},

@@ -16,7 +16,7 @@ from keras_hpo.oracles.space import HyperGrid
 from keras_hpo.oracles.space import active_values
 from keras_hpo.oracles.space import values_key
 
-__all__ = ["SearchOracle", "check_max_trials", "check_seed"]
+__all__ = ["SearchOracle", "check_count", "check_max_trials", "check_seed"]
 
 #: Random proposals tried before a finite space is searched exhaustively.
 _MAX_RANDOM_ATTEMPTS = 64
@@ -31,6 +31,27 @@ def check_seed(seed: Any) -> int:
     if seed < 0:
         raise bad_value("seed", seed, "must be non-negative", "E.g. seed=0.")
     return int(seed)
+
+
+def check_count(argument: str, value: Any, minimum: int, example: int) -> int:
+    """Validates a count argument: an int of at least ``minimum``.
+
+    Args:
+        argument: The argument's name, for the message.
+        value: What was passed.
+        minimum: The smallest value allowed.
+        example: A good value, for the message's fix.
+
+    Raises:
+        TypeError: ``value`` is not an int (``bool`` included).
+        ValueError: ``value`` is below ``minimum``.
+    """
+    fix = f"E.g. {argument}={example}."
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise bad_type(argument, value, "an int", fix)
+    if value < minimum:
+        raise bad_value(argument, value, f"must be at least {minimum}", fix)
+    return int(value)
 
 
 def check_max_trials(max_trials: Any, argument: str = "max_trials") -> int | None:
@@ -91,8 +112,12 @@ class SearchOracle(AtomicState):
             allow_new_entries=allow_new_entries,
             tune_new_entries=tune_new_entries,
             seed=seed,
-            max_retries_per_trial=max_retries_per_trial,
-            max_consecutive_failed_trials=max_consecutive_failed_trials,
+            max_retries_per_trial=check_count(
+                "max_retries_per_trial", max_retries_per_trial, 0, 1
+            ),
+            max_consecutive_failed_trials=check_count(
+                "max_consecutive_failed_trials", max_consecutive_failed_trials, 1, 3
+            ),
         )
         # keras-tuner treats a falsy seed as "no seed"; we do not.
         self.seed = seed

@@ -10,11 +10,11 @@ from scipy import optimize
 from scipy.stats import qmc
 from threadpoolctl import ThreadpoolController
 
-from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
 from keras_hpo.oracles.acquisition import log_expected_improvement
 from keras_hpo.oracles.acquisition import log_expected_improvement_gradient
 from keras_hpo.oracles.base import SearchOracle
+from keras_hpo.oracles.base import check_count
 from keras_hpo.oracles.gp import GaussianProcess
 from keras_hpo.oracles.gp import default_theta
 from keras_hpo.oracles.gp import fit_gp
@@ -53,19 +53,6 @@ def _continuous_columns(cube: UnitCube) -> np.ndarray:
         )
         free.extend([continuous] * width)
     return np.array(free, dtype=bool)
-
-
-def _check_count(argument: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise bad_type(argument, value, "an int", f"E.g. {argument}={max(minimum, 8)}.")
-    if value < minimum:
-        raise bad_value(
-            argument,
-            value,
-            f"must be at least {minimum}",
-            f"E.g. {argument}={max(minimum, 8)}.",
-        )
-    return int(value)
 
 
 class BayesianOracle(SearchOracle):
@@ -128,14 +115,14 @@ class BayesianOracle(SearchOracle):
     ):
         super().__init__(*args, **kwargs)
         if num_initial_points is not None:
-            num_initial_points = _check_count(
-                "num_initial_points", num_initial_points, 1
+            num_initial_points = check_count(
+                "num_initial_points", num_initial_points, 1, 8
             )
         if isinstance(xi, bool) or not isinstance(xi, (int, float)) or not xi >= 0:
             raise bad_value("xi", xi, "must be a number >= 0", "E.g. xi=0.0.")
         self.num_initial_points = num_initial_points
         self.xi = float(xi)
-        self.num_candidates = _check_count("num_candidates", num_candidates, 16)
+        self.num_candidates = check_count("num_candidates", num_candidates, 16, 16)
         #: The last fitted kernel hyperparameters (the next fit starts there).
         self._theta: np.ndarray | None = None
 

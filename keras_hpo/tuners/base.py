@@ -43,6 +43,7 @@ from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
 from keras_hpo.hypermodels.mlp import HyperMLP
 from keras_hpo.hypermodels.sklearn_space import SUBGRID
+from keras_hpo.oracles.base import check_count
 from keras_hpo.stopping.base import Curve
 from keras_hpo.stopping.base import Stopper
 from keras_hpo.tuners.checkpoint import BestWeights
@@ -173,6 +174,10 @@ class SearchTuner(keras_tuner.Tuner):
         ):
             raise bad_value(
                 "trials_per_step", trials_per_step, "must be an int >= 1", "E.g. 1."
+            )
+        if "executions_per_trial" in kwargs:
+            kwargs["executions_per_trial"] = check_count(
+                "executions_per_trial", kwargs["executions_per_trial"], 1, 1
             )
         callbacks = list(search_callbacks or [])
         for index, callback in enumerate(callbacks):
