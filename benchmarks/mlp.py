@@ -421,6 +421,18 @@ def plot(report: dict, runs: list[dict], path: Path) -> None:
             axis.fill_between(
                 x, np.nanmin(grid, axis=0), np.nanmax(grid, axis=0), alpha=0.12
             )
+        # The first trials span 0.1 (a diverged one) to the best: the
+        # comparison is in the top few points, from the fifth trial on.
+        tail = [
+            v
+            for r in runs
+            if r["dataset"] == name
+            for v in r["best_so_far"][4:]
+            if v is not None
+        ]
+        if tail:
+            axis.set_ylim(min(tail) - 0.005, max(tail) + 0.003)
+        axis.xaxis.get_major_locator().set_params(integer=True)
         axis.set_title(name)
         axis.set_xlabel("trial")
         axis.set_ylabel("best validation accuracy so far")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import statistics
 
 from conftest import REPO
 from conftest import installed
@@ -18,6 +19,8 @@ OURS = {
     "keras_hpo grid + pruning",
 }
 OTHERS = {"keras_tuner random", "keras_tuner bayesian", "optuna tpe"}
+#: The arms the Fashion-MNIST target compares keras_hpo's Bayesian search with.
+RIVALS = {"keras_tuner bayesian", "optuna tpe", "optuna gp"}
 
 
 def test_mlp_quick(tmp_path):
@@ -53,3 +56,59 @@ def test_mlp_quick(tmp_path):
         )
     assert report["target"] is None  # judged on Fashion-MNIST after 20 trials
     assert "| keras_hpo bayesian |" in (tmp_path / "mlp.md").read_text()
+
+
+def fashion_medians(report: dict, trials: int = 20) -> dict[str, float]:
+    """Median over seeds of each arm's best validation accuracy on Fashion-MNIST."""
+    best: dict[str, list[float]] = {}
+    for run in report["runs"]:
+        if run["dataset"] == "fashion_mnist":
+            assert run["trials"] == report["trials"]
+            best.setdefault(run["arm"], []).append(run["best_so_far"][trials - 1])
+    for arm, values in best.items():
+        assert len(values) == len(report["seeds"]), arm
+    return {arm: statistics.median(values) for arm, values in best.items()}
+
+
+def test_committed_results_meet_the_target():
+    """The committed full run: every arm, 3 data sets, 3 seeds; the target holds."""
+    report = json.loads((REPO / "benchmarks" / "results" / "mlp.json").read_text())
+    assert report["skipped"] == {}
+    assert set(report["datasets"]) == {"digits", "fashion_mnist", "mnist"}
+    assert len(report["seeds"]) >= 3 and report["trials"] >= 20
+    assert report["epochs"] >= 5
+    side = OURS | {"keras_tuner random", "keras_tuner bayesian"}
+    for name in report["datasets"]:
+        wanted = side | (RIVALS if name == "fashion_mnist" else set())
+        assert wanted <= set(report["summary"][name]), name
+    # The target, recomputed from the runs: median over seeds of the best
+    # validation accuracy after 20 trials on Fashion-MNIST.
+    medians = fashion_medians(report)
+    for rival in RIVALS:
+        assert medians["keras_hpo bayesian"] >= medians[rival], rival
+    assert report["target"]["met"] and report["target"]["trials"] >= 20
+
+
+def test_committed_five_seed_check_reports_what_its_runs_show():
+    """Seeds 1-5 of the target's four arms: the report's verdict is its runs'."""
+    path = REPO / "benchmarks" / "results" / "mlp_fashion_5_seeds.json"
+    report = json.loads(path.read_text())
+    assert report["seeds"] == [1, 2, 3, 4, 5] and report["trials"] == 20
+    assert set(report["summary"]["fashion_mnist"]) == RIVALS | {"keras_hpo bayesian"}
+    medians = fashion_medians(report)
+    target = report["target"]
+    assert target["keras_hpo_bayesian"] == medians["keras_hpo bayesian"]
+    assert target["rivals"] == {rival: medians[rival] for rival in RIVALS}
+    assert target["met"] == all(
+        medians["keras_hpo bayesian"] >= medians[rival] for rival in RIVALS
+    )
+    # Seeds 1-3 are the full run's: the same code, data and seeds.
+    full = json.loads((REPO / "benchmarks" / "results" / "mlp.json").read_text())
+    shared = {
+        (run["arm"], run["seed"]): run["best_so_far"]
+        for run in full["runs"]
+        if run["dataset"] == "fashion_mnist"
+    }
+    for run in report["runs"]:
+        if run["seed"] <= 3:
+            assert run["best_so_far"] == shared[run["arm"], run["seed"]]
