@@ -38,7 +38,7 @@ downloaded by Keras. Their train/validation split is fixed (seed 0: 50,000 /
 (the split is already shuffled); the test set is always whole. Every arm runs
 on Fashion-MNIST (``--arms``); the other data sets run `SIDE_ARMS`, every
 keras_hpo and keras-tuner arm (``--side-arms``; Optuna is compared where the
-target is judged), to fit in about an hour on 2 cores.
+target is judged): 78 runs, about 100 minutes on 2 cores.
 
 Run:
     python benchmarks/mlp.py --quick           # digits, 1 seed, 4 trials x 2 epochs

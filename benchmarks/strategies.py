@@ -25,7 +25,7 @@ without torch that one tool is left out, and the report says so):
 
 Every finished search is saved at once in ``strategies.partial.json``; after
 an interruption, the same command with ``--resume`` runs only the rest.
-Writes ``benchmarks/results/strategies.json, ``strategies.md`` and
+Writes ``benchmarks/results/strategies.json``, ``strategies.md`` and
 ``strategies.png`` (best-so-far regret against trials, median and quartile
 band over seeds; or under ``--out``) with the device, the versions and the
 seeds.
