@@ -27,6 +27,7 @@ from keras_hpo.oracles import gp
 from keras_hpo.oracles import log_expected_improvement
 from keras_hpo.oracles.acquisition import log_expected_improvement_gradient
 from keras_hpo.oracles.gp import default_theta
+from keras_hpo.oracles.warping import power_transform
 
 # keras-tuner's lock helper calls threading.currentThread() on every call.
 pytestmark = pytest.mark.filterwarnings(
@@ -304,6 +305,73 @@ def test_kernel_hyperparameters_are_fitted(tmp_path):
     mean, std = model.predict(x)
     np.testing.assert_allclose(mean, y, rtol=0.05, atol=0.05 * np.ptp(y))
     assert np.all(std < 0.05 * np.std(y))
+
+
+# -- output warping ------------------------------------------------------------
+def outlier_gap(values: np.ndarray) -> float:
+    """How far the worst value lies from the median, in units of the good half."""
+    middle = np.median(values)
+    return float((values.max() - middle) / (middle - values.min()))
+
+
+def test_power_transform_keeps_the_order_and_pulls_in_a_failed_network():
+    # Minus validation accuracies (lower is better): seven networks that
+    # learned, one left at chance by a learning rate that was too high.
+    y = np.array([-0.84, -0.83, -0.82, -0.81, -0.80, -0.79, -0.78, -0.10])
+    warped = power_transform(y)
+    assert np.all(np.diff(warped) > 0)  # the same order, so the same best
+    assert outlier_gap(y) == pytest.approx(20.14, abs=0.01)
+    assert outlier_gap(warped) < 3
+
+
+def test_power_transform_leaves_gaussian_scores_standardised_only():
+    # Scores that are already Gaussian get an exponent near 1 (no change):
+    # only the far tails, where the sample is thin, move by a little.
+    y = np.random.default_rng(0).normal(5.0, 2.0, 500)
+    shift = np.abs(power_transform(y) - (y - y.mean()) / y.std())
+    assert np.median(shift) < 0.02 and shift.max() < 0.25
+
+
+@pytest.mark.parametrize(
+    "y, expected",
+    [([3.0, 3.0, 3.0], [3.0, 3.0, 3.0]), ([1.0, 3.0], [-1.0, 1.0])],
+    ids=["all-equal", "two-values"],
+)
+def test_power_transform_of_equal_or_too_few_scores(y, expected):
+    np.testing.assert_allclose(power_transform(np.array(y)), expected)
+
+
+def test_power_transform_stays_finite_for_a_huge_outlier():
+    warped = power_transform(np.array([0.0, 1.0, 2.0, 3.0, 1e12]))
+    assert np.all(np.isfinite(warped))
+    assert np.all(np.diff(warped) >= 0) and warped.argmax() == 4
+
+
+def cliff(values: dict) -> float:
+    """A bowl with a cliff: x > 0.8 scores 50, as a network at chance would."""
+    return 50.0 if values["x"] > 0.8 else bowl(values)
+
+
+@pytest.mark.parametrize("warp", [True, False])
+def test_the_model_is_fitted_to_warped_scores_unless_told_not_to(warp, tmp_path):
+    oracle = make(
+        BayesianOracle,
+        square_space(),
+        tmp_path,
+        seed=3,
+        num_initial_points=8,
+        warp_outputs=warp,
+    )
+    run(oracle, cliff, 8)
+    _, raw = oracle._observations(UnitCube(oracle.hyperparameters))
+    assert raw.max() == 50.0  # the design fell off the cliff at least once
+    seen = []
+    fit = oracle._fit
+    oracle._fit = lambda x, y, dims: seen.append(y) or fit(x, y, dims)
+    run(oracle, cliff, 1)  # the first suggestion from the model
+    expected = power_transform(raw) if warp else raw
+    np.testing.assert_array_equal(seen[0], expected)
+    assert oracle.get_state()["bayesian"]["warp_outputs"] is warp
 
 
 def toy_data(n=25, dims=3, seed=0):

@@ -553,6 +553,14 @@ CASES = {
         "Received: num_initial_points=0 (of type int)",
         r"E\.g\. num_initial_points=8\.$",
     ),
+    "warp_outputs-string": Case(
+        "bayesian",
+        {"warp_outputs": "yes"},
+        ValueError,
+        "warp_outputs",
+        "Received: warp_outputs='yes' (of type str)",
+        r"E\.g\. warp_outputs=False to fit the scores unwarped\.$",
+    ),
     # keras-tuner accepts these and then fails every trial, or stops a search
     # that had no failure.
     "executions_per_trial-zero": Case(

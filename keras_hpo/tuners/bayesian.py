@@ -26,6 +26,9 @@ class BayesianSearch(SearchTuner):
         xi: Exploration margin of expected improvement, in standard
             deviations of the observed scores. Defaults to 0.0 (see
             `BayesianOracle`).
+        warp_outputs: Warp the scores by a fitted power transform before the
+            Gaussian process sees them. Defaults to True (see
+            `BayesianOracle`).
         param_distributions: Optional scikit-learn style search space.
         seed, hyperparameters, tune_new_entries, allow_new_entries,
         max_retries_per_trial, max_consecutive_failed_trials: As for
@@ -44,6 +47,7 @@ class BayesianSearch(SearchTuner):
         *,
         num_initial_points: int | None = None,
         xi: float = 0.0,
+        warp_outputs: bool = True,
         param_distributions: Any = None,
         seed: int | None = None,
         hyperparameters=None,
@@ -57,6 +61,7 @@ class BayesianSearch(SearchTuner):
             max_trials=10 if max_trials is None else max_trials,
             num_initial_points=num_initial_points,
             xi=xi,
+            warp_outputs=warp_outputs,
             seed=seed,
             allow_new_entries=allow_new_entries,
             max_retries_per_trial=max_retries_per_trial,
