@@ -152,7 +152,7 @@ def test_suggest_cost_quick(tmp_path):
 def test_committed_results_meet_the_targets():
     results = REPO / "benchmarks" / "results"
 
-    # All seven tools on the three problems, 5 seeds, in one run.
+    # All seven tools on the three problems, 5 seeds, in one report.
     report = json.loads((results / "strategies.json").read_text())
     assert report["trials"] >= 50 and len(report["seeds"]) >= 5
     assert report["skipped"] == {}
