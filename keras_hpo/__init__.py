@@ -23,6 +23,7 @@ _EXPORTS = {
     "ConfigError": "keras_hpo.errors",
     "ConfigTypeError": "keras_hpo.errors",
     "NotSearchedError": "keras_hpo.errors",
+    "ProjectInUseError": "keras_hpo.errors",
     "SearchSpaceError": "keras_hpo.errors",
     "HyperMLP": "keras_hpo.hypermodels",
     "param_distributions_to_hyperparameters": "keras_hpo.hypermodels",
@@ -52,6 +53,7 @@ __all__ = [
     "HyperMLP",
     "MedianStopping",
     "NotSearchedError",
+    "ProjectInUseError",
     "RandomOracle",
     "RandomSearch",
     "SearchSpaceError",
@@ -68,6 +70,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from keras_hpo.errors import ConfigError
     from keras_hpo.errors import ConfigTypeError
     from keras_hpo.errors import NotSearchedError
+    from keras_hpo.errors import ProjectInUseError
     from keras_hpo.errors import SearchSpaceError
     from keras_hpo.hypermodels import HyperMLP
     from keras_hpo.hypermodels import param_distributions_to_hyperparameters

@@ -21,6 +21,7 @@ from keras_hpo.errors import bad_value
 __all__ = [
     "DATASETS",
     "Dataset",
+    "DownloadError",
     "load_csv",
     "load_dataset",
     "load_digits",
@@ -30,6 +31,22 @@ __all__ = [
 ]
 
 DATASETS = ("digits", "mnist", "fashion_mnist", "csv")
+
+#: The four files of MNIST and Fashion-MNIST that ``data_dir=`` must hold.
+IDX_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
+
+
+class DownloadError(ConnectionError):
+    """Keras could not download a data set (no network, a proxy, a server down).
+
+    The message names the data set and the reason, and says how to load it
+    without a download (``data_dir=``).
+    """
 
 
 @dataclass
@@ -131,8 +148,43 @@ def _from_idx_dir(data_dir: str):
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
 
+def _download_failed(err: Exception) -> bool:
+    """Whether ``err`` is a failed download raised by ``keras.utils.get_file``."""
+    if isinstance(err, OSError):  # URLError, ConnectionError, timeouts
+        return True
+    # get_file turns an HTTPError / URLError into a bare Exception.
+    text = str(err)
+    return type(err) is Exception and (
+        "URL fetch failure" in text or "fetch failure" in text.lower()
+    )
+
+
+def _download(name: str, loader):
+    """``loader()`` (Keras' loader, which downloads once), its failure explained.
+
+    Raises:
+        DownloadError: If the download failed; the message names the data
+            set, the reason (one line) and the fix.
+    """
+    try:
+        return loader()
+    except Exception as err:
+        if not _download_failed(err):
+            raise
+        reason = " ".join(str(err).split()) or type(err).__name__
+        raise DownloadError(
+            f"Could not download the {name} data set: {reason}. Without network "
+            "access, pass data_dir=DIR, a folder holding its four original idx "
+            f"files ({', '.join(IDX_FILES)}; gzipped or not), or run once with "
+            "network access so that Keras keeps a copy in its cache."
+        ) from err
+
+
 def _images(name: str, loader, data_dir: str | None, seed: int) -> Dataset:
-    (x, y), (x_test, y_test) = _from_idx_dir(data_dir) if data_dir else loader()
+    if data_dir:
+        (x, y), (x_test, y_test) = _from_idx_dir(data_dir)
+    else:
+        (x, y), (x_test, y_test) = _download(name, loader)
     x = x.astype("float32") / 255.0
     x_test = x_test.astype("float32") / 255.0
     rng = np.random.default_rng(seed)
@@ -159,6 +211,9 @@ def load_mnist(data_dir: str | None = None, seed: int = 0) -> Dataset:
         data_dir: A folder of the four original idx files; ``None`` uses
             ``keras.datasets.mnist.load_data()`` (downloads once).
         seed: Seed of the train/validation split.
+
+    Raises:
+        DownloadError: If ``data_dir`` is ``None`` and the download fails.
     """
     import keras
 
@@ -172,6 +227,9 @@ def load_fashion_mnist(data_dir: str | None = None, seed: int = 0) -> Dataset:
         data_dir: A folder of the four idx files; ``None`` uses
             ``keras.datasets.fashion_mnist.load_data()`` (downloads once).
         seed: Seed of the train/validation split.
+
+    Raises:
+        DownloadError: If ``data_dir`` is ``None`` and the download fails.
     """
     import keras
 

@@ -13,6 +13,7 @@ __all__ = [
     "ConfigError",
     "ConfigTypeError",
     "NotSearchedError",
+    "ProjectInUseError",
     "SearchSpaceError",
     "bad_type",
     "bad_value",
@@ -33,6 +34,10 @@ class NotSearchedError(ValueError, AttributeError):
     Like scikit-learn's ``NotFittedError``, it is both a ``ValueError`` and an
     ``AttributeError``, so ``hasattr(tuner, "best_params_")`` is ``False``.
     """
+
+
+class ProjectInUseError(RuntimeError):
+    """Another search owns the project folder (see `keras_hpo.tuners.project`)."""
 
 
 class SearchSpaceError(ConfigError):

@@ -2,34 +2,110 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
-import tempfile
+import re
+import secrets
+import shutil
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["RESTART", "atomic_write_json", "foreign_file", "read_json"]
+__all__ = [
+    "RESTART",
+    "atomic_write",
+    "atomic_write_json",
+    "check_trial_id",
+    "file_signature",
+    "foreign_file",
+    "read_json",
+    "temp_name",
+]
+
+
+def temp_name(path: str, suffix: str = "") -> str:
+    """A temporary file name next to ``path``, unique to this process and call.
+
+    Two processes (or two threads) writing the same file never share a
+    temporary file, so neither can truncate, rename or delete the other's.
+
+    Args:
+        path: The destination file.
+        suffix: Appended to the name (e.g. ``".weights.h5"``, which Keras
+            requires of a weights file).
+    """
+    directory, name = os.path.split(path)
+    token = f"{os.getpid()}-{secrets.token_hex(4)}"
+    return os.path.join(directory, f".{name}.tmp-{token}{suffix}")
+
+
+def _write_error(err: OSError, path: str) -> OSError:
+    """The same kind of error, naming the destination (not a temp file)."""
+    detail = err.strerror or str(err)
+    message = f"Could not write {path}: {detail}."
+    if err.errno == errno.ENOSPC:
+        try:
+            free = shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free
+            message += f" {free / 2**20:.1f} MiB are free on that disk."
+        except OSError:
+            pass
+        message += (
+            " Free some space (or choose another directory); the search resumes "
+            "where it stopped when run again."
+        )
+    new = type(err)(err.errno, message) if err.errno else OSError(message)
+    return new
+
+
+def atomic_write(path: str, write: Callable[[str], None]) -> None:
+    """Writes a file so that a reader sees the old file or the new one, never half.
+
+    ``write(tmp)`` writes the content to a temporary file next to ``path``
+    (named by `temp_name`, created with the user's umask like any other
+    file), which is then renamed over ``path``. On any failure the temporary
+    file is removed and the error names ``path`` itself.
+
+    Args:
+        path: Destination file.
+        write: Writes the whole content to the path it is given.
+
+    Raises:
+        OSError: If the file cannot be written (disk full, read-only folder);
+            the message names ``path`` and, for a full disk, the free space.
+    """
+    suffix = ".weights.h5" if path.endswith(".weights.h5") else ""
+    tmp = temp_name(path, suffix)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except OSError as err:
+        raise _write_error(err, path) from err
+    finally:
+        if os.path.lexists(tmp):
+            os.remove(tmp)
 
 
 def atomic_write_json(path: str, data: Any) -> None:
-    """Writes JSON so that a reader sees the old file or the new one, never half.
+    """Writes JSON atomically (see `atomic_write`).
 
     Args:
         path: Destination file.
         data: JSON-serialisable data.
+
+    Raises:
+        OSError: If the file cannot be written; the message names ``path``.
     """
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=1, allow_nan=True)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    text = json.dumps(data, indent=1, allow_nan=True)
+
+    def write(tmp: str) -> None:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+
+    atomic_write(path, write)
 
 
 #: What to do about a damaged state file, unless the caller knows better.
@@ -62,3 +138,46 @@ def foreign_file(path: str, expected: str, fix: str = RESTART) -> ValueError:
         f"{path} is not {expected}: it was not written by keras_hpo "
         f"(or by this version). {fix}"
     )
+
+
+#: What a trial ID may be made of: it becomes a folder name, ``trial_<id>``.
+TRIAL_ID = re.compile(r"[0-9A-Za-z_-]+\Z")
+
+
+def check_trial_id(trial_id: Any, path: str, fix: str = RESTART) -> str:
+    """Refuses a trial ID read from ``path`` that could not be ours.
+
+    IDs become folder and log-run names, so one such as ``"../../x"`` would
+    make a search write outside its project.
+
+    Args:
+        trial_id: The ID read from the file.
+        path: The file it was read from, for the message.
+        fix: What the user can do about it.
+
+    Returns:
+        The ID.
+
+    Raises:
+        ValueError: If the ID is not a string of ``[0-9A-Za-z_-]``.
+    """
+    if not isinstance(trial_id, str) or not TRIAL_ID.match(trial_id):
+        raise ValueError(
+            f"{path} names a trial {trial_id!r}, which is not a keras_hpo trial ID "
+            f"(letters, digits, '_' and '-' only): the file was altered or not "
+            f"written by keras_hpo. {fix}"
+        )
+    return trial_id
+
+
+def file_signature(path: str) -> tuple[int, int, int] | None:
+    """Identifies one version of a file (``None`` if there is none).
+
+    Files written by `atomic_write` are new files, so the signature changes
+    with every write, whoever makes it.
+    """
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)

@@ -564,8 +564,8 @@ def test_a_csv_with_a_text_feature_is_refused(tmp_path):
     )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == (
-        f"keras-hpo: error: `csv`: column 'colour', line 2: 'blue' is not a finite "
-        f"number. Received: csv={str(path)!r} (of type str). Encode features as "
+        f"keras-hpo: error: `--csv`: column 'colour', line 2: 'blue' is not a finite "
+        f"number. Received: --csv {str(path)!r} (of type str). Encode features as "
         "numbers (one-hot encode categories)."
     )
     assert not (tmp_path / "out").exists()
@@ -610,25 +610,26 @@ def test_argument_mistakes_stop_before_any_work(tmp_path, capsys, args, message)
         (
             None,
             ["--dataset", "csv", "--csv", "{tmp}/missing.csv", "--target", "y"],
-            "keras-hpo: error: `csv`: no such file. Received: csv='{tmp}/missing.csv'",
+            "keras-hpo: error: `--csv`: no such file. Received: --csv "
+            "'{tmp}/missing.csv'",
         ),
         (
             "a,b,y\n" + "".join(f"{i},{i * 2},{i % 2}\n" for i in range(20)),
             ["--dataset", "csv", "--csv", "{tmp}/table.csv", "--target", "label"],
-            "keras-hpo: error: `target`: no such column in {tmp}/table.csv. "
-            "Received: target='label' (of type str). Columns: a, b, y.",
+            "keras-hpo: error: `--target`: no such column in {tmp}/table.csv. "
+            "Received: --target 'label' (of type str). Columns: a, b, y.",
         ),
         (
             "a,b,y\n" + "".join(f"{i},{i * 2},{i % 2}\n" for i in range(5)),
             ["--dataset", "csv", "--csv", "{tmp}/table.csv", "--target", "y"],
-            "keras-hpo: error: `csv`: only 5 rows. Received: csv='{tmp}/table.csv' "
+            "keras-hpo: error: `--csv`: only 5 rows. Received: --csv '{tmp}/table.csv' "
             "(of type str). Give at least 10 rows.",
         ),
         (
             None,
             ["--dataset", "mnist", "--data-dir", "{tmp}"],
-            "keras-hpo: error: `data_dir`: no train-images-idx3-ubyte(.gz) file in "
-            "it. Received: data_dir='{tmp}'",
+            "keras-hpo: error: `--data-dir`: no train-images-idx3-ubyte(.gz) file "
+            "in it. Received: --data-dir '{tmp}'",
         ),
     ],
 )
@@ -640,6 +641,191 @@ def test_bad_data_exits_2_with_the_reason(tmp_path, capsys, setup, args, message
     assert code == 2
     captured = capsys.readouterr()
     assert message.replace("{tmp}", str(tmp_path)) in captured.err
+    assert not (tmp_path / "out").exists()
+
+
+# -- library errors in the words of the command line -------------------------------
+
+RESULTS = "/tmp/x/keras_hpo_results/digits_bayesian"
+# Folders named like arguments: a path must come out byte for byte.
+ODD = "/home/me/project_name/directory/data_dir-runs/overwrite=True"
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        (
+            f"{RESULTS} holds a different search, so resuming it would mix the "
+            "results of two searches: the strategy was RandomOracle, now "
+            "BayesianOracle. Pass overwrite=True to start afresh, or a new "
+            "project_name to keep both.",
+            f"{RESULTS} holds a different search, so resuming it would mix the "
+            "results of two searches: the strategy was RandomOracle, now "
+            "BayesianOracle. Pass --overwrite to start afresh, or a new "
+            "--project-name to keep both.",
+        ),
+        (
+            f"{RESULTS}/oracle.json is not a valid JSON file (Expecting value: "
+            "line 1 column 1 (char 0)). Start the search afresh with "
+            "overwrite=True, or give it a new project_name to keep this folder as "
+            "it is.",
+            f"{RESULTS}/oracle.json is not a valid JSON file (Expecting value: "
+            "line 1 column 1 (char 0)). Start the search afresh with "
+            "--overwrite, or give it a new --project-name to keep this folder as "
+            "it is.",
+        ),
+        (
+            f"{ODD}/trial_0/result.json is not a keras_hpo trial result. Delete it "
+            "to run that trial again, or start afresh with overwrite=True.",
+            f"{ODD}/trial_0/result.json is not a keras_hpo trial result. Delete it "
+            "to run that trial again, or start afresh with --overwrite.",
+        ),
+        (
+            f"`project_name`: {ODD} is not a folder of this directory, refusing "
+            "to delete it. Received: project_name='../project_name' (of type "
+            "str). Pass a project_name that is one folder name.",
+            f"`--project-name`: {ODD} is not a folder of this directory, refusing "
+            "to delete it. Received: --project-name '../project_name' (of type "
+            "str). Pass a --project-name that is one folder name.",
+        ),
+        (
+            "`data_dir`: no train-images-idx3-ubyte(.gz) file in it. Received: "
+            "data_dir='data_dir' (of type str). Point it at a folder.",
+            "`--data-dir`: no train-images-idx3-ubyte(.gz) file in it. Received: "
+            "--data-dir 'data_dir' (of type str). Point it at a folder.",
+        ),
+        (
+            "Could not download the mnist data set: no network. Without network "
+            "access, pass data_dir=DIR, a folder holding its four idx files.",
+            "Could not download the mnist data set: no network. Without network "
+            "access, pass --data-dir DIR, a folder holding its four idx files.",
+        ),
+        (
+            "`max_trials` must be a positive int. Received: max_trials=0. "
+            "argument directory is empty; batch_size=0, epochs=0, seed=-1, "
+            "csv_path='t.csv', directory=runs/project_name, overwrite=False.",
+            "`--max-trials` must be a positive int. Received: --max-trials 0. "
+            "argument --directory is empty; --batch-size 0, --epochs 0, --seed -1, "
+            "--csv 't.csv', --directory runs/project_name, no --overwrite.",
+        ),
+        # Prose, flags and other names are left alone.
+        (
+            f"Could not write {ODD}/summary.json: No space left on device. Free "
+            "some space (or choose another directory); 2 epochs, the seed, the "
+            "project_dir and --project-name, C:\\runs\\project_name\\x.json, "
+            "project_name.json.",
+            f"Could not write {ODD}/summary.json: No space left on device. Free "
+            "some space (or choose another directory); 2 epochs, the seed, the "
+            "project_dir and --project-name, C:\\runs\\project_name\\x.json, "
+            "project_name.json.",
+        ),
+    ],
+)
+def test_cli_message_speaks_of_flags_not_python_arguments(message, expected):
+    assert cli.cli_message(message) == expected
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "printed"),
+    [
+        (
+            ValueError(f"{ODD} is damaged. Start afresh with overwrite=True."),
+            2,
+            f"{ODD} is damaged. Start afresh with --overwrite.",
+        ),
+        (
+            OSError(f"Could not write {ODD}: disk full. Or pass directory=DIR."),
+            1,
+            f"Could not write {ODD}: disk full. Or pass --directory DIR.",
+        ),
+    ],
+)
+def test_tune_prints_library_errors_with_flags(
+    tmp_path, capsys, monkeypatch, error, code, printed
+):
+    def fail(args):
+        raise error
+
+    monkeypatch.setattr(cli, "_tune", fail)
+    assert cli.main(["tune", "--directory", str(tmp_path)]) == code
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"keras-hpo: error: {printed}\n"
+
+
+def test_a_failed_download_is_explained_and_kept_for_other_errors():
+    from keras_hpo import datasets
+
+    def offline():
+        raise Exception(  # what keras.utils.get_file raises
+            "URL fetch failure on https://example.org/t10k-labels-idx1-ubyte.gz: "
+            "None -- [Errno 111] Connection refused"
+        )
+
+    with pytest.raises(datasets.DownloadError) as info:
+        datasets._images("mnist", offline, None, 0)
+    text = str(info.value)
+    assert "\n" not in text
+    assert text.startswith(
+        "Could not download the mnist data set: URL fetch failure on "
+        "https://example.org/t10k-labels-idx1-ubyte.gz: None -- [Errno 111] "
+        "Connection refused. "
+    )
+    assert "pass data_dir=DIR" in text
+    assert isinstance(info.value, ConnectionError)
+
+    def damaged():
+        raise ValueError("not a download problem")
+
+    with pytest.raises(ValueError, match="^not a download problem$"):
+        datasets._images("mnist", damaged, None, 0)
+
+
+#: TensorFlow's own start-up lines (C++ logging that TF_CPP_MIN_LOG_LEVEL does
+#: not silence in every version); not keras-hpo's output.
+TF_NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\)|"
+    r"[IWEF]\d{4} [\d:.]+ +\d+ \S+:\d+\] |"
+    r"To enable the following instructions:)"
+)
+
+UNREACHABLE = "http://127.0.0.1:9"
+
+
+def test_fashion_mnist_without_network_says_to_pass_data_dir(tmp_path):
+    home = tmp_path / "keras_home"
+    home.mkdir()
+    offline = {
+        "KERAS_HOME": str(home),
+        "HTTPS_PROXY": UNREACHABLE,
+        "HTTP_PROXY": UNREACHABLE,
+        "https_proxy": UNREACHABLE,
+        "http_proxy": UNREACHABLE,
+        "ALL_PROXY": UNREACHABLE,
+        "all_proxy": UNREACHABLE,
+        "NO_PROXY": "",
+        "no_proxy": "",
+    }
+    done = keras_hpo(
+        "tune",
+        "--dataset",
+        "fashion_mnist",
+        "--max-trials",
+        "1",
+        "--epochs",
+        "1",
+        "--directory",
+        str(tmp_path / "out"),
+        env=offline,
+    )
+    lines = [line for line in done.stderr.splitlines() if not TF_NOISE.match(line)]
+    assert done.returncode != 0, done.stdout
+    assert "Traceback" not in done.stderr
+    assert len(lines) < 5, done.stderr
+    text = "\n".join(lines)
+    assert "keras-hpo: error: Could not download the fashion_mnist data set" in text
+    assert "--data-dir DIR" in text
+    assert "data_dir" not in text
     assert not (tmp_path / "out").exists()
 
 

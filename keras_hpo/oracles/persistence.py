@@ -4,18 +4,62 @@ from __future__ import annotations
 
 import glob
 import os
+from typing import Any
 
 import keras_tuner
 from keras_tuner.engine import trial as kt_trial
 
+from keras_hpo.files import RESTART
 from keras_hpo.files import atomic_write_json
+from keras_hpo.files import check_trial_id
+from keras_hpo.files import file_signature
 from keras_hpo.files import foreign_file
 from keras_hpo.files import read_json
 
-__all__ = ["AtomicState"]
+__all__ = ["AtomicState", "listed_trial_ids"]
 
 #: Trial states that mean "started but never ended".
 UNFINISHED = (kt_trial.TrialStatus.RUNNING, kt_trial.TrialStatus.IDLE)
+#: Trial states that mean "ended for good".
+ENDED = (kt_trial.TrialStatus.COMPLETED, kt_trial.TrialStatus.FAILED)
+
+
+def listed_trial_ids(state: dict[str, Any], path: str) -> list[str]:
+    """Every trial ID an oracle's saved state refers to, each checked.
+
+    Args:
+        state: The content of ``oracle.json``.
+        path: That file, for the messages.
+
+    Returns:
+        The IDs, in order of first mention, without repeats.
+
+    Raises:
+        ValueError: If the state is not an oracle's, or an ID could not be
+            one of ours (see `keras_hpo.files.check_trial_id`).
+    """
+    try:
+        groups = [
+            state["start_order"],
+            state["end_order"],
+            list(state["ongoing_trials"].values()),
+            state.get("retry_queue", []),
+            list(state.get("run_times", {})),
+            list(state.get("proposed", {})),
+        ]
+        ids = [trial_id for group in groups for trial_id in group]
+    except (KeyError, TypeError, AttributeError) as err:
+        raise foreign_file(path, "a keras-tuner oracle's state") from err
+    seen: dict[str, None] = {}
+    for trial_id in ids:
+        seen[check_trial_id(trial_id, path)] = None
+    for name in ("start_order", "end_order"):
+        if len(set(state[name])) != len(state[name]):
+            raise ValueError(
+                f"{path} lists a trial twice in its {name}: the file was altered "
+                f"or not written by keras_hpo. {RESTART}"
+            )
+    return list(seen)
 
 
 class AtomicState(keras_tuner.Oracle):
@@ -25,12 +69,22 @@ class AtomicState(keras_tuner.Oracle):
     write leaves a truncated file that cannot be reloaded. Here every file is
     written next to its destination and renamed over it (`atomic_write_json`).
 
-    Reloading also repairs what a kill between two writes can leave: a trial
-    that had started (its ``trial.json`` exists) but that the oracle's state
-    does not list as running, finished or waiting is sent for a retry, so it
-    runs again under its own ID and number. A damaged or foreign file is
-    reported by name.
+    Reloading checks every file and repairs what a kill between two writes
+    can leave:
+
+    * a trial that had started (its ``trial.json`` exists) but that the
+      oracle's state does not list as running, finished or waiting is sent
+      for a retry, so it runs again under its own ID and number;
+    * a trial listed as running that had in fact ended (its ``trial.json``
+      says so) is not run again.
+
+    A damaged or foreign file, a trial ID that is not ours (it would become a
+    path) and a listed trial whose ``trial.json`` is gone are reported by
+    path. New trials get IDs that no trial on disk or in the state has.
     """
+
+    #: `file_signature` of ``oracle.json`` as this oracle last wrote or read it.
+    saved_signature: tuple[int, int, int] | None = None
 
     def _check_consecutive_failures(self) -> None:
         # keras-tuner raises here, inside `end_trial`, before the ended trial
@@ -59,11 +113,69 @@ class AtomicState(keras_tuner.Oracle):
         self._too_many_failures = None
         super().end_trial(trial)
         if self._too_many_failures:
+            # keras-tuner saved before it let go of the running trial; the
+            # tuner's own save is skipped by the error, so save here: the
+            # ended trial must not stay listed as running.
+            self.save()
             raise RuntimeError(self._too_many_failures)
+
+    @keras_tuner.synchronized
+    def create_trial(self, tuner_id: str) -> kt_trial.Trial:
+        """Creates the next trial, as keras-tuner does, under an unused ID.
+
+        keras-tuner names a new trial after the number of trials it knows,
+        which collides with a trial it lost track of; here the ID also skips
+        every ``trial_<id>`` folder on disk, so a new trial never writes
+        into another trial's folder. Running and retried trials are handed
+        out by keras-tuner as usual.
+        """
+        if tuner_id in self.ongoing_trials or self._retry_queue:
+            return super().create_trial(tuner_id)
+        self.tuner_ids.add(tuner_id)
+        trial_id = self.new_trial_id()
+        values = None
+        status = kt_trial.TrialStatus.STOPPED
+        if not (self.max_trials and len(self.trials) >= self.max_trials):
+            response = self.populate_space(trial_id)
+            status = response["status"]
+            values = response.get("values")
+        hyperparameters = self.hyperparameters.copy()
+        hyperparameters.values = values or {}
+        trial = kt_trial.Trial(
+            hyperparameters=hyperparameters, trial_id=trial_id, status=status
+        )
+        if status == kt_trial.TrialStatus.RUNNING:
+            self._record_values(trial)
+            self.ongoing_trials[tuner_id] = trial
+            self.trials[trial_id] = trial
+            self.start_order.append(trial_id)
+            self._save_trial(trial)
+            self.save()
+            self._display.on_trial_begin(trial)
+        if status == kt_trial.TrialStatus.STOPPED:
+            self.tuner_ids.discard(tuner_id)
+        return trial
+
+    def new_trial_id(self) -> str:
+        """The ID of the next trial: its number, unless that name is taken.
+
+        Zero-padded to the width of ``max_trials`` as keras-tuner does; an ID
+        known to the oracle or whose folder exists is skipped.
+        """
+        width = len(str(self.max_trials))
+        number = len(self.trials)
+        while True:
+            trial_id = f"{number:0{width}d}"
+            folder = os.path.join(self._project_dir, f"trial_{trial_id}")
+            if trial_id not in self.trials and not os.path.lexists(folder):
+                return trial_id
+            number += 1
 
     def save(self) -> None:
         """Writes ``oracle.json`` atomically."""
-        atomic_write_json(self._get_oracle_fname(), self.get_state())
+        path = self._get_oracle_fname()
+        atomic_write_json(path, self.get_state())
+        self.saved_signature = file_signature(path)
 
     def _save_trial(self, trial: kt_trial.Trial) -> None:
         path = os.path.join(self._get_trial_dir(trial.trial_id), "trial.json")
@@ -73,8 +185,11 @@ class AtomicState(keras_tuner.Oracle):
         """Reloads the trials and the oracle's state, checking every file.
 
         Raises:
-            ValueError: If a state file is damaged or was not written by a
-                keras-tuner oracle; the message names the file.
+            FileNotFoundError: If ``oracle.json`` is missing, or a trial it
+                lists has no ``trial.json``.
+            ValueError: If a state file is damaged, was not written by a
+                keras-tuner oracle, is in another trial's folder, or names a
+                trial ID that is not ours; the message names the file.
         """
         pattern = os.path.join(self._project_dir, "trial_*", "trial.json")
         for path in sorted(glob.glob(pattern)):
@@ -83,20 +198,62 @@ class AtomicState(keras_tuner.Oracle):
                 trial = kt_trial.Trial.from_state(state)
             except (KeyError, TypeError, ValueError, AttributeError) as err:
                 raise foreign_file(path, "a keras-tuner trial") from err
+            folder = os.path.basename(os.path.dirname(path))
+            check_trial_id(trial.trial_id, path)
+            if folder != f"trial_{trial.trial_id}":
+                raise ValueError(
+                    f"{path} is the state of trial {trial.trial_id!r}, not of the "
+                    f"trial of its folder {folder}: the file was moved or altered. "
+                    f"Put it back in trial_{trial.trial_id}/, or {RESTART[0].lower()}"
+                    f"{RESTART[1:]}"
+                )
             self.trials[trial.trial_id] = trial
         path = self._get_oracle_fname()
+        if not os.path.exists(path):
+            raise FileNotFoundError(
+                f"{path} is missing, but {self._project_dir} holds a search "
+                "(its tuner state and trial folders), so it cannot be resumed "
+                f"safely. Restore the file, or {RESTART[0].lower()}{RESTART[1:]}"
+            )
         state = read_json(path)
+        if not isinstance(state, dict):
+            raise foreign_file(path, "a keras-tuner oracle's state")
+        for trial_id in listed_trial_ids(state, path):
+            if trial_id not in self.trials:
+                missing = os.path.join(
+                    self._project_dir, f"trial_{trial_id}", "trial.json"
+                )
+                raise FileNotFoundError(
+                    f"{missing} is missing: trial {trial_id} is listed in {path} "
+                    "but its folder is damaged or gone, so resuming would run a "
+                    "new trial in its place. Restore the folder, or "
+                    f"{RESTART[0].lower()}{RESTART[1:]}"
+                )
         try:
             self.set_state(state)
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise foreign_file(path, "a keras-tuner oracle's state") from err
+        self.saved_signature = file_signature(path)
+        # A trial whose own file says it ended, killed before the oracle's
+        # state said so, has ended: it is not run again.
+        for trial_id, trial in sorted(self.trials.items()):
+            if trial.status in ENDED and trial_id not in self.end_order:
+                self.end_order.append(trial_id)
+                if trial_id in self._retry_queue:
+                    self._retry_queue.remove(trial_id)
         # As keras-tuner does: the trials running when the search stopped
-        # run again.
+        # run again, unless they had ended (a kill right after `end_trial`).
+        ended = set(self.end_order)
         for trial in self.ongoing_trials.values():
-            self._retry_queue.append(trial.trial_id)
+            if trial.trial_id not in ended and trial.trial_id not in self._retry_queue:
+                self._retry_queue.append(trial.trial_id)
         self.ongoing_trials = {}
         for trial_id, trial in sorted(self.trials.items()):
-            if trial.status in UNFINISHED and trial_id not in self._retry_queue:
+            if (
+                trial.status in UNFINISHED
+                and trial_id not in self._retry_queue
+                and trial_id not in ended
+            ):
                 self._retry_queue.append(trial_id)
             if trial_id not in self.start_order:
                 self.start_order.append(trial_id)

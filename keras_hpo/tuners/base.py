@@ -22,6 +22,7 @@ import glob
 import io
 import math
 import os
+import sys
 import time
 import traceback
 from typing import Any
@@ -39,8 +40,11 @@ from keras_hpo.callbacks import ProgressPrinter
 from keras_hpo.callbacks import SearchCallback
 from keras_hpo.callbacks import TensorBoardLogger
 from keras_hpo.errors import NotSearchedError
+from keras_hpo.errors import ProjectInUseError
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
+from keras_hpo.files import check_trial_id
+from keras_hpo.files import file_signature
 from keras_hpo.hypermodels.mlp import HyperMLP
 from keras_hpo.hypermodels.sklearn_space import SUBGRID
 from keras_hpo.oracles.base import check_count
@@ -62,12 +66,21 @@ from keras_hpo.tuners.options import SearchLimits
 from keras_hpo.tuners.options import check_checkpoint
 from keras_hpo.tuners.options import check_stopper
 from keras_hpo.tuners.options import make_early_stopping
+from keras_hpo.tuners.project import ProjectLock
+from keras_hpo.tuners.project import check_project_name
+from keras_hpo.tuners.project import check_resumable
+from keras_hpo.tuners.project import is_empty
+from keras_hpo.tuners.project import mark_project
+from keras_hpo.tuners.project import overwrite_project
 from keras_hpo.tuners.results import TrialResult
 from keras_hpo.tuners.results import TrialStatus
 from keras_hpo.tuners.results import atomic_write_json
 from keras_hpo.tuners.results import cv_results
 from keras_hpo.tuners.results import read_json
 from keras_hpo.tuners.resume import check_same_search
+from keras_hpo.tuners.resume import rebuild_lost_trials
+from keras_hpo.tuners.resume import saved_identity
+from keras_hpo.tuners.resume import search_identity
 from keras_hpo.tuners.trial_callbacks import check_tensorboard_dir
 from keras_hpo.tuners.trial_callbacks import copy_user_callbacks
 from keras_hpo.tuners.weights import load_weights
@@ -218,6 +231,66 @@ class SearchTuner(keras_tuner.Tuner):
         if isinstance(hypermodel, HyperMLP) and oracle.tune_new_entries:
             hypermodel.declare_hyperparameters(declared)
         self._reloaded = False
+        self._saved_state: Any = None
+        #: What this search's scores mean (see `resume.search_identity`).
+        self.identity = search_identity(oracle.objective, hypermodel)
+        self.project_lock = self._open_project(kwargs)
+        try:
+            self._finish_init(
+                oracle, hypermodel, declared, verbose, tensorboard_dir, kwargs
+            )
+        finally:
+            self.project_lock.release()
+
+    def _open_project(self, kwargs: dict) -> ProjectLock:
+        """Checks the project's path, takes its lock, overwrites if asked.
+
+        Returns the lock, held; see `keras_hpo.tuners.project` for the rules.
+        """
+        directory = kwargs.get("directory")
+        if directory is not None and not isinstance(directory, (str, os.PathLike)):
+            raise bad_type(
+                "directory", directory, "a folder path", 'E.g. directory="runs".'
+            )
+        if directory is not None and not os.fspath(directory):
+            raise bad_value(
+                "directory", directory, "is empty", 'E.g. directory="runs".'
+            )
+        directory = os.fspath(directory) if directory is not None else "."
+        project_name = check_project_name(kwargs.get("project_name"))
+        overwrite = kwargs.pop("overwrite", False)
+        if not isinstance(overwrite, bool):
+            raise bad_type("overwrite", overwrite, "True or False", "E.g. False.")
+        kwargs["directory"] = directory
+        project_dir = os.path.join(directory, project_name or "untitled_project")
+        lock = ProjectLock(project_dir)
+        #: Whether this process is a worker of keras-tuner's chief/worker mode
+        #: (the chief owns the project; workers share it).
+        self._worker_process = (
+            dist_utils.has_chief_oracle() and not dist_utils.is_chief_oracle()
+        )
+        if self._worker_process:
+            return lock
+        fresh = is_empty(project_dir)
+        lock.acquire()
+        try:
+            if overwrite:
+                overwrite_project(directory, project_name or "untitled_project")
+                fresh = True
+            else:
+                tuner_id = os.environ.get("KERASTUNER_TUNER_ID", "tuner0")
+                tuner_file = os.path.join(project_dir, f"{tuner_id}.json")
+                check_resumable(project_dir, tuner_file)
+            if fresh:
+                mark_project(project_dir)
+        except BaseException:
+            lock.release()
+            raise
+        return lock
+
+    def _finish_init(
+        self, oracle, hypermodel, declared, verbose, tensorboard_dir, kwargs
+    ) -> None:
         # keras-tuner prints "Reloading Tuner from ..."; we say more, once.
         said = io.StringIO()
         with contextlib.redirect_stdout(said):
@@ -232,15 +305,22 @@ class SearchTuner(keras_tuner.Tuner):
         if tensorboard_dir is not None:
             self.search_callbacks.insert(0, TensorBoardLogger(tensorboard_dir))
         self.oracle.verbose = 0  # our ProgressPrinter replaces keras-tuner's display
-        self.early_stopping = make_early_stopping(early_stopping, self.oracle.objective)
+        self.early_stopping = make_early_stopping(
+            self._early_stopping_spec, self.oracle.objective
+        )
         if self._reloaded and not dist_utils.has_chief_oracle():
             check_same_search(
                 self.project_dir,
                 type(self.oracle).__name__,
                 declared,
                 self.oracle.hyperparameters,
+                self.identity,
+                saved_identity(self.project_dir, self._saved_state),
             )
         self._load_results()
+        if self._reloaded and not self._worker_process:
+            for trial_id in getattr(self.oracle, "_retry_queue", []):
+                resume_point(self.get_trial_dir(trial_id))  # refuses altered ones
         if self._reloaded and verbose:
             print(self._reload_summary(), flush=True)
 
@@ -251,10 +331,24 @@ class SearchTuner(keras_tuner.Tuner):
             self.oracle.save()
         atomic_write_json(self._get_tuner_fname(), self.get_state())
 
+    def get_state(self) -> dict[str, Any]:
+        """The tuner's state: keras-tuner's, and what the scores mean."""
+        return dict(super().get_state(), search=self.identity)
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restores `get_state`'s output (kept to compare on resume)."""
+        self._saved_state = state
+        super().set_state(state)
+
     def reload(self) -> None:
-        """Reloads the oracle's and the tuner's state (damaged files are named)."""
+        """Reloads the oracle's and the tuner's state (damaged files are named).
+
+        A ``trial.json`` lost from a listed trial is first rebuilt from its
+        ``result.json`` (see `resume.rebuild_lost_trials`).
+        """
         self._reloaded = True
         if not self._is_worker():
+            rebuild_lost_trials(self.project_dir, self.oracle.objective)
             self.oracle.reload()
         self.set_state(read_json(self._get_tuner_fname()))
 
@@ -344,9 +438,42 @@ class SearchTuner(keras_tuner.Tuner):
                 ``validation_data``, ``validation_split``, ``callbacks``...).
                 ``verbose`` defaults to 0: progress is one line per trial.
         """
-        if dist_utils.is_chief_oracle():
-            super().search(*fit_args, **fit_kwargs)  # serves the oracle
+        with self._owning_project():
+            if dist_utils.is_chief_oracle():
+                super().search(*fit_args, **fit_kwargs)  # serves the oracle
+                return
+            self._search(fit_args, fit_kwargs)
+
+    @contextlib.contextmanager
+    def _owning_project(self):
+        """Holds the project's lock while the search runs.
+
+        Raises:
+            ProjectInUseError: If another search holds it, or one changed
+                the project since this tuner read it.
+        """
+        if not self._worker_process:
+            self.project_lock.acquire()
+        try:
+            self._check_not_stale()
+            yield
+        finally:
+            self.project_lock.release()
+
+    def _check_not_stale(self) -> None:
+        """Refuses to search from a view of the project another search changed."""
+        oracle_file = getattr(self.oracle, "_get_oracle_fname", None)
+        if self._worker_process or not hasattr(self.oracle, "saved_signature"):
             return
+        path = oracle_file()
+        if file_signature(path) != self.oracle.saved_signature:
+            raise ProjectInUseError(
+                f"{path} was changed by another search after this tuner read it, "
+                "so searching with this tuner would overwrite that search's "
+                "trials. Create the tuner again: it resumes from what is on disk."
+            )
+
+    def _search(self, fit_args: tuple, fit_kwargs: dict) -> None:
         self._prepare_data(fit_args, fit_kwargs)
         self._check_objective_is_logged(fit_kwargs)
         self._check_metrics_exist(fit_args, fit_kwargs)
@@ -356,6 +483,7 @@ class SearchTuner(keras_tuner.Tuner):
         self.save()  # from now on, running the search again resumes it
         self._write_search_state()
         self.on_search_begin()
+        ended = False
         try:
             while True:
                 self.stop_reason = self.limits.reason(
@@ -374,6 +502,7 @@ class SearchTuner(keras_tuner.Tuner):
                 self.run_trials(trials, *fit_args, **fit_kwargs)
                 for trial in trials:
                     self.on_trial_end(trial)
+            ended = True
         except KeyboardInterrupt:
             self.stop_reason = "interrupted (Ctrl-C)"
             raise
@@ -381,8 +510,26 @@ class SearchTuner(keras_tuner.Tuner):
             self.stop_reason = f"error: {type(err).__name__}: {err}"
             raise
         finally:
-            self._write_search_state()
-            self.on_search_end()
+            self._end_search(ended)
+
+    def _end_search(self, ended: bool) -> None:
+        """Writes ``search.json`` and tells the callbacks, after any ending.
+
+        When the search is already failing, an error here is printed and
+        the original error goes on: it is the one that explains the stop.
+        """
+        for step in (self._write_search_state, self.on_search_end):
+            try:
+                step()
+            except Exception as err:
+                if ended:
+                    raise
+                print(
+                    f"While stopping after the error below, another error: "
+                    f"{type(err).__name__}: {err}",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
     def _write_search_state(self) -> None:
         """Writes ``search.json``: the objective, and why the search ended.
@@ -874,6 +1021,15 @@ class SearchTuner(keras_tuner.Tuner):
         pattern = os.path.join(self.project_dir, "trial_*", "result.json")
         for path in sorted(glob.glob(pattern)):
             result = TrialResult.load(path)
+            check_trial_id(result.trial_id, path)
+            folder = os.path.basename(os.path.dirname(path))
+            if folder != f"trial_{result.trial_id}":
+                raise ValueError(
+                    f"{path} is the result of trial {result.trial_id!r}, not of the "
+                    f"trial of its folder {folder}: the file was moved or altered. "
+                    f"Put it back in trial_{result.trial_id}/, or start afresh "
+                    "with overwrite=True."
+                )
             if ended is None or result.trial_id in ended:
                 self.trial_results[result.trial_id] = result
         for trial_id in ended or []:

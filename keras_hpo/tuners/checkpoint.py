@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import glob
 import os
+import re
+import sys
 
 import keras
 import keras_tuner
@@ -129,33 +131,70 @@ class LastEpoch(keras.callbacks.Callback):
             self._best_saved = epoch
 
 
+#: The name `LastEpoch` gives the weights of the epoch it last finished.
+_LAST_WEIGHTS = re.compile(r"last\.e[0-9]+\.weights\.h5\Z")
+
+
 def resume_point(directory: str) -> dict | None:
     """What `LastEpoch` saved in ``directory``, or ``None``.
+
+    A record that cannot be read (truncated, garbled) is no resume point:
+    the trial then trains from its first epoch, and a line says so.
 
     Returns:
         ``{"epochs": N, "weights": path, "history": ..., "epoch_seconds":
         ...}`` when both files are there.
+
+    Raises:
+        ValueError: If the record names a weights file other than one
+            `LastEpoch` writes in ``directory`` (a path elsewhere, say):
+            nothing outside the trial's folder is ever read or moved.
     """
     path = os.path.join(directory, LAST_RECORD)
     if not os.path.exists(path):
         return None
-    record = read_json(path)
-    weights = os.path.join(directory, record.get("weights", ""))
-    if not os.path.isfile(weights):
+    try:
+        record = read_json(path)
+        name = record["weights"]
+        epochs = int(record["epochs"])
+        if not isinstance(record["history"], dict):
+            raise TypeError("history is not a dict")
+        list(record["epoch_seconds"])
+    except (ValueError, KeyError, TypeError) as err:
+        print(
+            f"{path} is damaged ({type(err).__name__}: {err}); the trial trains "
+            "again from its first epoch.",
+            file=sys.stderr,
+            flush=True,
+        )
         return None
-    return dict(record, weights=weights)
+    if not isinstance(name, str) or not _LAST_WEIGHTS.match(name):
+        raise ValueError(
+            f"{path} points at {name!r}, which is not a weights file keras_hpo "
+            f"writes in {directory}: the file was altered. Delete {path} (the "
+            "trial then trains again from its first epoch), or start afresh "
+            "with overwrite=True."
+        )
+    weights = os.path.join(directory, name)
+    if os.path.islink(weights) or not os.path.isfile(weights):
+        return None
+    return dict(record, weights=weights, epochs=epochs)
 
 
 def clear_resume_point(directory: str) -> None:
     """Once the trial has ended: keeps its last weights as ``last.weights.h5``.
 
-    The record and any other epoch's file are deleted.
+    The record and any other epoch's file are deleted (only files named as
+    `LastEpoch` names them, in ``directory``).
     """
-    point = resume_point(directory)
+    try:
+        point = resume_point(directory)
+    except ValueError:
+        point = None  # an altered record: its file is not ours to move
     if point is not None:
         os.replace(point["weights"], os.path.join(directory, "last.weights.h5"))
     for path in glob.glob(os.path.join(directory, "last.e*.weights.h5")) + [
         os.path.join(directory, LAST_RECORD)
     ]:
-        if os.path.exists(path):
+        if os.path.exists(path) and not os.path.islink(path):
             os.remove(path)

@@ -105,7 +105,12 @@ class TrialResult:
             ValueError: If the file is damaged or not a trial result; the
                 message names the file.
         """
-        fix = "Delete it to run that trial again, or start afresh with overwrite=True."
+        fix = (
+            "Delete it and run the search again: the result of a finished trial "
+            "is then rebuilt from its trial.json (without its per-epoch history) "
+            "and an unfinished trial runs again. Or start afresh with "
+            "overwrite=True."
+        )
         data = read_json(path, fix)
         try:
             return cls.from_json(data)

@@ -3,6 +3,10 @@
 The rules, checked when a tuner reloads an existing project:
 
 * The strategy (the oracle's class) must be the same.
+* What a score means must be the same (`search_identity`): the objective and
+  its direction, and for a `HyperMLP` the task, the loss and the number of
+  outputs. Scores of one objective ranked as another's would pick a wrong
+  best trial.
 * Every hyperparameter the new search declares must be declared the same way
   as in the saved search (same kind, range or values, step, sampling).
   Hyperparameters the saved search found during its trials (for instance
@@ -18,14 +22,29 @@ two ways out: ``overwrite=True`` or a new ``project_name``.
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from keras_tuner.engine import hyperparameters as kt_hp
+from keras_tuner.engine import trial as kt_trial
 
 from keras_hpo.errors import ConfigError
+from keras_hpo.files import atomic_write_json
+from keras_hpo.files import foreign_file
 from keras_hpo.files import read_json
+from keras_hpo.hypermodels.mlp import TASKS
+from keras_hpo.hypermodels.mlp import HyperMLP
+from keras_hpo.oracles.persistence import listed_trial_ids
+from keras_hpo.tuners.results import TrialResult
 
-__all__ = ["check_same_search", "describe", "space_differences"]
+__all__ = [
+    "check_same_search",
+    "describe",
+    "identity_differences",
+    "rebuild_lost_trials",
+    "search_identity",
+    "space_differences",
+]
 
 
 def describe(hp: kt_hp.HyperParameter) -> str:
@@ -63,11 +82,147 @@ def space_differences(
     return differences
 
 
+def search_identity(objective: Any, hypermodel: Any) -> dict[str, Any]:
+    """What a search's scores mean: saved with it, compared on resume.
+
+    Args:
+        objective: The oracle's keras-tuner objective (or multi-objective).
+        hypermodel: The hypermodel the tuner was given.
+
+    Returns:
+        ``{"objective": [[name, direction], ...]}``, plus ``task``, ``loss``
+        and ``outputs`` for a `HyperMLP`.
+    """
+    objectives = getattr(objective, "objectives", None) or [objective]
+    identity: dict[str, Any] = {
+        "objective": [[str(o.name), str(o.direction)] for o in objectives]
+    }
+    if isinstance(hypermodel, HyperMLP):
+        identity["task"] = hypermodel.task
+        identity["loss"] = TASKS[hypermodel.task][1]
+        identity["outputs"] = (
+            hypermodel.num_classes
+            if hypermodel.task == "classification"
+            else hypermodel.output_dim
+        )
+    return identity
+
+
+def _shown(key: str, value: Any) -> str:
+    if key == "objective":
+        return " and ".join(f"{name} ({direction})" for name, direction in value)
+    return repr(value)
+
+
+def identity_differences(
+    saved: dict[str, Any] | None, current: dict[str, Any]
+) -> list[str]:
+    """How the current search's `search_identity` differs from the saved one.
+
+    Keys the saved identity lacks (a project written by an older version)
+    are not compared.
+    """
+    if not isinstance(saved, dict):
+        return []
+    return [
+        f"the {key} was {_shown(key, saved[key])}, now {_shown(key, value)}"
+        for key, value in current.items()
+        if key in saved and saved[key] != value
+    ]
+
+
+def saved_identity(project_dir: str, state: Any) -> dict[str, Any] | None:
+    """The identity a project was saved with (older projects: search.json's)."""
+    if isinstance(state, dict) and isinstance(state.get("search"), dict):
+        return state["search"]
+    path = os.path.join(project_dir, "search.json")
+    if not os.path.isfile(path):
+        return None
+    record = read_json(path)
+    if isinstance(record, dict) and "objective" in record and "direction" in record:
+        return {"objective": [[record["objective"], record["direction"]]]}
+    return None
+
+
+def rebuild_lost_trials(project_dir: str, objective: Any) -> list[str]:
+    """Rebuilds the ``trial.json`` of listed trials from their ``result.json``.
+
+    A trial that ``oracle.json`` lists but whose ``trial.json`` is gone would
+    otherwise be unknown to the oracle, and a new trial could take its ID
+    and folder. Its ``result.json`` holds what the oracle needs: values,
+    status, score and best-epoch metrics.
+
+    Args:
+        project_dir: The project folder.
+        objective: The oracle's objective (for the metrics' directions).
+
+    Returns:
+        The IDs of the trials rebuilt.
+
+    Raises:
+        ValueError: If a ``result.json`` needed is damaged or is another
+            trial's; the message names it.
+    """
+    path = os.path.join(project_dir, "oracle.json")
+    if not os.path.isfile(path):
+        return []
+    state = read_json(path)
+    if not isinstance(state, dict):
+        return []  # the oracle's reload names the file
+    rebuilt = []
+    objectives = {
+        o.name: o.direction
+        for o in getattr(objective, "objectives", None) or [objective]
+    }
+    for trial_id in listed_trial_ids(state, path):
+        folder = os.path.join(project_dir, f"trial_{trial_id}")
+        trial_file = os.path.join(folder, "trial.json")
+        result_file = os.path.join(folder, "result.json")
+        if os.path.exists(trial_file) or not os.path.isfile(result_file):
+            continue
+        result = TrialResult.load(result_file)
+        if result.trial_id != trial_id:
+            raise ValueError(
+                f"{result_file} is the result of trial {result.trial_id!r}, not of "
+                f"trial {trial_id!r}: the file was moved or altered. Put it back "
+                f"in trial_{result.trial_id}/, or start afresh with overwrite=True."
+            )
+        try:
+            hp = kt_hp.HyperParameters.from_config(state["hyperparameters"])
+            hp.values = dict(state.get("proposed", {}).get(trial_id) or result.values)
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise foreign_file(path, "a keras-tuner oracle's state") from err
+        ended = trial_id in state.get("end_order", [])
+        if not ended:
+            status = kt_trial.TrialStatus.RUNNING
+        elif result.ok:
+            status = kt_trial.TrialStatus.COMPLETED
+        else:
+            status = kt_trial.TrialStatus.FAILED
+        trial = kt_trial.Trial(hp, trial_id=trial_id, status=status)
+        for name, value in result.metrics.items():
+            trial.metrics.register(name, direction=objectives.get(name))
+            trial.metrics.update(name, value, step=result.best_epoch or 0)
+        if status == kt_trial.TrialStatus.COMPLETED:
+            trial.score, trial.best_step = result.score, result.best_epoch or 0
+        trial.message = result.error
+        atomic_write_json(trial_file, trial.get_state())
+        print(
+            f"{trial_file} was missing; rebuilt it from {result_file}.",
+            file=sys.stderr,
+            flush=True,
+        )
+        rebuilt.append(trial_id)
+    return rebuilt
+
+
 def check_same_search(
     project_dir: str,
     strategy: str,
     declared: kt_hp.HyperParameters,
     saved: kt_hp.HyperParameters,
+    identity: dict[str, Any] | None = None,
+    saved_as: dict[str, Any] | None = None,
 ) -> None:
     """Refuses to resume a project that holds a different search.
 
@@ -76,15 +231,21 @@ def check_same_search(
         strategy: The class name of the new search's oracle.
         declared: The space the new search declares.
         saved: The space reloaded from the project.
+        identity: The new search's `search_identity`.
+        saved_as: The identity the project was saved with (``None``: not
+            known, not compared).
 
     Raises:
-        ConfigError: If the strategy or the declared space differ.
+        ConfigError: If the strategy, what a score means or the declared
+            space differ.
     """
     differences = []
     state: dict[str, Any] = read_json(os.path.join(project_dir, "oracle.json"))
     before = state.get("strategy")
     if before is not None and before != strategy:
         differences.append(f"the strategy was {before}, now {strategy}")
+    if identity is not None:
+        differences += identity_differences(saved_as, identity)
     differences += space_differences(declared, saved)
     if differences:
         raise ConfigError(

@@ -11,6 +11,8 @@ import os
 
 import keras
 
+from keras_hpo.files import atomic_write
+
 __all__ = ["load_weights", "save_weights"]
 
 try:  # Keras >= 3.5 can skip objects; the public API cannot yet.
@@ -26,28 +28,30 @@ def _skip(model: keras.Model) -> list:
 def save_weights(model: keras.Model, path: str, optimizer: bool = False) -> None:
     """Writes the model's weights to ``path`` atomically.
 
-    The file is written next to ``path`` and renamed over it, so a killed
-    process leaves the old file or the new one, never half of one.
+    The file is written under a name of its own next to ``path`` and renamed
+    over it (`keras_hpo.files.atomic_write`), so a killed process leaves the
+    old file or the new one, never half of one, and two processes never
+    share a temporary file.
 
     Args:
         model: The model.
         path: A ``.weights.h5`` file.
         optimizer: Also save the optimizer's variables (to go on training).
     """
-    tmp = path[: -len(".weights.h5")] + ".partial.weights.h5"
-    try:
+
+    def write(tmp: str) -> None:
         if _saving_lib is not None:
             skip = [] if optimizer else _skip(model)
             _saving_lib.save_weights_only(model, tmp, objects_to_skip=skip)
         else:  # pragma: no cover
             model.save_weights(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+
+    atomic_write(path, write)
 
 
-def load_weights(model: keras.Model, path: str, optimizer: bool = False) -> None:
+def load_weights(
+    model: keras.Model, path: str, optimizer: bool = False, fix: str = ""
+) -> None:
     """Loads weights written by `save_weights` into ``model``.
 
     Args:
@@ -55,11 +59,27 @@ def load_weights(model: keras.Model, path: str, optimizer: bool = False) -> None
         path: The file.
         optimizer: Also load the optimizer's variables (saved with
             ``optimizer=True``); the optimizer is built first.
+        fix: What the user can do if the file cannot be read, for the error.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        ValueError: If the file is damaged (truncated, not HDF5) or does not
+            fit the model; the message names the file.
     """
     if optimizer and model.optimizer is not None and not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
-    if _saving_lib is not None:
-        skip = [] if optimizer else _skip(model)
-        _saving_lib.load_weights_only(model, path, objects_to_skip=skip)
-    else:  # pragma: no cover
-        model.load_weights(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path} does not exist. {fix}".strip())
+    try:
+        if _saving_lib is not None:
+            skip = [] if optimizer else _skip(model)
+            _saving_lib.load_weights_only(model, path, objects_to_skip=skip)
+        else:  # pragma: no cover
+            model.load_weights(path)
+    except Exception as err:  # noqa: BLE001 - h5py and Keras raise many kinds
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise ValueError(
+            f"{path} could not be loaded: it is damaged (truncated, or not a "
+            f"weights file) or was written for another model "
+            f"({type(err).__name__}: {reason}). {fix}".strip()
+        ) from err
