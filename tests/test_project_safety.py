@@ -493,3 +493,29 @@ def test_a_truncated_weights_file_names_the_file(tmp_path):
     with pytest.raises(ValueError) as info:
         tuner.best_model()
     assert f"{path} could not be loaded" in str(info.value)
+
+
+def test_the_command_line_refuses_a_bad_overwrite_in_its_own_words(tmp_path, capsys):
+    from keras_hpo import cli
+
+    (tmp_path / "keep.txt").write_text("unrelated")
+    code = cli.main(
+        ["tune", "--directory", str(tmp_path), "--project-name", ".", "--overwrite"]
+        + ["--max-trials", "1", "--epochs", "1", "--quiet"]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "`--project-name`: must be one folder name" in err
+    assert "Received: --project-name '.'" in err
+    assert (tmp_path / "keep.txt").read_text() == "unrelated"
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    code = cli.main(
+        ["tune", "--directory", str(tmp_path), "--project-name", "mine"]
+        + ["--overwrite", "--max-trials", "1", "--epochs", "1", "--quiet"]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"refusing to delete {tmp_path / 'mine'}" in err
+    assert "Pass a new --project-name" in err and "overwrite=" not in err
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
