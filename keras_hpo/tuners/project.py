@@ -259,7 +259,8 @@ class ProjectLock:
             "since": datetime.datetime.now().astimezone().isoformat(),
         }
         os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(owner).encode(), 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, json.dumps(owner).encode())
 
     def owner(self) -> str:
         """Who holds the lock, as its file says (pid, host, since when)."""
