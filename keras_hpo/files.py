@@ -15,6 +15,7 @@ __all__ = [
     "RESTART",
     "atomic_write",
     "atomic_write_json",
+    "check_trial_file",
     "check_trial_id",
     "file_signature",
     "foreign_file",
@@ -166,6 +167,35 @@ def check_trial_id(trial_id: Any, path: str, fix: str = RESTART) -> str:
             f"{path} names a trial {trial_id!r}, which is not a keras_hpo trial ID "
             f"(letters, digits, '_' and '-' only): the file was altered or not "
             f"written by keras_hpo. {fix}"
+        )
+    return trial_id
+
+
+def check_trial_file(trial_id: Any, path: str, what: str) -> str:
+    """Refuses a trial's file that names another trial than its folder's.
+
+    A file moved or swapped into another ``trial_<id>`` folder would make a
+    resume mix two trials' results.
+
+    Args:
+        trial_id: The trial ID the file holds.
+        path: The file, in its trial's folder.
+        what: What the file is, for the message (``"the result"``).
+
+    Returns:
+        The ID.
+
+    Raises:
+        ValueError: If the ID is not ours (`check_trial_id`) or is not the
+            folder's.
+    """
+    check_trial_id(trial_id, path)
+    folder = os.path.basename(os.path.dirname(path))
+    if folder != f"trial_{trial_id}":
+        raise ValueError(
+            f"{path} is {what} of trial {trial_id!r}, not of the trial of its "
+            f"folder {folder}: the file was moved or altered. Put it back in "
+            f"trial_{trial_id}/. {RESTART}"
         )
     return trial_id
 

@@ -91,3 +91,14 @@ def run_python(args: list[str], env: dict | None = None, timeout: int = 600, cwd
         timeout=timeout,
         cwd=cwd or REPO,
     )
+
+
+def untrainable_mlp(**kwargs):
+    """A HyperMLP whose every trial fails in fit (``this model cannot be trained``)."""
+    import keras_hpo
+
+    class Untrainable(keras_hpo.HyperMLP):
+        def fit(self, hp, model, *args, **kwargs):
+            raise ValueError("this model cannot be trained")
+
+    return Untrainable(**kwargs)

@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 import pytest
+from conftest import untrainable_mlp
 from keras_hpo.callbacks import SearchCallback
 
 import keras_hpo
@@ -375,15 +376,10 @@ def test_a_result_file_in_another_trials_folder_is_refused(tmp_path):
 
 
 # -- 7. a trial that ended is never listed as running ----------------------------
-class _Untrainable(keras_hpo.HyperMLP):
-    def fit(self, hp, model, *args, **kwargs):
-        raise ValueError("this model cannot be trained")
-
-
 def test_after_too_many_failures_the_last_trial_is_ended_once(tmp_path):
     def grid():
         return keras_hpo.GridSearch(
-            _Untrainable(num_classes=2),
+            untrainable_mlp(num_classes=2),
             param_grid={"units": [1, 2, 3, 4, 5]},
             directory=tmp_path,
             project_name="p",
@@ -455,7 +451,7 @@ class _FailsToStop(SearchCallback):
 
 def test_an_error_while_stopping_does_not_hide_the_error_that_stopped(tmp_path, capsys):
     tuner = keras_hpo.GridSearch(
-        _Untrainable(num_classes=2),
+        untrainable_mlp(num_classes=2),
         param_grid={"units": [1, 2, 3]},
         directory=tmp_path,
         project_name="p",

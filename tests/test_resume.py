@@ -174,6 +174,7 @@ def test_every_epoch_checkpoint_resumes_an_interrupted_trial_from_its_last_epoch
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from conftest import untrainable_mlp  # noqa: E402
 
 import keras_hpo  # noqa: E402
 
@@ -277,14 +278,9 @@ def test_a_foreign_result_file_is_named(tmp_path):
     assert f"{path} is not a keras_hpo trial result" in str(info.value)
 
 
-class _Untrainable(keras_hpo.HyperMLP):
-    def fit(self, hp, model, *args, **kwargs):
-        raise ValueError("this model cannot be trained")
-
-
 def test_too_many_failures_in_a_row_stop_the_search_with_everything_saved(tmp_path):
     tuner = keras_hpo.GridSearch(
-        _Untrainable(num_classes=2),
+        untrainable_mlp(num_classes=2),
         param_grid={"units": [1, 2, 3, 4, 5]},
         directory=tmp_path,
         project_name="p",

@@ -11,6 +11,7 @@ from keras_tuner.engine import trial as kt_trial
 
 from keras_hpo.files import RESTART
 from keras_hpo.files import atomic_write_json
+from keras_hpo.files import check_trial_file
 from keras_hpo.files import check_trial_id
 from keras_hpo.files import file_signature
 from keras_hpo.files import foreign_file
@@ -198,22 +199,14 @@ class AtomicState(keras_tuner.Oracle):
                 trial = kt_trial.Trial.from_state(state)
             except (KeyError, TypeError, ValueError, AttributeError) as err:
                 raise foreign_file(path, "a keras-tuner trial") from err
-            folder = os.path.basename(os.path.dirname(path))
-            check_trial_id(trial.trial_id, path)
-            if folder != f"trial_{trial.trial_id}":
-                raise ValueError(
-                    f"{path} is the state of trial {trial.trial_id!r}, not of the "
-                    f"trial of its folder {folder}: the file was moved or altered. "
-                    f"Put it back in trial_{trial.trial_id}/, or {RESTART[0].lower()}"
-                    f"{RESTART[1:]}"
-                )
+            check_trial_file(trial.trial_id, path, "the state")
             self.trials[trial.trial_id] = trial
         path = self._get_oracle_fname()
         if not os.path.exists(path):
             raise FileNotFoundError(
                 f"{path} is missing, but {self._project_dir} holds a search "
                 "(its tuner state and trial folders), so it cannot be resumed "
-                f"safely. Restore the file, or {RESTART[0].lower()}{RESTART[1:]}"
+                f"safely. Restore the file. {RESTART}"
             )
         state = read_json(path)
         if not isinstance(state, dict):
@@ -226,8 +219,7 @@ class AtomicState(keras_tuner.Oracle):
                 raise FileNotFoundError(
                     f"{missing} is missing: trial {trial_id} is listed in {path} "
                     "but its folder is damaged or gone, so resuming would run a "
-                    "new trial in its place. Restore the folder, or "
-                    f"{RESTART[0].lower()}{RESTART[1:]}"
+                    f"new trial in its place. Restore the folder. {RESTART}"
                 )
         try:
             self.set_state(state)

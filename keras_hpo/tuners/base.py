@@ -43,7 +43,6 @@ from keras_hpo.errors import NotSearchedError
 from keras_hpo.errors import ProjectInUseError
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
-from keras_hpo.files import check_trial_id
 from keras_hpo.files import file_signature
 from keras_hpo.hypermodels.mlp import HyperMLP
 from keras_hpo.hypermodels.sklearn_space import SUBGRID
@@ -462,10 +461,9 @@ class SearchTuner(keras_tuner.Tuner):
 
     def _check_not_stale(self) -> None:
         """Refuses to search from a view of the project another search changed."""
-        oracle_file = getattr(self.oracle, "_get_oracle_fname", None)
         if self._worker_process or not hasattr(self.oracle, "saved_signature"):
-            return
-        path = oracle_file()
+            return  # keras-tuner's own oracles keep no signature
+        path = self.oracle._get_oracle_fname()
         if file_signature(path) != self.oracle.saved_signature:
             raise ProjectInUseError(
                 f"{path} was changed by another search after this tuner read it, "
@@ -1020,16 +1018,7 @@ class SearchTuner(keras_tuner.Tuner):
         ended = getattr(self.oracle, "end_order", None)
         pattern = os.path.join(self.project_dir, "trial_*", "result.json")
         for path in sorted(glob.glob(pattern)):
-            result = TrialResult.load(path)
-            check_trial_id(result.trial_id, path)
-            folder = os.path.basename(os.path.dirname(path))
-            if folder != f"trial_{result.trial_id}":
-                raise ValueError(
-                    f"{path} is the result of trial {result.trial_id!r}, not of the "
-                    f"trial of its folder {folder}: the file was moved or altered. "
-                    f"Put it back in trial_{result.trial_id}/, or start afresh "
-                    "with overwrite=True."
-                )
+            result = TrialResult.load(path)  # refuses another trial's file
             if ended is None or result.trial_id in ended:
                 self.trial_results[result.trial_id] = result
         for trial_id in ended or []:

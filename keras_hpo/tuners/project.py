@@ -202,8 +202,7 @@ def check_resumable(project_dir: str, tuner_file: str) -> None:
         raise FileNotFoundError(
             f"{oracle_file} is missing, but {project_dir} holds a search "
             f"({shown}), so it can neither be resumed nor started over without "
-            f"losing its trials. Restore the file, or {RESTART[0].lower()}"
-            f"{RESTART[1:]}"
+            f"losing its trials. Restore the file. {RESTART}"
         )
 
 

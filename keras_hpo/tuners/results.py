@@ -10,6 +10,7 @@ from dataclasses import field
 from typing import Any
 
 from keras_hpo.files import atomic_write_json
+from keras_hpo.files import check_trial_file
 from keras_hpo.files import foreign_file
 from keras_hpo.files import read_json
 
@@ -102,8 +103,9 @@ class TrialResult:
         """Reads a result written by `save`.
 
         Raises:
-            ValueError: If the file is damaged or not a trial result; the
-                message names the file.
+            ValueError: If the file is damaged, not a trial result, or the
+                result of another trial than its folder's; the message names
+                the file.
         """
         fix = (
             "Delete it and run the search again: the result of a finished trial "
@@ -113,9 +115,11 @@ class TrialResult:
         )
         data = read_json(path, fix)
         try:
-            return cls.from_json(data)
+            result = cls.from_json(data)
         except (TypeError, ValueError, KeyError) as err:
             raise foreign_file(path, "a keras_hpo trial result", fix) from err
+        check_trial_file(result.trial_id, path, "the result")
+        return result
 
 
 def cv_results(rows: list[TrialResult], ranked: list[TrialResult]) -> dict[str, list]:

@@ -180,13 +180,7 @@ def rebuild_lost_trials(project_dir: str, objective: Any) -> list[str]:
         result_file = os.path.join(folder, "result.json")
         if os.path.exists(trial_file) or not os.path.isfile(result_file):
             continue
-        result = TrialResult.load(result_file)
-        if result.trial_id != trial_id:
-            raise ValueError(
-                f"{result_file} is the result of trial {result.trial_id!r}, not of "
-                f"trial {trial_id!r}: the file was moved or altered. Put it back "
-                f"in trial_{result.trial_id}/, or start afresh with overwrite=True."
-            )
+        result = TrialResult.load(result_file)  # checks it is this trial's
         try:
             hp = kt_hp.HyperParameters.from_config(state["hyperparameters"])
             hp.values = dict(state.get("proposed", {}).get(trial_id) or result.values)
