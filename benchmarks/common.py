@@ -6,6 +6,8 @@ import importlib.metadata
 import json
 import os
 import platform
+import statistics
+import subprocess
 import time
 from collections.abc import Callable
 from collections.abc import Hashable
@@ -29,7 +31,13 @@ __all__ = [
     "cpu_model",
     "device",
     "package_versions",
+    "provenance_cell",
+    "provenance_note",
+    "run_stamp",
     "run_tasks",
+    "spread",
+    "time_callbacks",
+    "time_hooks",
     "timed_search",
     "versions",
     "write_results",
@@ -43,6 +51,139 @@ def device() -> str:
         details = tf.config.experimental.get_device_details(gpus[0])
         return details.get("device_name", gpus[0].name)
     return f"CPU: {cpu_model()} ({os.cpu_count()} cores)"
+
+
+def commit() -> str:
+    """The checked-out commit (12 hex digits), with ``+dirty`` for local edits.
+
+    ``unknown`` outside a git checkout.
+    """
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if status.strip() else "")
+
+
+def run_stamp() -> dict[str, str]:
+    """When, at which commit and on which machine a run is made.
+
+    Every run record of every benchmark carries one, so a report that mixes
+    runs from several days or commits can say so (`provenance_note`).
+    """
+    return {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "commit": commit(),
+        "machine": device(),
+    }
+
+
+def provenance_note(runs: Iterable[dict]) -> str:
+    """One line saying which dates, commits and machines made ``runs``.
+
+    It says plainly when the runs come from more than one commit or machine.
+    """
+    stamps = [run.get("stamp") or {} for run in runs]
+    commits = sorted({s.get("commit", "unrecorded") for s in stamps})
+    machines = sorted({s.get("machine", "unrecorded") for s in stamps})
+    days = sorted({s.get("date", "unrecorded")[:10] for s in stamps})
+    span = days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}"
+    mixed = len(commits) > 1 or len(machines) > 1
+    head = "MIXED: runs from " if mixed else "All runs from "
+    return (
+        f"{head}{len(commits)} commit(s) ({', '.join(commits)}) on "
+        f"{len(machines)} machine(s) ({'; '.join(machines)}), {span}."
+    )
+
+
+def provenance_cell(runs: Iterable[dict]) -> str:
+    """The dates and commits of ``runs``, for a table's cell (one per commit)."""
+    seen: dict[str, set[str]] = {}
+    for run in runs:
+        stamp = run.get("stamp") or {}
+        commit = stamp.get("commit", "unrecorded")
+        seen.setdefault(commit, set()).add(stamp.get("date", "unrecorded")[:10])
+    return "; ".join(
+        f"{' & '.join(sorted(days))} {commit}" for commit, days in sorted(seen.items())
+    )
+
+
+def spread(values: Iterable[float]) -> dict[str, float]:
+    """Median, min, max and count of ``values``."""
+    values = list(values)
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "n": len(values),
+    }
+
+
+#: The hooks of a Keras callback that `time_callbacks` times.
+KERAS_HOOKS = (
+    "on_train_begin",
+    "on_train_end",
+    "on_epoch_begin",
+    "on_epoch_end",
+    "on_train_batch_begin",
+    "on_train_batch_end",
+    "on_test_begin",
+    "on_test_end",
+    "on_test_batch_begin",
+    "on_test_batch_end",
+)
+
+
+def time_hooks(
+    obj: object, names: Iterable[str], clock: dict[str, float], key: str
+) -> None:
+    """Wraps ``obj``'s methods ``names`` so their seconds add up in ``clock[key]``.
+
+    Only ``obj`` itself changes (instance attributes shadow its class's
+    methods); what the methods do and return is unchanged.
+    """
+    clock.setdefault(key, 0.0)
+    for name in names:
+        method = getattr(obj, name)
+
+        def timed(*args, _method=method, **kwargs):
+            start = time.perf_counter()
+            try:
+                return _method(*args, **kwargs)
+            finally:
+                clock[key] += time.perf_counter() - start
+
+        setattr(obj, name, timed)
+
+
+def time_callbacks(callbacks: Iterable[Any], clock: dict[str, float]) -> None:
+    """Times every hook each Keras callback implements, per callback class.
+
+    Hooks left as `keras.callbacks.Callback` defines them (which do nothing)
+    are not wrapped, so Keras still skips them as before.
+    """
+    base = keras.callbacks.Callback
+    for callback in callbacks:
+        own = [
+            name
+            for name in KERAS_HOOKS
+            if getattr(type(callback), name, None) is not getattr(base, name)
+        ]
+        time_hooks(callback, own, clock, type(callback).__name__)
 
 
 def versions() -> dict[str, str]:

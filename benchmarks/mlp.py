@@ -85,6 +85,9 @@ from common import PartialRuns  # noqa: E402
 from common import cpu_model  # noqa: E402
 from common import device  # noqa: E402
 from common import package_versions  # noqa: E402
+from common import provenance_cell  # noqa: E402
+from common import provenance_note  # noqa: E402
+from common import run_stamp  # noqa: E402
 from common import run_tasks  # noqa: E402
 from common import versions  # noqa: E402
 from common import write_results  # noqa: E402
@@ -330,6 +333,7 @@ def run_arm(arm: str, data, seed: int, trials: int, epochs: int) -> dict:
         "test_accuracy": test,
         "epochs_trained": int(trained),
         "wall_s": time.perf_counter() - start,
+        "stamp": run_stamp(),
     }
 
 
@@ -407,7 +411,12 @@ def paired(runs: list[dict]) -> dict:
 def markdown(report: dict) -> str:
     lines = [
         f"MLP tuning: {report['trials']} trials x {report['epochs']} epochs, seeds "
-        f"{report['seeds']}; {report['device']}, {report['date']}",
+        f"{report['seeds']}; written {report['stamp']['date']} at commit "
+        f"{report['stamp']['commit']} on {report['stamp']['machine']} "
+        f"({report['runs_made_now']} of {len(report['runs'])} runs made by that "
+        "invocation)",
+        "",
+        provenance_note(report["runs"]),
         "",
     ]
     for name, arms in report["summary"].items():
@@ -416,9 +425,16 @@ def markdown(report: dict) -> str:
             f"**{name}** ({train} train, {val} validation, {test} test samples; "
             "median over seeds)",
             "",
-            "| arm | best val acc [min, max] | test acc of best | epochs | wall s |",
-            "|---|---|---|---|---|",
+            "| arm | best val acc [min, max] | test acc of best | epochs | wall s "
+            "| runs made (date, commit) |",
+            "|---|---|---|---|---|---|",
         ]
+
+        def made(arm: str, name: str = name) -> str:
+            return provenance_cell(
+                r for r in report["runs"] if r["dataset"] == name and r["arm"] == arm
+            )
+
         for arm in ARMS:
             if arm not in arms:
                 continue
@@ -427,7 +443,7 @@ def markdown(report: dict) -> str:
             lines.append(
                 f"| {arm} | {s['best_val_accuracy']:.4f} [{low:.4f}, {high:.4f}] | "
                 f"{s['test_accuracy']:.4f} | {s['epochs_trained']:.0f} | "
-                f"{s['wall_s']:.1f} |"
+                f"{s['wall_s']:.1f} | {made(arm)} |"
             )
         lines.append("")
     for arm, reason in report["skipped"].items():
@@ -598,6 +614,8 @@ def main() -> None:
     summary = summarise(runs)
     report = {
         "benchmark": "mlp",
+        "stamp": run_stamp(),
+        "runs_made_now": len(todo),
         "date": time.strftime("%Y-%m-%d"),
         "device": device(),
         "cpu": cpu_model(),
@@ -622,7 +640,7 @@ def main() -> None:
         "summary": summary,
         "target": check_target(summary, args.trials),
         "paired": paired(runs),
-        "total_wall_s": time.perf_counter() - start,
+        "wall_s_of_this_invocation": time.perf_counter() - start,
         "runs": runs,
     }
     text = markdown(report)

@@ -4,9 +4,10 @@ For each seed, keras_hpo's RandomSearch runs the same trials (same seed, same
 space, same epochs, default early stopping) twice: without a stopper and with
 ``SuccessiveHalving``. It reports the total epochs trained, the wall time and
 the best validation accuracy of each, and their ratios (median over seeds).
-Then keras-tuner's RandomSearch runs the same search once, and the bytes each
+Then keras-tuner's RandomSearch runs the same search with the same seed (it
+has no early stopping: every trial trains all its epochs), and the bytes each
 tool wrote (``wchar`` of ``/proc/self/io``: every byte passed to ``write``)
-are compared per trial.
+are compared per trial. Every run records its date, commit and machine.
 
 Targets (issue 3): pruned epochs <= 40% of unpruned, best accuracy within 0.5
 percentage points (median of 3 seeds); keras_hpo writes >= 10x fewer bytes per
@@ -24,19 +25,19 @@ Writes ``benchmarks/results/pruning.json`` and ``pruning.md`` (or under
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras_tuner  # noqa: E402
-from common import device  # noqa: E402
+from common import provenance_note  # noqa: E402
+from common import run_stamp  # noqa: E402
+from common import spread  # noqa: E402
 from common import timed_search  # noqa: E402
 from common import versions  # noqa: E402
+from common import write_results  # noqa: E402
 
 import keras_hpo  # noqa: E402
 from keras_hpo.datasets import load_dataset  # noqa: E402
@@ -67,6 +68,7 @@ def run_ours(data, seed, trials, epochs, stopper) -> dict:
         "best": tuner.best_score_,
         "pruned": table["status"].count("pruned"),
         "bytes_per_trial": written / trials,
+        "stamp": run_stamp(),
     }
 
 
@@ -81,7 +83,13 @@ def run_keras_tuner(data, seed, trials, epochs) -> dict:
         )
         wall, written = timed_search(tuner, data, epochs)
         best = tuner.oracle.get_best_trials(1)[0].score
-    return {"wall_s": wall, "best": best, "bytes_per_trial": written / trials}
+    return {
+        "epochs": trials * epochs,
+        "wall_s": wall,
+        "best": best,
+        "bytes_per_trial": written / trials,
+        "stamp": run_stamp(),
+    }
 
 
 def main() -> None:
@@ -107,31 +115,20 @@ def main() -> None:
     for seed in args.seeds:
         plain = run_ours(data, seed, args.trials, args.epochs, None)
         pruned = run_ours(data, seed, args.trials, args.epochs, stopper)
-        runs.append({"seed": seed, "unpruned": plain, "pruned": pruned})
+        theirs = run_keras_tuner(data, seed, args.trials, args.epochs)
+        runs.append(
+            {"seed": seed, "unpruned": plain, "pruned": pruned, "keras_tuner": theirs}
+        )
         print(
             f"seed {seed}: epochs {pruned['epochs']}/{plain['epochs']} "
             f"({pruned['epochs'] / plain['epochs']:.0%}), best "
-            f"{pruned['best']:.4f} vs {plain['best']:.4f}, wall "
-            f"{pruned['wall_s']:.0f}s vs {plain['wall_s']:.0f}s",
+            f"{pruned['best']:.4f} vs {plain['best']:.4f} (keras-tuner "
+            f"{theirs['best']:.4f}), wall {pruned['wall_s']:.0f}s vs "
+            f"{plain['wall_s']:.0f}s (keras-tuner {theirs['wall_s']:.0f}s)",
             flush=True,
         )
-    theirs = run_keras_tuner(data, args.seeds[0], args.trials, args.epochs)
-
-    def median(key, arm):
-        return statistics.median(run[arm][key] for run in runs)
-
-    epoch_ratio = statistics.median(
-        run["pruned"]["epochs"] / run["unpruned"]["epochs"] for run in runs
-    )
-    gap_pp = 100 * statistics.median(
-        run["unpruned"]["best"] - run["pruned"]["best"] for run in runs
-    )
-    ours_bytes = runs[0]["unpruned"]["bytes_per_trial"]
-    disk_ratio = theirs["bytes_per_trial"] / ours_bytes
     report = {
         "benchmark": "pruning",
-        "date": time.strftime("%Y-%m-%d"),
-        "device": device(),
         "versions": versions(),
         "dataset": args.dataset,
         "limit": args.limit,
@@ -140,42 +137,87 @@ def main() -> None:
         "epochs": args.epochs,
         "stopper": repr(stopper),
         "runs": runs,
-        "keras_tuner": theirs,
-        "median_epoch_ratio": epoch_ratio,
-        "median_best_gap_pp": gap_pp,
-        "disk_ratio_keras_tuner_over_ours": disk_ratio,
     }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "pruning.json").write_text(json.dumps(report, indent=1))
+    report["summary"] = summarize(runs)
+    text = table(report)
+    write_results(args.out, "pruning", report, text)
+    print(text)
+
+
+ARMS = ("unpruned", "pruned", "keras_tuner")
+
+
+def summarize(runs: list[dict]) -> dict:
+    """Medians and ranges over the seeds, the ratios and the targets."""
+    summary: dict = {
+        arm: {key: spread(r[arm][key] for r in runs) for key in ("epochs", "wall_s")}
+        | {"best": spread(r[arm]["best"] for r in runs)}
+        for arm in ARMS
+    }
+    summary["epoch_ratio"] = spread(
+        r["pruned"]["epochs"] / r["unpruned"]["epochs"] for r in runs
+    )
+    summary["best_gap_pp"] = spread(
+        100 * (r["unpruned"]["best"] - r["pruned"]["best"]) for r in runs
+    )
+    summary["disk_ratio"] = spread(
+        r["keras_tuner"]["bytes_per_trial"] / r["unpruned"]["bytes_per_trial"]
+        for r in runs
+    )
+    summary["bytes_per_trial"] = {
+        arm: spread(r[arm]["bytes_per_trial"] for r in runs)
+        for arm in ("unpruned", "keras_tuner")
+    }
+    summary["targets"] = {
+        "epoch_ratio <= 0.40": summary["epoch_ratio"]["median"] <= 0.40,
+        "best_gap_pp <= 0.5": summary["best_gap_pp"]["median"] <= 0.5,
+        "disk_ratio >= 10": summary["disk_ratio"]["median"] >= 10,
+    }
+    return summary
+
+
+def _range(s: dict, form: str) -> str:
+    return f"{s['median']:{form}} [{s['min']:{form}}, {s['max']:{form}}]"
+
+
+def table(report: dict) -> str:
+    """The report as Markdown: medians over the seeds with their ranges."""
+    s, runs = report["summary"], report["runs"]
+    names = {
+        "unpruned": "keras_hpo, no stopper",
+        "pruned": f"keras_hpo, {report['stopper']}",
+        "keras_tuner": "keras_tuner.RandomSearch (no early stopping)",
+    }
     lines = [
-        f"Pruning: RandomSearch on {args.dataset}, {args.trials} trials x "
-        f"{args.epochs} epochs, seeds {args.seeds}; {report['device']}, "
-        f"{report['date']}",
+        f"Pruning: RandomSearch on {report['dataset']}, {report['trials']} trials "
+        f"x {report['epochs']} epochs, seeds {report['seeds']}; median [min, max] "
+        "over the seeds",
         "",
-        "| arm | epochs (median) | wall s (median) | best val_accuracy (median) |",
+        provenance_note(r[arm] for r in runs for arm in ARMS),
+        "",
+        "| arm | epochs | wall s | best val_accuracy |",
         "|---|---|---|---|",
     ]
-    for arm in ("unpruned", "pruned"):
+    for arm in ARMS:
         lines.append(
-            f"| keras_hpo {arm} | {median('epochs', arm):.0f} | "
-            f"{median('wall_s', arm):.1f} | {median('best', arm):.4f} |"
+            f"| {names[arm]} | {_range(s[arm]['epochs'], '.0f')} | "
+            f"{_range(s[arm]['wall_s'], '.1f')} | {_range(s[arm]['best'], '.4f')} |"
         )
-    lines.append(
-        f"| keras_tuner.RandomSearch (seed {args.seeds[0]}) | - | "
-        f"{theirs['wall_s']:.1f} | {theirs['best']:.4f} |"
-    )
+    met = {True: "met", False: "MISSED"}
+    t = s["targets"]
     lines += [
         "",
-        f"Pruned / unpruned epochs: {epoch_ratio:.1%} (target <= 40%)",
-        f"Best accuracy lost to pruning: {gap_pp:.2f} percentage points "
-        "(target <= 0.5)",
-        f"Bytes written per trial: keras_hpo {ours_bytes / 1e3:.0f} kB, "
-        f"keras-tuner {theirs['bytes_per_trial'] / 1e3:.0f} kB: "
-        f"{disk_ratio:.1f}x less (target >= 10x)",
+        f"Pruned / unpruned epochs: {_range(s['epoch_ratio'], '.1%')} "
+        f"(target <= 40%: {met[t['epoch_ratio <= 0.40']]})",
+        f"Best accuracy lost to pruning: {_range(s['best_gap_pp'], '.2f')} "
+        f"percentage points (target <= 0.5: {met[t['best_gap_pp <= 0.5']]})",
+        f"Bytes written per trial: keras_hpo "
+        f"{s['bytes_per_trial']['unpruned']['median'] / 1e3:.0f} kB, keras-tuner "
+        f"{s['bytes_per_trial']['keras_tuner']['median'] / 1e3:.0f} kB: "
+        f"{_range(s['disk_ratio'], '.1f')}x less (target >= 10x: "
+        f"{met[t['disk_ratio >= 10']]})",
     ]
-    (out / "pruning.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,9 @@ from common import PartialRuns  # noqa: E402
 from common import cpu_model  # noqa: E402
 from common import device  # noqa: E402
 from common import package_versions  # noqa: E402
+from common import provenance_cell  # noqa: E402
+from common import provenance_note  # noqa: E402
+from common import run_stamp  # noqa: E402
 from common import run_tasks  # noqa: E402
 from common import versions  # noqa: E402
 from drivers import TOOLS  # noqa: E402
@@ -90,6 +93,7 @@ def run_one(problem_name: str, tool: str, seed: int, trials: int) -> dict:
         "trials": trials,
         "regret": curve,
         "seconds_per_suggestion": asking / max(len(curve), 1),
+        "stamp": run_stamp(),
     }
 
 
@@ -115,6 +119,7 @@ def run_grid(problem_name: str, budget: int) -> dict:
         "budget": budget,
         "trials": count,
         "regret": problem.regret(best),
+        "stamp": run_stamp(),
     }
 
 
@@ -172,16 +177,23 @@ def markdown(report: dict) -> str:
     checkpoints = [str(n) for n in report["checkpoints"]]
     lines = [
         f"Strategies: simple regret (best found - known minimum), median "
-        f"[25%, 75%] over seeds {report['seeds']}; {report['device']} "
-        f"({report['cpu']}), {report['date']}",
+        f"[25%, 75%] over seeds {report['seeds']}; written "
+        f"{report['stamp']['date']} at commit {report['stamp']['commit']} on "
+        f"{report['stamp']['machine']} ({report['runs_made_now']} of "
+        f"{len(report['runs']) + len(report['grids'])} runs made by that "
+        "invocation)",
+        "",
+        provenance_note(report["runs"] + report["grids"]),
         "",
     ]
     for problem, tools in report["summary"].items():
         lines += [
             f"**{problem}**",
             "",
-            "| tool | " + " | ".join(f"{n} trials" for n in checkpoints) + " | s/ask |",
-            "|---|" + "---|" * (len(checkpoints) + 1),
+            "| tool | "
+            + " | ".join(f"{n} trials" for n in checkpoints)
+            + " | s/ask | runs made (date, commit) |",
+            "|---|" + "---|" * (len(checkpoints) + 2),
         ]
         for tool in TOOLS:
             if tool not in tools:
@@ -197,7 +209,12 @@ def markdown(report: dict) -> str:
                     cells.append(f"{s['median']:.3g} [{s['q25']:.2g}, {s['q75']:.2g}]")
             speed = report["seconds_per_suggestion"].get(problem, {}).get(tool)
             speed = "-" if speed is None else f"{speed:.3f}"
-            lines.append(f"| {tool} | " + " | ".join(cells) + f" | {speed} |")
+            made = provenance_cell(
+                r
+                for r in report["runs"] + report["grids"]
+                if r["problem"] == problem and r.get("tool", "keras_hpo grid") == tool
+            )
+            lines.append(f"| {tool} | " + " | ".join(cells) + f" | {speed} | {made} |")
         lines.append("")
     for tool, reason in report.get("skipped", {}).items():
         lines += [f"Left out: {tool} ({reason}).", ""]
@@ -337,6 +354,7 @@ def main() -> None:
         )
     report = {
         "benchmark": "strategies",
+        "stamp": run_stamp(),
         "date": time.strftime("%Y-%m-%d"),
         "device": device(),
         "cpu": cpu_model(),
@@ -344,12 +362,13 @@ def main() -> None:
             **versions(),
             **package_versions("optuna", "torch", "numpy", "scipy", "scikit-learn"),
         },
+        "runs_made_now": len(todo) + len(grids),
         "seeds": seeds,
         "trials": args.trials,
         "checkpoints": checkpoints,
         "jobs": args.jobs,
         "skipped": skipped,
-        "wall_s": time.perf_counter() - start,
+        "wall_s_of_this_invocation": time.perf_counter() - start,
         "summary": summary,
         "targets": check_targets(summary),
         "seconds_per_suggestion": {
