@@ -80,7 +80,7 @@ def commit() -> str:
 
 
 def run_stamp() -> dict[str, str]:
-    """When, at which commit and on which machine a run is made.
+    """When, at which commit, on which machine and under what load a run ended.
 
     Every run record of every benchmark carries one, so a report that mixes
     runs from several days or commits can say so (`provenance_note`).
@@ -89,6 +89,9 @@ def run_stamp() -> dict[str, str]:
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "commit": commit(),
         "machine": device(),
+        # Other work on the machine slows wall times: the 1-minute load
+        # average when the run ended (the run itself included).
+        "load_average": os.getloadavg()[0],
     }
 
 
