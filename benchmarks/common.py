@@ -105,11 +105,13 @@ def provenance_note(runs: Iterable[dict]) -> str:
     machines = sorted({s.get("machine", "unrecorded") for s in stamps})
     days = sorted({s.get("date", "unrecorded")[:10] for s in stamps})
     span = days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}"
+    loads = [s["load_average"] for s in stamps if "load_average" in s]
+    load = f", load average {min(loads):.2f} to {max(loads):.2f}" if loads else ""
     mixed = len(commits) > 1 or len(machines) > 1
     head = "MIXED: runs from " if mixed else "All runs from "
     return (
         f"{head}{len(commits)} commit(s) ({', '.join(commits)}) on "
-        f"{len(machines)} machine(s) ({'; '.join(machines)}), {span}."
+        f"{len(machines)} machine(s) ({'; '.join(machines)}), {span}{load}."
     )
 
 

@@ -217,7 +217,7 @@ def table(report: dict) -> str:
     lines = [
         f"Memory: random search on digits, {trials} trials of 1 epoch, one "
         f"process per tool; {stamp['machine']}, {stamp['date']}, commit "
-        f"{stamp['commit']}",
+        f"{stamp['commit']}, load average {stamp['load_average']:.2f}",
         "",
         f"| tool | search process RSS, trial {start} / {trials} (MB) | growth | "
         f"peak of process tree (Pss), trial {start} / {trials} (MB) | growth | "

@@ -180,7 +180,8 @@ def table(report: dict) -> str:
     lines = [
         f"Overhead: {report['trials']} trials x {report['epochs']} epochs on "
         f"digits, {report['repeats']} interleaved rounds; {stamp['machine']}, "
-        f"{stamp['date']}, commit {stamp['commit']}",
+        f"{stamp['date']}, commit {stamp['commit']}, load average "
+        f"{stamp['load_average']:.2f}",
         "",
         "| tool | search wall / hand-loop wall, median [min, max] | "
         "s outside fit per trial, median |",

@@ -40,6 +40,7 @@ import numpy as np  # noqa: E402
 from common import cpu_model  # noqa: E402
 from common import device  # noqa: E402
 from common import package_versions  # noqa: E402
+from common import run_stamp  # noqa: E402
 from common import versions  # noqa: E402
 from drivers import make_driver  # noqa: E402
 from drivers import missing_tools  # noqa: E402
@@ -90,7 +91,9 @@ def markdown(report: dict) -> str:
     lines = [
         f"Suggestion cost on hartmann6 (6-d): seconds per suggestion, median of "
         f"{report['repeats']}, by finished trials; {report['device']} "
-        f"({report['cpu']}), seed {report['seed']}, {report['date']}",
+        f"({report['cpu']}), seed {report['seed']}, {report['stamp']['date']}, "
+        f"commit {report['stamp']['commit']}, load average "
+        f"{report['stamp']['load_average']:.2f}",
         "",
         "| tool | " + " | ".join(sizes) + " |",
         "|---|" + "---|" * len(sizes),
@@ -168,6 +171,7 @@ def main() -> None:
         }
     report = {
         "benchmark": "suggest_cost",
+        "stamp": run_stamp(),
         "date": time.strftime("%Y-%m-%d"),
         "device": device(),
         "cpu": cpu_model(),

@@ -145,7 +145,8 @@ def table(report: dict) -> str:
     lines = [
         f"TensorBoard logging, whole stack: {report['repeats']} A/B pairs of a "
         f"{report['trials']}-trial x {report['epochs']}-epoch random search on "
-        f"digits; {stamp['machine']}, {stamp['date']}, commit {stamp['commit']}",
+        f"digits; {stamp['machine']}, {stamp['date']}, commit {stamp['commit']}, "
+        f"load average {stamp['load_average']:.2f}",
         "",
         "| | value |",
         "|---|---|",

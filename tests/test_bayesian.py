@@ -11,7 +11,6 @@ import itertools
 import json
 import math
 import statistics
-import time
 
 import keras_tuner
 import numpy as np
@@ -497,21 +496,3 @@ def test_log_ei_gradient_is_finite_where_ei_underflows():
     assert np.all(np.isfinite(d_mean)) and np.all(np.isfinite(d_std))
     # For z << 0, d log EI / d mean -> z (the log of a Gaussian tail).
     np.testing.assert_allclose(d_mean, -mean, rtol=1e-3)
-
-
-def test_a_suggestion_after_150_trials_is_cheap(tmp_path):
-    hp = keras_tuner.HyperParameters()
-    for i in range(6):
-        hp.Float(f"x{i}", 0.0, 1.0)
-    oracle = make(BayesianOracle, hp, tmp_path, seed=0)
-    rng = np.random.default_rng(0)
-    propose = oracle.propose
-    oracle.propose = lambda trial_id: {
-        f"x{i}": float(v) for i, v in enumerate(rng.random(6))
-    }
-    run(oracle, lambda v: sum((v[f"x{i}"] - 0.3) ** 2 for i in range(6)), 150)
-    oracle.propose = propose
-    start = time.process_time()
-    run(oracle, lambda v: sum((v[f"x{i}"] - 0.3) ** 2 for i in range(6)), 3)
-    # About 0.05 s of CPU each on a laptop core; sklearn with restarts took 1 s.
-    assert (time.process_time() - start) / 3 < 0.5

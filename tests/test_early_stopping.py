@@ -7,6 +7,7 @@ extension point) only where the search-level rules need exact scores.
 from __future__ import annotations
 
 import os
+import types
 
 import keras
 import keras_tuner
@@ -231,19 +232,33 @@ def test_search_level_stops_fire_for_the_right_reason(tmp_path, kwargs, trials, 
     assert recorded["stop_reason"] == tuner.stop_reason
 
 
-def test_max_time_lets_the_running_trial_finish(tmp_path, digits):
+def test_max_time_lets_the_running_trial_finish(tmp_path, digits, monkeypatch):
+    """The budget runs out during the first trial: it finishes, no other starts.
+
+    The search's clock is a fake one that moves 10 s per epoch trained, so the
+    outcome does not depend on how fast this machine trains.
+    """
+    clock = [0.0]
+    monkeypatch.setattr(
+        keras_hpo.tuners.options,
+        "time",
+        types.SimpleNamespace(monotonic=lambda: clock[0]),
+    )
+    tick = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: clock.__setitem__(0, clock[0] + 10.0)
+    )
     x, x_val, y, y_val = digits
     tuner = keras_hpo.RandomSearch(
         mlp(learning_rate=0.1),
         max_trials=5,
-        max_time=0.5,
+        max_time=15,
         directory=tmp_path,
         verbose=0,
     )
-    tuner.search(x, y, validation_data=(x_val, y_val), epochs=2)
+    tuner.search(x, y, validation_data=(x_val, y_val), epochs=2, callbacks=[tick])
     assert tuner.cv_results_["status"] == ["completed"]
     assert tuner.cv_results_["epochs_run"] == [2]
-    assert tuner.stop_reason.startswith("max_time:")
+    assert tuner.stop_reason == "max_time: 20.0s of 15s used"
 
 
 def _weight_files(tuner) -> dict[str, list[str]]:

@@ -72,17 +72,13 @@ class BayesianOracle(SearchOracle):
        keeps their order but pulls in outliers such as a network left at
        chance by a learning rate that is too high; without it such a trial
        set the model's scale and the search spent its model-based trials on
-       the edges of the space. On the test functions of
-       ``benchmarks/strategies.py`` (5 seeds, 50 trials) it lowered the
-       median regret on the mixed space from 1.4e-4 to 2.2e-5 and on
-       Hartmann-6 from 1.9e-3 to 1.2e-3, and raised Branin's from 4.1e-6 to
-       2.8e-5; on Fashion-MNIST (``benchmarks/mlp.py``, 15 seeds) the median
-       best validation accuracy after 20 trials stayed level (0.8354 with,
-       0.8348 without). Each fit starts from
-       the previous one (saved with the oracle's state), and also from the
-       priors' modes early on and every few trials, so a suggestion costs
-       milliseconds to a few tenths of a second even after hundreds of
-       trials. Trials still running elsewhere enter as pending points with
+       the edges of the space (``warp_outputs=False`` turns it off; the
+       ablation's measurements are in ``benchmarks/README.md``). Each fit
+       starts from the previous one (saved with the oracle's state), and
+       also from the priors' modes early on and every few trials, so the
+       cost of a suggestion stays small as trials accumulate (measured by
+       ``benchmarks/suggest_cost.py``, see ``benchmarks/README.md``).
+       Trials still running elsewhere enter as pending points with
        the best value seen ("constant liar"), so concurrent workers get
        different suggestions.
     3. Candidates (uniform samples plus perturbations of the best trials) are
@@ -93,11 +89,8 @@ class BayesianOracle(SearchOracle):
        then take greedy discrete moves from the best few (a neighbouring
        value, another choice; `local_search.climb`), followed by gradient
        steps again; the best candidate never tried nor running is proposed.
-       The discrete moves made the difference on the mixed benchmark
-       (``benchmarks/strategies.py``): over 20 seeds, the median regret
-       after 50 trials fell from 1.6e-3 to 3.2e-4, because without them an
-       integer stayed one or two units off the optimum that the continuous
-       coordinates had already found.
+       Without the discrete moves an integer can stay one or two units off
+       the optimum that the continuous coordinates have already found.
 
     Failed trials are never re-proposed but do not enter the model.
 
@@ -107,8 +100,8 @@ class BayesianOracle(SearchOracle):
             at most half of ``max_trials``.
         xi: Exploration margin of expected improvement, in standard
             deviations of the observed objective. Defaults to 0 (plain EI):
-            a margin stops the search from refining a good optimum (0.01 of
-            Branin's spread is 0.5, far above the regret reached without).
+            a margin stops the search from refining a good optimum, as it
+            asks for improvements larger than the margin.
         num_candidates: Candidates scored per suggestion. Defaults to 1024.
         warp_outputs: Warp the scores by a fitted power transform before
             the model sees them (see above). Defaults to True; False fits

@@ -56,6 +56,7 @@ from keras_hpo.tuners.checkpoint import resume_point
 from keras_hpo.tuners.control import TrialControl
 from keras_hpo.tuners.data_checks import LabelRule
 from keras_hpo.tuners.data_checks import check_fit_data
+from keras_hpo.tuners.data_checks import lists_as_arrays
 from keras_hpo.tuners.data_checks import num_samples
 from keras_hpo.tuners.graph_memory import released_gradient_functions
 from keras_hpo.tuners.isolation import OracleSnapshot
@@ -473,6 +474,7 @@ class SearchTuner(keras_tuner.Tuner):
 
     def _search(self, fit_args: tuple, fit_kwargs: dict) -> None:
         self._prepare_data(fit_args, fit_kwargs)
+        fit_args, fit_kwargs = lists_as_arrays(fit_args, fit_kwargs)
         self._check_objective_is_logged(fit_kwargs)
         self._check_metrics_exist(fit_args, fit_kwargs)
         fit_kwargs.setdefault("verbose", 0)

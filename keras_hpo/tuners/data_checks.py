@@ -19,7 +19,7 @@ import numpy as np
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
 
-__all__ = ["LabelRule", "check_fit_data", "num_samples"]
+__all__ = ["LabelRule", "check_fit_data", "lists_as_arrays", "num_samples"]
 
 
 class LabelRule:
@@ -160,6 +160,33 @@ def num_samples(data: Any) -> int | None:
     if isinstance(data, (list, tuple)) and data and not hasattr(data[0], "shape"):
         return len(data)
     return None
+
+
+def _is_nested_numbers(data: Any) -> bool:
+    """A list or tuple of numbers or of rows of numbers (not of arrays)."""
+    return (
+        isinstance(data, (list, tuple)) and bool(data) and not hasattr(data[0], "shape")
+    )
+
+
+def lists_as_arrays(fit_args: tuple, fit_kwargs: dict) -> tuple[tuple, dict]:
+    """``x`` and ``y`` given as Python lists of numbers, as NumPy arrays.
+
+    Keras' ``validation_split`` slices arrays only. A list of arrays (the
+    inputs of a model with several inputs) is left as it is. Call it after
+    `check_fit_data`, which refuses ragged lists by name.
+
+    Returns:
+        The positional and keyword arguments, with those lists converted.
+    """
+    args, kwargs = list(fit_args), dict(fit_kwargs)
+    for position, name in enumerate(("x", "y")):
+        if len(args) > position:
+            if _is_nested_numbers(args[position]):
+                args[position] = np.asarray(args[position])
+        elif _is_nested_numbers(kwargs.get(name)):
+            kwargs[name] = np.asarray(kwargs[name])
+    return tuple(args), kwargs
 
 
 def _check_features(argument: str, x: np.ndarray, strict: bool) -> None:

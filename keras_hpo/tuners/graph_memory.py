@@ -5,9 +5,9 @@ Keras' TensorFlow trainer sums gradients through the distribution strategy's
 train step registers that gradient function in TensorFlow's process-wide
 gradient registry under a new name (``CustomGradient-<n>``) and never removes
 it. The registered function holds the traced step's graph, so every trial's
-graphs stay alive after its model is gone: about 7 MB per trial for a small
-MLP, for the whole search (``benchmarks/memory.py``: +702 MB over 90 trials
-before this, and keras-tuner's own growth is the same leak).
+graphs stay alive after its model is gone, for the whole search (keras-tuner's
+own memory growth is the same leak; ``benchmarks/memory.py`` measures it, see
+``benchmarks/README.md``).
 
 `released_gradient_functions` removes the names registered while it was
 open. A finished trial's compiled functions keep working without them (they

@@ -33,11 +33,22 @@ DEFAULT_PATIENCE = 5
 CHECKPOINT_POLICIES = ("best", "every_epoch", "none")
 
 
-def _number(argument: str, value: Any, minimum: float, integer: bool = False):
+def _number(
+    argument: str,
+    value: Any,
+    minimum: float,
+    integer: bool = False,
+    none: bool = True,
+):
+    """``value`` if it is a finite number of at least ``minimum``.
+
+    ``none`` says whether the argument also takes ``None`` (checked by the
+    caller), so that the error lists what it really takes.
+    """
     kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
     if isinstance(value, bool) or not isinstance(value, kinds):
-        kind = "an int" if integer else "a number"
-        raise bad_type(argument, value, f"{kind} or None", f"E.g. {argument}=10.")
+        kind = ("an int" if integer else "a number") + (" or None" if none else "")
+        raise bad_type(argument, value, kind, f"E.g. {argument}=10.")
     if not math.isfinite(value) or value < minimum:
         raise bad_value(
             argument, value, f"must be at least {minimum:g}", f"E.g. {argument}=10."
@@ -76,8 +87,10 @@ def make_early_stopping(
         options = {"patience": int(_number("early_stopping", spec, 1, integer=True))}
     elif isinstance(spec, tuple) and len(spec) == 2:
         options = {
-            "patience": int(_number("early_stopping[0]", spec[0], 1, integer=True)),
-            "min_delta": float(_number("early_stopping[1]", spec[1], 0)),
+            "patience": int(
+                _number("early_stopping[0]", spec[0], 1, integer=True, none=False)
+            ),
+            "min_delta": float(_number("early_stopping[1]", spec[1], 0, none=False)),
         }
     elif isinstance(spec, dict):
         options = dict(spec)
@@ -111,7 +124,7 @@ def check_checkpoint(checkpoint: Any, keep_top_k: Any) -> tuple[str, int]:
             "unknown checkpoint policy",
             f"Use one of: {', '.join(repr(p) for p in CHECKPOINT_POLICIES)}.",
         )
-    keep = int(_number("keep_top_k", keep_top_k, 1, integer=True))
+    keep = int(_number("keep_top_k", keep_top_k, 1, integer=True, none=False))
     return checkpoint, keep
 
 
