@@ -53,27 +53,33 @@ def device() -> str:
     return f"CPU: {cpu_model()} ({os.cpu_count()} cores)"
 
 
+def _git(*args: str) -> str:
+    """The output of ``git ARGS`` in this repository."""
+    return subprocess.run(
+        ["git", *args],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
 def commit() -> str:
     """The checked-out commit (12 hex digits), with ``+dirty`` for local edits.
 
-    ``unknown`` outside a git checkout.
+    Files under ``benchmarks/results/`` are the benchmarks' own outputs and
+    do not count as edits. ``unknown`` outside a git checkout.
     """
-    root = Path(__file__).resolve().parent.parent
     try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        head = _git("rev-parse", "--short=12", "HEAD").strip()
+        status = _git(
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            ".",
+            ":(exclude)benchmarks/results",
+        )
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + ("+dirty" if status.strip() else "")
