@@ -19,7 +19,7 @@ trial 10 to trial 100 (keras-tuner's growth printed beside it).
 
 Run:
     python benchmarks/memory.py              # 100 trials each
-    python benchmarks/memory.py --quick      # 6 trials each
+    python benchmarks/memory.py --quick      # 4 trials each
 
 Writes ``benchmarks/results/memory.json``, ``memory.md`` and ``memory.png``
 (or under ``--out``).
@@ -273,12 +273,12 @@ def table(report: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=100)
-    parser.add_argument("--quick", action="store_true", help="6 trials each")
+    parser.add_argument("--quick", action="store_true", help="4 trials each")
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--tool", help=argparse.SUPPRESS)  # a child process
     args = parser.parse_args()
     if args.quick:
-        args.trials = 6
+        args.trials = 4
     if args.tool:
         with tempfile.TemporaryDirectory() as directory:
             print(json.dumps(run_tool(args.tool, args.trials, directory)))

@@ -21,7 +21,7 @@ Two breakdowns, for reading the headline:
 
 Run:
     python benchmarks/overhead.py             # 12 trials x 5 epochs, 5 rounds
-    python benchmarks/overhead.py --quick     # 4 trials x 2 epochs, 2 rounds
+    python benchmarks/overhead.py --quick     # 2 trials x 2 epochs, 2 rounds
 
 Writes ``benchmarks/results/overhead.json`` and ``overhead.md`` (or under
 ``--out``) with the date, commit, machine, versions and seed.
@@ -224,12 +224,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
-        "--quick", action="store_true", help="4 trials x 2 epochs, 2 rounds"
+        "--quick", action="store_true", help="2 trials x 2 epochs, 2 rounds"
     )
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args()
     if args.quick:
-        args.trials, args.epochs, args.repeats = 4, 2, 2
+        args.trials, args.epochs, args.repeats = 2, 2, 2
     data = load_digits(seed=0)
 
     def ours(model, directory, trials=args.trials):

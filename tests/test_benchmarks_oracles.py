@@ -164,6 +164,8 @@ def test_strategies_resume_runs_only_what_is_missing(tmp_path):
     for again, before in zip(resumed["runs"][1:], first["runs"][1:], strict=True):
         assert again.pop("seconds_per_suggestion") > 0
         before.pop("seconds_per_suggestion")
+        # Each run carries its own stamp: the re-run's is its own, not copied.
+        assert again.pop("stamp")["date"] >= before.pop("stamp")["date"]
         assert again == before
     # Saved with other options: refused, nothing overwritten.
     partial.write_text(json.dumps({"config": {"tasks": tasks[:1]}, "runs": [kept]}))

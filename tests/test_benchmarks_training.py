@@ -57,14 +57,14 @@ def test_overhead_quick(tmp_path):
     done = run_benchmark("overhead.py", tmp_path)
     report = json.loads((tmp_path / "overhead.json").read_text())
     check_stamp(report["stamp"])
-    assert (report["trials"], report["epochs"], report["repeats"]) == (4, 2, 2)
+    assert (report["trials"], report["epochs"], report["repeats"]) == (2, 2, 2)
     tools = ["keras_hpo.RandomSearch", "keras_tuner.RandomSearch", "hand-written loop"]
     rounds = report["rounds"]
     # The order rotates from round to round.
     assert [r["order"] for r in rounds] == [tools, tools[1:] + tools[:1]]
     for r in rounds:
         for tool in tools:
-            assert r[tool]["trials"] == 4 and r[tool]["epochs"] == 8
+            assert r[tool]["trials"] == 2 and r[tool]["epochs"] == 4
             assert 0 < r[tool]["fit_s"] <= r[tool]["wall_s"]
         # Every default per-epoch callback of ours was timed; the loop has none.
         assert set(r[tools[0]]["callback_s"]) == TRIAL_CALLBACKS
@@ -77,7 +77,7 @@ def test_overhead_quick(tmp_path):
         assert got["median"] == pytest.approx(statistics.median(ratios))
         assert (got["min"], got["max"]) == pytest.approx((min(ratios), max(ratios)))
     assert summary["wall_over_loop"][tools[2]]["median"] == 1.0
-    total = [1000 * sum(r[tools[0]]["callback_s"].values()) / 8 for r in rounds]
+    total = [1000 * sum(r[tools[0]]["callback_s"].values()) / 4 for r in rounds]
     assert summary["callback_ms_per_epoch_total"]["median"] == pytest.approx(
         statistics.median(total)
     )
@@ -150,13 +150,13 @@ def test_memory_quick(tmp_path):
     run_benchmark("memory.py", tmp_path)
     report = json.loads((tmp_path / "memory.json").read_text())
     check_stamp(report["stamp"])
-    assert report["trials"] == 6 and report["from_trial"] == 3
+    assert report["trials"] == 4 and report["from_trial"] == 2
     assert set(report["runs"]) == {"keras_hpo", "keras_hpo_isolated", "keras_tuner"}
     for tool, run in report["runs"].items():
-        assert len(run["rss_mb"]) == 6 and all(v > 0 for v in run["rss_mb"])
-        assert len(run["tree_peak_pss_mb"]) == 6
+        assert len(run["rss_mb"]) == 4 and all(v > 0 for v in run["rss_mb"])
+        assert len(run["tree_peak_pss_mb"]) == 4
         assert all(v > 0 for v in run["tree_peak_pss_mb"])
-        growth = run["rss_mb"][-1] - run["rss_mb"][2]
+        growth = run["rss_mb"][-1] - run["rss_mb"][1]
         assert report["growth_mb"][tool] == pytest.approx(growth)
     # The isolated trials' children are counted: the tree's peak (its shared
     # pages counted once) is above what the search process alone holds, even
@@ -165,8 +165,8 @@ def test_memory_quick(tmp_path):
     for peak, rss in zip(isolated["tree_peak_pss_mb"], isolated["rss_mb"], strict=True):
         assert peak > rss
     line = published_line("memory", report)
-    assert f"trial 3 to 6: {report['growth_mb']['keras_hpo']:+.0f} MB" in line
-    assert f"a peak of {isolated['tree_peak_pss_mb'][2]:.0f} MB at trial 3" in line
+    assert f"trial 2 to 4: {report['growth_mb']['keras_hpo']:+.0f} MB" in line
+    assert f"a peak of {isolated['tree_peak_pss_mb'][1]:.0f} MB at trial 2" in line
 
 
 def test_tree_sampler_counts_a_live_child():
