@@ -152,21 +152,21 @@ def _as_array(argument: str, data: Any) -> np.ndarray | None:
     return None
 
 
-def num_samples(data: Any) -> int | None:
-    """The length of the sample axis of an array or a list, else ``None``."""
-    shape = getattr(data, "shape", None)
-    if shape is not None and len(shape) > 0:
-        return int(shape[0])
-    if isinstance(data, (list, tuple)) and data and not hasattr(data[0], "shape"):
-        return len(data)
-    return None
-
-
 def _is_nested_numbers(data: Any) -> bool:
     """A list or tuple of numbers or of rows of numbers (not of arrays)."""
     return (
         isinstance(data, (list, tuple)) and bool(data) and not hasattr(data[0], "shape")
     )
+
+
+def num_samples(data: Any) -> int | None:
+    """The length of the sample axis of an array or a list, else ``None``."""
+    shape = getattr(data, "shape", None)
+    if shape is not None and len(shape) > 0:
+        return int(shape[0])
+    if _is_nested_numbers(data):
+        return len(data)
+    return None
 
 
 def lists_as_arrays(fit_args: tuple, fit_kwargs: dict) -> tuple[tuple, dict]:
