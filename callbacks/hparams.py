@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,8 @@ from tensorboard.plugins.hparams import api_pb2
 from tensorboard.plugins.hparams import metadata
 from tensorboard.plugins.hparams import plugin_data_pb2
 from tensorboard.plugins.hparams import summary_v2 as hparams_api
+
+from keras_hpo.search_space.importance import IMPORTANCE
 
 __all__ = [
     "IMPORTANCE",
@@ -25,18 +28,6 @@ __all__ = [
     "session_start_summary",
 ]
 
-#: Hyperparameter names in the order of how much they usually matter for an
-#: MLP (learning rate first); see `order_hyperparameters`.
-IMPORTANCE = (
-    "learning_rate",
-    "num_layers",
-    "units",
-    "dropout",
-    "batch_size",
-    "optimizer",
-    "activation",
-)
-
 #: How many hyperparameter columns TensorBoard's HParams table shows by default.
 DEFAULT_COLUMNS = 5
 
@@ -47,20 +38,27 @@ STATUS_COLUMN = "trial_status"
 STATUS_VALUES = ("completed", "stopped_early", "pruned", "failed")
 
 
-def order_hyperparameters(space: Iterable[kt_hp.HyperParameter]) -> list:
+def order_hyperparameters(
+    space: Iterable[kt_hp.HyperParameter], importance: Sequence[str] = IMPORTANCE
+) -> list:
     """Orders a search space so that the hyperparameters that matter come first.
 
     The rule: hyperparameters that take more than one value before fixed ones;
     among them, unconditional ones before conditional ones (for instance
-    ``units_2``, active only with 3 layers); then the names in `IMPORTANCE`
+    ``units_2``, active only with 3 layers); then the names in ``importance``
     in that order; then the order of declaration.
+
+    Args:
+        space: The hyperparameters.
+        importance: Names, most important first (the hypermodel's own order,
+            see `keras_hpo.protocols.DataAwareHyperModel`).
     """
     space = list(space)
 
     def rank(item: tuple[int, kt_hp.HyperParameter]) -> tuple:
         position, hp = item
         fixed = isinstance(hp, kt_hp.Fixed)
-        known = IMPORTANCE.index(hp.name) if hp.name in IMPORTANCE else len(IMPORTANCE)
+        known = importance.index(hp.name) if hp.name in importance else len(importance)
         return (fixed, bool(hp.conditions), known, position)
 
     return [hp for _, hp in sorted(enumerate(space), key=rank)]
@@ -146,7 +144,9 @@ def metric_columns(objective: str, logged: Iterable[str]) -> list:
 
 
 def experiment_summary(
-    space: Iterable[kt_hp.HyperParameter], metrics: list
+    space: Iterable[kt_hp.HyperParameter],
+    metrics: list,
+    importance: Sequence[str] = IMPORTANCE,
 ) -> summary_pb2.Summary:
     """The HParams experiment: every hyperparameter's domain, and the metrics.
 
@@ -159,9 +159,10 @@ def experiment_summary(
         space: The search space (keras-tuner hyperparameters), in any order;
             it is ordered by `order_hyperparameters`.
         metrics: From `metric_columns`.
+        importance: As for `order_hyperparameters`.
     """
     infos = []
-    for rank, hp in enumerate(order_hyperparameters(space)):
+    for rank, hp in enumerate(order_hyperparameters(space, importance)):
         domain, description = _domain(hp)
         info = api_pb2.HParamInfo(
             name=hp.name,

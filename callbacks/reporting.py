@@ -11,8 +11,8 @@ from typing import TextIO
 from keras_hpo.callbacks.base import SearchCallback
 
 if TYPE_CHECKING:  # pragma: no cover
-    from keras_hpo.tuners.base import SearchTuner
     from keras_hpo.tuners.results import TrialResult
+    from keras_hpo.tuners.view import SearchView
 
 __all__ = ["ProgressPrinter", "format_values"]
 
@@ -49,29 +49,29 @@ class ProgressPrinter(SearchCallback):
     def _print(self, text: str) -> None:
         print(text, file=self.stream or sys.stdout, flush=True)
 
-    def on_search_begin(self, tuner: SearchTuner) -> None:
+    def on_search_begin(self, search: SearchView) -> None:
         """Prints the search's plan."""
         self._start = time.perf_counter()
-        total = tuner.expected_trials
-        done = len(tuner.trial_results)
+        total = search.expected_trials
+        done = len(search.trial_results)
         plan = f"up to {total} trials" if total else "until the space is exhausted"
         resumed = f", {done} already done" if done else ""
         self._print(
-            f"Searching with {type(tuner.oracle).__name__} ({plan}{resumed}); "
-            f"objective {tuner.oracle.objective.name} "
-            f"({tuner.oracle.objective.direction}); results in {tuner.project_dir}"
+            f"Searching with {search.strategy} ({plan}{resumed}); "
+            f"objective {search.objective.name} "
+            f"({search.objective.direction}); results in {search.project_dir}"
         )
-        log_dir = getattr(tuner, "tensorboard_dir", None)
+        log_dir = search.tensorboard_dir
         if log_dir:
             self._print(f"Watch it in TensorBoard: keras-hpo tensorboard {log_dir}")
 
-    def on_trial_end(self, tuner: SearchTuner, result: TrialResult) -> None:
+    def on_trial_end(self, search: SearchView, result: TrialResult) -> None:
         """Prints one line for the finished trial."""
-        total = tuner.expected_trials or "?"
-        name = tuner.oracle.objective.name
+        total = search.expected_trials or "?"
+        name = search.objective.name
         head = f"[trial {result.number}/{total}]"
         if result.ok:
-            best = tuner.best_result()
+            best = search.best_result()
             outcome = f"{name}={result.score:.4f}"
             if best is not None:
                 outcome += f" best={best.score:.4f} (trial {best.number})"
@@ -83,18 +83,18 @@ class ProgressPrinter(SearchCallback):
             timing = f"{result.status.value.replace('_', ' ')} | {timing}"
         self._print(f"{head} {outcome} | {timing} | {format_values(result.values)}")
 
-    def on_search_end(self, tuner: SearchTuner) -> None:
+    def on_search_end(self, search: SearchView) -> None:
         """Prints the best trial."""
-        best = tuner.best_result()
+        best = search.best_result()
         elapsed = time.perf_counter() - self._start
-        if tuner.stop_reason:
-            self._print(f"Search stopped: {tuner.stop_reason}")
+        if search.stop_reason:
+            self._print(f"Search stopped: {search.stop_reason}")
         if best is None:
             self._print(f"Search ended after {elapsed:.1f}s with no completed trial.")
             return
         self._print(
             f"Best trial {best.number} (id {best.trial_id}): "
-            f"{tuner.oracle.objective.name}={best.score:.4f} at epoch "
+            f"{search.objective.name}={best.score:.4f} at epoch "
             f"{best.best_epoch + 1}; {format_values(best.values)}; "
             f"search took {elapsed:.1f}s"
         )

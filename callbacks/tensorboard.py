@@ -21,8 +21,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import keras
     from keras_tuner.engine.trial import Trial
 
-    from keras_hpo.tuners.base import SearchTuner
     from keras_hpo.tuners.results import TrialResult
+    from keras_hpo.tuners.view import SearchView
 
 __all__ = ["TensorBoardLogger"]
 
@@ -81,18 +81,18 @@ class TensorBoardLogger(SearchCallback):
         return f"trial_{trial_id}"
 
     # -- the search --------------------------------------------------------------
-    def on_search_begin(self, tuner: SearchTuner) -> None:
+    def on_search_begin(self, search: SearchView) -> None:
         """Writes the HParams experiment, unless an earlier search did."""
         self._search = EventLog(os.path.join(self.log_dir, "search"))
         if glob.glob(os.path.join(self.log_dir, "events.out.tfevents.*")):
             return
-        objective = tuner.oracle.objective.name
-        metrics = metric_columns(objective, tuner.logged_metrics or [objective])
+        objective = search.objective.name
+        metrics = metric_columns(objective, search.logged_metrics or [objective])
         root = EventLog(self.log_dir)
-        root.write(experiment_summary(tuner.public_space(), metrics))
+        root.write(experiment_summary(search.space, metrics, search.importance))
         root.close()
 
-    def on_search_end(self, tuner: SearchTuner) -> None:
+    def on_search_end(self, search: SearchView) -> None:
         """Closes every writer still open."""
         for log in self._trials.values():
             log.close()
@@ -101,7 +101,7 @@ class TensorBoardLogger(SearchCallback):
             self._search.close()
 
     # -- one trial ---------------------------------------------------------------
-    def on_trial_begin(self, tuner: SearchTuner, trial: Trial) -> None:
+    def on_trial_begin(self, search: SearchView, trial: Trial) -> None:
         """Records the device the trial trains on."""
         log = EventLog(os.path.join(self.log_dir, self.run_name(trial.trial_id)))
         self._trials[trial.trial_id] = log
@@ -110,20 +110,20 @@ class TensorBoardLogger(SearchCallback):
         self.probe.reset_peak()
 
     def trial_callbacks(
-        self, tuner: SearchTuner, trial: Trial, execution: int
+        self, search: SearchView, trial: Trial, execution: int
     ) -> list[keras.callbacks.Callback]:
         """An `EpochTensorBoard` writing this training's curves."""
-        run = os.path.join(self.log_dir, tuner.run_name(trial, execution))
-        return [EpochTensorBoard(run, tuner.samples_per_epoch)]
+        run = os.path.join(self.log_dir, search.run_name(trial.trial_id, execution))
+        return [EpochTensorBoard(run, search.samples_per_epoch)]
 
-    def on_trial_end(self, tuner: SearchTuner, result: TrialResult) -> None:
+    def on_trial_end(self, search: SearchView, result: TrialResult) -> None:
         """Writes the trial's session and results; adds its score to the search run."""
         group = self.run_name(result.trial_id)
         log = self._trials.pop(result.trial_id, None) or EventLog(
             os.path.join(self.log_dir, group)
         )
         status = result.status.value
-        values = tuner.trial_values(tuner.oracle.get_trial(result.trial_id))
+        values = search.trial_values(result.trial_id)
         log.write(
             session_start_summary(group, values, status, time.time() - result.seconds)
         )
@@ -144,7 +144,7 @@ class TensorBoardLogger(SearchCallback):
         log.write(session_end_summary(status))
         log.close()
         if result.ok and self._search is not None:
-            best = tuner.best_result()
+            best = search.best_result()
             values = {"search/objective": result.score}
             if best is not None:
                 values["search/best_so_far"] = best.score

@@ -6,9 +6,9 @@ import keras_tuner
 import pytest
 
 import keras_hpo
-from keras_hpo.hypermodels.sklearn_space import SUBGRID
 from keras_hpo.oracles import GridOracle
 from keras_hpo.oracles import HyperGrid
+from keras_hpo.search_space.sklearn_grid import SUBGRID
 
 # keras-tuner's lock helper calls threading.currentThread() on every call.
 pytestmark = pytest.mark.filterwarnings(

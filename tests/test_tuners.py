@@ -17,7 +17,7 @@ from scipy.stats import loguniform
 from scipy.stats import randint
 
 import keras_hpo
-from keras_hpo.hypermodels.sklearn_space import SUBGRID
+from keras_hpo.search_space.sklearn_grid import SUBGRID
 
 # keras-tuner's lock helper calls threading.currentThread() on every call.
 pytestmark = pytest.mark.filterwarnings(

@@ -13,9 +13,12 @@ from keras_tuner.engine import hyperparameters as kt_hp
 
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
-from keras_hpo.hypermodels.space import Knob
-from keras_hpo.hypermodels.space import declare
-from keras_hpo.hypermodels.space import possible_values
+from keras_hpo.protocols import Labels
+from keras_hpo.protocols import plain_fit
+from keras_hpo.search_space.importance import IMPORTANCE
+from keras_hpo.search_space.knobs import Knob
+from keras_hpo.search_space.knobs import declare
+from keras_hpo.search_space.knobs import possible_values
 
 __all__ = ["ACTIVATIONS", "KNOBS", "OPTIMIZERS", "TASKS", "HyperMLP"]
 
@@ -142,6 +145,10 @@ class HyperMLP(keras_tuner.HyperModel):
     Subclass it to change the architecture: override the public hooks
     `input_block`, `hidden_block`, `output_head`, `build_optimizer` and `fit`,
     and read knob values with `value`.
+
+    It implements `keras_hpo.protocols.DataAwareHyperModel`: the tuners adapt
+    it to the data, check labels against its task and take its default
+    objective.
 
     Args:
         task: ``"classification"`` (softmax, sparse categorical
@@ -279,6 +286,26 @@ class HyperMLP(keras_tuner.HyperModel):
     def default_objective(self) -> str:
         """The objective our tuners use when none is given."""
         return TASKS[self.task][3]
+
+    @property
+    def labels(self) -> Labels:
+        """The rule its labels follow (checked before the first trial)."""
+        return Labels(self.task, self.num_classes, self.output_dim)
+
+    @property
+    def important_hyperparameters(self) -> tuple[str, ...]:
+        """Its knobs, most important first (the HParams column order)."""
+        return IMPORTANCE
+
+    @property
+    def knobs(self) -> dict[str, Knob]:
+        """The knobs a scikit-learn ``param_grid`` may name (`KNOBS`)."""
+        return KNOBS
+
+    def search_identity(self) -> dict[str, Any]:
+        """The task, the loss and the number of outputs: what scores mean."""
+        outputs = self.num_classes if self.task == "classification" else self.output_dim
+        return {"task": self.task, "loss": TASKS[self.task][1], "outputs": outputs}
 
     @property
     def ready(self) -> bool:
@@ -494,6 +521,7 @@ class HyperMLP(keras_tuner.HyperModel):
         model.compile(optimizer=self.build_optimizer(hp), loss=loss, metrics=[metric])
         return model
 
+    @plain_fit
     def fit(self, hp: kt_hp.HyperParameters, model: keras.Model, *args, **kwargs):
         """Trains one trial's model; fit-time knobs (``batch_size``) apply here.
 

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 from keras_tuner.engine import trial as kt_trial
 
+from keras_hpo.compat import remember_values
+from keras_hpo.compat import set_seed_state
 from keras_hpo.errors import SearchSpaceError
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
@@ -121,7 +123,7 @@ class SearchOracle(AtomicState):
         )
         # keras-tuner treats a falsy seed as "no seed"; we do not.
         self.seed = seed
-        self._seed_state = seed
+        set_seed_state(self, seed)
         #: trial_id -> the values proposed for it, in proposal order.
         self.proposed: dict[str, dict[str, Any]] = {}
         self._grid_cache: tuple[str, HyperGrid | None] | None = None
@@ -158,9 +160,7 @@ class SearchOracle(AtomicState):
         # (the same knob in another sub-grid of a list of `param_grid`s), and
         # fills missing values with unseeded random draws. Our proposals hold
         # every active value already, so they are recorded as they are.
-        key = self._compute_values_hash(trial.hyperparameters.values)
-        self._tried_so_far.add(key)
-        self._id_to_hash[trial.trial_id] = key
+        remember_values(self, trial)
 
     # -- helpers for strategies ------------------------------------------------
     @property

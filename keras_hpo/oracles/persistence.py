@@ -9,6 +9,11 @@ from typing import Any
 import keras_tuner
 from keras_tuner.engine import trial as kt_trial
 
+from keras_hpo.compat import oracle_display
+from keras_hpo.compat import oracle_file
+from keras_hpo.compat import oracle_project_dir
+from keras_hpo.compat import oracle_trial_dir
+from keras_hpo.compat import retry_queue
 from keras_hpo.files import RESTART
 from keras_hpo.files import atomic_write_json
 from keras_hpo.files import check_trial_file
@@ -130,7 +135,7 @@ class AtomicState(keras_tuner.Oracle):
         into another trial's folder. Running and retried trials are handed
         out by keras-tuner as usual.
         """
-        if tuner_id in self.ongoing_trials or self._retry_queue:
+        if tuner_id in self.ongoing_trials or retry_queue(self):
             return super().create_trial(tuner_id)
         self.tuner_ids.add(tuner_id)
         trial_id = self.new_trial_id()
@@ -152,7 +157,7 @@ class AtomicState(keras_tuner.Oracle):
             self.start_order.append(trial_id)
             self._save_trial(trial)
             self.save()
-            self._display.on_trial_begin(trial)
+            oracle_display(self).on_trial_begin(trial)
         if status == kt_trial.TrialStatus.STOPPED:
             self.tuner_ids.discard(tuner_id)
         return trial
@@ -167,19 +172,19 @@ class AtomicState(keras_tuner.Oracle):
         number = len(self.trials)
         while True:
             trial_id = f"{number:0{width}d}"
-            folder = os.path.join(self._project_dir, f"trial_{trial_id}")
+            folder = os.path.join(oracle_project_dir(self), f"trial_{trial_id}")
             if trial_id not in self.trials and not os.path.lexists(folder):
                 return trial_id
             number += 1
 
     def save(self) -> None:
         """Writes ``oracle.json`` atomically."""
-        path = self._get_oracle_fname()
+        path = oracle_file(self)
         atomic_write_json(path, self.get_state())
         self.saved_signature = file_signature(path)
 
     def _save_trial(self, trial: kt_trial.Trial) -> None:
-        path = os.path.join(self._get_trial_dir(trial.trial_id), "trial.json")
+        path = os.path.join(oracle_trial_dir(self, trial.trial_id), "trial.json")
         atomic_write_json(path, trial.get_state())
 
     def reload(self) -> None:
@@ -192,7 +197,7 @@ class AtomicState(keras_tuner.Oracle):
                 keras-tuner oracle, is in another trial's folder, or names a
                 trial ID that is not ours; the message names the file.
         """
-        pattern = os.path.join(self._project_dir, "trial_*", "trial.json")
+        pattern = os.path.join(oracle_project_dir(self), "trial_*", "trial.json")
         for path in sorted(glob.glob(pattern)):
             state = read_json(path)
             try:
@@ -201,10 +206,10 @@ class AtomicState(keras_tuner.Oracle):
                 raise foreign_file(path, "a keras-tuner trial") from err
             check_trial_file(trial.trial_id, path, "the state")
             self.trials[trial.trial_id] = trial
-        path = self._get_oracle_fname()
+        path = oracle_file(self)
         if not os.path.exists(path):
             raise FileNotFoundError(
-                f"{path} is missing, but {self._project_dir} holds a search "
+                f"{path} is missing, but {oracle_project_dir(self)} holds a search "
                 "(its tuner state and trial folders), so it cannot be resumed "
                 f"safely. Restore the file. {RESTART}"
             )
@@ -214,7 +219,7 @@ class AtomicState(keras_tuner.Oracle):
         for trial_id in listed_trial_ids(state, path):
             if trial_id not in self.trials:
                 missing = os.path.join(
-                    self._project_dir, f"trial_{trial_id}", "trial.json"
+                    oracle_project_dir(self), f"trial_{trial_id}", "trial.json"
                 )
                 raise FileNotFoundError(
                     f"{missing} is missing: trial {trial_id} is listed in {path} "
@@ -231,22 +236,22 @@ class AtomicState(keras_tuner.Oracle):
         for trial_id, trial in sorted(self.trials.items()):
             if trial.status in ENDED and trial_id not in self.end_order:
                 self.end_order.append(trial_id)
-                if trial_id in self._retry_queue:
-                    self._retry_queue.remove(trial_id)
+                if trial_id in retry_queue(self):
+                    retry_queue(self).remove(trial_id)
         # As keras-tuner does: the trials running when the search stopped
         # run again, unless they had ended (a kill right after `end_trial`).
         ended = set(self.end_order)
         for trial in self.ongoing_trials.values():
-            if trial.trial_id not in ended and trial.trial_id not in self._retry_queue:
-                self._retry_queue.append(trial.trial_id)
+            if trial.trial_id not in ended and trial.trial_id not in retry_queue(self):
+                retry_queue(self).append(trial.trial_id)
         self.ongoing_trials = {}
         for trial_id, trial in sorted(self.trials.items()):
             if (
                 trial.status in UNFINISHED
-                and trial_id not in self._retry_queue
+                and trial_id not in retry_queue(self)
                 and trial_id not in ended
             ):
-                self._retry_queue.append(trial_id)
+                retry_queue(self).append(trial_id)
             if trial_id not in self.start_order:
                 self.start_order.append(trial_id)
                 self.adopt(trial)

@@ -17,7 +17,7 @@ import numpy as np
 from keras_tuner.engine import hyperparameters as kt_hp
 
 from keras_hpo.errors import SearchSpaceError
-from keras_hpo.hypermodels.space import possible_values
+from keras_hpo.search_space.knobs import possible_values
 
 __all__ = ["MAX_GRID_SIZE", "HyperGrid", "UnitCube", "active_values", "values_key"]
 

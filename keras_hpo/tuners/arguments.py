@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from keras_hpo.compat import create_objective
+from keras_hpo.compat import is_objective
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
-from keras_hpo.hypermodels.mlp import KNOBS
-from keras_hpo.hypermodels.mlp import HyperMLP
-from keras_hpo.hypermodels.sklearn_space import param_distributions_to_hyperparameters
-from keras_hpo.hypermodels.sklearn_space import param_grid_to_hyperparameters
+from keras_hpo.protocols import DataAwareHyperModel
+from keras_hpo.search_space.sklearn_grid import param_distributions_to_hyperparameters
+from keras_hpo.search_space.sklearn_grid import param_grid_to_hyperparameters
 
 __all__ = ["check_objective", "search_space"]
 
@@ -24,8 +25,6 @@ def check_objective(objective: Any) -> Any:
         TypeError: For another type.
         ValueError: For an empty name, or a name with no known direction.
     """
-    from keras_tuner.src.engine import objective as kt_objective
-
     if objective is None:
         return None
     items = objective if isinstance(objective, list) else [objective]
@@ -34,7 +33,7 @@ def check_objective(objective: Any) -> Any:
             "objective", objective, "an empty list", 'E.g. objective="val_loss".'
         )
     for item in items:
-        if isinstance(item, kt_objective.Objective):
+        if is_objective(item):
             continue
         if not isinstance(item, str):
             raise bad_type(
@@ -48,7 +47,7 @@ def check_objective(objective: Any) -> Any:
                 "objective", item, "an empty metric name", 'E.g. objective="val_loss".'
             )
         try:
-            kt_objective.create_objective(item)
+            create_objective(item)
         except ValueError:
             raise bad_value(
                 "objective",
@@ -70,7 +69,8 @@ def search_space(
 ) -> dict[str, Any]:
     """Resolves the objective and the search space of a strategy tuner.
 
-    * With no ``objective``, a `HyperMLP` supplies its task's default
+    * With no ``objective``, a data-aware hypermodel (such as `HyperMLP`,
+      see `keras_hpo.protocols`) supplies its default
       (``val_accuracy`` for classification, ``val_loss`` for regression).
     * A scikit-learn ``param_grid`` / ``param_distributions`` becomes the
       ``hyperparameters`` of the oracle, and ``tune_new_entries`` is turned
@@ -85,9 +85,10 @@ def search_space(
         ValueError: If a scikit-learn space is given with ``hyperparameters``.
     """
     objective = check_objective(objective)
-    if objective is None and isinstance(hypermodel, HyperMLP):
+    aware = isinstance(hypermodel, DataAwareHyperModel)
+    if objective is None and aware:
         objective = hypermodel.default_objective
-    knobs = KNOBS if isinstance(hypermodel, HyperMLP) else None
+    knobs = hypermodel.knobs if aware else None
     for argument, spec, convert in (
         ("param_grid", param_grid, param_grid_to_hyperparameters),
         (

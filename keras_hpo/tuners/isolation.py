@@ -6,14 +6,17 @@ small MLP in a plain Keras loop); over hundreds of trials that adds up. With
 isolation each trial trains in a fresh process that exits when the trial
 ends, so whatever it kept dies with it.
 
-The child gets a copy of the tuner without its oracle (a snapshot of what a
-trial needs: the objective, the seed and the trial order), the trial and the
-data, runs the very same `SearchTuner.run_trial`, writes the best epoch's
-weights to ``pending.weights.h5`` in the trial's folder and sends back the
-metrics and the `TrialResult`. The parent then records the trial as usual.
-The hypermodel, the data and the Keras callbacks given to ``search`` must be
-picklable; on platforms that start processes by "spawn", a script that
-defines them must guard its entry point with ``if __name__ == "__main__":``.
+The child gets the very `TrialRunner` and `TrialPlan` the search's process
+would use (with a picklable model builder, the other trials' curves as they
+were, and the Keras callbacks the search callbacks made for it), runs it,
+writes the best epoch's weights to ``pending.weights.h5`` in the trial's
+folder and sends back the outcome. `run_isolated` returns it as a
+`TrialOutcome` whose weights handle is that file; the tuner records the
+trial as usual. The hypermodel, the data and the Keras callbacks given to
+``search`` must be picklable; on platforms that start processes by "spawn",
+a script that defines them must guard its entry point with
+``if __name__ == "__main__":``. This module owns the process; it must not
+record results or talk to the oracle.
 """
 
 from __future__ import annotations
@@ -21,22 +24,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 import traceback
-from dataclasses import dataclass
-from typing import Any
 
-__all__ = ["OracleSnapshot", "PENDING_WEIGHTS", "TrialProcessError", "run_isolated"]
+from keras_hpo.tuners.outcome import TrialOutcome
+
+__all__ = ["PENDING_WEIGHTS", "TrialProcessError", "run_isolated"]
 
 #: The best epoch's weights a child wrote, in the trial's folder.
 PENDING_WEIGHTS = "pending.weights.h5"
-
-
-@dataclass
-class OracleSnapshot:
-    """What `SearchTuner.run_trial` reads from the oracle, frozen for a child."""
-
-    objective: Any
-    seed: int | None
-    start_order: list[str]
 
 
 class TrialProcessError(Exception):
@@ -53,54 +47,34 @@ def _child(connection, payload: bytes) -> None:
 
     from keras_tuner import errors as kt_errors
 
-    from keras_hpo.tuners.weights import save_weights
+    from keras_hpo.tuners.outcome import outcome_of
 
-    tuner, trial, fit_args, fit_kwargs = pickle.loads(payload)
+    runner, plan, fit_args, fit_kwargs = pickle.loads(payload)
     try:
-        metrics = type(tuner).run_trial(tuner, trial, *fit_args, **fit_kwargs)
-        model, weights = tuner._weights.pop(trial.trial_id, (None, None))
-        if model is not None:
-            if weights is not None:
-                model.set_weights(weights)
-            path = os.path.join(tuner.get_trial_dir(trial.trial_id), PENDING_WEIGHTS)
-            save_weights(model, path)
-        result = tuner._running.pop(trial.trial_id, None)
+        outcome = runner.run(plan, fit_args, fit_kwargs)
+        if outcome.weights is not None:
+            path = os.path.join(plan.directory, PENDING_WEIGHTS)
+            outcome.weights.write(path, current_if_no_best=True)
         connection.send(
-            ("ok", metrics, result and result.to_json(), trial.hyperparameters)
+            ("ok", outcome.metrics, outcome.result.to_json(), plan.hyperparameters)
         )
     except BaseException as err:  # noqa: BLE001 - everything goes to the parent
-        result = tuner._running.pop(trial.trial_id, None)
+        partial = outcome_of(err)
         failed = isinstance(err, kt_errors.FailedTrialError)
         connection.send(
-            ("error", traceback.format_exc(), failed, result and result.to_json())
+            (
+                "error",
+                traceback.format_exc(),
+                failed,
+                partial and partial.result.to_json(),
+            )
         )
     finally:
         connection.close()
 
 
-def run_isolated(tuner, trial, fit_args: tuple, fit_kwargs: dict):
-    """Runs ``tuner.run_trial`` for ``trial`` in a new process.
-
-    Args:
-        tuner: The `SearchTuner` (pickled without its oracle).
-        trial: The keras-tuner trial.
-        fit_args: As for ``search``.
-        fit_kwargs: As for ``search``.
-
-    Returns:
-        ``(metrics, result_json, weights_path)``: the best epoch's metrics,
-        the trial's `TrialResult` as JSON and the pending weights file (or
-        ``None``). ``trial.hyperparameters`` is replaced by the child's,
-        which holds what building the model declared (fixed values, say).
-
-    Raises:
-        TrialProcessError: If the trial raised in its process (its
-            traceback is the message; ``result_json`` is attached as
-            ``error.result_json``), or the process died.
-    """
-    import pickle
-
-    payload = pickle.dumps((tuner, trial, fit_args, fit_kwargs))
+def _receive(payload: bytes):
+    """Starts the child, waits for its message (``None`` if it died)."""
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_child, args=(sender, payload), daemon=True)
@@ -124,10 +98,45 @@ def run_isolated(tuner, trial, fit_args: tuple, fit_kwargs: dict):
             "reporting (killed, or out of memory?).",
             failed_trial=False,
         )
+    return message
+
+
+def run_isolated(runner, plan, fit_args: tuple, fit_kwargs: dict) -> TrialOutcome:
+    """Runs ``runner.run(plan, ...)`` in a new process.
+
+    Args:
+        runner: The `TrialRunner` (its ``build`` must be picklable).
+        plan: The `TrialPlan` (its ``curves`` and ``observers`` likewise).
+        fit_args: As for ``search``.
+        fit_kwargs: As for ``search``.
+
+    Returns:
+        The trial's outcome; its weights handle is the pending weights
+        file, if one was written. ``plan.hyperparameters`` is replaced by
+        the child's (which hold what building declared: fixed values).
+
+    Raises:
+        FailedTrialError: If training failed in the child (no retry); the
+            message is the child's traceback, ``.outcome`` the partial one.
+        TrialProcessError: If anything else raised in the child (the
+            traceback is the message, ``.outcome`` the partial one), or the
+            process died.
+    """
+    import pickle
+
+    from keras_hpo.tuners.outcome import WeightsHandle
+    from keras_hpo.tuners.outcome import trial_failed
+    from keras_hpo.tuners.results import TrialResult
+
+    message = _receive(pickle.dumps((runner, plan, fit_args, fit_kwargs)))
     if message[0] == "error":
-        error = TrialProcessError(message[1], failed_trial=message[2])
-        error.result_json = message[3]
+        partial = message[3] and TrialOutcome(TrialResult.from_json(message[3]), {})
+        if message[2]:
+            raise trial_failed(message[1], partial or None)
+        error = TrialProcessError(message[1], failed_trial=False)
+        error.outcome = partial or None
         raise error
-    trial.hyperparameters = message[3]
-    path = os.path.join(tuner.get_trial_dir(trial.trial_id), PENDING_WEIGHTS)
-    return message[1], message[2], path if os.path.exists(path) else None
+    plan.hyperparameters = message[3]
+    path = os.path.join(plan.directory, PENDING_WEIGHTS)
+    weights = WeightsHandle(path=path) if os.path.exists(path) else None
+    return TrialOutcome(TrialResult.from_json(message[2]), message[1], weights)

@@ -1,4 +1,4 @@
-"""The stopping and checkpoint options shared by every tuner, validated once."""
+"""The options shared by every tuner, validated once, before anything runs."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ __all__ = [
     "DEFAULT_PATIENCE",
     "SearchLimits",
     "check_checkpoint",
+    "check_flags",
+    "check_search_callbacks",
     "check_stopper",
     "make_early_stopping",
 ]
@@ -193,3 +195,33 @@ class SearchLimits:
         if self.patience_trials is not None and since >= self.patience_trials:
             return f"patience_trials: no improvement in the last {since} trials"
         return None
+
+
+def check_flags(verbose: Any, trials_per_step: Any, isolate_trials: Any) -> None:
+    """Refuses a bad ``verbose``, ``trials_per_step`` or ``isolate_trials``."""
+    if isinstance(verbose, bool) or verbose not in (0, 1, 2):
+        raise bad_value("verbose", verbose, "must be 0, 1 or 2", "E.g. verbose=1.")
+    if (
+        isinstance(trials_per_step, bool)
+        or not isinstance(trials_per_step, (int, np.integer))
+        or trials_per_step < 1
+    ):
+        raise bad_value(
+            "trials_per_step", trials_per_step, "must be an int >= 1", "E.g. 1."
+        )
+    if not isinstance(isolate_trials, bool):
+        raise bad_type("isolate_trials", isolate_trials, "True or False", "E.g. True.")
+
+
+def check_search_callbacks(callbacks: Any, kind: type) -> list:
+    """``search_callbacks=`` as a list, each one a ``kind`` (`SearchCallback`)."""
+    callbacks = list(callbacks or [])
+    for index, callback in enumerate(callbacks):
+        if not isinstance(callback, kind):
+            raise bad_type(
+                f"search_callbacks[{index}]",
+                callback,
+                "a keras_hpo.callbacks.SearchCallback",
+                "Keras callbacks go to search(callbacks=[...]) instead.",
+            )
+    return callbacks

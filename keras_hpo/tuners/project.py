@@ -26,6 +26,8 @@ import socket
 import sys
 from typing import Any
 
+from keras_hpo.compat import has_chief_oracle
+from keras_hpo.compat import is_chief_oracle
 from keras_hpo.errors import ProjectInUseError
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
@@ -38,6 +40,7 @@ __all__ = [
     "ProjectLock",
     "check_project_name",
     "check_resumable",
+    "open_project",
     "is_empty",
     "mark_project",
     "overwrite_project",
@@ -311,3 +314,57 @@ else:
 
     def _unlock(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _check_directory(directory: Any) -> str:
+    if directory is not None and not isinstance(directory, (str, os.PathLike)):
+        raise bad_type(
+            "directory", directory, "a folder path", 'E.g. directory="runs".'
+        )
+    if directory is not None and not os.fspath(directory):
+        raise bad_value("directory", directory, "is empty", 'E.g. directory="runs".')
+    return os.fspath(directory) if directory is not None else "."
+
+
+def open_project(kwargs: dict) -> tuple[ProjectLock, bool]:
+    """Checks a tuner's project arguments, takes the lock, overwrites if asked.
+
+    ``kwargs`` are the keras-tuner ``Tuner`` arguments; ``overwrite`` is
+    taken out of them (keras-tuner's own overwriting deletes without these
+    rules) and ``directory`` is set to the checked folder.
+
+    Returns:
+        ``(lock, worker)``: the project's lock, held unless this process is
+        a worker of keras-tuner's chief/worker mode (``worker`` True: the
+        chief owns the project; workers share it).
+
+    Raises:
+        ConfigError: For a bad ``directory``, ``project_name`` or
+            ``overwrite``.
+        ProjectInUseError: If another process holds the project.
+    """
+    directory = _check_directory(kwargs.get("directory"))
+    project_name = check_project_name(kwargs.get("project_name"))
+    overwrite = kwargs.pop("overwrite", False)
+    if not isinstance(overwrite, bool):
+        raise bad_type("overwrite", overwrite, "True or False", "E.g. False.")
+    kwargs["directory"] = directory
+    project_dir = os.path.join(directory, project_name or "untitled_project")
+    lock = ProjectLock(project_dir)
+    if has_chief_oracle() and not is_chief_oracle():
+        return lock, True
+    fresh = is_empty(project_dir)
+    lock.acquire()
+    try:
+        if overwrite:
+            overwrite_project(directory, project_name or "untitled_project")
+            fresh = True
+        else:
+            tuner_id = os.environ.get("KERASTUNER_TUNER_ID", "tuner0")
+            check_resumable(project_dir, os.path.join(project_dir, f"{tuner_id}.json"))
+        if fresh:
+            mark_project(project_dir)
+    except BaseException:
+        lock.release()
+        raise
+    return lock, False

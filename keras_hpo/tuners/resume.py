@@ -32,9 +32,8 @@ from keras_hpo.errors import ConfigError
 from keras_hpo.files import atomic_write_json
 from keras_hpo.files import foreign_file
 from keras_hpo.files import read_json
-from keras_hpo.hypermodels.mlp import TASKS
-from keras_hpo.hypermodels.mlp import HyperMLP
 from keras_hpo.oracles.persistence import listed_trial_ids
+from keras_hpo.protocols import DataAwareHyperModel
 from keras_hpo.tuners.results import TrialResult
 
 __all__ = [
@@ -91,20 +90,14 @@ def search_identity(objective: Any, hypermodel: Any) -> dict[str, Any]:
 
     Returns:
         ``{"objective": [[name, direction], ...]}``, plus ``task``, ``loss``
-        and ``outputs`` for a `HyperMLP`.
+        and ``outputs`` for a `HyperMLP` (a hypermodel's `search_identity`).
     """
     objectives = getattr(objective, "objectives", None) or [objective]
     identity: dict[str, Any] = {
         "objective": [[str(o.name), str(o.direction)] for o in objectives]
     }
-    if isinstance(hypermodel, HyperMLP):
-        identity["task"] = hypermodel.task
-        identity["loss"] = TASKS[hypermodel.task][1]
-        identity["outputs"] = (
-            hypermodel.num_classes
-            if hypermodel.task == "classification"
-            else hypermodel.output_dim
-        )
+    if isinstance(hypermodel, DataAwareHyperModel):
+        identity.update(hypermodel.search_identity())
     return identity
 
 

@@ -11,14 +11,11 @@ import os
 
 import keras
 
+from keras_hpo.compat import load_weights_only
+from keras_hpo.compat import save_weights_only
 from keras_hpo.files import atomic_write
 
 __all__ = ["load_weights", "save_weights"]
-
-try:  # Keras >= 3.5 can skip objects; the public API cannot yet.
-    from keras.src.saving import saving_lib as _saving_lib
-except ImportError:  # pragma: no cover - other Keras layouts
-    _saving_lib = None
 
 
 def _skip(model: keras.Model) -> list:
@@ -40,11 +37,8 @@ def save_weights(model: keras.Model, path: str, optimizer: bool = False) -> None
     """
 
     def write(tmp: str) -> None:
-        if _saving_lib is not None:
-            skip = [] if optimizer else _skip(model)
-            _saving_lib.save_weights_only(model, tmp, objects_to_skip=skip)
-        else:  # pragma: no cover
-            model.save_weights(tmp)
+        # Keras >= 3.5 can skip objects; its public API cannot yet.
+        save_weights_only(model, tmp, [] if optimizer else _skip(model))
 
     atomic_write(path, write)
 
@@ -71,11 +65,7 @@ def load_weights(
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path} does not exist. {fix}".strip())
     try:
-        if _saving_lib is not None:
-            skip = [] if optimizer else _skip(model)
-            _saving_lib.load_weights_only(model, path, objects_to_skip=skip)
-        else:  # pragma: no cover
-            model.load_weights(path)
+        load_weights_only(model, path, [] if optimizer else _skip(model))
     except Exception as err:  # noqa: BLE001 - h5py and Keras raise many kinds
         reason = str(err).strip().splitlines()[0] if str(err).strip() else ""
         raise ValueError(

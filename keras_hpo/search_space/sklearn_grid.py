@@ -19,10 +19,10 @@ from keras_tuner.engine import hyperparameters as kt_hp
 
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
-from keras_hpo.hypermodels.space import Knob
-from keras_hpo.hypermodels.space import declare
-from keras_hpo.hypermodels.space import from_distribution
-from keras_hpo.hypermodels.space import to_python
+from keras_hpo.search_space.knobs import Knob
+from keras_hpo.search_space.knobs import declare
+from keras_hpo.search_space.knobs import from_distribution
+from keras_hpo.search_space.knobs import to_python
 
 __all__ = [
     "SUBGRID",

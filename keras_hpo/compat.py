@@ -1,0 +1,242 @@
+"""Every private keras-tuner, Keras and TensorFlow symbol keras_hpo touches.
+
+keras_hpo builds on keras-tuner's Oracle/Tuner and on Keras' weights files,
+and a few things it needs are not public there. They are reached only
+through this module, so an upgrade that removes one breaks here, by name,
+and `tests/test_compat.py` fails loudly for each symbol of `PRIVATE_SYMBOLS`
+(it resolves every one against the installed versions).
+
+This module owns the access paths and nothing else: it must not hold logic
+of its own beyond reaching the symbol.
+
+Two kinds of use:
+
+* calls and attributes, through the functions below;
+* hooks keras_hpo *overrides* (``Tuner._populate_initial_space``,
+  ``Oracle._record_values``, ``Oracle._save_trial``,
+  ``Oracle._check_consecutive_failures``): they are defined in our
+  subclasses and keras-tuner calls them; they are listed here so the test
+  notices when keras-tuner stops calling them (a renamed hook would silently
+  never run).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = [
+    "HOOKS",
+    "ORACLE_ATTRIBUTES",
+    "PRIVATE_SYMBOLS",
+    "activate_all_conditions",
+    "build_hypermodel",
+    "checkpoint_file",
+    "convert_to_metrics_dict",
+    "create_objective",
+    "get_best_step",
+    "gradient_registry",
+    "has_chief_oracle",
+    "is_chief_oracle",
+    "is_objective",
+    "is_worker",
+    "load_weights_only",
+    "oracle_display",
+    "oracle_file",
+    "oracle_project_dir",
+    "oracle_trial_dir",
+    "remember_values",
+    "resolve",
+    "retry_queue",
+    "save_weights_only",
+    "set_seed_state",
+    "tuner_file",
+    "validate_trial_results",
+]
+
+#: Private module-level symbols: ``(module, attribute path)``.
+PRIVATE_SYMBOLS: tuple[tuple[str, str], ...] = (
+    ("keras_tuner.src.distribute.utils", "has_chief_oracle"),
+    ("keras_tuner.src.distribute.utils", "is_chief_oracle"),
+    ("keras_tuner.src.engine.tuner_utils", "validate_trial_results"),
+    ("keras_tuner.src.engine.tuner_utils", "get_best_step"),
+    ("keras_tuner.src.engine.tuner_utils", "convert_to_metrics_dict"),
+    ("keras_tuner.src.engine.objective", "Objective"),
+    ("keras_tuner.src.engine.objective", "create_objective"),
+    ("keras_tuner.src.engine.tuner", "Tuner._build_hypermodel"),
+    ("keras_tuner.src.engine.tuner", "Tuner._get_checkpoint_fname"),
+    ("keras_tuner.src.engine.base_tuner", "BaseTuner._get_tuner_fname"),
+    ("keras_tuner.src.engine.base_tuner", "BaseTuner._is_worker"),
+    ("keras_tuner.src.engine.base_tuner", "BaseTuner._activate_all_conditions"),
+    ("keras_tuner.src.engine.oracle", "Oracle._get_oracle_fname"),
+    ("keras_tuner.src.engine.oracle", "Oracle._get_trial_dir"),
+    ("keras_tuner.src.engine.oracle", "Oracle._compute_values_hash"),
+    ("keras.src.saving.saving_lib", "save_weights_only"),
+    ("keras.src.saving.saving_lib", "load_weights_only"),
+    ("tensorflow.python.framework.ops", "_gradient_registry._registry"),
+)
+
+#: keras-tuner hooks our subclasses override: ``(module, attribute path)``.
+HOOKS: tuple[tuple[str, str], ...] = (
+    ("keras_tuner.src.engine.base_tuner", "BaseTuner._populate_initial_space"),
+    ("keras_tuner.src.engine.oracle", "Oracle._record_values"),
+    ("keras_tuner.src.engine.oracle", "Oracle._save_trial"),
+    ("keras_tuner.src.engine.oracle", "Oracle._check_consecutive_failures"),
+)
+
+#: Private attributes of a keras-tuner ``Oracle`` instance we read or set.
+ORACLE_ATTRIBUTES = (
+    "_retry_queue",
+    "_tried_so_far",
+    "_id_to_hash",
+    "_seed_state",
+    "_display",
+    "_project_dir",
+)
+
+
+def resolve(module: str, path: str) -> Any:
+    """Imports ``module`` and follows the dotted attribute ``path`` in it.
+
+    Raises:
+        ImportError: If the module is gone.
+        AttributeError: If an attribute on the path is gone.
+    """
+    value: Any = importlib.import_module(module)
+    for name in path.split("."):
+        value = getattr(value, name)
+    return value
+
+
+# -- keras-tuner: chief/worker mode ---------------------------------------------
+def has_chief_oracle() -> bool:
+    """Whether this process is part of a keras-tuner chief/worker search."""
+    return resolve("keras_tuner.src.distribute.utils", "has_chief_oracle")()
+
+
+def is_chief_oracle() -> bool:
+    """Whether this process is the chief (it serves the oracle, trains nothing)."""
+    return resolve("keras_tuner.src.distribute.utils", "is_chief_oracle")()
+
+
+# -- keras-tuner: a user's run_trial's return value -----------------------------
+def validate_trial_results(results: Any, objective: Any, where: str) -> None:
+    """keras-tuner's check of what a ``run_trial`` returned."""
+    resolve("keras_tuner.src.engine.tuner_utils", "validate_trial_results")(
+        results, objective, where
+    )
+
+
+def get_best_step(results: Any, objective: Any) -> int:
+    """The best epoch of a ``run_trial`` return value (0 for plain metrics)."""
+    return resolve("keras_tuner.src.engine.tuner_utils", "get_best_step")(
+        results, objective
+    )
+
+
+def convert_to_metrics_dict(results: Any, objective: Any) -> dict:
+    """A ``run_trial`` return value as ``{metric: value}``."""
+    return resolve("keras_tuner.src.engine.tuner_utils", "convert_to_metrics_dict")(
+        results, objective
+    )
+
+
+# -- keras-tuner: objectives -----------------------------------------------------
+def is_objective(value: Any) -> bool:
+    """Whether ``value`` is a keras-tuner ``Objective``."""
+    return isinstance(value, resolve("keras_tuner.src.engine.objective", "Objective"))
+
+
+def create_objective(value: Any) -> Any:
+    """keras-tuner's objective from a name (raises if no direction is known)."""
+    return resolve("keras_tuner.src.engine.objective", "create_objective")(value)
+
+
+# -- keras-tuner: the tuner's files and building --------------------------------
+def tuner_file(tuner: Any) -> str:
+    """The tuner's state file (``<project>/<tuner_id>.json``)."""
+    return tuner._get_tuner_fname()
+
+
+def checkpoint_file(tuner: Any, trial_id: str) -> str:
+    """Where a trial's best weights are kept."""
+    return tuner._get_checkpoint_fname(trial_id)
+
+
+def is_worker(tuner: Any) -> bool:
+    """Whether the tuner is a worker of a chief/worker search."""
+    return tuner._is_worker()
+
+
+def build_hypermodel(tuner: Any, hp: Any) -> Any:
+    """``hypermodel.build(hp)`` under the tuner's distribution strategy."""
+    return tuner._build_hypermodel(hp)
+
+
+def activate_all_conditions(tuner: Any) -> None:
+    """Builds with every condition true, to declare conditional entries."""
+    tuner._activate_all_conditions()
+
+
+# -- keras-tuner: the oracle's internals -----------------------------------------
+def oracle_file(oracle: Any) -> str:
+    """The oracle's state file (``oracle.json``)."""
+    return oracle._get_oracle_fname()
+
+
+def oracle_trial_dir(oracle: Any, trial_id: str) -> str:
+    """A trial's folder, as the oracle names it."""
+    return oracle._get_trial_dir(trial_id)
+
+
+def oracle_project_dir(oracle: Any) -> str:
+    """The project folder the oracle writes to."""
+    return oracle._project_dir
+
+
+def oracle_display(oracle: Any) -> Any:
+    """The oracle's console display (``on_trial_begin``, ``on_trial_end``)."""
+    return oracle._display
+
+
+def retry_queue(oracle: Any) -> list:
+    """Trial IDs the oracle will hand out again (a list; may be changed)."""
+    return oracle._retry_queue
+
+
+def remember_values(oracle: Any, trial: Any) -> None:
+    """Records a trial's values as tried (what ``_record_values`` does)."""
+    key = oracle._compute_values_hash(trial.hyperparameters.values)
+    oracle._tried_so_far.add(key)
+    oracle._id_to_hash[trial.trial_id] = key
+
+
+def set_seed_state(oracle: Any, seed: Any) -> None:
+    """Sets the seed keras-tuner's random draws start from."""
+    oracle._seed_state = seed
+
+
+# -- Keras: weights files without the optimizer ------------------------------------
+def save_weights_only(model: Any, path: str, objects_to_skip: list) -> None:
+    """Keras' weights writer, skipping objects (e.g. the optimizer)."""
+    resolve("keras.src.saving.saving_lib", "save_weights_only")(
+        model, path, objects_to_skip=objects_to_skip
+    )
+
+
+def load_weights_only(model: Any, path: str, objects_to_skip: list) -> None:
+    """Keras' weights reader, skipping objects (e.g. the optimizer)."""
+    resolve("keras.src.saving.saving_lib", "load_weights_only")(
+        model, path, objects_to_skip=objects_to_skip
+    )
+
+
+# -- TensorFlow: the process-wide gradient registry --------------------------------
+def gradient_registry() -> dict | None:
+    """TensorFlow's registry of gradient functions, or ``None`` without it."""
+    try:
+        registry = resolve("tensorflow.python.framework.ops", "_gradient_registry")
+    except ImportError:  # pragma: no cover - TensorFlow without its internals
+        return None
+    names = getattr(registry, "_registry", None)
+    return names if isinstance(names, dict) else None

@@ -1,0 +1,92 @@
+"""Building one trial's model: fresh Keras state, then type and size checks.
+
+`ModelBuilder` is a small picklable object, so a trial in its own process
+(``isolate_trials=True``) builds exactly as in the search's process. It owns
+building only; it must not train or record anything.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+from typing import Any
+
+import keras
+from keras_tuner import errors as kt_errors
+from keras_tuner.engine.tuner import maybe_distribute
+
+__all__ = ["GC_EVERY", "ModelBuilder"]
+
+#: A full garbage collection runs once per this many trials (it costs ~0.3 s).
+GC_EVERY = 10
+
+
+class ModelBuilder:
+    """Builds models from a hypermodel for a tuner's trials.
+
+    Args:
+        hypermodel: A ``keras_tuner.HyperModel``.
+        max_model_size: Most trainable parameters, or ``None``.
+        distribution_strategy: A ``tf.distribute`` strategy, or ``None``.
+        compile_overrides: keras-tuner's ``optimizer``, ``loss`` and
+            ``metrics`` tuner arguments (each ``None`` when not given); a
+            built model is compiled again with those that are given.
+    """
+
+    def __init__(
+        self,
+        hypermodel: Any,
+        max_model_size: int | None = None,
+        distribution_strategy: Any = None,
+        compile_overrides: tuple = (None, None, None),
+    ):
+        self.hypermodel = hypermodel
+        self.max_model_size = max_model_size
+        self.distribution_strategy = distribution_strategy
+        self.compile_overrides = compile_overrides
+
+    def fresh(self, hp: Any, trials_started: int) -> keras.Model:
+        """Clears Keras' global state (a full GC every `GC_EVERY`), then builds."""
+        keras.backend.clear_session(free_memory=False)
+        if trials_started % GC_EVERY == 0:
+            gc.collect()
+        return self.build(hp)
+
+    def build(self, hp: Any) -> keras.Model:
+        """Builds a model for ``hp`` without clearing Keras' state.
+
+        Raises:
+            FatalTypeError: If the hypermodel does not return a Keras model.
+            FailedTrialError: If the model exceeds ``max_model_size``.
+        """
+        with maybe_distribute(self.distribution_strategy):
+            model = self.hypermodel.build(hp)
+            if isinstance(model, keras.Model):
+                self._override_compile(model)
+        if not isinstance(model, keras.Model):
+            raise kt_errors.FatalTypeError(
+                "The hypermodel's build() must return a keras.Model. "
+                f"Received: {model!r} of type {type(model).__name__}."
+            )
+        size = sum(math.prod(w.shape) for w in model.trainable_weights)
+        if self.max_model_size and size > self.max_model_size:
+            raise kt_errors.FailedTrialError(
+                f"Oversized model: {size} parameters > max_model_size="
+                f"{self.max_model_size}."
+            )
+        return model
+
+    def _override_compile(self, model: keras.Model) -> None:
+        optimizer, loss, metrics = self.compile_overrides
+        if not (optimizer or loss or metrics):
+            return
+        if optimizer and not isinstance(optimizer, str):
+            optimizer = keras.optimizers.deserialize(
+                keras.optimizers.serialize(optimizer)
+            )
+        kept = [m for m in model.metrics if m.name not in ("loss", "compile_metric")]
+        model.compile(
+            optimizer=optimizer or model.optimizer,
+            loss=loss or model.loss,
+            metrics=metrics or kept,
+        )

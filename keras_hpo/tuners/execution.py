@@ -1,0 +1,212 @@
+"""Executing trials: one trial's training, wired to keras-tuner's hooks.
+
+`TrialExecution` is the part of `SearchTuner` that trains: `execute_trial`
+runs a trial through ``run_trial`` (keras-tuner's contract, which wraps
+`TrialRunner.run`) or in its own process (`isolation`, the same runner),
+reports the metrics to the oracle and keeps the `TrialOutcome` for
+`TrialRecorder`. It owns how one trial is turned into a `TrialPlan` and a
+`TrialRunner`; it must not rank, write results or decide which weights are
+kept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import time
+import traceback
+
+import keras
+from keras_tuner import errors as kt_errors
+from keras_tuner.engine import trial as kt_trial
+
+from keras_hpo import compat
+from keras_hpo.stopping.base import Curve
+from keras_hpo.tuners.building import ModelBuilder
+from keras_hpo.tuners.graph_memory import released_gradient_functions
+from keras_hpo.tuners.isolation import run_isolated
+from keras_hpo.tuners.outcome import RunTrialMetrics
+from keras_hpo.tuners.outcome import TrialOutcome
+from keras_hpo.tuners.outcome import outcome_of
+from keras_hpo.tuners.results import TrialResult
+from keras_hpo.tuners.results import TrialStatus
+from keras_hpo.tuners.runner import TrialPlan
+from keras_hpo.tuners.runner import TrialRunner
+from keras_hpo.tuners.view import run_name
+
+__all__ = ["TrialExecution"]
+
+
+class TrialExecution:
+    """Trial execution of a tuner with ``oracle``, ``hypermodel``, stores."""
+
+    # -- one trial ---------------------------------------------------------------
+    def execute_trial(self, trial: kt_trial.Trial, *fit_args, **fit_kwargs) -> None:
+        """Runs one trial, keeps its outcome and reports it to the oracle.
+
+        An exception in build or fit fails the trial (its traceback is kept
+        in the result) and the search goes on; ``KeyboardInterrupt`` and
+        keras-tuner's fatal errors stop the search.
+        """
+        start = time.perf_counter()
+        try:
+            outcome = self._train(trial, fit_args, fit_kwargs)
+            self.oracle.update_trial(
+                trial.trial_id, outcome.metrics, step=outcome.result.best_epoch or 0
+            )
+            trial.status = kt_trial.TrialStatus.COMPLETED
+            self.checkpoints.hold(trial.trial_id, outcome.weights)
+        except Exception as err:  # noqa: BLE001 - a failed trial must not end the search
+            if isinstance(err, kt_errors.FatalError):
+                raise
+            failed = isinstance(err, kt_errors.FailedTrialError)
+            trial.status = (
+                kt_trial.TrialStatus.FAILED if failed else kt_trial.TrialStatus.INVALID
+            )
+            trial.message = traceback.format_exc()
+            partial = outcome_of(err)
+            result = (
+                partial.result
+                if partial
+                else TrialResult(
+                    trial.trial_id, self.trial_number(trial), {}, TrialStatus.FAILED
+                )
+            )
+            result.status, result.error = TrialStatus.FAILED, trial.message
+            outcome = TrialOutcome(result, {})
+        outcome.result.seconds = time.perf_counter() - start
+        self.result_store.put(outcome.result)
+
+    def _train(self, trial: kt_trial.Trial, fit_args, fit_kwargs) -> TrialOutcome:
+        """The trial's outcome: in this process via ``run_trial``, or isolated."""
+        if self.isolate_trials:
+            return self._run_isolated(trial, fit_args, fit_kwargs)
+        with released_gradient_functions():
+            metrics = self.run_trial(trial, *fit_args, **fit_kwargs)
+        outcome = getattr(metrics, "outcome", None)
+        if outcome is None:  # a subclass's own run_trial
+            objective = self.oracle.objective
+            compat.validate_trial_results(metrics, objective, "Tuner.run_trial()")
+            step = compat.get_best_step(metrics, objective)
+            metrics = compat.convert_to_metrics_dict(metrics, objective)
+            outcome = TrialOutcome(
+                TrialResult(
+                    trial.trial_id,
+                    self.trial_number(trial),
+                    {},
+                    TrialStatus.COMPLETED,
+                    best_epoch=step,
+                ),
+                metrics,
+            )
+        outcome.metrics = {k: float(v) for k, v in metrics.items()}
+        return outcome
+
+    def run_trial(self, trial: kt_trial.Trial, *fit_args, **fit_kwargs) -> dict:
+        """Builds and trains one trial's model(s); returns best-epoch metrics.
+
+        keras-tuner's contract, wrapping `TrialRunner.run` (see `runner` for
+        what a training gets): the returned dict of metric name -> value at
+        the best epoch also carries the trial's whole `TrialOutcome` as
+        ``.outcome``. Override it to train a trial your own way.
+
+        Raises:
+            FailedTrialError: If training diverged or the objective was not
+                logged.
+        """
+        outcome = self._runner(self.build_model).run(
+            self._plan(trial), fit_args, fit_kwargs
+        )
+        return RunTrialMetrics(outcome, outcome.metrics)
+
+    def _runner(self, build) -> TrialRunner:
+        return TrialRunner(
+            hypermodel=self.hypermodel,
+            build=build,
+            objective=self.oracle.objective,
+            executions=self.executions_per_trial,
+            early_stopping=self.early_stopping,
+            stopper=self.stopper,
+            checkpoint=self.checkpoint,
+        )
+
+    def _plan(self, trial: kt_trial.Trial) -> TrialPlan:
+        return TrialPlan(
+            trial_id=trial.trial_id,
+            number=self.trial_number(trial),
+            seed=self.trial_seed(trial),
+            hyperparameters=trial.hyperparameters,
+            directory=self.get_trial_dir(trial.trial_id),
+            run_names=[
+                self.run_name(trial, e) for e in range(self.executions_per_trial)
+            ],
+            curves=self.curves,
+            observers=functools.partial(self._observers, trial),
+        )
+
+    def _observers(self, trial: kt_trial.Trial, execution: int) -> list:
+        """The Keras callbacks the search callbacks add to one training."""
+        return [
+            callback
+            for observer in self.search_callbacks
+            for callback in observer.trial_callbacks(self.view, trial, execution)
+        ]
+
+    def _run_isolated(self, trial: kt_trial.Trial, fit_args, fit_kwargs):
+        """The same runner and plan, in a new process (``isolate_trials``)."""
+        made = [self._observers(trial, e) for e in range(self.executions_per_trial)]
+        plan = dataclasses.replace(
+            self._plan(trial),
+            curves=functools.partial(dict, self.curves()),
+            observers=made.__getitem__,
+        )
+        started = len(self.oracle.start_order)
+        runner = self._runner(
+            functools.partial(self.builder.fresh, trials_started=started)
+        )
+        outcome = run_isolated(runner, plan, fit_args, fit_kwargs)
+        trial.hyperparameters = plan.hyperparameters
+        return outcome
+
+    @property
+    def builder(self) -> ModelBuilder:
+        """Builds this tuner's models (picklable, for isolated trials)."""
+        return ModelBuilder(
+            self.hypermodel,
+            self.max_model_size,
+            self.distribution_strategy,
+            (self.optimizer, self.loss, self.metrics),
+        )
+
+    def build_model(self, hp) -> keras.Model:
+        """Builds a fresh model for ``hp`` (clearing Keras' global state first).
+
+        Raises:
+            FatalTypeError: If the hypermodel does not return a Keras model.
+            FailedTrialError: If the model exceeds ``max_model_size``.
+        """
+        return self.builder.fresh(hp, len(self.oracle.start_order))
+
+    def trial_number(self, trial: kt_trial.Trial) -> int:
+        """The 1-based position of a trial in the search."""
+        order = self.oracle.start_order
+        return (
+            order.index(trial.trial_id) + 1 if trial.trial_id in order else len(order)
+        )
+
+    def trial_seed(self, trial: kt_trial.Trial) -> int:
+        """The seed a trial trains with: set by the oracle's seed and its number.
+
+        `run_trial` applies it with ``keras.utils.set_random_seed``, which also
+        seeds Python's ``random`` and NumPy's global generator.
+        """
+        base = int(getattr(self.oracle, "seed", 0) or 0)
+        return (base * 1_000_003 + self.trial_number(trial)) % (2**31 - 1)
+
+    def run_name(self, trial: kt_trial.Trial, execution: int) -> str:
+        """A training's directory name under a log directory."""
+        return run_name(trial.trial_id, execution, self.executions_per_trial)
+
+    def curves(self) -> dict[str, Curve]:
+        """Every ended trial's objective curve (see `ResultStore.curves`)."""
+        return self.result_store.curves(self.oracle.objective.name)

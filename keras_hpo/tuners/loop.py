@@ -1,0 +1,126 @@
+"""The search loop: ask the oracle for trials, run them, until a limit stops it.
+
+`run_search` drives a tuner through keras-tuner's hooks (``pre_create_trial``,
+``create_trials``, ``on_trial_begin``, ``run_trials``, ``on_trial_end``), so
+a subclass that overrides one of them is still called; between groups of
+trials it asks the `SearchLimits` whether to stop. It writes ``search.json``
+when the search starts (``stop_reason`` ``null``: running, or killed) and
+when it ends. It owns the order of a search's steps and the reason it
+stopped; it must not train a trial or record a result.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any
+
+from keras_tuner.engine import trial as kt_trial
+
+from keras_hpo.files import atomic_write_json
+
+__all__ = ["create_trials", "run_search", "write_search_state"]
+
+
+def run_search(tuner: Any, fit_args: tuple, fit_kwargs: dict) -> None:
+    """Runs trials until a limit, the oracle or an error ends the search.
+
+    ``tuner.stop_reason`` says why; ``KeyboardInterrupt`` and errors are
+    raised after ``search.json`` and the search callbacks are told.
+    """
+    tuner.stop_reason = None
+    tuner.limits.start()
+    tuner.save()  # from now on, running the search again resumes it
+    write_search_state(tuner)
+    tuner.on_search_begin()
+    ended = False
+    try:
+        while True:
+            tuner.stop_reason = tuner.limits.reason(
+                tuner.result_store.scores(), tuner.oracle.objective.direction
+            )
+            if tuner.stop_reason:
+                break
+            tuner.pre_create_trial()
+            trials = tuner.create_trials(tuner.trials_per_step)
+            if not trials:
+                tuner.stop_reason = _oracle_stop_reason(tuner.oracle)
+                break
+            for trial in trials:
+                tuner.on_trial_begin(trial)
+            tuner.run_trials(trials, *fit_args, **fit_kwargs)
+            for trial in trials:
+                tuner.on_trial_end(trial)
+        ended = True
+    except KeyboardInterrupt:
+        tuner.stop_reason = "interrupted (Ctrl-C)"
+        raise
+    except Exception as err:
+        tuner.stop_reason = f"error: {type(err).__name__}: {err}"
+        raise
+    finally:
+        _end_search(tuner, ended)
+
+
+def _end_search(tuner: Any, ended: bool) -> None:
+    """Writes ``search.json`` and tells the callbacks, after any ending.
+
+    When the search is already failing, an error here is printed and the
+    original error goes on: it is the one that explains the stop.
+    """
+    for step in (lambda: write_search_state(tuner), tuner.on_search_end):
+        try:
+            step()
+        except Exception as err:
+            if ended:
+                raise
+            print(
+                f"While stopping after the error below, another error: "
+                f"{type(err).__name__}: {err}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+def write_search_state(tuner: Any) -> None:
+    """Writes ``search.json``: the objective, and why the search ended."""
+    atomic_write_json(
+        os.path.join(tuner.project_dir, "search.json"),
+        {
+            "objective": tuner.oracle.objective.name,
+            "direction": tuner.oracle.objective.direction,
+            "stop_reason": tuner.stop_reason,
+            "trials": len(tuner.result_store),
+        },
+    )
+
+
+def _oracle_stop_reason(oracle: Any) -> str:
+    max_trials = oracle.max_trials
+    if max_trials and len(oracle.trials) >= max_trials:
+        return f"max_trials: {max_trials} trials run"
+    return "the search space is exhausted"
+
+
+def create_trials(oracle: Any, tuner_id: str, count: int) -> list[kt_trial.Trial]:
+    """Asks the oracle for up to ``count`` trials to run now.
+
+    Each trial gets its own tuner ID (``<tuner_id>`` for the first,
+    ``<tuner_id>-<i>`` after), so the oracle sees them as pending together.
+
+    Returns:
+        The trials, empty when the oracle has stopped the search.
+    """
+    trials = []
+    for index in range(count):
+        worker = tuner_id if index == 0 else f"{tuner_id}-{index}"
+        while True:
+            trial = oracle.create_trial(worker)
+            if trial.status != kt_trial.TrialStatus.IDLE:
+                break
+            time.sleep(0.1)  # another worker holds the oracle's attention
+        if trial.status == kt_trial.TrialStatus.STOPPED:
+            break
+        trials.append(trial)
+    return trials

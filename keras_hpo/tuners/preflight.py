@@ -1,0 +1,129 @@
+"""The checks a search makes before its first trial trains.
+
+Bad data, an objective that is never logged or an early-stopping monitor
+that does not exist fail here, in a second, with an error that names the
+argument, instead of in every trial. A data-aware hypermodel (see
+`keras_hpo.protocols`) is adapted to the data here. These checks only run
+for a "plain" fit (keras-tuner's default ``HyperModel.fit`` or one marked
+`keras_hpo.protocols.plain_fit`, and ``run_trial`` not overridden): a
+user's own ``fit`` may make its validation data and metrics itself. This
+module owns the checks; it must not train or record anything.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from keras_hpo.errors import bad_value
+from keras_hpo.protocols import DataAwareHyperModel
+from keras_hpo.tuners.data_checks import LabelRule
+from keras_hpo.tuners.data_checks import check_fit_data
+from keras_hpo.tuners.data_checks import num_samples
+
+__all__ = ["check_metrics_exist", "check_objective_is_logged", "prepare_data"]
+
+
+def _xy(fit_args: tuple, fit_kwargs: dict) -> tuple[Any, Any]:
+    x = fit_args[0] if fit_args else fit_kwargs.get("x")
+    y = fit_args[1] if len(fit_args) > 1 else fit_kwargs.get("y")
+    return x, y
+
+
+def _has_validation(fit_kwargs: dict) -> bool:
+    return bool(
+        fit_kwargs.get("validation_data") is not None
+        or fit_kwargs.get("validation_split")
+    )
+
+
+def prepare_data(
+    hypermodel: Any, plain: bool, fit_args: tuple, fit_kwargs: dict
+) -> int | None:
+    """Checks the data given to ``search`` and adapts the hypermodel to it.
+
+    Args:
+        hypermodel: The tuner's hypermodel; adapted if data-aware.
+        plain: Whether trials train with a plain fit (labels are then
+            checked against the hypermodel's `Labels`).
+        fit_args: As given to ``search``.
+        fit_kwargs: As given to ``search``.
+
+    Returns:
+        Training samples per epoch, when known.
+
+    Raises:
+        ConfigError: For bad data (see `data_checks.check_fit_data`).
+    """
+    aware = isinstance(hypermodel, DataAwareHyperModel)
+    labels = None
+    if aware and plain and hypermodel.labels is not None:
+        labels = LabelRule(*hypermodel.labels)
+    nx = check_fit_data(fit_args, fit_kwargs, labels)
+    x, y = _xy(fit_args, fit_kwargs)
+    split = fit_kwargs.get("validation_split") or 0.0
+    samples = None
+    if nx is not None and isinstance(split, (int, float)) and 0 <= split < 1:
+        samples = int(math.ceil(nx * (1.0 - split)))
+    if aware and x is not None and nx is not None:
+        hypermodel.adapt(x, y)
+    return samples
+
+
+def check_objective_is_logged(name: str, fit_kwargs: dict) -> None:
+    """Refuses a ``val_`` objective when ``search`` got no validation data."""
+    if name.startswith("val_") and not _has_validation(fit_kwargs):
+        raise bad_value(
+            "objective",
+            name,
+            "a validation metric, but search() was given no validation data",
+            "Pass validation_data=(x_val, y_val) or validation_split=0.2 to "
+            f"search(), or choose an objective on the training data such as "
+            f"{name[4:]!r}.",
+        )
+
+
+def check_metrics_exist(
+    build: Callable[[], Any],
+    monitored: dict[str, str],
+    fit_args: tuple,
+    fit_kwargs: dict,
+) -> list[str]:
+    """Fails before training if a monitored metric is not logged.
+
+    The metrics are read from two samples evaluated by an untrained model.
+
+    Args:
+        build: Builds an untrained model of the search space.
+        monitored: Argument name -> the metric it monitors (``objective``,
+            ``early_stopping``).
+        fit_args: As given to ``search``.
+        fit_kwargs: As given to ``search``.
+
+    Returns:
+        Every metric name the model logs (``val_`` ones with validation
+        data), or ``[]`` when they cannot be known up front.
+
+    Raises:
+        ConfigError: Naming the argument whose metric is not logged.
+    """
+    x, y = _xy(fit_args, fit_kwargs)
+    if num_samples(x) is None or num_samples(y) is None:
+        return []
+    try:
+        logged = build().evaluate(x[:2], y[:2], verbose=0, return_dict=True)
+    except Exception:  # noqa: BLE001 - the trials will report the real error
+        return []
+    names = set(logged)
+    if _has_validation(fit_kwargs):
+        names |= {f"val_{name}" for name in logged}
+    for argument, name in monitored.items():
+        if name not in names:
+            raise bad_value(
+                argument,
+                name,
+                "this metric is not logged by the model",
+                f"Use one of: {', '.join(sorted(names))}.",
+            )
+    return sorted(names)

@@ -1,0 +1,264 @@
+"""Training one trial: the trial runner, which returns a `TrialOutcome`.
+
+`TrialRunner.run` builds and trains a trial's model(s) and returns what they
+produced as a value; a failed training raises keras-tuner's
+``FailedTrialError`` carrying the partial outcome (`outcome.trial_failed`).
+The same runner trains in the search's process and in a trial's own process
+(``isolate_trials``). It owns one trial's training; it
+must not talk to the oracle, write results, rank trials or decide which
+weights are kept.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+import keras
+import numpy as np
+
+from keras_hpo.callbacks import EpochRecorder
+from keras_hpo.search_space.sklearn_grid import SUBGRID
+from keras_hpo.stopping.base import Curve
+from keras_hpo.stopping.base import Stopper
+from keras_hpo.tuners.checkpoint import BestWeights
+from keras_hpo.tuners.checkpoint import LastEpoch
+from keras_hpo.tuners.checkpoint import resume_point
+from keras_hpo.tuners.control import TrialControl
+from keras_hpo.tuners.outcome import TrialOutcome
+from keras_hpo.tuners.outcome import WeightsHandle
+from keras_hpo.tuners.outcome import trial_failed
+from keras_hpo.tuners.results import TrialResult
+from keras_hpo.tuners.results import TrialStatus
+from keras_hpo.tuners.trial_callbacks import copy_user_callbacks
+from keras_hpo.tuners.weights import load_weights
+
+__all__ = ["TrialPlan", "TrialRunner", "public_values"]
+
+
+def public_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Hyperparameter values without keras_hpo's internal sub-grid index."""
+    return {k: v for k, v in values.items() if k != SUBGRID}
+
+
+def _no_curves() -> dict[str, Curve]:
+    return {}
+
+
+def _no_callbacks(execution: int) -> list:
+    return []
+
+
+@dataclass
+class TrialPlan:
+    """What one trial is given to train.
+
+    Attributes:
+        trial_id: keras-tuner's trial ID.
+        number: 1-based position of the trial in the search.
+        seed: The seed of its first execution (each next one adds 1).
+        hyperparameters: keras-tuner ``HyperParameters`` with its values.
+        directory: The trial's folder.
+        run_names: A run name per execution, for the user's TensorBoard
+            callbacks (``trial_<id>`` or ``trial_<id>/execution_<n>``).
+        curves: Returns the other trials' curves (for the stopper).
+        observers: Returns the Keras callbacks the search callbacks add to
+            an execution (its 0-based index).
+    """
+
+    trial_id: str
+    number: int
+    seed: int
+    hyperparameters: Any
+    directory: str
+    run_names: list[str]
+    curves: Callable[[], Mapping[str, Curve]] = _no_curves
+    observers: Callable[[int], list] = field(default=_no_callbacks)
+
+
+@dataclass
+class _Execution:
+    """One training of a trial: what the runner reads after ``fit``."""
+
+    model: keras.Model
+    recorder: EpochRecorder
+    control: TrialControl
+    early: Any
+    seconds: float
+
+
+class TrialRunner:
+    """Builds and trains trials; returns each one's `TrialOutcome`.
+
+    Each of ``executions`` trainings builds a new model seeded by the plan
+    (``keras.utils.set_random_seed``, which also seeds Python's ``random``
+    and NumPy's global generator), with a deep copy of the user's Keras
+    callbacks and of the early stopping, plus an `EpochRecorder`, a
+    `BestWeights` (the best epoch's weights, in memory), a `TrialControl`
+    (divergence and the stopper) and the observers' callbacks. The best
+    epoch's metrics are averaged over the executions.
+
+    Args:
+        hypermodel: Its ``fit(hp, model, *args, **kwargs)`` trains.
+        build: ``build(hp) -> keras.Model``, a fresh model.
+        objective: The keras-tuner ``Objective``.
+        executions: Trainings per trial.
+        early_stopping: A ``keras.callbacks.EarlyStopping`` (copied for each
+            training) or ``None``.
+        stopper: A `Stopper` or ``None``.
+        checkpoint: ``"best"``, ``"every_epoch"`` or ``"none"``.
+    """
+
+    def __init__(
+        self,
+        *,
+        hypermodel: Any,
+        build: Callable[[Any], keras.Model],
+        objective: Any,
+        executions: int = 1,
+        early_stopping: keras.callbacks.EarlyStopping | None = None,
+        stopper: Stopper | None = None,
+        checkpoint: str = "best",
+    ):
+        self.hypermodel = hypermodel
+        self.build = build
+        self.objective = objective
+        self.executions = executions
+        self.early_stopping = early_stopping
+        self.stopper = stopper
+        self.checkpoint = checkpoint
+
+    def run(self, plan: TrialPlan, fit_args: tuple, fit_kwargs: dict) -> TrialOutcome:
+        """Trains the plan's trial.
+
+        Returns:
+            Its outcome: a result with status completed, stopped early or
+            pruned, the best epoch's metrics and its weights handle.
+
+        Raises:
+            FailedTrialError: If training diverged (the outcome holds the curves
+                so far) or the objective was not logged with a finite value.
+        """
+        fit_kwargs = dict(fit_kwargs)
+        user_callbacks = list(fit_kwargs.pop("callbacks", None) or [])
+        best = BestWeights(self.objective)
+        resume = None
+        if self.checkpoint == "every_epoch" and self.executions == 1:
+            resume = resume_point(plan.directory)
+        per_execution, fit_seconds = [], 0.0
+        status, reason, last = TrialStatus.COMPLETED, None, None
+        for execution in range(self.executions):
+            last = self._train(
+                plan, execution, best, resume, user_callbacks, fit_args, fit_kwargs
+            )
+            fit_seconds += last.seconds
+            per_execution.append(self._best_epoch_metrics(last.recorder.history))
+            if last.control.diverged:
+                raise trial_failed(
+                    last.control.diverged,
+                    self._diverged(plan, last, fit_seconds),
+                )
+            status, reason = self._ending(last) or (status, reason)
+        return self._outcome(
+            plan, per_execution, last, best, fit_seconds, status, reason
+        )
+
+    def _train(
+        self, plan, execution, best, resume, user_callbacks, fit_args, fit_kwargs
+    ) -> _Execution:
+        """One execution: seed, build, resume if asked, fit with its callbacks."""
+        keras.utils.set_random_seed(plan.seed + execution)
+        model = self.build(plan.hyperparameters)
+        recorder = EpochRecorder()
+        kwargs = fit_kwargs
+        if resume is not None:  # interrupted: go on from its last epoch
+            load_weights(model, resume["weights"], optimizer=True)
+            recorder.start_from(resume["history"], resume["epoch_seconds"])
+            best.start_from(resume["history"])
+            kwargs = dict(fit_kwargs, initial_epoch=resume["epochs"])
+        control = TrialControl(plan.trial_id, self.objective, self.stopper, plan.curves)
+        callbacks = copy_user_callbacks(user_callbacks, plan.run_names[execution])
+        early = copy_user_callbacks([self.early_stopping], "")[0]
+        callbacks += [c for c in (early,) if c is not None]
+        callbacks += [recorder, best, control]
+        callbacks += plan.observers(execution)
+        if self.checkpoint == "every_epoch":
+            callbacks.append(LastEpoch(plan.directory, recorder, best))
+        start = time.perf_counter()
+        self.hypermodel.fit(
+            plan.hyperparameters, model, *fit_args, callbacks=callbacks, **kwargs
+        )
+        return _Execution(model, recorder, control, early, time.perf_counter() - start)
+
+    def _ending(self, run: _Execution) -> tuple[TrialStatus, str] | None:
+        """Why a training ended before its last epoch (pruned, stopped early)."""
+        if run.control.pruned_at is not None:
+            pruned = f"pruned by {self.stopper!r} after {run.control.pruned_at} epochs"
+            return TrialStatus.PRUNED, pruned
+        early = run.early
+        if early is not None and early.stopped_epoch > 0:
+            return TrialStatus.STOPPED_EARLY, (
+                f"no improvement of {early.monitor} for {early.patience} "
+                f"epochs; stopped after epoch {early.stopped_epoch + 1}"
+            )
+        return None
+
+    def _diverged(self, plan: TrialPlan, run: _Execution, fit_seconds: float):
+        result = TrialResult(
+            plan.trial_id,
+            plan.number,
+            public_values(plan.hyperparameters.values),
+            TrialStatus.FAILED,
+            epochs_run=run.recorder.epochs_run,
+            fit_seconds=fit_seconds,
+            seed=plan.seed,
+            history=run.recorder.history,
+            end_reason=run.control.diverged,
+        )
+        return TrialOutcome(result, {})
+
+    def _outcome(self, plan, per_execution, last, best, fit_seconds, status, reason):
+        """The outcome of a training that ended without failing."""
+        metrics = {
+            name: float(np.mean([m[1][name] for m in per_execution if name in m[1]]))
+            for name in per_execution[-1][1]
+        }
+        history = last.recorder.history
+        name = self.objective.name
+        if name not in metrics or not math.isfinite(metrics[name]):
+            raise trial_failed(
+                f"The objective {name!r} was not logged with a finite "
+                f"value. Logged metrics: {sorted(history)}. Check the "
+                "objective's name and that validation data is given."
+            )
+        weights = None
+        if self.checkpoint != "none":
+            weights = WeightsHandle(model=last.model, weights=best.weights)
+        result = TrialResult(
+            trial_id=plan.trial_id,
+            number=plan.number,
+            values=public_values(plan.hyperparameters.values),
+            status=status,
+            metrics=metrics,
+            best_epoch=per_execution[-1][0],
+            epochs_run=len(next(iter(history.values()), [])),
+            fit_seconds=fit_seconds,
+            seed=plan.seed,
+            history=history,
+            end_reason=reason,
+        )
+        return TrialOutcome(result, metrics, weights)
+
+    def _best_epoch_metrics(self, history: dict[str, list[float]]):
+        values = history.get(self.objective.name)
+        if not values:
+            return 0, {}
+        direction = 1.0 if self.objective.direction == "min" else -1.0
+        finite = [(direction * v, i) for i, v in enumerate(values) if math.isfinite(v)]
+        epoch = min(finite)[1] if finite else len(values) - 1
+        return epoch, {name: column[epoch] for name, column in history.items()}

@@ -1,0 +1,123 @@
+"""A read-only view of a running search, for search callbacks.
+
+Search callbacks observe; they must not steer. As Optuna hands its callbacks
+the study and a frozen trial, keras_hpo hands each `SearchCallback` hook a
+`SearchView`: the space, the objective, the folders, the results so far and
+why the search stopped, all read through properties that return copies or
+immutable values. This module owns that view; it must not change the
+search.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+from typing import Any
+
+from keras_hpo.protocols import DataAwareHyperModel
+from keras_hpo.search_space.importance import IMPORTANCE
+from keras_hpo.search_space.sklearn_grid import SUBGRID
+from keras_hpo.tuners.results import TrialResult
+
+if TYPE_CHECKING:  # pragma: no cover
+    from keras_hpo.tuners.base import SearchTuner
+
+__all__ = ["SearchView", "run_name"]
+
+
+def run_name(trial_id: str, execution: int, executions: int) -> str:
+    """A training's folder name under a log directory.
+
+    ``trial_<id>``, or ``trial_<id>/execution_<n>`` with several executions.
+    """
+    run = f"trial_{trial_id}"
+    if executions > 1:
+        run = os.path.join(run, f"execution_{execution + 1}")
+    return run
+
+
+class SearchView:
+    """What a search callback may read about the search it observes.
+
+    Args:
+        tuner: The tuner running the search (kept private).
+    """
+
+    def __init__(self, tuner: SearchTuner):
+        self._tuner = tuner
+
+    @property
+    def strategy(self) -> str:
+        """The oracle's class name (e.g. ``"RandomOracle"``)."""
+        return type(self._tuner.oracle).__name__
+
+    @property
+    def objective(self) -> Any:
+        """The keras-tuner ``Objective`` (``.name``, ``.direction``)."""
+        return self._tuner.oracle.objective
+
+    @property
+    def space(self) -> list:
+        """The search space's hyperparameters (copies of keras-tuner's)."""
+        return [hp for hp in self._tuner.oracle.get_space().space if hp.name != SUBGRID]
+
+    @property
+    def importance(self) -> tuple[str, ...]:
+        """Hyperparameter names, most important first (the hypermodel's order)."""
+        hypermodel = self._tuner.hypermodel
+        if isinstance(hypermodel, DataAwareHyperModel):
+            return tuple(hypermodel.important_hyperparameters)
+        return IMPORTANCE
+
+    @property
+    def project_dir(self) -> str:
+        """The project's folder."""
+        return self._tuner.project_dir
+
+    @property
+    def tensorboard_dir(self) -> str | None:
+        """Where the TensorBoard logs go (``None``: nowhere)."""
+        return self._tuner.tensorboard_dir
+
+    @property
+    def expected_trials(self) -> int | None:
+        """How many trials the search runs at most (``None``: unknown)."""
+        return self._tuner.expected_trials
+
+    @property
+    def logged_metrics(self) -> list[str]:
+        """Metric names the model logs, when known before the first trial."""
+        return list(self._tuner.logged_metrics)
+
+    @property
+    def samples_per_epoch(self) -> int | None:
+        """Training samples per epoch, when known."""
+        return self._tuner.samples_per_epoch
+
+    @property
+    def stop_reason(self) -> str | None:
+        """Why the search ended (``None`` while it runs)."""
+        return self._tuner.stop_reason
+
+    @property
+    def trial_results(self) -> Mapping[str, TrialResult]:
+        """trial_id -> `TrialResult` of every ended trial (read-only)."""
+        return MappingProxyType(self._tuner.trial_results)
+
+    def results(self) -> list[TrialResult]:
+        """Every ended trial's result, in trial order."""
+        return self._tuner.results()
+
+    def best_result(self) -> TrialResult | None:
+        """The trial with the best score so far, or ``None``."""
+        return self._tuner.best_result()
+
+    def trial_values(self, trial_id: str) -> dict[str, Any]:
+        """A trial's active hyperparameter values (inactive ones left out)."""
+        return self._tuner.trial_values(self._tuner.oracle.get_trial(trial_id))
+
+    def run_name(self, trial_id: str, execution: int) -> str:
+        """A training's folder name under a log directory (see `run_name`)."""
+        return run_name(trial_id, execution, self._tuner.executions_per_trial)
