@@ -73,6 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    tune = _add_tune(sub)
+    _add_data_options(tune)
+    _add_summary(sub)
+    _add_tensorboard(sub)
+    parser.epilog = "The options of `keras-hpo tune`:\n\n" + tune.format_help()
+    return parser
+
+
+def _add_tune(sub) -> argparse.ArgumentParser:
+    """``keras-hpo tune`` and its search options."""
     tune = sub.add_parser(
         "tune",
         help="tune an MLP's depth, width, dropout, activation and learning rate",
@@ -121,6 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start from scratch instead of resuming an existing project",
     )
+    return tune
+
+
+def _add_data_options(tune: argparse.ArgumentParser) -> None:
+    """The data options of ``keras-hpo tune``."""
     tune.add_argument(
         "--dataset",
         choices=("digits", "mnist", "fashion_mnist", "csv"),
@@ -153,6 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument(
         "--quiet", action="store_true", help="print only the final result"
     )
+
+
+def _add_summary(sub) -> None:
+    """``keras-hpo summary DIR``."""
     summary = sub.add_parser(
         "summary",
         help="print the trial table of a search from its project directory",
@@ -165,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="the project directory, e.g. keras_hpo_results/digits_bayesian",
     )
+
+
+def _add_tensorboard(sub) -> None:
+    """``keras-hpo tensorboard DIR``."""
     board = sub.add_parser(
         "tensorboard",
         help="start TensorBoard on a search's logs, on localhost",
@@ -177,8 +200,6 @@ def build_parser() -> argparse.ArgumentParser:
         "directory", metavar="DIR", help="a project directory or a log directory"
     )
     board.add_argument("--port", type=_positive_int, default=6006, help="port")
-    parser.epilog = "The options of `keras-hpo tune`:\n\n" + tune.format_help()
-    return parser
 
 
 def _tuner(args, data):

@@ -30,8 +30,6 @@ __all__ = [
     "ORACLE_ATTRIBUTES",
     "PRIVATE_SYMBOLS",
     "activate_all_conditions",
-    "build_hypermodel",
-    "checkpoint_file",
     "convert_to_metrics_dict",
     "create_objective",
     "get_best_step",
@@ -63,8 +61,6 @@ PRIVATE_SYMBOLS: tuple[tuple[str, str], ...] = (
     ("keras_tuner.src.engine.tuner_utils", "convert_to_metrics_dict"),
     ("keras_tuner.src.engine.objective", "Objective"),
     ("keras_tuner.src.engine.objective", "create_objective"),
-    ("keras_tuner.src.engine.tuner", "Tuner._build_hypermodel"),
-    ("keras_tuner.src.engine.tuner", "Tuner._get_checkpoint_fname"),
     ("keras_tuner.src.engine.base_tuner", "BaseTuner._get_tuner_fname"),
     ("keras_tuner.src.engine.base_tuner", "BaseTuner._is_worker"),
     ("keras_tuner.src.engine.base_tuner", "BaseTuner._activate_all_conditions"),
@@ -152,25 +148,15 @@ def create_objective(value: Any) -> Any:
     return resolve("keras_tuner.src.engine.objective", "create_objective")(value)
 
 
-# -- keras-tuner: the tuner's files and building --------------------------------
+# -- keras-tuner: the tuner's files and space -------------------------------------
 def tuner_file(tuner: Any) -> str:
     """The tuner's state file (``<project>/<tuner_id>.json``)."""
     return tuner._get_tuner_fname()
 
 
-def checkpoint_file(tuner: Any, trial_id: str) -> str:
-    """Where a trial's best weights are kept."""
-    return tuner._get_checkpoint_fname(trial_id)
-
-
 def is_worker(tuner: Any) -> bool:
     """Whether the tuner is a worker of a chief/worker search."""
     return tuner._is_worker()
-
-
-def build_hypermodel(tuner: Any, hp: Any) -> Any:
-    """``hypermodel.build(hp)`` under the tuner's distribution strategy."""
-    return tuner._build_hypermodel(hp)
 
 
 def activate_all_conditions(tuner: Any) -> None:

@@ -262,6 +262,20 @@ def load_csv(path: str, target: str, task: str | None = None, seed: int = 0) -> 
         ValueError: For a missing file or column, a non-numeric feature, or a
             table too small to split.
     """
+    header, body = _read_table(path, target)
+    x, labels = _features_and_labels(path, header, body, target)
+    task, y, num_classes, classes = _encode_target(labels, task)
+    if len(x) < 10:
+        raise bad_value("csv", path, f"only {len(x)} rows", "Give at least 10 rows.")
+    stratify = task != "regression" and min(np.bincount(y)) >= 3
+    name = os.path.splitext(os.path.basename(path))[0]
+    return Dataset(
+        name, task, num_classes, *_split(x, y, seed, stratify), classes=classes
+    )
+
+
+def _read_table(path: str, target: str) -> tuple[list[str], list[list[str]]]:
+    """The CSV's header and non-empty rows; refuses a missing file or column."""
     if not isinstance(target, str) or not target:
         raise bad_type("target", target, "a column name", "Pass --target COLUMN.")
     if not os.path.isfile(path):
@@ -280,6 +294,11 @@ def load_csv(path: str, target: str, task: str | None = None, seed: int = 0) -> 
             f"no such column in {path}",
             f"Columns: {', '.join(header)}.",
         )
+    return header, body
+
+
+def _features_and_labels(path, header, body, target) -> tuple[np.ndarray, list]:
+    """The numeric feature matrix and the target column's text, row by row."""
     column = header.index(target)
     features, labels = [], []
     for line, row in enumerate(body, start=2):
@@ -305,7 +324,11 @@ def load_csv(path: str, target: str, task: str | None = None, seed: int = 0) -> 
             values.append(number)
         features.append(values)
         labels.append(row[column].strip())
-    x = np.asarray(features, dtype="float32")
+    return np.asarray(features, dtype="float32"), labels
+
+
+def _encode_target(labels: list, task: str | None):
+    """``(task, y, num_classes, classes)``: the task inferred unless given."""
     numeric = [_number(v) for v in labels]
     distinct = sorted(set(labels))
     whole = all(n is not None and float(n).is_integer() for n in numeric)
@@ -314,28 +337,16 @@ def load_csv(path: str, target: str, task: str | None = None, seed: int = 0) -> 
             task = "binary" if len(distinct) == 2 else "classification"
         else:
             task = "regression"
-    classes = None
     if task == "regression":
         if any(n is None for n in numeric):
             raise bad_value(
                 "task", task, "the target column is not numeric", "Use classification."
             )
-        y = np.asarray(numeric, dtype="float32")
-        num_classes = None
-    else:
-        classes = sorted(
-            distinct, key=lambda v: (_number(v) is None, _number(v) or 0, v)
-        )
-        code = {label: i for i, label in enumerate(classes)}
-        y = np.asarray([code[v] for v in labels], dtype="int64")
-        num_classes = len(classes) if task == "classification" else None
-    if len(x) < 10:
-        raise bad_value("csv", path, f"only {len(x)} rows", "Give at least 10 rows.")
-    stratify = task != "regression" and min(np.bincount(y)) >= 3
-    name = os.path.splitext(os.path.basename(path))[0]
-    return Dataset(
-        name, task, num_classes, *_split(x, y, seed, stratify), classes=classes
-    )
+        return task, np.asarray(numeric, dtype="float32"), None, None
+    classes = sorted(distinct, key=lambda v: (_number(v) is None, _number(v) or 0, v))
+    code = {label: i for i, label in enumerate(classes)}
+    y = np.asarray([code[v] for v in labels], dtype="int64")
+    return task, y, len(classes) if task == "classification" else None, classes
 
 
 def load_dataset(

@@ -197,6 +197,12 @@ class AtomicState(keras_tuner.Oracle):
                 keras-tuner oracle, is in another trial's folder, or names a
                 trial ID that is not ours; the message names the file.
         """
+        self._read_trials()
+        self._read_state()
+        self._queue_unfinished()
+
+    def _read_trials(self) -> None:
+        """Reads every ``trial_*/trial.json``, refusing foreign files."""
         pattern = os.path.join(oracle_project_dir(self), "trial_*", "trial.json")
         for path in sorted(glob.glob(pattern)):
             state = read_json(path)
@@ -206,6 +212,9 @@ class AtomicState(keras_tuner.Oracle):
                 raise foreign_file(path, "a keras-tuner trial") from err
             check_trial_file(trial.trial_id, path, "the state")
             self.trials[trial.trial_id] = trial
+
+    def _read_state(self) -> None:
+        """Reads ``oracle.json``; every trial it lists must have its file."""
         path = oracle_file(self)
         if not os.path.exists(path):
             raise FileNotFoundError(
@@ -231,6 +240,9 @@ class AtomicState(keras_tuner.Oracle):
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise foreign_file(path, "a keras-tuner oracle's state") from err
         self.saved_signature = file_signature(path)
+
+    def _queue_unfinished(self) -> None:
+        """Queues for a retry the trials that were running, as keras-tuner does."""
         # A trial whose own file says it ended, killed before the oracle's
         # state said so, has ended: it is not run again.
         for trial_id, trial in sorted(self.trials.items()):

@@ -164,6 +164,21 @@ def _is_distribution(spec: Any) -> bool:
     return hasattr(spec, "dist") and hasattr(spec, "support") and hasattr(spec, "rvs")
 
 
+def _range_step(spec: tuple, argument: str) -> int | float | None:
+    """The step of a ``(low, high, step)`` range (``None`` without one)."""
+    if len(spec) != 3:
+        return None
+    step = to_python(spec[2])
+    if isinstance(step, bool) or not isinstance(step, (int, float)) or step <= 0:
+        raise bad_value(
+            argument,
+            spec,
+            "the step must be a positive number",
+            "E.g. (0.0, 0.5, 0.1).",
+        )
+    return step
+
+
 @dataclass(frozen=True)
 class Knob:
     """One tunable setting of a hypermodel, and what values it may take.
@@ -322,20 +337,7 @@ class Knob:
                 f"low ({low:g}) is greater than high ({high:g})",
                 f"Swap them: {argument}=({high:g}, {low:g}).",
             )
-        step = None
-        if len(spec) == 3:
-            step = to_python(spec[2])
-            if (
-                isinstance(step, bool)
-                or not isinstance(step, (int, float))
-                or step <= 0
-            ):
-                raise bad_value(
-                    argument,
-                    spec,
-                    "the step must be a positive number",
-                    "E.g. (0.0, 0.5, 0.1).",
-                )
+        step = _range_step(spec, argument)
         default = self.default if low <= self.default <= high else None
         if low == high:
             return kt_hp.Fixed(self.name, self.kind(low))

@@ -116,6 +116,11 @@ def _template(
         return template
     if is_dist:
         return from_distribution(name, values, key)
+    return _listed(name, values, key)
+
+
+def _listed(name: str, values: Any, key: str) -> kt_hp.HyperParameter:
+    """A list of values as a keras-tuner ``Fixed``, ``Boolean`` or ``Choice``."""
     values = [to_python(v) for v in values]
     if not values:
         raise bad_value(key, values, "an empty list", "Give at least one value.")

@@ -59,7 +59,6 @@ from keras_hpo.tuners.resume import check_same_search
 from keras_hpo.tuners.resume import rebuild_lost_trials
 from keras_hpo.tuners.resume import saved_identity
 from keras_hpo.tuners.resume import search_identity
-from keras_hpo.tuners.runner import public_values
 from keras_hpo.tuners.sklearn_api import SklearnResults
 from keras_hpo.tuners.trial_callbacks import check_tensorboard_dir
 from keras_hpo.tuners.view import SearchView
@@ -289,17 +288,6 @@ class SearchTuner(SklearnResults, TrialRecorder, TrialExecution, keras_tuner.Tun
             self._space_deferred = True
             return
         super()._populate_initial_space()
-
-    def public_space(self) -> list:
-        """The search space's hyperparameters (keras-tuner objects)."""
-        return self.view.space
-
-    def trial_values(self, trial: kt_trial.Trial) -> dict[str, Any]:
-        """A trial's active hyperparameter values (inactive ones left out)."""
-        hp = trial.hyperparameters
-        return public_values(
-            {name: value for name, value in hp.values.items() if hp.is_active(name)}
-        )
 
     # -- the search --------------------------------------------------------------
     def search(self, *fit_args, **fit_kwargs) -> None:

@@ -174,25 +174,7 @@ def rebuild_lost_trials(project_dir: str, objective: Any) -> list[str]:
         if os.path.exists(trial_file) or not os.path.isfile(result_file):
             continue
         result = TrialResult.load(result_file)  # checks it is this trial's
-        try:
-            hp = kt_hp.HyperParameters.from_config(state["hyperparameters"])
-            hp.values = dict(state.get("proposed", {}).get(trial_id) or result.values)
-        except (KeyError, TypeError, ValueError, AttributeError) as err:
-            raise foreign_file(path, "a keras-tuner oracle's state") from err
-        ended = trial_id in state.get("end_order", [])
-        if not ended:
-            status = kt_trial.TrialStatus.RUNNING
-        elif result.ok:
-            status = kt_trial.TrialStatus.COMPLETED
-        else:
-            status = kt_trial.TrialStatus.FAILED
-        trial = kt_trial.Trial(hp, trial_id=trial_id, status=status)
-        for name, value in result.metrics.items():
-            trial.metrics.register(name, direction=objectives.get(name))
-            trial.metrics.update(name, value, step=result.best_epoch or 0)
-        if status == kt_trial.TrialStatus.COMPLETED:
-            trial.score, trial.best_step = result.score, result.best_epoch or 0
-        trial.message = result.error
+        trial = _trial_from_result(state, path, trial_id, result, objectives)
         atomic_write_json(trial_file, trial.get_state())
         print(
             f"{trial_file} was missing; rebuilt it from {result_file}.",
@@ -201,6 +183,30 @@ def rebuild_lost_trials(project_dir: str, objective: Any) -> list[str]:
         )
         rebuilt.append(trial_id)
     return rebuilt
+
+
+def _trial_from_result(state, path, trial_id, result, objectives) -> kt_trial.Trial:
+    """keras-tuner's trial rebuilt from our ``result.json`` and ``oracle.json``."""
+    try:
+        hp = kt_hp.HyperParameters.from_config(state["hyperparameters"])
+        hp.values = dict(state.get("proposed", {}).get(trial_id) or result.values)
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise foreign_file(path, "a keras-tuner oracle's state") from err
+    ended = trial_id in state.get("end_order", [])
+    if not ended:
+        status = kt_trial.TrialStatus.RUNNING
+    elif result.ok:
+        status = kt_trial.TrialStatus.COMPLETED
+    else:
+        status = kt_trial.TrialStatus.FAILED
+    trial = kt_trial.Trial(hp, trial_id=trial_id, status=status)
+    for name, value in result.metrics.items():
+        trial.metrics.register(name, direction=objectives.get(name))
+        trial.metrics.update(name, value, step=result.best_epoch or 0)
+    if status == kt_trial.TrialStatus.COMPLETED:
+        trial.score, trial.best_step = result.score, result.best_epoch or 0
+    trial.message = result.error
+    return trial
 
 
 def check_same_search(

@@ -116,7 +116,12 @@ class SearchView:
 
     def trial_values(self, trial_id: str) -> dict[str, Any]:
         """A trial's active hyperparameter values (inactive ones left out)."""
-        return self._tuner.trial_values(self._tuner.oracle.get_trial(trial_id))
+        hp = self._tuner.oracle.get_trial(trial_id).hyperparameters
+        return {
+            name: value
+            for name, value in hp.values.items()
+            if hp.is_active(name) and name != SUBGRID
+        }
 
     def run_name(self, trial_id: str, execution: int) -> str:
         """A training's folder name under a log directory (see `run_name`)."""

@@ -1,0 +1,198 @@
+"""The trial runner on its own: one trial trained and returned as a value.
+
+No tuner, no oracle: a `TrialRunner` and a `TrialPlan` are made by hand, as
+fused trials, cross-validation folds and workers will make them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import keras_tuner
+import numpy as np
+import pytest
+from keras_tuner import errors as kt_errors
+
+from keras_hpo.stopping.base import Stopper
+from keras_hpo.tuners.outcome import RunTrialMetrics
+from keras_hpo.tuners.outcome import outcome_of
+from keras_hpo.tuners.results import TrialStatus
+from keras_hpo.tuners.runner import TrialPlan
+from keras_hpo.tuners.runner import TrialRunner
+
+
+class Small(keras_tuner.HyperModel):
+    """An MLP with one tunable width; ``scale`` multiplies the inputs in fit."""
+
+    def __init__(self, scale: float = 1.0):
+        super().__init__()
+        self.scale = scale
+
+    def build(self, hp):
+        model = keras.Sequential(
+            [
+                keras.Input((8,)),
+                keras.layers.Dense(hp.Int("units", 4, 16), activation="relu"),
+                keras.layers.Dense(3, activation="softmax"),
+            ]
+        )
+        model.compile(
+            optimizer="adam",
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        return model
+
+    def fit(self, hp, model, x, y, **kwargs):
+        return model.fit(x * self.scale, y, **kwargs)
+
+
+class Records(keras.callbacks.Callback):
+    """Collects each epoch's logs (an observer's callback)."""
+
+    def __init__(self, store: list):
+        super().__init__()
+        self.store = store
+
+    def on_train_begin(self, logs=None):
+        self.store.append([])
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.store[-1].append(dict(logs))
+
+
+class Always(Stopper):
+    def should_stop(self, trial_id, epochs, curves):
+        return True
+
+    def __repr__(self):
+        return "Always()"
+
+
+def _runner(hypermodel=None, objective="val_loss", **kwargs) -> TrialRunner:
+    hypermodel = hypermodel or Small()
+    return TrialRunner(
+        hypermodel=hypermodel,
+        build=hypermodel.build,
+        objective=keras_tuner.Objective(objective, "min"),
+        **kwargs,
+    )
+
+
+def _plan(tmp_path, executions=1, observers=None, seed=11) -> TrialPlan:
+    hp = keras_tuner.HyperParameters()
+    hp.values["units"] = 8
+    plan = TrialPlan(
+        trial_id="7",
+        number=3,
+        seed=seed,
+        hyperparameters=hp,
+        directory=str(tmp_path),
+        run_names=[f"trial_7/execution_{i + 1}" for i in range(executions)],
+    )
+    if observers is not None:
+        plan.observers = observers
+    return plan
+
+
+def _fit(tiny_classification, epochs=3):
+    x, y = tiny_classification
+    return (x, y), {"epochs": epochs, "validation_split": 0.25, "verbose": 0}
+
+
+def test_a_trial_is_returned_as_an_outcome(tmp_path, tiny_classification):
+    args, kwargs = _fit(tiny_classification)
+    outcome = _runner().run(_plan(tmp_path), args, kwargs)
+    result = outcome.result
+    assert (result.trial_id, result.number, result.seed) == ("7", 3, 11)
+    assert result.status is TrialStatus.COMPLETED
+    assert result.values == {"units": 8}
+    assert result.epochs_run == 3 and len(result.history["val_loss"]) == 3
+    curve = result.history["val_loss"]
+    assert result.best_epoch == int(np.argmin(curve))
+    assert outcome.metrics == {
+        k: v[result.best_epoch] for k, v in result.history.items()
+    }
+    assert result.metrics == outcome.metrics
+    assert outcome.weights.model is not None and outcome.weights.path is None
+    assert len(outcome.weights.weights) == len(outcome.weights.model.get_weights())
+    assert "callbacks" not in kwargs  # the caller's arguments are left alone
+
+
+def test_the_same_plan_trains_the_same_curves(tmp_path, tiny_classification):
+    args, kwargs = _fit(tiny_classification)
+    first = _runner().run(_plan(tmp_path), args, kwargs).result.history
+    second = _runner().run(_plan(tmp_path), args, kwargs).result.history
+    other = _runner().run(_plan(tmp_path, seed=12), args, kwargs).result.history
+    assert first == second
+    assert first != other
+
+
+def test_executions_are_seeded_in_turn_and_their_best_metrics_averaged(
+    tmp_path, tiny_classification
+):
+    args, kwargs = _fit(tiny_classification)
+    seen: list = []
+    calls: list = []
+
+    def observers(execution):
+        calls.append(execution)
+        return [Records(seen)]
+
+    outcome = _runner(executions=2).run(_plan(tmp_path, 2, observers), args, kwargs)
+    assert calls == [0, 1]
+    best = [min(run, key=lambda logs: logs["val_loss"]) for run in seen]
+    for name, value in outcome.metrics.items():
+        assert value == pytest.approx(np.mean([b[name] for b in best]), rel=1e-6)
+    # the second execution trained with seed + 1: a run of its own
+    single = _runner().run(_plan(tmp_path, seed=12), args, kwargs).result.history
+    assert outcome.result.history == single
+
+
+def test_a_diverging_trial_fails_with_its_curve(tmp_path, tiny_classification):
+    args, kwargs = _fit(tiny_classification)
+    with pytest.raises(kt_errors.FailedTrialError, match="diverged: loss became"):
+        try:
+            _runner(Small(scale=1e30)).run(_plan(tmp_path), args, kwargs)
+        except kt_errors.FailedTrialError as err:
+            partial = outcome_of(err)
+            raise
+    assert partial.result.status is TrialStatus.FAILED
+    assert partial.result.end_reason.startswith("diverged: loss became")
+    assert partial.result.epochs_run == 1 and partial.weights is None
+
+
+def test_an_objective_never_logged_fails_without_an_outcome(
+    tmp_path, tiny_classification
+):
+    args, kwargs = _fit(tiny_classification)
+    with pytest.raises(kt_errors.FailedTrialError, match="'val_auc' was not logged"):
+        try:
+            _runner(objective="val_auc").run(_plan(tmp_path), args, kwargs)
+        except kt_errors.FailedTrialError as err:
+            assert outcome_of(err) is None
+            raise
+
+
+def test_a_stopper_prunes_and_checkpoint_none_keeps_no_weights(
+    tmp_path, tiny_classification
+):
+    args, kwargs = _fit(tiny_classification)
+    outcome = _runner(stopper=Always(), checkpoint="none").run(
+        _plan(tmp_path), args, kwargs
+    )
+    assert outcome.result.status is TrialStatus.PRUNED
+    assert outcome.result.end_reason == "pruned by Always() after 1 epochs"
+    assert outcome.result.epochs_run == 1
+    assert outcome.weights is None
+
+
+def test_run_trial_metrics_are_a_dict_carrying_the_outcome(
+    tmp_path, tiny_classification
+):
+    args, kwargs = _fit(tiny_classification, epochs=1)
+    outcome = _runner().run(_plan(tmp_path), args, kwargs)
+    metrics = RunTrialMetrics(outcome, outcome.metrics)
+    assert dict(metrics) == outcome.metrics and metrics.outcome is outcome
+    assert all(math.isfinite(v) for v in metrics.values())
