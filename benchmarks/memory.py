@@ -157,7 +157,7 @@ def run_tool(tool: str, trials: int, directory: str) -> dict:
     if tool in ("keras_hpo", "keras_hpo_isolated"):
 
         class Memory(SearchCallback):
-            def on_trial_end(self, tuner, result):
+            def on_trial_end(self, search, result):
                 record()
 
         tuner = keras_hpo.RandomSearch(

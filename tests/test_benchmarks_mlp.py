@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 
+import pytest
 from conftest import REPO
 from conftest import installed
 from conftest import run_python
@@ -22,6 +23,7 @@ OTHERS = {"keras_tuner random", "keras_tuner bayesian", "optuna tpe"}
 ABLATION = "keras_hpo bayesian unwarped"
 
 
+@pytest.mark.slow  # about 50 s; the default run stays under 12 minutes
 def test_mlp_quick(tmp_path):
     done = run_python(
         [str(REPO / "benchmarks" / "mlp.py"), "--quick", "--out", str(tmp_path)]

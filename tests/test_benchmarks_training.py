@@ -146,6 +146,7 @@ def test_pruning_quick(tmp_path):
     assert ("target <= 40%, met" in line) == (ratio <= 0.40)
 
 
+@pytest.mark.slow  # about 50 s; the default run stays under 12 minutes
 def test_memory_quick(tmp_path):
     run_benchmark("memory.py", tmp_path)
     report = json.loads((tmp_path / "memory.json").read_text())

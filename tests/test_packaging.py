@@ -286,6 +286,7 @@ def test_the_wheel_holds_keras_hpo_callbacks_and_no_top_level_callbacks(wheel):
         "keras_hpo/callbacks",
         "keras_hpo/hypermodels",
         "keras_hpo/oracles",
+        "keras_hpo/search_space",
         "keras_hpo/stopping",
         "keras_hpo/tuners",
     ]

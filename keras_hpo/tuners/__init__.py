@@ -1,6 +1,8 @@
 """Execution: tuners that build, train and record trials.
 
-`SearchTuner` holds the Keras work; the strategy tuners only pick an oracle.
+`SearchTuner` composes the parts of a search (loop, trial runner, checks,
+checkpoint and result stores, isolation, the callbacks' view; see
+ARCHITECTURE.md); the strategy tuners only pick an oracle.
 The names are imported on first use, so that reading results from disk
 (`keras_hpo.tuners.results`, ``keras-hpo summary``) does not import
 TensorFlow.
