@@ -123,6 +123,7 @@ def test_tensorboard_overhead_quick(tmp_path):
     assert f"{100 * ab['mean']:+.1f}% [{100 * ab['low']:+.1f}%," in line
 
 
+@pytest.mark.slow  # about 45 s; the default run stays under 12 minutes
 def test_pruning_quick(tmp_path):
     done = run_benchmark("pruning.py", tmp_path)
     report = json.loads((tmp_path / "pruning.json").read_text())

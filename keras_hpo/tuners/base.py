@@ -160,6 +160,7 @@ class SearchTuner(SklearnResults, TrialRecorder, TrialExecution, keras_tuner.Tun
         self.limits = SearchLimits(max_time, patience_trials, target)
         self.checkpoint, self.keep_top_k = check_checkpoint(checkpoint, keep_top_k)
         self.isolate_trials = isolate_trials
+        self._early_stopping_spec = early_stopping
         tensorboard_dir = check_tensorboard_dir(tensorboard_dir)
         #: Metric names the model logs, when known before the first trial.
         self.logged_metrics: list[str] = []
@@ -182,9 +183,6 @@ class SearchTuner(SklearnResults, TrialRecorder, TrialExecution, keras_tuner.Tun
         self.project_lock, self._worker_process = open_project(kwargs)
         try:
             self._finish_init(oracle, hypermodel, declared, tensorboard_dir, kwargs)
-            self.early_stopping = make_early_stopping(
-                early_stopping, self.oracle.objective
-            )
         finally:
             self.project_lock.release()
 
@@ -203,6 +201,9 @@ class SearchTuner(SklearnResults, TrialRecorder, TrialExecution, keras_tuner.Tun
         if tensorboard_dir is not None:
             self.search_callbacks.insert(0, TensorBoardLogger(tensorboard_dir))
         self.oracle.verbose = 0  # our ProgressPrinter replaces keras-tuner's display
+        self.early_stopping = make_early_stopping(
+            self._early_stopping_spec, self.oracle.objective
+        )
         if self._reloaded and not compat.has_chief_oracle():
             check_same_search(
                 self.project_dir,
