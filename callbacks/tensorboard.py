@@ -70,8 +70,8 @@ class TensorBoardLogger(SearchCallback):
         self._search: EventLog | None = None
 
     def __getstate__(self) -> dict:
-        # A copy sent to a trial's own process (``isolate_trials``) only
-        # hands out `EpochTensorBoard`s: the open writers stay here.
+        # A pickled copy (a search callback sent to another process) carries
+        # no open writers: they stay with the search that opened them.
         state = dict(self.__dict__)
         state["_trials"], state["_search"] = {}, None
         return state
