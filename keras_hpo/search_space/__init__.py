@@ -7,6 +7,9 @@ Neutral ground: `keras_hpo.hypermodels` describes spaces with them and
 * `sklearn_grid`: scikit-learn ``param_grid`` / ``param_distributions`` as
   keras-tuner hyperparameters.
 * `importance`: which hyperparameters usually matter most.
+
+It owns the description of a search space; it must not import hypermodels,
+strategies or tuners, nor build or train models.
 """
 
 from keras_hpo.search_space.importance import IMPORTANCE

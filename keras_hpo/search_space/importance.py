@@ -1,4 +1,7 @@
-"""Which hyperparameters usually matter most, for ordering them in reports."""
+"""Which hyperparameters usually matter most, for ordering them in reports.
+
+It owns one ordered tuple of names; it must not depend on anything else.
+"""
 
 from __future__ import annotations
 
