@@ -49,12 +49,6 @@ class CheckpointStore:
         if weights is not None:
             self._pending[trial_id] = weights
 
-    def forget(self, trial_id: str) -> None:
-        """Drops a trial's held weights (it failed)."""
-        handle = self._pending.pop(trial_id, None)
-        if handle is not None:
-            handle.discard()
-
     def settle(
         self, result: TrialResult, ranked: list[TrialResult], ended: Iterable[str]
     ):

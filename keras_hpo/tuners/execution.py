@@ -15,6 +15,7 @@ import dataclasses
 import functools
 import time
 import traceback
+from typing import Any
 
 import keras
 from keras_tuner import errors as kt_errors
@@ -32,6 +33,7 @@ from keras_hpo.tuners.results import TrialResult
 from keras_hpo.tuners.results import TrialStatus
 from keras_hpo.tuners.runner import TrialPlan
 from keras_hpo.tuners.runner import TrialRunner
+from keras_hpo.tuners.runner import active_values
 from keras_hpo.tuners.view import run_name
 
 __all__ = ["TrialExecution"]
@@ -202,6 +204,10 @@ class TrialExecution:
         """
         base = int(getattr(self.oracle, "seed", 0) or 0)
         return (base * 1_000_003 + self.trial_number(trial)) % (2**31 - 1)
+
+    def trial_values(self, trial: kt_trial.Trial) -> dict[str, Any]:
+        """A trial's active hyperparameter values (inactive ones left out)."""
+        return active_values(trial.hyperparameters)
 
     def run_name(self, trial: kt_trial.Trial, execution: int) -> str:
         """A training's directory name under a log directory."""

@@ -26,6 +26,9 @@ import os
 import traceback
 
 from keras_hpo.tuners.outcome import TrialOutcome
+from keras_hpo.tuners.outcome import WeightsHandle
+from keras_hpo.tuners.outcome import trial_failed
+from keras_hpo.tuners.results import TrialResult
 
 __all__ = ["PENDING_WEIGHTS", "TrialProcessError", "run_isolated"]
 
@@ -123,10 +126,6 @@ def run_isolated(runner, plan, fit_args: tuple, fit_kwargs: dict) -> TrialOutcom
             process died.
     """
     import pickle
-
-    from keras_hpo.tuners.outcome import WeightsHandle
-    from keras_hpo.tuners.outcome import trial_failed
-    from keras_hpo.tuners.results import TrialResult
 
     message = _receive(pickle.dumps((runner, plan, fit_args, fit_kwargs)))
     if message[0] == "error":

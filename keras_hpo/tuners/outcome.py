@@ -17,6 +17,7 @@ from typing import Any
 from keras_tuner import errors as kt_errors
 
 from keras_hpo.tuners.results import TrialResult
+from keras_hpo.tuners.weights import save_weights
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -54,8 +55,6 @@ class WeightsHandle:
             current_if_no_best: Without best weights in memory, write the
                 model's current ones (else nothing is written).
         """
-        from keras_hpo.tuners.weights import save_weights
-
         if self.path is not None:
             os.replace(self.path, path)
         elif self.weights is not None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Iterable
-from collections.abc import Iterator
 
 from keras_hpo.errors import NotSearchedError
 from keras_hpo.stopping.base import Curve
@@ -43,12 +42,6 @@ class ResultStore:
 
     def __len__(self) -> int:
         return len(self.trials)
-
-    def __contains__(self, trial_id: object) -> bool:
-        return trial_id in self.trials
-
-    def __iter__(self) -> Iterator[TrialResult]:
-        return iter(self.results())
 
     def path(self, trial_id: str) -> str:
         """Where a trial's result is written."""

@@ -38,12 +38,17 @@ from keras_hpo.tuners.results import TrialStatus
 from keras_hpo.tuners.trial_callbacks import copy_user_callbacks
 from keras_hpo.tuners.weights import load_weights
 
-__all__ = ["TrialPlan", "TrialRunner", "public_values"]
+__all__ = ["TrialPlan", "TrialRunner", "active_values", "public_values"]
 
 
 def public_values(values: Mapping[str, Any]) -> dict[str, Any]:
     """Hyperparameter values without keras_hpo's internal sub-grid index."""
     return {k: v for k, v in values.items() if k != SUBGRID}
+
+
+def active_values(hp: Any) -> dict[str, Any]:
+    """A trial's active hyperparameter values (inactive ones left out)."""
+    return public_values({k: v for k, v in hp.values.items() if hp.is_active(k)})
 
 
 def _no_curves() -> dict[str, Curve]:

@@ -20,6 +20,7 @@ from keras_hpo.protocols import DataAwareHyperModel
 from keras_hpo.search_space.importance import IMPORTANCE
 from keras_hpo.search_space.sklearn_grid import SUBGRID
 from keras_hpo.tuners.results import TrialResult
+from keras_hpo.tuners.runner import active_values
 
 if TYPE_CHECKING:  # pragma: no cover
     from keras_hpo.tuners.base import SearchTuner
@@ -116,12 +117,7 @@ class SearchView:
 
     def trial_values(self, trial_id: str) -> dict[str, Any]:
         """A trial's active hyperparameter values (inactive ones left out)."""
-        hp = self._tuner.oracle.get_trial(trial_id).hyperparameters
-        return {
-            name: value
-            for name, value in hp.values.items()
-            if hp.is_active(name) and name != SUBGRID
-        }
+        return active_values(self._tuner.oracle.get_trial(trial_id).hyperparameters)
 
     def run_name(self, trial_id: str, execution: int) -> str:
         """A training's folder name under a log directory (see `run_name`)."""
