@@ -24,7 +24,13 @@ from typing import NamedTuple
 from typing import Protocol
 from typing import runtime_checkable
 
-__all__ = ["DataAwareHyperModel", "Labels", "is_plain_fit", "plain_fit"]
+__all__ = [
+    "DataAwareHyperModel",
+    "FusableHyperModel",
+    "Labels",
+    "is_plain_fit",
+    "plain_fit",
+]
 
 
 class Labels(NamedTuple):
@@ -91,6 +97,31 @@ class DataAwareHyperModel(Protocol):
 
         Saved with a project; a resumed search with another identity is
         refused, since its scores would not compare.
+        """
+
+
+@runtime_checkable
+class FusableHyperModel(Protocol):
+    """A hypermodel whose trials can train together as one fused model.
+
+    With ``fuse=K`` the tuners group trials by `fusion_key`, choose groups
+    with `fusion_shape` (``fuse="auto"``: padding against per-step cost) and
+    train each group as the model `build_fused` returns (see
+    `keras_hpo.tuners.group_runner` for what that model must do).
+    `keras_hpo.HyperMLP` implements it; a user's hypermodel can too.
+    """
+
+    def fusion_key(self, hp: Any) -> Any:
+        """Trials with equal keys may share a fused model (``None``: never)."""
+
+    def fusion_shape(self, hp: Any) -> Sequence[int]:
+        """The layer widths, input to output, that a fused model pads to."""
+
+    def build_fused(self, models: Sequence[Any], seed: int | None = None) -> Any:
+        """One fused model from the trials' own built models and weights.
+
+        Raises:
+            keras_hpo.fused.NotFusable: With the reason, if they cannot fuse.
         """
 
 

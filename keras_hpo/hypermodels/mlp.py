@@ -13,6 +13,7 @@ from keras_tuner.engine import hyperparameters as kt_hp
 
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
+from keras_hpo.fused.model import FusedMLP
 from keras_hpo.hypermodels.mlp_knobs import _DEFAULTS
 from keras_hpo.hypermodels.mlp_knobs import ACTIVATIONS
 from keras_hpo.hypermodels.mlp_knobs import KNOBS
@@ -379,6 +380,43 @@ class HyperMLP(keras_tuner.HyperModel):
         _, loss, metric, _ = TASKS[self.task]
         model.compile(optimizer=self.build_optimizer(hp), loss=loss, metrics=[metric])
         return model
+
+    # -- fused trials (keras_hpo.protocols.FusableHyperModel) -----------------
+    def fusion_key(self, hp: kt_hp.HyperParameters) -> tuple:
+        """Trials fuse when they share depth, optimizer and batch size."""
+        return (
+            self.value(hp, "num_layers"),
+            self.value(hp, "optimizer"),
+            self.value(hp, "batch_size"),
+        )
+
+    def fusion_shape(self, hp: kt_hp.HyperParameters) -> tuple[int, ...]:
+        """Input width, each hidden layer's width, output width."""
+        outputs = {"classification": self.num_classes, "binary": 1}.get(
+            self.task, self.output_dim
+        )
+        widths = [
+            self.value(hp, "units", i) for i in range(self.value(hp, "num_layers"))
+        ]
+        return (math.prod(self.input_shape or (0,)), *widths, outputs)
+
+    def build_fused(
+        self, models: Sequence[keras.Model], seed: int | None = None
+    ) -> keras.Model:
+        """One `keras_hpo.fused.FusedMLP` of the trials' own models.
+
+        The models are read back (`keras_hpo.fused.read_mlp`), so a subclass
+        whose hooks keep the standard layers (Flatten, Normalization, Dense,
+        Dropout) fuses too; one that adds another layer is refused.
+
+        Args:
+            models: Each trial's model, as `build` returned it.
+            seed: Seed of the fused model's dropout masks.
+
+        Raises:
+            keras_hpo.fused.NotFusable: With the reason.
+        """
+        return FusedMLP.from_models(models, seed=seed)
 
     @plain_fit
     def fit(self, hp: kt_hp.HyperParameters, model: keras.Model, *args, **kwargs):

@@ -95,6 +95,10 @@ class SearchOracle(AtomicState):
         max_consecutive_failed_trials: As for ``keras_tuner.Oracle``.
     """
 
+    #: Whether proposals depend on the results so far (``False``: a search
+    #: may draw many trials ahead, as fused trials do).
+    adaptive = True
+
     def __init__(
         self,
         objective=None,

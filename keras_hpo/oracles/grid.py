@@ -33,6 +33,9 @@ class GridOracle(SearchOracle):
         3
     """
 
+    #: Its proposals do not depend on results, so a search may draw ahead.
+    adaptive = False
+
     def get_grid(self) -> HyperGrid:
         """All the combinations this oracle will hand out, in order.
 

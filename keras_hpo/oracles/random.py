@@ -26,6 +26,9 @@ class RandomOracle(SearchOracle):
         >>> oracle = RandomOracle(objective="val_loss", max_trials=20, seed=0)
     """
 
+    #: Its proposals do not depend on results, so a search may draw ahead.
+    adaptive = False
+
     def propose(self, trial_id: str) -> dict[str, Any] | None:
         """A random configuration not tried before."""
         cube = UnitCube(self.hyperparameters)

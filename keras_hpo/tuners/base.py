@@ -43,6 +43,8 @@ from keras_hpo.tuners.checkpoint import resume_point
 from keras_hpo.tuners.checkpoint_store import CheckpointStore
 from keras_hpo.tuners.data_checks import lists_as_arrays
 from keras_hpo.tuners.execution import TrialExecution
+from keras_hpo.tuners.fusion import TrialFusion
+from keras_hpo.tuners.fusion import check_fuse
 from keras_hpo.tuners.options import SearchLimits
 from keras_hpo.tuners.options import check_checkpoint
 from keras_hpo.tuners.options import check_flags
@@ -66,7 +68,9 @@ from keras_hpo.tuners.view import SearchView
 __all__ = ["SearchTuner"]
 
 
-class SearchTuner(SklearnResults, TrialRecorder, TrialExecution, keras_tuner.Tuner):
+class SearchTuner(
+    SklearnResults, TrialRecorder, TrialFusion, TrialExecution, keras_tuner.Tuner
+):
     """The tuner base that runs trials for every keras_hpo strategy.
 
     Use a strategy tuner (`GridSearch`, `RandomSearch`, `BayesianSearch`), or
@@ -84,6 +88,14 @@ class SearchTuner(SklearnResults, TrialRecorder, TrialExecution, keras_tuner.Tun
             the end; 0 prints nothing.
         trials_per_step: How many trials the search loop asks the oracle for
             at once and passes to `run_trials`. Defaults to 1.
+        fuse: Train up to this many trials at once as one fused Keras model
+            (see `keras_hpo.fused`): the search asks its oracle for that many
+            trials per step (grid and random: four times as many, to bucket
+            them by shape) and trains every group that fuses together.
+            ``"auto"``: groups of up to 32 where a cost model says fusing is
+            faster than one by one. Defaults to 1 (one by one). A search
+            that cannot fuse (a build function, ``isolate_trials``...) says
+            why in one line and runs trials one by one.
         early_stopping: Stops a trial's training when its objective stops
             improving. ``"default"``: patience 5 epochs on the objective; an
             int patience; a ``(patience, min_delta)`` tuple; a dict of
@@ -137,6 +149,7 @@ class SearchTuner(SklearnResults, TrialRecorder, TrialExecution, keras_tuner.Tun
         search_callbacks: list[SearchCallback] | None = None,
         verbose: int = 1,
         trials_per_step: int = 1,
+        fuse: int | str = 1,
         early_stopping: Any = "default",
         stopper: Stopper | None = None,
         max_time: float | None = None,
@@ -156,6 +169,10 @@ class SearchTuner(SklearnResults, TrialRecorder, TrialExecution, keras_tuner.Tun
         callbacks = check_search_callbacks(search_callbacks, SearchCallback)
         self.verbose = verbose
         self.trials_per_step = int(trials_per_step)
+        #: Trials per fused model (1: none; ``"auto"``: see `TrialFusion`).
+        self.fuse = check_fuse(fuse)
+        #: Trials drawn but not started (held by a limit); run first next step.
+        self.held_trials: list[kt_trial.Trial] = []
         self.stopper = check_stopper(stopper)
         self.limits = SearchLimits(max_time, patience_trials, target)
         self.checkpoint, self.keep_top_k = check_checkpoint(checkpoint, keep_top_k)
@@ -371,21 +388,28 @@ class SearchTuner(SklearnResults, TrialRecorder, TrialExecution, keras_tuner.Tun
         return is_plain_fit(self.hypermodel)
 
     def create_trials(self, count: int) -> list[kt_trial.Trial]:
-        """Asks the oracle for up to ``count`` trials to run now (see `loop`)."""
-        return loop.create_trials(self.oracle, self.tuner_id, count)
+        """Up to ``count`` trials to run now: held ones first, then new ones.
+
+        New trials come from the oracle (see `loop.create_trials`).
+        """
+        held, self.held_trials = self.held_trials[:count], self.held_trials[count:]
+        return held + loop.create_trials(self.oracle, self.tuner_id, count - len(held))
 
     def run_trials(self, trials: list[kt_trial.Trial], *fit_args, **fit_kwargs) -> None:
         """Runs a group of trials and reports each to the oracle.
 
-        The default runs them one after the other with `execute_trial`;
-        override it to train a group together (for instance as one fused
-        model), then report each trial with ``oracle.update_trial`` and set
-        its ``status``.
+        With ``fuse=1`` they run one after the other with `execute_trial`;
+        otherwise in fused groups (`TrialFusion.run_fused`). Override it to
+        train a group your own way, then report each trial with
+        ``oracle.update_trial`` and set its ``status``.
 
         Args:
             trials: The trials from `create_trials`.
             *fit_args: As for `search`.
             **fit_kwargs: As for `search`.
         """
+        if self.fuse_size > 1 and len(trials) > 1:
+            self.run_fused(trials, fit_args, fit_kwargs)
+            return
         for trial in trials:
             self.execute_trial(trial, *fit_args, **fit_kwargs)

@@ -53,31 +53,52 @@ class TrialExecution:
         start = time.perf_counter()
         try:
             outcome = self._train(trial, fit_args, fit_kwargs)
-            self.oracle.update_trial(
-                trial.trial_id, outcome.metrics, step=outcome.result.best_epoch or 0
-            )
-            trial.status = kt_trial.TrialStatus.COMPLETED
-            self.checkpoints.hold(trial.trial_id, outcome.weights)
         except Exception as err:  # noqa: BLE001 - a failed trial must not end the search
             if isinstance(err, kt_errors.FatalError):
                 raise
-            failed = isinstance(err, kt_errors.FailedTrialError)
-            trial.status = (
-                kt_trial.TrialStatus.FAILED if failed else kt_trial.TrialStatus.INVALID
-            )
-            trial.message = traceback.format_exc()
-            partial = outcome_of(err)
-            result = (
-                partial.result
-                if partial
-                else TrialResult(
-                    trial.trial_id, self.trial_number(trial), {}, TrialStatus.FAILED
+            outcome = err
+        result = self.report_trial(trial, outcome)
+        result.seconds = time.perf_counter() - start
+        self.result_store.put(result)
+
+    def report_trial(
+        self, trial: kt_trial.Trial, outcome: TrialOutcome | Exception
+    ) -> TrialResult:
+        """Reports a trained trial to the oracle; returns its result to keep.
+
+        A `TrialOutcome` is reported with its metrics and its weights are
+        held for `CheckpointStore`; an exception (or an error while
+        reporting) fails the trial: ``FailedTrialError`` as FAILED (its
+        partial outcome kept), any other as INVALID (keras-tuner may retry
+        it). Sets ``trial.status``, as ``oracle.end_trial`` reads it.
+        """
+        if not isinstance(outcome, Exception):
+            try:
+                self.oracle.update_trial(
+                    trial.trial_id, outcome.metrics, step=outcome.result.best_epoch or 0
                 )
+                trial.status = kt_trial.TrialStatus.COMPLETED
+                self.checkpoints.hold(trial.trial_id, outcome.weights)
+                return outcome.result
+            except Exception as err:  # noqa: BLE001 - fails this trial only
+                if isinstance(err, kt_errors.FatalError):
+                    raise
+                outcome = err
+        failed = isinstance(outcome, kt_errors.FailedTrialError)
+        trial.status = (
+            kt_trial.TrialStatus.FAILED if failed else kt_trial.TrialStatus.INVALID
+        )
+        trial.message = "".join(traceback.format_exception(outcome))
+        partial = outcome_of(outcome)
+        result = (
+            partial.result
+            if partial
+            else TrialResult(
+                trial.trial_id, self.trial_number(trial), {}, TrialStatus.FAILED
             )
-            result.status, result.error = TrialStatus.FAILED, trial.message
-            outcome = TrialOutcome(result, {})
-        outcome.result.seconds = time.perf_counter() - start
-        self.result_store.put(outcome.result)
+        )
+        result.status, result.error = TrialStatus.FAILED, trial.message
+        return result
 
     def _train(self, trial: kt_trial.Trial, fit_args, fit_kwargs) -> TrialOutcome:
         """The trial's outcome: in this process via ``run_trial``, or isolated."""

@@ -35,6 +35,7 @@ def run_search(tuner: Any, fit_args: tuple, fit_kwargs: dict) -> None:
     write_search_state(tuner)
     tuner.on_search_begin()
     ended = False
+    begun: set[str] = set()
     try:
         while True:
             tuner.stop_reason = tuner.limits.reason(
@@ -43,15 +44,19 @@ def run_search(tuner: Any, fit_args: tuple, fit_kwargs: dict) -> None:
             if tuner.stop_reason:
                 break
             tuner.pre_create_trial()
-            trials = tuner.create_trials(tuner.trials_per_step)
+            trials = tuner.create_trials(_step_size(tuner))
             if not trials:
                 tuner.stop_reason = _oracle_stop_reason(tuner.oracle)
                 break
             for trial in trials:
-                tuner.on_trial_begin(trial)
+                if trial.trial_id not in begun:  # a held trial has begun
+                    begun.add(trial.trial_id)
+                    tuner.on_trial_begin(trial)
             tuner.run_trials(trials, *fit_args, **fit_kwargs)
+            held = {t.trial_id for t in getattr(tuner, "held_trials", ())}
             for trial in trials:
-                tuner.on_trial_end(trial)
+                if trial.trial_id not in held:
+                    tuner.on_trial_end(trial)
         ended = True
     except KeyboardInterrupt:
         tuner.stop_reason = "interrupted (Ctrl-C)"
@@ -61,6 +66,12 @@ def run_search(tuner: Any, fit_args: tuple, fit_kwargs: dict) -> None:
         raise
     finally:
         _end_search(tuner, ended)
+
+
+def _step_size(tuner: Any) -> int:
+    """Trials per step: the tuner's `step_size` if it has one."""
+    step_size = getattr(tuner, "step_size", None)
+    return step_size() if callable(step_size) else tuner.trials_per_step
 
 
 def _end_search(tuner: Any, ended: bool) -> None:
@@ -106,15 +117,18 @@ def _oracle_stop_reason(oracle: Any) -> str:
 def create_trials(oracle: Any, tuner_id: str, count: int) -> list[kt_trial.Trial]:
     """Asks the oracle for up to ``count`` trials to run now.
 
-    Each trial gets its own tuner ID (``<tuner_id>`` for the first,
-    ``<tuner_id>-<i>`` after), so the oracle sees them as pending together.
+    Each trial gets its own tuner ID (``<tuner_id>``, then
+    ``<tuner_id>-<i>``, skipping IDs that hold a running trial), so the
+    oracle sees them as pending together.
 
     Returns:
         The trials, empty when the oracle has stopped the search.
     """
     trials = []
-    for index in range(count):
-        worker = tuner_id if index == 0 else f"{tuner_id}-{index}"
+    workers = (tuner_id if i == 0 else f"{tuner_id}-{i}" for i in range(1 << 30))
+    busy = set(getattr(oracle, "ongoing_trials", {}))
+    for _ in range(count):
+        worker = next(w for w in workers if w not in busy)
         while True:
             trial = oracle.create_trial(worker)
             if trial.status != kt_trial.TrialStatus.IDLE:

@@ -38,7 +38,7 @@ from keras_hpo.tuners.results import TrialStatus
 from keras_hpo.tuners.trial_callbacks import copy_user_callbacks
 from keras_hpo.tuners.weights import load_weights
 
-__all__ = ["TrialPlan", "TrialRunner", "active_values", "public_values"]
+__all__ = ["TrialPlan", "TrialRunner", "Training", "active_values", "public_values"]
 
 
 def public_values(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -87,7 +87,7 @@ class TrialPlan:
 
 
 @dataclass
-class _Execution:
+class Training:
     """One training of a trial: what the runner reads after ``fit``."""
 
     model: keras.Model
@@ -162,20 +162,20 @@ class TrialRunner:
                 plan, execution, best, resume, user_callbacks, fit_args, fit_kwargs
             )
             fit_seconds += last.seconds
-            per_execution.append(self._best_epoch_metrics(last.recorder.history))
+            per_execution.append(self.best_epoch_metrics(last.recorder.history))
             if last.control.diverged:
                 raise trial_failed(
                     last.control.diverged,
-                    self._diverged(plan, last, fit_seconds),
+                    self.diverged(plan, last, fit_seconds),
                 )
-            status, reason = self._ending(last) or (status, reason)
-        return self._outcome(
+            status, reason = self.ending(last) or (status, reason)
+        return self.outcome(
             plan, per_execution, last, best, fit_seconds, status, reason
         )
 
     def _train(
         self, plan, execution, best, resume, user_callbacks, fit_args, fit_kwargs
-    ) -> _Execution:
+    ) -> Training:
         """One execution: seed, build, resume if asked, fit with its callbacks."""
         keras.utils.set_random_seed(plan.seed + execution)
         model = self.build(plan.hyperparameters)
@@ -186,21 +186,36 @@ class TrialRunner:
             recorder.start_from(resume["history"], resume["epoch_seconds"])
             best.start_from(resume["history"])
             kwargs = dict(fit_kwargs, initial_epoch=resume["epochs"])
-        control = TrialControl(plan.trial_id, self.objective, self.stopper, plan.curves)
-        callbacks = copy_user_callbacks(user_callbacks, plan.run_names[execution])
-        early = copy_user_callbacks([self.early_stopping], "")[0]
-        callbacks += [c for c in (early,) if c is not None]
-        callbacks += [recorder, best, control]
-        callbacks += plan.observers(execution)
+        callbacks, control, early = self.callbacks(
+            plan, execution, recorder, best, user_callbacks
+        )
         if self.checkpoint == "every_epoch":
             callbacks.append(LastEpoch(plan.directory, recorder, best))
         start = time.perf_counter()
         self.hypermodel.fit(
             plan.hyperparameters, model, *fit_args, callbacks=callbacks, **kwargs
         )
-        return _Execution(model, recorder, control, early, time.perf_counter() - start)
+        return Training(model, recorder, control, early, time.perf_counter() - start)
 
-    def _ending(self, run: _Execution) -> tuple[TrialStatus, str] | None:
+    def callbacks(self, plan, execution, recorder, best, user_callbacks):
+        """One training's Keras callbacks, with its control and early stopping.
+
+        In order: copies of the user's callbacks, a copy of the early
+        stopping, the recorder, the best weights, a new `TrialControl`, then
+        the observers' callbacks.
+
+        Returns:
+            ``(callbacks, control, early)``.
+        """
+        control = TrialControl(plan.trial_id, self.objective, self.stopper, plan.curves)
+        callbacks = copy_user_callbacks(user_callbacks, plan.run_names[execution])
+        early = copy_user_callbacks([self.early_stopping], "")[0]
+        callbacks += [c for c in (early,) if c is not None]
+        callbacks += [recorder, best, control]
+        callbacks += plan.observers(execution)
+        return callbacks, control, early
+
+    def ending(self, run: Training) -> tuple[TrialStatus, str] | None:
         """Why a training ended before its last epoch (pruned, stopped early)."""
         if run.control.pruned_at is not None:
             pruned = f"pruned by {self.stopper!r} after {run.control.pruned_at} epochs"
@@ -213,7 +228,8 @@ class TrialRunner:
             )
         return None
 
-    def _diverged(self, plan: TrialPlan, run: _Execution, fit_seconds: float):
+    def diverged(self, plan: TrialPlan, run: Training, fit_seconds: float):
+        """The outcome of a training that diverged: a failed result, its curves."""
         result = TrialResult(
             plan.trial_id,
             plan.number,
@@ -227,7 +243,7 @@ class TrialRunner:
         )
         return TrialOutcome(result, {})
 
-    def _outcome(self, plan, per_execution, last, best, fit_seconds, status, reason):
+    def outcome(self, plan, per_execution, last, best, fit_seconds, status, reason):
         """The outcome of a training that ended without failing."""
         metrics = {
             name: float(np.mean([m[1][name] for m in per_execution if name in m[1]]))
@@ -259,7 +275,8 @@ class TrialRunner:
         )
         return TrialOutcome(result, metrics, weights)
 
-    def _best_epoch_metrics(self, history: dict[str, list[float]]):
+    def best_epoch_metrics(self, history: dict[str, list[float]]):
+        """The best epoch's index and its metrics (``(0, {})``: not logged)."""
         values = history.get(self.objective.name)
         if not values:
             return 0, {}

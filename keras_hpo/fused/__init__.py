@@ -1,0 +1,19 @@
+"""Fused trials: many same-depth MLP trials trained as one Keras model."""
+
+from keras_hpo.fused.model import FusedMLP
+from keras_hpo.fused.model import SliceMetrics
+from keras_hpo.fused.model import sliced_optimizer
+from keras_hpo.fused.spec import NotFusable
+from keras_hpo.fused.spec import SliceSpec
+from keras_hpo.fused.spec import check_same_group
+from keras_hpo.fused.spec import read_mlp
+
+__all__ = [
+    "FusedMLP",
+    "NotFusable",
+    "SliceMetrics",
+    "SliceSpec",
+    "check_same_group",
+    "read_mlp",
+    "sliced_optimizer",
+]

@@ -1,0 +1,359 @@
+"""K MLPs as one Keras model: weights with a leading "slice" axis.
+
+`FusedMLP` holds K trials' MLPs of the same depth as one model: a hidden
+layer's K kernels of shape ``(in, out)`` are one ``(K, in_max, out_max)``
+variable and the layers run as batched matmuls, so one training step trains
+every slice on the same batch. Per slice: its initial weights (copied from
+the trial's own model), width (padded to the group's widest and masked, so
+padded units stay exactly zero), activation, dropout rate, learning rate and
+optimizer state (`sliced_optimizer`). The loss is the *sum* of the slices'
+mean losses, so each slice's gradient is exactly its own loss's gradient.
+Everything is written in ``keras.ops`` and ``keras.random``: no backend is
+assumed.
+
+It owns the fused model's arithmetic; it must not know about trials,
+callbacks or files.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_hpo.fused.spec import SliceSpec
+from keras_hpo.fused.spec import check_same_group
+from keras_hpo.fused.spec import read_mlp
+
+__all__ = ["FusedMLP", "SliceMetrics", "sliced_optimizer"]
+
+
+def _per_sample_losses(task: str, y, y_pred, metrics: Sequence[str]):
+    """Per sample and slice ``(B, K)``: the loss, then each metric."""
+    size = ops.shape(y_pred)[1]
+    if task == "classification":
+        labels = ops.cast(ops.reshape(y, (-1,)), "int32")
+        labels = ops.repeat(ops.expand_dims(labels, 1), size, axis=1)
+        loss = keras.losses.sparse_categorical_crossentropy(labels, y_pred)
+        hits = ops.equal(ops.cast(ops.argmax(y_pred, axis=-1), "int32"), labels)
+        extra = {"accuracy": ops.cast(hits, y_pred.dtype)}
+    else:
+        width = ops.shape(y_pred)[-1]
+        target = ops.cast(ops.reshape(y, (-1, 1, width)), y_pred.dtype)
+        target = ops.repeat(target, size, axis=1)
+        if task == "binary":
+            loss = keras.losses.binary_crossentropy(target, y_pred)
+            hits = ops.equal(ops.cast(y_pred > 0.5, y_pred.dtype), target)
+            extra = {"accuracy": ops.mean(ops.cast(hits, y_pred.dtype), axis=-1)}
+        else:
+            loss = keras.losses.mean_squared_error(target, y_pred)
+            extra = {"mae": ops.mean(ops.abs(target - y_pred), axis=-1)}
+    return [loss] + [extra[name] for name in metrics]
+
+
+class SliceMetrics(keras.metrics.Metric):
+    """Each slice's mean loss and metrics over the samples seen.
+
+    Its result is ``{"fused_loss": (K,), "fused_<metric>": (K,)}``, which
+    Keras puts in the logs as they are (``val_fused_...`` for validation).
+    """
+
+    def __init__(self, task: str, metrics: Sequence[str], size: int, **kwargs):
+        super().__init__(name="fused_metrics", **kwargs)
+        self.task, self.names, self.size = task, ["loss", *metrics], size
+        self.totals = self.add_variable(
+            shape=(len(self.names), size), initializer="zeros", name="totals"
+        )
+        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+
+    def update_state(self, y, y_pred, sample_weight=None):
+        """Adds a batch's per-sample values."""
+        del sample_weight  # refused before fusing (see GroupRunner)
+        values = _per_sample_losses(self.task, y, y_pred, self.names[1:])
+        sums = ops.stack([ops.sum(v, axis=0) for v in values])
+        self.totals.assign_add(ops.cast(sums, self.totals.dtype))
+        self.count.assign_add(ops.cast(ops.shape(y_pred)[0], self.count.dtype))
+
+    def result(self):
+        """Each slice's means, one vector per name."""
+        means = self.totals / ops.maximum(self.count, 1.0)
+        return {f"fused_{name}": means[i] for i, name in enumerate(self.names)}
+
+    def reset_state(self):
+        """Forgets the samples seen."""
+        self.totals.assign(ops.zeros_like(self.totals))
+        self.count.assign(0.0)
+
+
+class _SlicedRates:
+    """Mixin: each slice's variables move by its own learning rate.
+
+    Every trainable variable of a `FusedMLP` has the slice axis first, so a
+    slice's rate broadcasts as ``(K, 1, ...)``; the optimizer's own learning
+    rate is 1.0 and the slice's rate is its trial's learning rate (0.0 once
+    the slice has stopped).
+    """
+
+    slice_rates: keras.Variable
+
+    def _rate(self, variable, learning_rate):
+        shape = (-1,) + (1,) * (len(variable.shape) - 1)
+        rates = ops.reshape(ops.cast(self.slice_rates, variable.dtype), shape)
+        return ops.cast(learning_rate, variable.dtype) * rates
+
+    def update_step(self, gradient, variable, learning_rate):
+        """The wrapped optimizer's step with the slices' rates."""
+        return super().update_step(
+            gradient, variable, self._rate(variable, learning_rate)
+        )
+
+    def _apply_weight_decay(self, variables):
+        if self.weight_decay is None:
+            return
+        for variable in variables:
+            if self._use_weight_decay(variable):
+                lr = self._rate(variable, self.learning_rate)
+                decay = ops.cast(self.weight_decay, variable.dtype)
+                variable.assign(variable - variable * decay * lr)
+
+
+def sliced_optimizer(
+    spec: SliceSpec, rates: keras.Variable
+) -> keras.optimizers.Optimizer:
+    """An optimizer of the slices' class and settings, with per-slice rates."""
+    cls = type(f"Sliced{spec.optimizer.__name__}", (_SlicedRates, spec.optimizer), {})
+    optimizer = cls(learning_rate=1.0, **spec.optimizer_config)
+    object.__setattr__(optimizer, "slice_rates", rates)  # not an optimizer state
+    return optimizer
+
+
+def _masks(sizes: Sequence[int], width: int) -> np.ndarray | None:
+    """``(K, 1, width)`` 0/1 masks of each slice's units (``None``: all full)."""
+    if all(size == width for size in sizes):
+        return None
+    mask = np.zeros((len(sizes), 1, width), "float32")
+    for k, size in enumerate(sizes):
+        mask[k, :, :size] = 1.0
+    return mask
+
+
+class FusedMLP(keras.Model):
+    """K same-depth MLPs trained as one model (see the module's docstring).
+
+    Its output has shape ``(batch, K, outputs)``: slice ``k``'s predictions
+    are ``output[:, k]``. Train it with `compile_fused` then ``fit``; the logs
+    carry ``fused_loss`` / ``fused_<metric>`` vectors (one value per slice).
+
+    Args:
+        specs: One `SliceSpec` per slice (`check_same_group` must pass).
+        seed: Seed of the dropout masks.
+    """
+
+    def __init__(self, specs: Sequence[SliceSpec], seed: int | None = None, **kwargs):
+        super().__init__(name=kwargs.pop("name", "fused_mlp"), **kwargs)
+        specs = list(specs)
+        check_same_group(specs)
+        self.specs = specs
+        first = specs[0]
+        self.size = len(specs)
+        self.task = first.task
+        self.input_dim = math.prod(first.input_shape)
+        depth = len(first.widths)
+        self.widths = [max(s.widths[i] for s in specs) for i in range(depth)]
+        dims = [self.input_dim, *self.widths, first.output_width]
+        self.kernels, self.biases = [], []
+        for i in range(depth + 1):
+            self.kernels.append(
+                self.add_weight(
+                    shape=(self.size, dims[i], dims[i + 1]),
+                    initializer="zeros",
+                    name=f"kernel_{i}",
+                )
+            )
+            self.biases.append(
+                self.add_weight(
+                    shape=(self.size, 1, dims[i + 1]),
+                    initializer="zeros",
+                    name=f"bias_{i}",
+                )
+            )
+        self.unit_masks = [
+            _masks([s.widths[i] for s in specs], self.widths[i]) for i in range(depth)
+        ]
+        self.activations = [self._activation_plan(i) for i in range(depth)]
+        rates = [
+            np.array([s.dropouts[i] for s in specs], "float32") for i in range(depth)
+        ]
+        self.dropout_rates = [r.reshape(-1, 1, 1) if r.any() else None for r in rates]
+        self.seed_generator = (
+            keras.random.SeedGenerator(seed)
+            if any(r is not None for r in self.dropout_rates)
+            else None
+        )
+        self.rates = self.add_weight(
+            shape=(self.size,),
+            initializer="zeros",
+            trainable=False,
+            name="slice_rates",
+        )
+        self.rates.assign(np.array([s.learning_rate for s in specs], "float32"))
+        self.running = self.add_weight(
+            shape=(self.size,), initializer="ones", trainable=False, name="running"
+        )
+        self.slice_metrics = SliceMetrics(self.task, first.metrics, self.size)
+        self.mean = None if first.mean is None else first.mean.astype("float32")
+        self.std = None
+        if first.variance is not None:
+            self.std = np.maximum(
+                np.sqrt(first.variance.astype("float32")), keras.backend.epsilon()
+            )
+
+    def _activation_plan(self, layer: int) -> list[tuple[str, np.ndarray | None]]:
+        names = [s.activations[layer] for s in self.specs]
+        if len(set(names)) == 1:
+            return [(names[0], None)]
+        return [
+            (name, np.array([n == name for n in names], "float32").reshape(-1, 1, 1))
+            for name in sorted(set(names))
+        ]
+
+    def call(self, inputs, training=False):
+        """Every slice's output for a batch, shape ``(batch, K, outputs)``."""
+        x = ops.reshape(inputs, (-1, self.input_dim))
+        x = ops.cast(x, self.kernels[0].dtype)
+        if self.mean is not None:
+            x = (x - self.mean) / self.std
+        h = ops.einsum("bi,kio->kbo", x, self.kernels[0]) + self.biases[0]
+        for layer in range(len(self.widths)):
+            h = self._hidden(h, layer, training)
+            h = ops.matmul(h, self.kernels[layer + 1]) + self.biases[layer + 1]
+        out = ops.transpose(h, (1, 0, 2))
+        activation = self.specs[0].output_activation
+        return keras.activations.get(activation)(out)
+
+    def _hidden(self, h, layer: int, training):
+        plan = self.activations[layer]
+        if plan[0][1] is None:
+            h = keras.activations.get(plan[0][0])(h)
+        else:
+            h = sum(mask * keras.activations.get(name)(h) for name, mask in plan)
+        rate = self.dropout_rates[layer]
+        if training and rate is not None:
+            noise = keras.random.uniform(ops.shape(h), seed=self.seed_generator)
+            keep = ops.cast(noise >= rate, h.dtype)
+            h = h * keep / (1.0 - rate)
+        mask = self.unit_masks[layer]
+        return h if mask is None else h * mask
+
+    # -- training ------------------------------------------------------------
+    def compile_fused(self, **kwargs) -> None:
+        """Compiles with the slices' optimizer (per-slice rates) and loss."""
+        self.compile(optimizer=sliced_optimizer(self.specs[0], self.rates), **kwargs)
+
+    def compute_loss(
+        self, x=None, y=None, y_pred=None, sample_weight=None, training=True
+    ):
+        """The sum over running slices of each slice's mean loss."""
+        del x, sample_weight, training
+        loss = _per_sample_losses(self.task, y, y_pred, ())[0]
+        per_slice = ops.mean(loss, axis=0)
+        running = ops.greater(self.running, 0.0)
+        return ops.sum(ops.where(running, per_slice, ops.zeros_like(per_slice)))
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        """Updates the per-slice metrics; returns every metric's result."""
+        self.slice_metrics.update_state(y, y_pred)
+        return self.get_metrics_result()
+
+    def stop_slice(self, k: int) -> None:
+        """Slice ``k`` stops learning from the next step on."""
+        for variable in (self.rates, self.running):
+            values = keras.ops.convert_to_numpy(variable).copy()
+            values[k] = 0.0
+            variable.assign(values)
+
+    # -- slices as ordinary models -------------------------------------------
+    def numpy_weights(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Every layer's (kernels, biases) as NumPy arrays, all slices."""
+        return [
+            (keras.ops.convert_to_numpy(k), keras.ops.convert_to_numpy(b))
+            for k, b in zip(self.kernels, self.biases, strict=True)
+        ]
+
+    def slice_arrays(
+        self, k: int, arrays: list[tuple[np.ndarray, np.ndarray]] | None = None
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Slice ``k``'s (kernel, bias) per Dense layer, unpadded.
+
+        Args:
+            k: The slice.
+            arrays: `numpy_weights`, when already read.
+        """
+        spec = self.specs[k]
+        dims = [self.input_dim, *spec.widths, spec.output_width]
+        return [
+            (kernel[k, : dims[i], : dims[i + 1]], bias[k, 0, : dims[i + 1]])
+            for i, (kernel, bias) in enumerate(arrays or self.numpy_weights())
+        ]
+
+    def copy_to(self, k: int, model: keras.Model, arrays=None) -> None:
+        """Writes slice ``k``'s weights into the trial's own (unfused) model."""
+        pairs = zip(
+            self.specs[k].layer_names, self.slice_arrays(k, arrays), strict=True
+        )
+        for name, (w, b) in pairs:
+            model.get_layer(name).set_weights([w, b])
+
+    @classmethod
+    def from_models(
+        cls, models: Sequence[keras.Model], seed: int | None = None
+    ) -> FusedMLP:
+        """A compiled fused model of the trials' own models, with their weights.
+
+        Args:
+            models: Each trial's compiled MLP (see `read_mlp`).
+            seed: Seed of the dropout masks.
+
+        Raises:
+            NotFusable: If a model is not a plain MLP, or they cannot share
+                one fused model (the reason is in the message).
+        """
+        specs = [read_mlp(model) for model in models]
+        fused = cls(specs, seed=seed)
+        fused.compile_fused()
+        for i, (kernel, bias) in enumerate(
+            zip(fused.kernels, fused.biases, strict=True)
+        ):
+            kernels = np.zeros(kernel.shape, kernel.dtype)
+            biases = np.zeros(bias.shape, bias.dtype)
+            for k, (spec, model) in enumerate(zip(specs, models, strict=True)):
+                w, b = model.get_layer(spec.layer_names[i]).get_weights()
+                kernels[k, : w.shape[0], : w.shape[1]] = w
+                biases[k, 0, : b.shape[0]] = b
+            kernel.assign(kernels)
+            bias.assign(biases)
+        return fused
+
+    def subset(self, keep: Sequence[int], seed: int | None = None) -> FusedMLP:
+        """A compiled model of the slices ``keep``, with their weights and state.
+
+        Used to compact a group whose slices have mostly stopped: the
+        optimizer's per-slice state (moments, step count) goes along.
+        """
+        keep = list(keep)
+        small = FusedMLP([self.specs[k] for k in keep], seed=seed)
+        small.compile_fused()
+        pairs = list(zip(self.weights, small.weights, strict=True))
+        small.optimizer.build(small.trainable_variables)
+        pairs += list(
+            zip(self.optimizer.variables, small.optimizer.variables, strict=True)
+        )
+        for old, new in pairs:
+            value = keras.ops.convert_to_numpy(old)
+            if value.ndim:  # per slice: keep those slices, trim the padding
+                value = value[keep][tuple(slice(0, d) for d in new.shape)]
+            new.assign(value)
+        return small

@@ -1,0 +1,106 @@
+"""Which trials train together: buckets by shape, then groups by cost.
+
+`plan_groups` first buckets trials by their hypermodel's ``fusion_key``
+(same depth, optimizer and batch size for `HyperMLP`), then, in each bucket,
+sorts them by size so that similar widths share a group (padding is what a
+group pays for its widest member). With a fixed ``size`` it cuts each bucket
+into groups of up to ``size``; with ``auto=True`` a `StepCost` model adds a
+trial to a group only while one fused step costs less than the separate
+steps it replaces, so a heterogeneous space is split (or left unfused)
+where padding would cost more than fusing saves.
+
+It owns that choice; it must not build or train.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = ["StepCost", "plan_groups"]
+
+
+@dataclass(frozen=True)
+class StepCost:
+    """Seconds of one training step: a fixed part plus a part per multiply-add.
+
+    A step of a fused group of K models costs ``fixed + per_mac * batch * K *
+    sum(in_max * out_max)``; K separate models cost K fixed parts plus their
+    own multiply-adds. The defaults were measured on a 2-core CPU with
+    TensorFlow (see ``benchmarks/fused.py``, which measures them again and
+    prints them); on a GPU the fixed part dominates even more.
+
+    Attributes:
+        fixed: Seconds per step that do not depend on the model's size.
+        per_mac: Seconds per multiply-add per sample.
+    """
+
+    fixed: float = 1.0e-3
+    per_mac: float = 2.0e-10
+
+    def group(self, shapes: Sequence[Sequence[int]], batch: int) -> float:
+        """One step of the shapes as one fused model (padded to the widest)."""
+        widest = [max(dims) for dims in zip(*shapes, strict=True)]
+        macs = sum(a * b for a, b in zip(widest[:-1], widest[1:], strict=True))
+        return self.fixed + self.per_mac * batch * len(shapes) * macs
+
+    def separate(self, shapes: Sequence[Sequence[int]], batch: int) -> float:
+        """One step of each shape as its own model."""
+        return sum(self.group([shape], batch) for shape in shapes)
+
+
+def plan_groups(
+    keys: Sequence[Hashable],
+    shapes: Sequence[Sequence[int]],
+    size: int,
+    *,
+    auto: bool = False,
+    batch: int = 32,
+    cost: StepCost | None = None,
+) -> list[list[int]]:
+    """Groups trial indices for fused training.
+
+    Args:
+        keys: Each trial's fusion key; ``None`` never fuses.
+        shapes: Each trial's layer widths (input to output).
+        size: The largest group.
+        auto: Let `StepCost` decide where a group ends.
+        batch: The batch size, for the cost model.
+        cost: The cost model (default `StepCost()`).
+
+    Returns:
+        Groups of indices; every index appears once, groups of one train
+        unfused. Buckets keep the order in which their first trial came.
+    """
+    cost = cost or StepCost()
+    buckets: dict[Hashable, list[int]] = {}
+    groups: list[list[int]] = []
+    for index, key in enumerate(keys):
+        if key is None:
+            groups.append([index])
+        else:
+            buckets.setdefault(key, []).append(index)
+    for members in buckets.values():
+        ordered = sorted(members, key=lambda i: (_macs(shapes[i]), i))
+        group: list[int] = []
+        for index in ordered:
+            candidate = [*group, index]
+            fits = len(candidate) <= size
+            if fits and auto and group:
+                shapes_of = [shapes[i] for i in candidate]
+                fits = cost.group(shapes_of, batch) <= cost.group(
+                    [shapes[i] for i in group], batch
+                ) + cost.separate([shapes[index]], batch)
+            if fits:
+                group = candidate
+            else:
+                groups.append(group)
+                group = [index]
+        if group:
+            groups.append(group)
+    return groups
+
+
+def _macs(shape: Sequence[int]) -> int:
+    return sum(a * b for a, b in zip(shape[:-1], shape[1:], strict=True))

@@ -1,0 +1,226 @@
+"""Training a group of trials as one fused model: the group runner.
+
+`GroupRunner` is the sibling of `TrialRunner` for a group of trials whose
+models fuse (see `keras_hpo.fused`). How a fused group trains, in order:
+
+1. Each trial's own model is built, seeded by its plan, exactly as
+   `TrialRunner` would build it; the hypermodel's ``build_fused(models)``
+   turns them into one `FusedMLP` that starts from their weights.
+2. Each trial gets the Keras callbacks it would get alone (the user's early
+   stopping, `EpochRecorder`, `BestWeights`, `TrialControl`, the search
+   callbacks' observers, as `TrialRunner.callbacks` makes them), attached to
+   its own unfused model.
+3. The fused model trains with the hypermodel's own ``fit`` and one
+   `_SliceDispatch` callback. After every epoch it copies each running
+   slice's weights into that slice's own model and calls the slice's
+   callbacks with the slice's logs (``loss``, ``accuracy``, ``val_...``).
+   A slice whose callbacks stop training (early stopping, pruning, a NaN
+   loss) stops learning at once: its learning rate and its share of the
+   loss become zero, its callbacks get ``on_train_end`` and its record ends
+   there.
+4. When at most half of the group still runs (and at least one slice has
+   stopped), training pauses and goes on with a compacted model of the
+   running slices only (weights and optimizer state carried over), so
+   stopped slices cost nothing.
+5. Each slice's outcome is made by the same `TrialRunner` methods as an
+   unfused trial's, from its own model, record and best weights: results,
+   checkpoints, TensorBoard and resume treat it like any other trial.
+
+Only train, epoch and train-end hooks reach a slice's callbacks (no batch
+hooks). Its ``fit_seconds`` is its share of the group's time in ``fit``
+(the group's time times its epochs over all slices' epochs).
+
+It owns a group's training; it must not talk to the oracle, write results
+or choose which trials form a group.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+from keras_tuner import errors as kt_errors
+
+from keras_hpo.callbacks import EpochRecorder
+from keras_hpo.tuners.checkpoint import BestWeights
+from keras_hpo.tuners.outcome import TrialOutcome
+from keras_hpo.tuners.outcome import trial_failed
+from keras_hpo.tuners.results import TrialStatus
+from keras_hpo.tuners.runner import Training
+from keras_hpo.tuners.runner import TrialPlan
+from keras_hpo.tuners.runner import TrialRunner
+
+__all__ = ["GroupRunner"]
+
+_PREFIX = "fused_"
+
+
+class _Slice:
+    """One trial of a group: its own model, callbacks and record."""
+
+    def __init__(self, runner: TrialRunner, plan: TrialPlan, model, user_callbacks):
+        self.plan = plan
+        self.model = model
+        self.recorder = EpochRecorder()
+        self.best = BestWeights(runner.objective)
+        callbacks, self.control, self.early = runner.callbacks(
+            plan, 0, self.recorder, self.best, user_callbacks
+        )
+        self.callbacks = keras.callbacks.CallbackList(
+            callbacks, add_history=False, add_progbar=False, model=model
+        )
+        self.running = True
+
+    def end(self) -> None:
+        self.running = False
+        self.callbacks.on_train_end()
+
+
+class _SliceDispatch(keras.callbacks.Callback):
+    """Hands a fused model's epochs to each running slice's own callbacks."""
+
+    def __init__(self, slices: list[_Slice], compact_at: float):
+        super().__init__()
+        self.slices = slices
+        self.compact_at = compact_at
+        self.index: list[int] = list(range(len(slices)))  # model slot -> slice
+        self.started = False
+        self.compact = False
+        self.next_epoch = 0
+
+    def set_params(self, params):
+        super().set_params(params)
+        for piece in self.slices:
+            piece.callbacks.set_params(dict(params))
+
+    def on_train_begin(self, logs=None):
+        self.compact = False
+        if not self.started:
+            self.started = True
+            for piece in self.slices:
+                piece.callbacks.on_train_begin()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        for piece in self._running():
+            piece.callbacks.on_epoch_begin(epoch)
+
+    def _running(self) -> list[_Slice]:
+        return [self.slices[i] for i in self.index if self.slices[i].running]
+
+    def on_epoch_end(self, epoch, logs=None):
+        columns = _slice_columns(logs or {})
+        arrays = self.model.numpy_weights()
+        for slot, i in enumerate(self.index):
+            piece = self.slices[i]
+            if not piece.running:
+                continue
+            self.model.copy_to(slot, piece.model, arrays)
+            piece.model.stop_training = False
+            piece.callbacks.on_epoch_end(
+                epoch, {name: float(column[slot]) for name, column in columns.items()}
+            )
+            if piece.model.stop_training:
+                self.model.stop_slice(slot)
+                piece.end()
+        running = len(self._running())
+        self.next_epoch = epoch + 1
+        if running == 0:
+            self.model.stop_training = True
+        elif running <= self.compact_at * len(self.index) < len(self.index):
+            self.compact = True
+            self.model.stop_training = True
+
+
+def _slice_columns(logs: dict) -> dict[str, np.ndarray]:
+    """``fused_loss`` -> ``loss``, ``val_fused_loss`` -> ``val_loss``: per slice."""
+    columns = {}
+    for key, value in logs.items():
+        for prefix, renamed in ((_PREFIX, ""), (f"val_{_PREFIX}", "val_")):
+            if key.startswith(prefix):
+                columns[renamed + key[len(prefix) :]] = np.asarray(value)
+    return columns
+
+
+class GroupRunner:
+    """Trains trials as one fused model; returns each one's outcome.
+
+    Args:
+        runner: The `TrialRunner` its trials would otherwise train with
+            (its hypermodel, build, objective, early stopping and stopper).
+        compact_at: Compact the fused model when at most this share of its
+            slices still runs. Defaults to 0.5.
+    """
+
+    def __init__(self, runner: TrialRunner, compact_at: float = 0.5):
+        self.runner = runner
+        self.compact_at = compact_at
+
+    def run(
+        self, plans: Sequence[TrialPlan], fit_args: tuple, fit_kwargs: dict
+    ) -> list[TrialOutcome | Exception]:
+        """Trains the plans' trials together.
+
+        Returns:
+            Per plan, its `TrialOutcome`, or the ``FailedTrialError`` (with
+            the partial outcome) its trial failed with.
+
+        Raises:
+            NotFusable: If the hypermodel's ``build_fused`` refuses the
+                group (nothing has trained yet: run the trials one by one).
+        """
+        runner = self.runner
+        fit_kwargs = dict(fit_kwargs)
+        user_callbacks = list(fit_kwargs.pop("callbacks", None) or [])
+        models = []
+        for plan in plans:
+            keras.utils.set_random_seed(plan.seed)
+            models.append(runner.build(plan.hyperparameters))
+        fused = runner.hypermodel.build_fused(models, seed=plans[0].seed)
+        slices = [
+            _Slice(runner, plan, model, user_callbacks)
+            for plan, model in zip(plans, models, strict=True)
+        ]
+        dispatch = _SliceDispatch(slices, self.compact_at)
+        start = time.perf_counter()
+        epoch = 0
+        while True:
+            runner.hypermodel.fit(
+                plans[0].hyperparameters,
+                fused,
+                *fit_args,
+                callbacks=[dispatch],
+                **dict(fit_kwargs, initial_epoch=epoch),
+            )
+            if not dispatch.compact:
+                break
+            keep = [slot for slot, i in enumerate(dispatch.index) if slices[i].running]
+            dispatch.index = [dispatch.index[slot] for slot in keep]
+            fused = fused.subset(keep, seed=plans[0].seed + dispatch.next_epoch)
+            epoch = dispatch.next_epoch
+        seconds = time.perf_counter() - start
+        for piece in slices:
+            if piece.running:
+                piece.end()
+        epochs = sum(max(piece.recorder.epochs_run, 1) for piece in slices)
+        return [
+            self._outcome(piece, seconds * max(piece.recorder.epochs_run, 1) / epochs)
+            for piece in slices
+        ]
+
+    def _outcome(self, piece: _Slice, seconds: float) -> TrialOutcome | Exception:
+        runner = self.runner
+        run = Training(piece.model, piece.recorder, piece.control, piece.early, seconds)
+        if piece.control.diverged:
+            return trial_failed(
+                piece.control.diverged, runner.diverged(piece.plan, run, seconds)
+            )
+        status, reason = runner.ending(run) or (TrialStatus.COMPLETED, None)
+        per_execution = [runner.best_epoch_metrics(piece.recorder.history)]
+        try:
+            return runner.outcome(
+                piece.plan, per_execution, run, piece.best, seconds, status, reason
+            )
+        except kt_errors.FailedTrialError as err:
+            return err
