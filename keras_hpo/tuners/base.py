@@ -173,6 +173,8 @@ class SearchTuner(
         self.fuse = check_fuse(fuse)
         #: Trials drawn but not started (held by a limit); run first next step.
         self.held_trials: list[kt_trial.Trial] = []
+        #: IDs of this step's trials that `run_trials` has already ended.
+        self.ended_trials: set[str] = set()
         self.stopper = check_stopper(stopper)
         self.limits = SearchLimits(max_time, patience_trials, target)
         self.checkpoint, self.keep_top_k = check_checkpoint(checkpoint, keep_top_k)
@@ -408,6 +410,7 @@ class SearchTuner(
             *fit_args: As for `search`.
             **fit_kwargs: As for `search`.
         """
+        self.ended_trials = set()
         if self.fuse_size > 1 and len(trials) > 1:
             self.run_fused(trials, fit_args, fit_kwargs)
             return

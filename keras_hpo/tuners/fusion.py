@@ -8,8 +8,10 @@ group with a `GroupRunner` and reports every trial to the oracle as
 `TrialExecution.execute_trial` does for one. Between groups it asks the
 search's limits (``max_time``...) whether to go on; trials it does not
 start are *held* and handed out first by the next `create_trials` (or run
-again on resume, like a killed trial's). It owns those decisions; the
-training itself is `group_runner`'s.
+again on resume, like a killed trial's). Each group's trials are ended
+(``on_trial_end``: results, weights, the oracle) as soon as the group ends,
+so a kill during a later group of the same step loses none of them. It
+owns those decisions; the training itself is `group_runner`'s.
 """
 
 from __future__ import annotations
@@ -123,6 +125,7 @@ class TrialFusion:
                 keys, shapes, self.fuse_size, auto=self.fuse == "auto", batch=batch
             )
             groups = [[trials[i] for i in group] for group in indices]
+        self.ended_trials = set()
         for position, group in enumerate(groups):
             if position and self._limit_reached():
                 self.held_trials.extend(t for g in groups[position:] for t in g)
@@ -131,6 +134,9 @@ class TrialFusion:
                 self.execute_trial(group[0], *fit_args, **fit_kwargs)
             else:
                 self.execute_group(group, fit_args, fit_kwargs)
+            for trial in group:  # recorded now: a later kill loses none of them
+                self.on_trial_end(trial)
+                self.ended_trials.add(trial.trial_id)
 
     def _limit_reached(self) -> bool:
         direction = self.oracle.objective.direction

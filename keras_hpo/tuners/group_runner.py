@@ -4,8 +4,10 @@
 models fuse (see `keras_hpo.fused`). How a fused group trains, in order:
 
 1. Each trial's own model is built, seeded by its plan, exactly as
-   `TrialRunner` would build it; the hypermodel's ``build_fused(models)``
-   turns them into one `FusedMLP` that starts from their weights.
+   `TrialRunner` would build it (the first trial last, so the group sees
+   the batches that trial would see alone); the hypermodel's
+   ``build_fused(models)`` turns them into one `FusedMLP` that starts from
+   their weights.
 2. Each trial gets the Keras callbacks it would get alone (the user's early
    stopping, `EpochRecorder`, `BestWeights`, `TrialControl`, the search
    callbacks' observers, as `TrialRunner.callbacks` makes them), attached to
@@ -173,10 +175,12 @@ class GroupRunner:
         runner = self.runner
         fit_kwargs = dict(fit_kwargs)
         user_callbacks = list(fit_kwargs.pop("callbacks", None) or [])
-        models = []
-        for plan in plans:
-            keras.utils.set_random_seed(plan.seed)
-            models.append(runner.build(plan.hyperparameters))
+        models = [None] * len(plans)
+        # The first trial builds last, so the group trains on the batches
+        # (and the shuffling state) that trial would have trained on alone.
+        for index in [*range(1, len(plans)), 0]:
+            keras.utils.set_random_seed(plans[index].seed)
+            models[index] = runner.build(plans[index].hyperparameters)
         fused = runner.hypermodel.build_fused(models, seed=plans[0].seed)
         slices = [
             _Slice(runner, plan, model, user_callbacks)

@@ -53,9 +53,11 @@ def run_search(tuner: Any, fit_args: tuple, fit_kwargs: dict) -> None:
                     begun.add(trial.trial_id)
                     tuner.on_trial_begin(trial)
             tuner.run_trials(trials, *fit_args, **fit_kwargs)
-            held = {t.trial_id for t in getattr(tuner, "held_trials", ())}
+            # Held trials have not run; ended ones were ended by run_trials.
+            skip = {t.trial_id for t in getattr(tuner, "held_trials", ())}
+            skip |= getattr(tuner, "ended_trials", set())
             for trial in trials:
-                if trial.trial_id not in held:
+                if trial.trial_id not in skip:
                     tuner.on_trial_end(trial)
         ended = True
     except KeyboardInterrupt:

@@ -1,0 +1,250 @@
+"""A fused model trains each slice exactly as the slice's own model would."""
+
+from __future__ import annotations
+
+import keras
+import keras_tuner
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from keras_hpo import HyperMLP
+from keras_hpo.fused import FusedMLP
+from keras_hpo.fused import NotFusable
+from keras_hpo.fused import read_mlp
+from keras_hpo.fused.planning import StepCost
+from keras_hpo.fused.planning import plan_groups
+
+
+@pytest.fixture(scope="module")
+def digits():
+    x, y = load_digits(return_X_y=True)
+    x = (x / 16).astype("float32")
+    return x[:1200], y[:1200], x[1200:], y[1200:]
+
+
+def build(hypermodel, seed, **values):
+    hp = keras_tuner.HyperParameters()
+    hypermodel.declare_hyperparameters(hp)
+    hp.values.update(values)
+    keras.utils.set_random_seed(seed)
+    return hypermodel.build(hp)
+
+
+def mlp(**knobs):
+    spec = dict(num_classes=10, input_shape=(64,), num_layers=2, units=32)
+    spec.update(knobs)
+    return HyperMLP(**spec)
+
+
+def test_one_slice_reproduces_the_unfused_training_per_epoch(digits):
+    # Same seed, same initial weights, same batches: only the order of the
+    # float sums inside the batched matmuls differs, so the per-epoch
+    # metrics agree to float32 rounding (not bit for bit).
+    xt, yt, xv, yv = digits
+    hypermodel = mlp(dropout=0.0, activation="tanh", learning_rate=1e-2)
+    alone = build(hypermodel, 7)
+    expected = alone.fit(
+        xt, yt, validation_data=(xv, yv), epochs=3, batch_size=32, verbose=0
+    ).history
+    fused = FusedMLP.from_models([build(hypermodel, 7)])
+    got = fused.fit(
+        xt, yt, validation_data=(xv, yv), epochs=3, batch_size=32, verbose=0
+    ).history
+    for name in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        fused_name = name.replace("loss", "fused_loss").replace(
+            "accuracy", "fused_accuracy"
+        )
+        column = [float(np.asarray(v)[0]) for v in got[fused_name]]
+        np.testing.assert_allclose(column, expected[name], rtol=2e-5, atol=1e-6)
+    assert got["val_fused_accuracy"][-1][0] == pytest.approx(
+        expected["val_accuracy"][-1], abs=1e-9
+    )
+
+
+def test_each_slice_predicts_as_its_own_model_with_mixed_widths_and_activations(
+    digits,
+):
+    xt, yt, xv, _ = digits
+    hypermodel = mlp(units=[16, 48], activation=["relu", "tanh", "gelu"])
+    configs = [
+        dict(units=16, activation="relu", dropout=0.0),
+        dict(units=48, activation="tanh", dropout=0.3),
+        dict(units=16, activation="gelu", dropout=0.1),
+    ]
+    models = [build(hypermodel, i, **c) for i, c in enumerate(configs)]
+    fused = FusedMLP.from_models(models, seed=0)
+    assert fused.widths == [48, 48]
+    fused.fit(xt, yt, epochs=2, batch_size=64, verbose=0)
+    out = fused.predict(xv, verbose=0)
+    arrays = fused.numpy_weights()
+    for k, config in enumerate(configs):
+        fused.copy_to(k, models[k], arrays)
+        alone = models[k].predict(xv, verbose=0)
+        np.testing.assert_allclose(out[:, k], alone, rtol=1e-5, atol=1e-6)
+        assert (out[:, k].argmax(1) == alone.argmax(1)).all()
+        # Padded units of a narrow slice stay exactly zero after training.
+        width = config["units"]
+        assert not arrays[0][0][k, :, width:].any()
+        assert not arrays[1][0][k, width:, :].any()
+
+
+def test_a_slice_with_learning_rate_zero_does_not_move(digits):
+    xt, yt, _, _ = digits
+    hypermodel = mlp(dropout=0.0, learning_rate=[1e-2, 0.5])
+    models = [build(hypermodel, 0, learning_rate=1e-2) for _ in range(2)]
+    fused = FusedMLP.from_models(models)
+    fused.stop_slice(0)  # its rate is now 0, and its loss is left out
+    before = [w.copy() for w, _ in fused.slice_arrays(0)]
+    moving = [w.copy() for w, _ in fused.slice_arrays(1)]
+    fused.fit(xt, yt, epochs=2, batch_size=32, verbose=0)
+    for old, (new, _) in zip(before, fused.slice_arrays(0), strict=True):
+        np.testing.assert_array_equal(old, new)
+    assert any(
+        not np.array_equal(old, new)
+        for old, (new, _) in zip(moving, fused.slice_arrays(1), strict=True)
+    )
+
+
+def test_per_slice_learning_rates_match_each_slice_trained_alone(digits):
+    xt, yt, _, _ = digits
+    hypermodel = mlp(dropout=0.0, learning_rate=[1e-3, 3e-2], optimizer="adamw")
+    rates = [1e-3, 3e-2]
+    models = [build(hypermodel, 3, learning_rate=r) for r in rates]
+    fused = FusedMLP.from_models(models)
+    fused.fit(xt, yt, epochs=1, batch_size=32, shuffle=False, verbose=0)
+    for k, rate in enumerate(rates):
+        alone = build(hypermodel, 3, learning_rate=rate)
+        alone.fit(xt, yt, epochs=1, batch_size=32, shuffle=False, verbose=0)
+        for (w, b), layer in zip(
+            fused.slice_arrays(k), ["dense_0", "dense_1", "output"], strict=True
+        ):
+            kernel, bias = alone.get_layer(layer).get_weights()
+            np.testing.assert_allclose(w, kernel, rtol=1e-4, atol=1e-5)
+            np.testing.assert_allclose(b, bias, rtol=1e-4, atol=1e-5)
+
+
+def test_dropout_is_per_slice(digits):
+    xt = digits[0][:256]
+    hypermodel = mlp(dropout=[0.0, 0.5], activation="relu")
+    models = [build(hypermodel, 0, dropout=r) for r in (0.0, 0.5)]
+    fused = FusedMLP.from_models(models, seed=1)
+    x = keras.ops.convert_to_tensor(xt)
+    h0 = keras.ops.einsum("bi,kio->kbo", x, fused.kernels[0]) + fused.biases[0]
+    kept = keras.ops.convert_to_numpy(fused._hidden(h0, 0, training=True))
+    plain = keras.ops.convert_to_numpy(fused._hidden(h0, 0, training=False))
+    np.testing.assert_array_equal(kept[0], plain[0])  # rate 0: untouched
+    alive = plain[1] > 0
+    dropped = (kept[1][alive] == 0).mean()
+    assert 0.45 < dropped < 0.55
+    np.testing.assert_allclose(
+        kept[1][alive & (kept[1] > 0)], 2 * plain[1][alive & (kept[1] > 0)], rtol=1e-6
+    )
+
+
+def test_compacting_keeps_the_running_slices_weights_and_optimizer_state(digits):
+    xt, yt, xv, _ = digits
+    hypermodel = mlp(units=[16, 32], dropout=0.0, learning_rate=[1e-3, 1e-2])
+    models = [
+        build(hypermodel, k, units=[16, 32, 32, 16][k], learning_rate=1e-2)
+        for k in range(4)
+    ]
+    fused = FusedMLP.from_models(models)
+    fused.fit(xt, yt, epochs=1, batch_size=64, shuffle=False, verbose=0)
+    fused.stop_slice(1)
+    fused.stop_slice(2)
+    small = fused.subset([0, 3])
+    assert small.size == 2 and small.widths == [16, 16]
+    np.testing.assert_allclose(
+        small.predict(xv, verbose=0),
+        fused.predict(xv, verbose=0)[:, [0, 3]],
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    fused.fit(xt, yt, epochs=1, batch_size=64, shuffle=False, verbose=0)
+    small.fit(xt, yt, epochs=1, batch_size=64, shuffle=False, verbose=0)
+    for new, old in ((0, 0), (1, 3)):
+        for (a, b), (c, d) in zip(
+            small.slice_arrays(new), fused.slice_arrays(old), strict=True
+        ):
+            np.testing.assert_allclose(a, c, rtol=1e-4, atol=1e-6)
+            np.testing.assert_allclose(b, d, rtol=1e-4, atol=1e-6)
+
+
+def test_models_that_are_not_plain_mlps_are_refused_with_the_reason():
+    inputs = keras.Input((8,))
+    x = keras.layers.Dense(4)(inputs)
+    x = keras.layers.BatchNormalization(name="bn")(x)
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x))
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    with pytest.raises(NotFusable, match="'bn' \\(BatchNormalization\\)"):
+        read_mlp(model)
+    clipped = mlp()
+    m = build(clipped, 0)
+    m.compile(
+        keras.optimizers.Adam(clipnorm=1.0),
+        "sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    with pytest.raises(NotFusable, match="clipnorm"):
+        read_mlp(m)
+    deep, shallow = build(mlp(num_layers=2), 0), build(mlp(num_layers=1), 0)
+    with pytest.raises(NotFusable, match="number of layers"):
+        FusedMLP.from_models([deep, shallow])
+
+
+def test_groups_bucket_by_key_and_auto_declines_padding_that_costs_more():
+    keys = ["a", "b", "a", "a", "b", None]
+    shapes = [(64, 32, 10)] * 6
+    groups = plan_groups(keys, shapes, 2)
+    assert groups == [[5], [0, 2], [3], [1, 4]]
+    # Narrow and very wide layers: padding the narrow ones to 2048 costs far
+    # more than the fixed per-step cost a fused group saves.
+    cost = StepCost(fixed=1e-3, per_mac=2e-10)
+    shapes = [(64, 16, 10), (64, 16, 10), (64, 2048, 10), (64, 24, 10)]
+    auto = plan_groups(["k"] * 4, shapes, 32, auto=True, batch=32, cost=cost)
+    assert auto == [[0, 1, 3], [2]]
+    assert plan_groups(["k"] * 4, shapes, 32) == [[0, 1, 3, 2]]
+
+
+@pytest.mark.slow
+def test_sixteen_slices_score_as_their_configurations_trained_alone(digits):
+    # A statistical check, not a cherry-picked one: 4 configurations x 4
+    # seeds trained alone give each configuration's mean and seed-to-seed
+    # spread; the same 16 (configuration, seed) pairs trained as one fused
+    # model of K=16 must give, per configuration, a mean final validation
+    # accuracy within 3 standard errors of the alone mean (plus 0.01 for
+    # the accuracy's granularity on 597 validation samples).
+    xt, yt, xv, yv = digits
+    hypermodel = mlp(
+        units=[16, 64],
+        dropout=[0.0, 0.3],
+        activation=["relu", "tanh"],
+        learning_rate=[3e-3, 3e-2],
+    )
+    configs = [
+        dict(units=16, dropout=0.0, activation="relu", learning_rate=3e-3),
+        dict(units=64, dropout=0.3, activation="tanh", learning_rate=3e-3),
+        dict(units=64, dropout=0.0, activation="relu", learning_rate=3e-2),
+        dict(units=16, dropout=0.3, activation="tanh", learning_rate=3e-2),
+    ]
+    seeds = [11, 12, 13, 14]
+    pairs = [(c, s) for c in range(4) for s in seeds]
+    alone = {}
+    for c, seed in pairs:
+        model = build(hypermodel, seed, **configs[c])
+        history = model.fit(
+            xt, yt, validation_data=(xv, yv), epochs=4, batch_size=32, verbose=0
+        ).history
+        alone.setdefault(c, []).append(history["val_accuracy"][-1])
+    models = [build(hypermodel, seed, **configs[c]) for c, seed in pairs]
+    fused = FusedMLP.from_models(models, seed=0)
+    history = fused.fit(
+        xt, yt, validation_data=(xv, yv), epochs=4, batch_size=32, verbose=0
+    ).history
+    final = np.asarray(history["val_fused_accuracy"][-1])
+    for c in range(4):
+        together = final[[i for i, (cc, _) in enumerate(pairs) if cc == c]]
+        mean, spread = np.mean(alone[c]), np.std(alone[c], ddof=1)
+        bound = 3 * spread / np.sqrt(len(seeds)) + 0.01
+        assert abs(together.mean() - mean) <= bound, (c, alone[c], together)

@@ -1,0 +1,286 @@
+"""Searches with fuse=K: every trial keeps what an unfused trial has."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+import keras_hpo
+from keras_hpo import HyperMLP
+from keras_hpo.stopping.base import Stopper
+
+
+@pytest.fixture(scope="module")
+def digits():
+    x, y = load_digits(return_X_y=True)
+    x = (x / 16).astype("float32")
+    return x[:600], y[:600], x[600:800], y[600:800]
+
+
+def small(**knobs):
+    spec = dict(num_classes=10, num_layers=1, units=16, dropout=0.0)
+    spec.update(knobs)
+    return HyperMLP(**spec)
+
+
+def results(tuner):
+    return sorted(tuner.trial_results.values(), key=lambda r: r.number)
+
+
+def test_a_fused_search_keeps_every_trial_as_an_unfused_one_would(
+    tmp_path, digits, capsys
+):
+    from tb_reading import hparams
+    from tb_reading import read_logs
+
+    xt, yt, xv, yv = digits
+    space = {"learning_rate": [1e-3, 1e-2], "activation": ["relu", "tanh"]}
+    runs = {}
+    for fuse in (1, 4):
+        tuner = keras_hpo.GridSearch(
+            small(),
+            param_grid=space,
+            directory=tmp_path,
+            project_name=f"f{fuse}",
+            fuse=fuse,
+            seed=0,
+        )
+        tuner.search(xt, yt, validation_data=(xv, yv), epochs=3)
+        runs[fuse] = tuner
+    one, fused = runs[1], runs[4]
+    assert "run one by one" not in capsys.readouterr().out
+    assert len(fused.trial_results) == 4
+    for a, b in zip(results(one), results(fused), strict=True):
+        assert a.values == b.values
+        assert a.seed == b.seed
+        assert b.status.value == "completed" and b.epochs_run == 3
+        assert sorted(a.history) == sorted(b.history)
+        assert len(b.history["val_accuracy"]) == 3
+        assert b.fit_seconds > 0 and b.score == b.metrics["val_accuracy"]
+        on_disk = json.loads(
+            (tmp_path / "f4" / f"trial_{b.trial_id}" / "result.json").read_text()
+        )
+        assert on_disk["score"] == b.score and on_disk["status"] == "completed"
+    # Same seeds, same initial weights; the group trains on the batches its
+    # first trial would see alone, so that trial's curve agrees to float
+    # rounding (the other trials see other batches than alone).
+    alone, together = results(one)[0].history, results(fused)[0].history
+    for name in ("loss", "val_loss", "val_accuracy"):
+        np.testing.assert_allclose(together[name], alone[name], rtol=1e-4, atol=1e-6)
+    # TensorBoard: the same runs, the same tags, the same HParams rows.
+    layout = {}
+    for fuse, tuner in runs.items():
+        scalars, texts = read_logs(tuner.tensorboard_dir)
+        layout[fuse] = (
+            {run: sorted(tags) for run, tags in scalars.items()},
+            {run: sorted(tags) for run, tags in texts.items()},
+        )
+        experiment, sessions, ends = hparams(tuner.tensorboard_dir)
+        assert len(sessions) == len(ends) == 4
+        for run, start in sessions.items():
+            values = {k: v for k, v in start.hparams.items()}
+            trial = tuner.trial_results[run.split("_")[-1]]
+            assert values["learning_rate"].number_value == pytest.approx(
+                trial.values["learning_rate"]
+            )
+    assert layout[1] == layout[4]
+    scalars, _ = read_logs(fused.tensorboard_dir)
+    for r in results(fused):
+        curve = scalars[f"trial_{r.trial_id}/validation"]["epoch_accuracy"]
+        assert [v for _, v in curve] == pytest.approx(r.history["val_accuracy"])
+
+
+class PruneTrial(Stopper):
+    """Prunes one trial after a given number of epochs."""
+
+    def __init__(self, number: int, epochs: int):
+        self.number, self.epochs = number, epochs
+
+    def should_stop(self, trial_id, epochs, curves):
+        return int(trial_id) + 1 == self.number and epochs >= self.epochs
+
+
+def test_early_stopping_pruning_and_divergence_end_one_slice_only(tmp_path, digits):
+    xt, yt, xv, yv = digits
+    # Trial 1 cannot learn (early stopping ends it), trial 2 is pruned after
+    # two epochs, trial 3 diverges to NaN, trial 4 trains its 6 epochs.
+    tuner = keras_hpo.GridSearch(
+        small(optimizer="sgd", activation="linear"),
+        param_grid={"learning_rate": [1e-12, 0.05, 10.0, 0.1]},
+        directory=tmp_path,
+        fuse=4,
+        early_stopping=2,
+        stopper=PruneTrial(2, 2),
+    )
+    tuner.search(xt, yt, validation_data=(xv, yv), epochs=6)
+    stuck, pruned, nan, fine = results(tuner)
+    assert stuck.status.value == "stopped_early" and stuck.epochs_run == 3
+    assert len(stuck.history["val_accuracy"]) == 3
+    assert pruned.status.value == "pruned" and pruned.epochs_run == 2
+    assert nan.status.value == "failed" and "diverged" in nan.error
+    assert fine.status.value == "completed" and fine.epochs_run == 6
+    assert fine.score > 0.5
+    # The slice that stopped learning kept its weights from that epoch on.
+    best = tuner.best_model()
+    accuracy = best.evaluate(xv, yv, verbose=0, return_dict=True)["accuracy"]
+    assert accuracy == pytest.approx(fine.metrics["val_accuracy"], abs=1e-6)
+
+
+def test_best_model_of_a_fused_trial_predicts_as_the_slice_did(tmp_path, digits):
+    xt, yt, xv, yv = digits
+    tuner = keras_hpo.RandomSearch(
+        small(units=[16, 32], learning_rate=(1e-3, 1e-1), activation=["relu", "gelu"]),
+        max_trials=6,
+        seed=2,
+        directory=tmp_path,
+        fuse=6,
+        early_stopping=None,
+    )
+    tuner.search(xt, yt, validation_data=(xv, yv), epochs=3)
+    assert len(tuner.trial_results) == 6
+    for trial_id in [r.trial_id for r in tuner.result_store.ranked()[:3]]:
+        model = tuner.load_model(tuner.oracle.get_trial(trial_id))
+        assert isinstance(model, keras.Model) and model.name != "fused_mlp"
+        scores = model.evaluate(xv, yv, verbose=0, return_dict=True)
+        recorded = tuner.trial_results[trial_id].metrics
+        # Accuracy counts argmax hits: equal means every prediction agrees.
+        assert scores["accuracy"] == recorded["val_accuracy"]
+        assert scores["loss"] == pytest.approx(recorded["val_loss"], rel=1e-5)
+
+
+def test_a_search_that_cannot_fuse_says_why_once_and_runs_one_by_one(
+    tmp_path, digits, capsys
+):
+    xt, yt, xv, yv = digits
+
+    def build(hp):
+        model = keras.Sequential(
+            [
+                keras.Input((64,)),
+                keras.layers.Dense(hp.Choice("units", [4, 8, 16])),
+                keras.layers.Dense(10, activation="softmax"),
+            ]
+        )
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    tuner = keras_hpo.RandomSearch(
+        build,
+        objective="val_accuracy",
+        max_trials=3,
+        seed=0,
+        directory=tmp_path,
+        project_name="fn",
+        fuse=4,
+    )
+    tuner.search(xt, yt, validation_data=(xv, yv), epochs=1)
+    out = capsys.readouterr().out
+    assert out.count("fuse=4: trials run one by one: the hypermodel has no ") == 1
+    assert len(tuner.trial_results) == 3
+
+    class WithBatchNorm(HyperMLP):
+        def hidden_block(self, hp, x, index):
+            x = super().hidden_block(hp, x, index)
+            return keras.layers.BatchNormalization(name=f"bn_{index}")(x)
+
+    tuner = keras_hpo.RandomSearch(
+        WithBatchNorm(num_classes=10, num_layers=1, units=[8, 16]),
+        max_trials=2,
+        seed=0,
+        directory=tmp_path,
+        project_name="bn",
+        fuse=2,
+    )
+    tuner.search(xt, yt, validation_data=(xv, yv), epochs=1)
+    out = capsys.readouterr().out
+    assert (
+        "fuse=2: these trials run one by one: layer 'bn_0' (BatchNormalization)" in out
+    )
+    assert [r.status.value for r in results(tuner)] == ["completed"] * 2
+
+
+@pytest.mark.parametrize("fuse", [0, -2, 1.5, True, "max", None])
+def test_bad_fuse_is_refused_with_the_fix(tmp_path, fuse):
+    with pytest.raises(ValueError, match=r"fuse.*E\.g\. fuse=16"):
+        keras_hpo.RandomSearch(small(), max_trials=2, directory=tmp_path, fuse=fuse)
+
+
+def test_bayesian_fused_groups_propose_distinct_points(tmp_path, digits):
+    xt, yt, xv, yv = digits
+    tuner = keras_hpo.BayesianSearch(
+        small(learning_rate=(1e-3, 1e-1), dropout=(0.0, 0.5)),
+        max_trials=8,
+        num_initial_points=2,
+        seed=1,
+        directory=tmp_path,
+        fuse=4,
+    )
+    tuner.search(xt, yt, validation_data=(xv, yv), epochs=1)
+    values = [tuple(sorted(r.values.items())) for r in results(tuner)]
+    assert len(values) == 8 and len(set(values)) == 8
+
+
+KILLED = """
+import glob, os, signal, sys
+import keras
+import keras_hpo
+from keras_hpo.callbacks import SearchCallback
+from sklearn.datasets import load_digits
+
+class Kill(keras.callbacks.Callback):
+    # SIGKILL at the end of epoch 3 of the second fused group, once.
+    def on_epoch_end(self, epoch, logs=None):
+        marker = os.path.join(sys.argv[1], "killed")
+        ended = glob.glob(os.path.join(sys.argv[1], "p", "trial_*", "result.json"))
+        if epoch == 2 and len(ended) >= 4 and not os.path.exists(marker):
+            open(marker, "w").close()
+            os.kill(os.getpid(), signal.SIGKILL)
+
+class KillInSecondGroup(SearchCallback):
+    def trial_callbacks(self, search, trial, execution):
+        return [Kill()]
+
+x, y = load_digits(return_X_y=True)
+tuner = keras_hpo.RandomSearch(
+    keras_hpo.HyperMLP(num_classes=10, num_layers=1, units=[16, 32]),
+    max_trials=8, seed=5, directory=sys.argv[1], project_name="p", fuse=4,
+    early_stopping=None, search_callbacks=[KillInSecondGroup()],
+)
+tuner.search(x[:600] / 16, y[:600], validation_split=0.25, epochs=5)
+print("DONE", len(tuner.results()), flush=True)
+"""
+
+
+def test_sigkill_during_a_fused_group_then_resume_runs_only_unfinished_trials(
+    tmp_path,
+):
+    project = tmp_path / "p"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    args = [sys.executable, "-c", KILLED, str(tmp_path)]
+    first = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
+    assert first.returncode == -signal.SIGKILL, (
+        first.stdout[-3000:] + first.stderr[-3000:]
+    )
+    done = sorted(p.parent.name for p in project.glob("trial_*/result.json"))
+    assert len(done) == 4, done
+    kept = {d: (project / d / "result.json").read_text() for d in done}
+
+    second = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert "DONE 8" in second.stdout
+    assert "will run again" in second.stdout
+    ended = [json.loads(p.read_text()) for p in project.glob("trial_*/result.json")]
+    assert len(ended) == 8 and len({r["trial_id"] for r in ended}) == 8
+    assert sorted(r["number"] for r in ended) == list(range(1, 9))
+    assert all(r["status"] == "completed" for r in ended)
+    assert all(len(r["history"]["val_accuracy"]) == 5 for r in ended)
+    for d, text in kept.items():  # the finished group was not run again
+        assert (project / d / "result.json").read_text() == text
