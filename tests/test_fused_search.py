@@ -284,3 +284,21 @@ def test_sigkill_during_a_fused_group_then_resume_runs_only_unfinished_trials(
     assert all(len(r["history"]["val_accuracy"]) == 5 for r in ended)
     for d, text in kept.items():  # the finished group was not run again
         assert (project / d / "result.json").read_text() == text
+
+
+def test_a_quiet_search_keeps_why_it_did_not_fuse(tmp_path, digits):
+    xt, yt, xv, yv = digits
+    tuner = keras_hpo.RandomSearch(
+        small(units=[8, 16]),
+        max_trials=2,
+        seed=0,
+        directory=tmp_path,
+        fuse=2,
+        isolate_trials=False,
+        verbose=0,
+        executions_per_trial=2,
+    )
+    tuner.search(xt, yt, validation_data=(xv, yv), epochs=1)
+    assert tuner.fusion_messages == [
+        "fuse=2: trials run one by one: executions_per_trial > 1."
+    ]

@@ -60,6 +60,8 @@ class TrialFusion:
     """Fused execution of a tuner with ``fuse``, ``oracle`` and ``limits``."""
 
     fuse: int | str = 1
+    #: Why trials ran one by one although ``fuse`` allows groups (each once).
+    fusion_messages: list[str]
 
     @property
     def fuse_size(self) -> int:
@@ -143,11 +145,11 @@ class TrialFusion:
         return bool(self.limits.reason(self.result_store.scores(), direction))
 
     def _say(self, line: str) -> None:
-        said = getattr(self, "_fusion_said", set())
-        if line not in said and self.verbose:
-            print(line, flush=True)
-        said.add(line)
-        self._fusion_said = said
+        """Prints a fusion message once (kept in `fusion_messages` too)."""
+        if line not in self.fusion_messages:
+            self.fusion_messages.append(line)
+            if self.verbose:
+                print(line, flush=True)
 
     def execute_group(self, trials: list[kt_trial.Trial], fit_args, fit_kwargs) -> None:
         """Trains trials as one fused model and reports each to the oracle.
