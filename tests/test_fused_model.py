@@ -89,6 +89,23 @@ def test_each_slice_predicts_as_its_own_model_with_mixed_widths_and_activations(
         assert not arrays[1][0][k, width:, :].any()
 
 
+def test_flattened_and_standardised_inputs_fuse_exactly(digits):
+    xt, yt, xv, _ = digits
+    images = xt.reshape(-1, 8, 8) * 3.0 + 1.0
+    hypermodel = HyperMLP(
+        num_classes=10, num_layers=1, units=[8, 16], dropout=0.0, standardize=True
+    ).adapt(images)
+    models = [build(hypermodel, k, units=w) for k, w in enumerate((8, 16))]
+    fused = FusedMLP.from_models(models)
+    assert fused.mean is not None and fused.input_dim == 64
+    fused.fit(images, yt, epochs=1, batch_size=64, verbose=0)
+    out = fused.predict(xv.reshape(-1, 8, 8) * 3.0 + 1.0, verbose=0)
+    for k, model in enumerate(models):
+        fused.copy_to(k, model)
+        alone = model.predict(xv.reshape(-1, 8, 8) * 3.0 + 1.0, verbose=0)
+        np.testing.assert_allclose(out[:, k], alone, rtol=1e-5, atol=1e-6)
+
+
 def test_a_slice_with_learning_rate_zero_does_not_move(digits):
     xt, yt, _, _ = digits
     hypermodel = mlp(dropout=0.0, learning_rate=[1e-2, 0.5])

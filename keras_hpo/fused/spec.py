@@ -96,8 +96,16 @@ def _activation_name(layer: keras.layers.Dense) -> str:
 
 
 def _chain(model: keras.Model) -> list[keras.layers.Layer]:
-    """The model's layers in order, if it is a plain chain of single layers."""
-    if not isinstance(model, keras.Model) or len(model.inputs or []) != 1:
+    """The model's layers in order, if it is a plain chain of single layers.
+
+    Uses only public Keras: each layer's ``input`` must be the previous
+    layer's ``output``, the model's output the last layer's, and the saved
+    config must call each layer once.
+    """
+    if (
+        not isinstance(model, keras.Model)
+        or len(getattr(model, "inputs", None) or []) != 1
+    ):
         raise NotFusable("the model is not a single-input functional model")
     if len(model.outputs) != 1:
         raise NotFusable("the model has more than one output")
@@ -106,14 +114,19 @@ def _chain(model: keras.Model) -> list[keras.layers.Layer]:
         for layer in model.layers
         if not isinstance(layer, keras.layers.InputLayer)
     ]
-    for before, layer in zip([None, *layers[:-1]], layers, strict=True):
-        inbound = layer._inbound_nodes  # noqa: SLF001 - read-only graph walk
-        if len(inbound) != 1 or len(inbound[0].input_tensors) != 1:
-            raise NotFusable(f"layer {layer.name!r} is shared or takes several inputs")
-        source = inbound[0].input_tensors[0]._keras_history.operation  # noqa: SLF001
-        expected = before if before is not None else None
-        if expected is not None and source is not expected:
-            raise NotFusable(f"layer {layer.name!r} is not fed by the layer before it")
+    calls = {
+        entry["name"]: len(entry.get("inbound_nodes") or [])
+        for entry in model.get_config().get("layers", [])
+    }
+    source = model.inputs[0]
+    for layer in layers:
+        if calls.get(layer.name, 1) != 1 or layer.input is not source:
+            raise NotFusable(
+                f"layer {layer.name!r} is shared, or not fed by the layer before it"
+            )
+        source = layer.output
+    if model.outputs[0] is not source:
+        raise NotFusable("the model's output is not its last layer's")
     return layers
 
 

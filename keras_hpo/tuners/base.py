@@ -173,6 +173,7 @@ class SearchTuner(
         self.fuse = check_fuse(fuse)
         #: Trials drawn but not started (held by a limit); run first next step.
         self.held_trials: list[kt_trial.Trial] = []
+        #: Why trials ran one by one although ``fuse`` allows groups.
         self.fusion_messages: list[str] = []
         #: IDs of this step's trials that `run_trials` has already ended.
         self.ended_trials: set[str] = set()

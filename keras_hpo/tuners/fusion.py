@@ -105,9 +105,13 @@ class TrialFusion:
                 "EarlyStopping, which act on a trial's model during training",
             ),
             (
-                len(fit_args) > 2
-                or any(k in fit_kwargs for k in ("sample_weight", "class_weight")),
+                any(k in fit_kwargs for k in ("sample_weight", "class_weight")),
                 "sample or class weights are given",
+            ),
+            (
+                len(fit_args) > 2,
+                "search() got more than x and y as positional arguments "
+                "(give batch_size, epochs... by keyword)",
             ),
         ]
         return next((why for refused, why in reasons if refused), None)
@@ -160,6 +164,7 @@ class TrialFusion:
         start = time.perf_counter()
         plans = [self._plan(trial) for trial in trials]
         keras.backend.clear_session(free_memory=False)
+        # A full collection about once per GC_EVERY trials, as ModelBuilder.
         if len(self.oracle.start_order) % GC_EVERY < len(trials):
             gc.collect()
         try:

@@ -189,24 +189,28 @@ class GroupRunner:
         dispatch = _SliceDispatch(slices, self.compact_at)
         start = time.perf_counter()
         epoch = 0
-        while True:
-            runner.hypermodel.fit(
-                plans[0].hyperparameters,
-                fused,
-                *fit_args,
-                callbacks=[dispatch],
-                **dict(fit_kwargs, initial_epoch=epoch),
-            )
-            if not dispatch.compact:
-                break
-            keep = [slot for slot, i in enumerate(dispatch.index) if slices[i].running]
-            dispatch.index = [dispatch.index[slot] for slot in keep]
-            fused = fused.subset(keep, seed=plans[0].seed + dispatch.next_epoch)
-            epoch = dispatch.next_epoch
+        try:
+            while True:
+                runner.hypermodel.fit(
+                    plans[0].hyperparameters,
+                    fused,
+                    *fit_args,
+                    callbacks=[dispatch],
+                    **dict(fit_kwargs, initial_epoch=epoch),
+                )
+                if not dispatch.compact:
+                    break
+                keep = [
+                    slot for slot, i in enumerate(dispatch.index) if slices[i].running
+                ]
+                dispatch.index = [dispatch.index[slot] for slot in keep]
+                fused = fused.subset(keep, seed=plans[0].seed + dispatch.next_epoch)
+                epoch = dispatch.next_epoch
+        finally:  # also after an error: every slice's callbacks end
+            for piece in slices:
+                if piece.running:
+                    piece.end()
         seconds = time.perf_counter() - start
-        for piece in slices:
-            if piece.running:
-                piece.end()
         epochs = sum(max(piece.recorder.epochs_run, 1) for piece in slices)
         return [
             self._outcome(piece, seconds * max(piece.recorder.epochs_run, 1) / epochs)
