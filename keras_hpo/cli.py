@@ -56,6 +56,17 @@ def _seed(text: str) -> int:
     return value
 
 
+def _fuse(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer or auto, got {text!r}"
+        ) from None
+
+
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
     """Shows a default once: not when it is None or the help already says it."""
 
@@ -118,6 +129,13 @@ def _add_tune(sub) -> argparse.ArgumentParser:
         type=_seed,
         default=0,
         help="random seed of the search and the data split",
+    )
+    tune.add_argument(
+        "--fuse",
+        type=_fuse,
+        default=1,
+        help="train up to N trials at once as one fused model, or auto (groups "
+        "where a cost model says fusing is faster); 1 trains them one by one",
     )
     tune.add_argument(
         "--directory", default="keras_hpo_results", help="folder for all results"
@@ -218,6 +236,7 @@ def _tuner(args, data):
         "project_name": args.project_name or f"{data.name}_{args.strategy}",
         "overwrite": args.overwrite,
         "verbose": 0 if args.quiet else 1,
+        "fuse": args.fuse,
     }
     if args.strategy == "grid":
         hypermodel = keras_hpo.HyperMLP(data.task, **hypermodel_kwargs)

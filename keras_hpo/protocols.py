@@ -118,7 +118,14 @@ class FusableHyperModel(Protocol):
         """The layer widths, input to output, that a fused model pads to."""
 
     def build_fused(self, models: Sequence[Any], seed: int | None = None) -> Any:
-        """One fused model from the trials' own built models and weights.
+        """One compiled fused model from the trials' own models and weights.
+
+        The group runner trains it with the hypermodel's ``fit`` and needs
+        what `keras_hpo.fused.FusedMLP` offers: logs ``fused_<metric>``
+        (one value per slice; ``fused_loss`` included), ``numpy_weights()``,
+        ``copy_to(k, model, arrays)`` (slice ``k``'s weights into trial
+        ``k``'s own model), ``stop_slice(k)`` and ``subset(keep, seed)``.
+        The simplest way is to return ``FusedMLP.from_models(models, seed)``.
 
         Raises:
             keras_hpo.fused.NotFusable: With the reason, if they cannot fuse.

@@ -22,6 +22,7 @@ from keras_hpo import cli
 
 OPTIONS = [
     "--strategy",
+    "--fuse",
     "--max-trials",
     "--epochs",
     "--seed",
@@ -147,6 +148,17 @@ def test_max_trials_defaults_to_the_whole_grid(tmp_path, strategy, argv, trials)
     )
     tuner = cli._tuner(args, load_dataset("digits"))
     assert tuner.expected_trials == trials
+    assert tuner.fuse == 1
+
+
+def test_fuse_reaches_the_tuner(tmp_path):
+    from keras_hpo.datasets import load_dataset
+
+    for text, fuse in (("auto", "auto"), ("8", 8)):
+        args = cli.build_parser().parse_args(
+            ["tune", "--fuse", text, "--directory", str(tmp_path / text)]
+        )
+        assert cli._tuner(args, load_dataset("digits")).fuse == fuse
 
 
 def test_tune_help_states_each_default_once():
@@ -581,6 +593,8 @@ def test_a_csv_with_a_text_feature_is_refused(tmp_path):
         ),
         (["--limit", "0"], "argument --limit: expected a positive integer, got '0'"),
         (["--batch-size", "-8"], "argument --batch-size: expected a positive integer"),
+        (["--fuse", "0"], "argument --fuse: expected a positive integer or auto"),
+        (["--fuse", "max"], "argument --fuse: expected a positive integer or auto, "),
         (["--strategy", "genetic"], "argument --strategy: invalid choice: 'genetic'"),
         (["--dataset", "cifar10"], "argument --dataset: invalid choice: 'cifar10'"),
         (["--task", "ranking"], "argument --task: invalid choice: 'ranking'"),

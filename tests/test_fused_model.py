@@ -108,19 +108,37 @@ def test_flattened_and_standardised_inputs_fuse_exactly(digits):
 
 def test_a_slice_with_learning_rate_zero_does_not_move(digits):
     xt, yt, _, _ = digits
-    hypermodel = mlp(dropout=0.0, learning_rate=[1e-2, 0.5])
-    models = [build(hypermodel, 0, learning_rate=1e-2) for _ in range(2)]
-    fused = FusedMLP.from_models(models)
-    fused.stop_slice(0)  # its rate is now 0, and its loss is left out
+    hypermodel = mlp(dropout=0.0, learning_rate=1e-2)
+    frozen, moving = build(hypermodel, 0), build(hypermodel, 1)
+    frozen.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=0.0),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    fused = FusedMLP.from_models([frozen, moving])
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(fused.rates), [0, 1e-2])
     before = [w.copy() for w, _ in fused.slice_arrays(0)]
-    moving = [w.copy() for w, _ in fused.slice_arrays(1)]
+    start = [w.copy() for w, _ in fused.slice_arrays(1)]
     fused.fit(xt, yt, epochs=2, batch_size=32, verbose=0)
     for old, (new, _) in zip(before, fused.slice_arrays(0), strict=True):
         np.testing.assert_array_equal(old, new)
-    assert any(
+    assert all(
         not np.array_equal(old, new)
-        for old, (new, _) in zip(moving, fused.slice_arrays(1), strict=True)
+        for old, (new, _) in zip(start, fused.slice_arrays(1), strict=True)
     )
+
+
+def test_a_stopped_slice_stops_learning_and_leaves_the_loss(digits):
+    xt, yt, _, _ = digits
+    models = [build(mlp(dropout=0.0), k) for k in range(2)]
+    fused = FusedMLP.from_models(models)
+    fused.stop_slice(0)
+    before = [w.copy() for w, _ in fused.slice_arrays(0)]
+    history = fused.fit(xt, yt, epochs=1, batch_size=32, verbose=0).history
+    for old, (new, _) in zip(before, fused.slice_arrays(0), strict=True):
+        np.testing.assert_array_equal(old, new)
+    # The total loss is the running slice's alone.
+    assert history["loss"][0] == pytest.approx(history["fused_loss"][0][1], rel=1e-5)
 
 
 def test_per_slice_learning_rates_match_each_slice_trained_alone(digits):

@@ -69,6 +69,8 @@ def test_a_fused_search_keeps_every_trial_as_an_unfused_one_would(
             (tmp_path / "f4" / f"trial_{b.trial_id}" / "result.json").read_text()
         )
         assert on_disk["score"] == b.score and on_disk["status"] == "completed"
+        assert on_disk["fused_with"] == [r.trial_id for r in results(fused)]
+        assert a.fused_with is None
     # Same seeds, same initial weights; the group trains on the batches its
     # first trial would see alone, so that trial's curve agrees to float
     # rounding (the other trials see other batches than alone).

@@ -48,6 +48,7 @@ from keras_tuner import errors as kt_errors
 from keras_hpo.callbacks import EpochRecorder
 from keras_hpo.tuners.checkpoint import BestWeights
 from keras_hpo.tuners.outcome import TrialOutcome
+from keras_hpo.tuners.outcome import outcome_of
 from keras_hpo.tuners.outcome import trial_failed
 from keras_hpo.tuners.results import TrialStatus
 from keras_hpo.tuners.runner import Training
@@ -212,10 +213,16 @@ class GroupRunner:
                     piece.end()
         seconds = time.perf_counter() - start
         epochs = sum(max(piece.recorder.epochs_run, 1) for piece in slices)
-        return [
-            self._outcome(piece, seconds * max(piece.recorder.epochs_run, 1) / epochs)
-            for piece in slices
-        ]
+        group = [plan.trial_id for plan in plans]
+        outcomes = []
+        for piece in slices:
+            share = seconds * max(piece.recorder.epochs_run, 1) / epochs
+            outcome = self._outcome(piece, share)
+            partial = outcome_of(outcome) if isinstance(outcome, Exception) else outcome
+            if partial is not None:
+                partial.result.fused_with = list(group)
+            outcomes.append(outcome)
+        return outcomes
 
     def _outcome(self, piece: _Slice, seconds: float) -> TrialOutcome | Exception:
         runner = self.runner

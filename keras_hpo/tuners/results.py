@@ -52,6 +52,10 @@ class TrialResult:
         error: The error and traceback of a failed trial.
         end_reason: Why training ended before its last epoch (early
             stopping, pruning, divergence), else ``None``.
+        fused_with: The IDs of the trials it trained with as one fused model
+            (``fuse=``), itself included, in the group's order: the group
+            trained on the batches the first one would have seen alone.
+            ``None``: it trained alone.
     """
 
     trial_id: str
@@ -68,6 +72,7 @@ class TrialResult:
     history: dict[str, list[float]] = field(default_factory=dict)
     error: str | None = None
     end_reason: str | None = None
+    fused_with: list[str] | None = None
 
     @property
     def ok(self) -> bool:

@@ -95,7 +95,12 @@ class SklearnResults:
         recorded seed (weights initialisation and shuffling) and trained for
         the epochs the trial ran, with no early stopping or pruning (they
         only decided when it stopped). On the CPU, with the same data, the
-        per-epoch metrics are those the trial recorded.
+        per-epoch metrics are those the trial recorded. A fused trial
+        (``result.fused_with``) is retrained alone, as an ordinary model:
+        its group trained on its first trial's batches, with the fused
+        model's own dropout masks, so the metrics agree to float rounding
+        for the first trial of a group without dropout, and otherwise
+        within the seed-to-seed noise of batch order and dropout.
 
         Args:
             trial_id: The trial (see ``cv_results_['trial_id']``).
