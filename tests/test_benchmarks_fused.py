@@ -160,3 +160,24 @@ def test_targets_say_met_and_missed():
     assert ahead["met"] is True and fused.verdict(ahead).endswith("met")
     # An arm that did not run is not judged.
     assert verdicts["fixed64", f"keras_hpo random fuse=auto {best}"]["met"] is None
+
+
+@pytest.mark.slow  # about 25 s on 2 cores
+def test_fused_padding_quick(tmp_path):
+    script = BENCHMARKS / "fused_padding.py"
+    done = run_python([str(script), "--quick", "--out", str(tmp_path)])
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((tmp_path / "fused_padding.json").read_text())
+    check_stamp(report["stamp"])
+    assert [(r["slices"], r["width"]) for r in report["rows"]] == [(1, 64), (8, 64)]
+    # 8 slices of a 64-64-64-10 MLP: 8 x (64*64 + 64*64 + 64*10) multiply-adds.
+    assert report["rows"][1]["macs"] == 8 * (64 * 64 * 2 + 64 * 10)
+    assert all(r["s"] > 0 for r in report["rows"])
+    padding = report["padding"]
+    assert len(padding["widths"]) == 4
+    assert all(16 <= w <= 512 for w in padding["widths"])
+    assert padding["ratio"] == pytest.approx(
+        padding["one_by_one_s_per_step"] / padding["padded_group_s_per_step"]
+    )
+    text = (tmp_path / "fused_padding.md").read_text()
+    assert f"commit {report['stamp']['commit']}" in text

@@ -27,18 +27,19 @@ class StepCost:
 
     A step of a fused group of K models costs ``fixed + per_mac * batch * K *
     sum(in_max * out_max)``; K separate models cost K fixed parts plus their
-    own multiply-adds. The defaults are a least-squares fit of `FusedMLP`
-    training steps on digits (batch 32; K from 1 to 32, widths 16 to 512) on
-    a 2-core Xeon with TensorFlow 2.21, where the fit was within 20% for
-    every shape measured; on a GPU the fixed part dominates even more.
+    own multiply-adds. The defaults are the least-squares fit that
+    ``benchmarks/fused_padding.py`` measured for `FusedMLP` training steps
+    on digits (batch 32; 1 to 32 slices of 16 to 512 units) on a 2-core
+    Xeon with TensorFlow 2.21 (``benchmarks/results/fused_padding.md``);
+    on a GPU the fixed part dominates even more, so fusing pays off sooner.
 
     Attributes:
         fixed: Seconds per step that do not depend on the model's size.
         per_mac: Seconds per multiply-add per sample.
     """
 
-    fixed: float = 1.1e-3
-    per_mac: float = 2.4e-10
+    fixed: float = 2.85e-3
+    per_mac: float = 1.94e-10
 
     def group(self, shapes: Sequence[Sequence[int]], batch: int) -> float:
         """One step of the shapes as one fused model (padded to the widest)."""
