@@ -89,12 +89,13 @@ from common import package_versions  # noqa: E402
 from common import provenance_note  # noqa: E402
 from common import run_stamp  # noqa: E402
 from common import spread  # noqa: E402
+from common import timed_search  # noqa: E402
 from common import versions  # noqa: E402
 from common import write_results  # noqa: E402
 from drivers import missing_tools  # noqa: E402
 from keras_hpo.callbacks import SearchCallback  # noqa: E402
-from keras_tuner.engine import hyperparameters as kt_hp  # noqa: E402
 from mlp import load  # noqa: E402
+from mlp import suggested  # noqa: E402
 
 import keras_hpo  # noqa: E402
 
@@ -261,14 +262,7 @@ def run_keras_tuner(arm, data, space, seed, trials, epochs, budget, directory):
     )
     start = tuner.start = time.perf_counter()
     tuner.deadline = None if budget is None else start + budget
-    tuner.search(
-        data.x_train,
-        data.y_train,
-        validation_data=(data.x_val, data.y_val),
-        epochs=epochs,
-        verbose=0,
-    )
-    wall = time.perf_counter() - start
+    wall, _ = timed_search(tuner, data, epochs)
     ended = list(tuner.oracle.trials.values())
     finished = [t for t in ended if t.status == "COMPLETED"]
     return {
@@ -289,23 +283,7 @@ def run_optuna(arm, data, space, seed, trials, epochs, budget, directory):
     model_of = hypermodel(space, data)
 
     def objective(trial) -> float:
-        hp = keras_tuner.HyperParameters()
-        model_of.declare_hyperparameters(hp)
-        for item in hp.space:
-            if isinstance(item, kt_hp.Fixed):
-                continue
-            log = getattr(item, "sampling", None) == "log"
-            if isinstance(item, kt_hp.Choice):
-                value = trial.suggest_categorical(item.name, list(item.values))
-            elif isinstance(item, kt_hp.Int):
-                value = trial.suggest_int(
-                    item.name, item.min_value, item.max_value, log=log
-                )
-            else:
-                value = trial.suggest_float(
-                    item.name, item.min_value, item.max_value, log=log
-                )
-            hp.values[item.name] = value
+        hp = suggested(trial, model_of)
         keras.backend.clear_session()
         keras.utils.set_random_seed(seed * 1000 + trial.number)
         model = model_of.build(hp)
@@ -429,11 +407,17 @@ def quality_part(args, arms: list[str], say) -> list[dict]:
     return runs
 
 
-def summarise_throughput(runs: list[dict]) -> dict:
+def by_cell(runs: list[dict]) -> dict:
+    """Data set -> space -> arm -> its runs."""
     out: dict = {}
     for run in runs:
         cell = out.setdefault(run["dataset"], {}).setdefault(run["space"], {})
         cell.setdefault(run["arm"], []).append(run)
+    return out
+
+
+def summarise_throughput(runs: list[dict]) -> dict:
+    out = by_cell(runs)
     for name, spaces in out.items():
         for space, arms in spaces.items():
             base = {r["round"]: r["trials_per_hour"] for r in arms.get(BASELINE, [])}
@@ -454,10 +438,7 @@ def summarise_throughput(runs: list[dict]) -> dict:
 
 
 def summarise_quality(runs: list[dict]) -> dict:
-    out: dict = {}
-    for run in runs:
-        cell = out.setdefault(run["dataset"], {}).setdefault(run["space"], {})
-        cell.setdefault(run["arm"], []).append(run)
+    out = by_cell(runs)
     for spaces in out.values():
         for arms in spaces.values():
             for arm, group in arms.items():

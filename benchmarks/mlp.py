@@ -245,6 +245,33 @@ def run_keras_tuner(arm: str, data, seed: int, trials: int, epochs: int, directo
     return scores, len(ended) * epochs, test_accuracy(best, data)
 
 
+def suggested(trial, model_of: keras_hpo.HyperMLP) -> keras_tuner.HyperParameters:
+    """The hyperparameters an Optuna trial suggests in a HyperMLP's space."""
+    hp = keras_tuner.HyperParameters()
+    model_of.declare_hyperparameters(hp)
+    for item in hp.space:
+        if isinstance(item, kt_hp.Fixed):
+            continue
+        if isinstance(item, kt_hp.Choice):
+            value = trial.suggest_categorical(item.name, list(item.values))
+        elif isinstance(item, kt_hp.Int):
+            value = trial.suggest_int(
+                item.name,
+                item.min_value,
+                item.max_value,
+                log=item.sampling == "log",
+            )
+        else:
+            value = trial.suggest_float(
+                item.name,
+                item.min_value,
+                item.max_value,
+                log=item.sampling == "log",
+            )
+        hp.values[item.name] = value
+    return hp
+
+
 def run_optuna(arm: str, data, seed: int, trials: int, epochs: int):
     import optuna
 
@@ -260,28 +287,7 @@ def run_optuna(arm: str, data, seed: int, trials: int, epochs: int):
     tests: dict[int, float] = {}
 
     def objective(trial) -> float:
-        hp = keras_tuner.HyperParameters()
-        model_of.declare_hyperparameters(hp)
-        for item in hp.space:
-            if isinstance(item, kt_hp.Fixed):
-                continue
-            if isinstance(item, kt_hp.Choice):
-                value = trial.suggest_categorical(item.name, list(item.values))
-            elif isinstance(item, kt_hp.Int):
-                value = trial.suggest_int(
-                    item.name,
-                    item.min_value,
-                    item.max_value,
-                    log=item.sampling == "log",
-                )
-            else:
-                value = trial.suggest_float(
-                    item.name,
-                    item.min_value,
-                    item.max_value,
-                    log=item.sampling == "log",
-                )
-            hp.values[item.name] = value
+        hp = suggested(trial, model_of)
         keras.backend.clear_session()
         keras.utils.set_random_seed(seed * 1000 + trial.number)
         model = model_of.build(hp)

@@ -236,9 +236,10 @@ def fused_line(r: dict) -> str:
         )
     else:
         what = f"trials per hour, median of {r['repeats']} round(s)"
+    judged = "; ".join(parts) or "no target judged (their arms did not run)"
     return (
         f"- Fused trials ({what}; {', '.join(r['datasets'])}, {r['epochs']} "
-        f"epochs per trial): " + "; ".join(parts) + f" ({_short(r['stamp'])}; "
+        f"epochs per trial): {judged} ({_short(r['stamp'])}; "
         "`benchmarks/fused.py`)."
     )
 

@@ -162,6 +162,35 @@ def test_targets_say_met_and_missed():
     assert verdicts["fixed64", f"keras_hpo random fuse=auto {best}"]["met"] is None
 
 
+def test_the_published_line_names_each_judged_target():
+    from test_benchmarks_training import published_line
+
+    stamp = {"date": "2026-12-03T10:00:00+0000", "commit": "abcdef123456"}
+    report = {
+        "parts": ["throughput"],
+        "repeats": 2,
+        "datasets": ["digits"],
+        "epochs": 5,
+        "stamp": stamp,
+        "targets": [
+            {
+                "part": "throughput",
+                "space": "fixed64",
+                "what": "x >= 10x y",
+                "measured": 9.5,
+                "met": False,
+            },
+            {"part": "throughput", "space": "default", "what": "z", "met": None},
+        ],
+    }
+    line = published_line("fused_throughput_digits", report)
+    assert line == (
+        "- Fused trials (trials per hour, median of 2 round(s); digits, 5 epochs "
+        "per trial): fixed64: x >= 10x y: 9.50x (**missed**) (2026-12-03, commit "
+        "abcdef1; `benchmarks/fused.py`)."
+    )
+
+
 @pytest.mark.slow  # about 25 s on 2 cores
 def test_fused_padding_quick(tmp_path):
     script = BENCHMARKS / "fused_padding.py"
