@@ -261,6 +261,7 @@ print("DONE", len(tuner.results()), flush=True)
 """
 
 
+@pytest.mark.slow  # two processes, about 20 s; the default run stays under 12 min
 def test_sigkill_during_a_fused_group_then_resume_runs_only_unfinished_trials(
     tmp_path,
 ):
