@@ -53,6 +53,7 @@ def check_stamp(stamp: dict) -> None:
     assert stamp["machine"] and stamp["load_average"] >= 0
 
 
+@pytest.mark.slow  # 15-20 s: the default run has to stay under 12 minutes
 def test_overhead_quick(tmp_path):
     done = run_benchmark("overhead.py", tmp_path)
     report = json.loads((tmp_path / "overhead.json").read_text())
@@ -94,6 +95,7 @@ def test_overhead_quick(tmp_path):
     assert report["stamp"]["commit"][:7] in line
 
 
+@pytest.mark.slow  # 15-20 s: the default run has to stay under 12 minutes
 def test_tensorboard_overhead_quick(tmp_path):
     done = run_benchmark("tensorboard_overhead.py", tmp_path)
     report = json.loads((tmp_path / "tensorboard_overhead.json").read_text())

@@ -92,3 +92,43 @@ def test_a_search_leaves_no_trial_graphs_behind(tmp_path, tiny_classification):
     best = tuner.best_model()
     assert np.isfinite(best.predict(x[:4], verbose=0)).all()
     best.fit(x, y, epochs=1, verbose=0)
+
+
+class _FreezeProbe(keras_hpo.HyperMLP):
+    """Records the size of Python's frozen generation as each trial trains."""
+
+    def __init__(self, fail_at: int | None = None):
+        super().__init__(num_classes=3)
+        self.frozen: list[int] = []
+        self.fail_at = fail_at
+
+    def fit(self, hp, model, *args, **kwargs):
+        self.frozen.append(gc.get_freeze_count())
+        if len(self.frozen) == self.fail_at:
+            raise KeyboardInterrupt
+        return super().fit(hp, model, *args, **kwargs)
+
+
+def test_a_search_freezes_the_heap_while_it_runs_and_always_unfreezes(
+    tmp_path, tiny_classification
+):
+    x, y = tiny_classification
+    assert gc.get_freeze_count() == 0
+    for name, probe in (("ends", _FreezeProbe()), ("killed", _FreezeProbe(2))):
+        tuner = keras_hpo.RandomSearch(
+            probe,
+            max_trials=3,
+            seed=3,
+            directory=str(tmp_path),
+            project_name=name,
+            tensorboard_dir=None,
+        )
+        try:
+            tuner.search(x, y, validation_split=0.25, epochs=1, batch_size=50)
+        except KeyboardInterrupt:
+            assert name == "killed"
+        assert len(probe.frozen) == (3 if name == "ends" else 2)
+        # Everything alive when the search began was frozen while it ran ...
+        assert min(probe.frozen) > 10_000
+        # ... and is given back to the collector when it ends, however it ends.
+        assert gc.get_freeze_count() == 0

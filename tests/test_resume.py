@@ -78,7 +78,12 @@ def ended_trials(project) -> list[dict]:
     return sorted(results, key=lambda r: r["number"])
 
 
-@pytest.mark.parametrize("checkpoint", ["best", "every_epoch"])
+@pytest.mark.parametrize(
+    "checkpoint",
+    # Both modes share the kill/resume path; the second one runs with -m slow
+    # (30 s each: the default run has to stay under 12 minutes).
+    ["best", pytest.param("every_epoch", marks=pytest.mark.slow)],
+)
 def test_sigkill_at_random_moments_loses_and_repeats_nothing(tmp_path, checkpoint):
     trials, kills = 8, 4
     rng = random.Random(f"kills-{checkpoint}")

@@ -164,7 +164,7 @@ class TrialFusion:
         start = time.perf_counter()
         plans = [self._plan(trial) for trial in trials]
         keras.backend.clear_session(free_memory=False)
-        # A full collection about once per GC_EVERY trials, as ModelBuilder.
+        # A collection about once per GC_EVERY trials, as ModelBuilder.
         if len(self.oracle.start_order) % GC_EVERY < len(trials):
             gc.collect()
         try:

@@ -19,6 +19,7 @@ from typing import Any
 from keras_tuner.engine import trial as kt_trial
 
 from keras_hpo.files import atomic_write_json
+from keras_hpo.tuners.building import frozen_heap
 
 __all__ = ["create_trials", "run_search", "write_search_state"]
 
@@ -37,28 +38,29 @@ def run_search(tuner: Any, fit_args: tuple, fit_kwargs: dict) -> None:
     ended = False
     begun: set[str] = set()
     try:
-        while True:
-            tuner.stop_reason = tuner.limits.reason(
-                tuner.result_store.scores(), tuner.oracle.objective.direction
-            )
-            if tuner.stop_reason:
-                break
-            tuner.pre_create_trial()
-            trials = tuner.create_trials(_step_size(tuner))
-            if not trials:
-                tuner.stop_reason = _oracle_stop_reason(tuner.oracle)
-                break
-            for trial in trials:
-                if trial.trial_id not in begun:  # a held trial has begun
-                    begun.add(trial.trial_id)
-                    tuner.on_trial_begin(trial)
-            tuner.run_trials(trials, *fit_args, **fit_kwargs)
-            # Held trials have not run; ended ones were ended by run_trials.
-            skip = {t.trial_id for t in getattr(tuner, "held_trials", ())}
-            skip |= getattr(tuner, "ended_trials", set())
-            for trial in trials:
-                if trial.trial_id not in skip:
-                    tuner.on_trial_end(trial)
+        with frozen_heap():  # collections scan only what the search made
+            while True:
+                tuner.stop_reason = tuner.limits.reason(
+                    tuner.result_store.scores(), tuner.oracle.objective.direction
+                )
+                if tuner.stop_reason:
+                    break
+                tuner.pre_create_trial()
+                trials = tuner.create_trials(_step_size(tuner))
+                if not trials:
+                    tuner.stop_reason = _oracle_stop_reason(tuner.oracle)
+                    break
+                for trial in trials:
+                    if trial.trial_id not in begun:  # a held trial has begun
+                        begun.add(trial.trial_id)
+                        tuner.on_trial_begin(trial)
+                tuner.run_trials(trials, *fit_args, **fit_kwargs)
+                # Held trials have not run; ended ones were ended by run_trials.
+                skip = {t.trial_id for t in getattr(tuner, "held_trials", ())}
+                skip |= getattr(tuner, "ended_trials", set())
+                for trial in trials:
+                    if trial.trial_id not in skip:
+                        tuner.on_trial_end(trial)
         ended = True
     except KeyboardInterrupt:
         tuner.stop_reason = "interrupted (Ctrl-C)"
