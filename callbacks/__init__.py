@@ -8,6 +8,7 @@ from keras_hpo.callbacks.base import SearchCallback
 from keras_hpo.callbacks.curves import EpochTensorBoard
 from keras_hpo.callbacks.device import DeviceProbe
 from keras_hpo.callbacks.recording import EpochRecorder
+from keras_hpo.callbacks.recording import ValidationTimer
 from keras_hpo.callbacks.reporting import ProgressPrinter
 from keras_hpo.callbacks.tensorboard import TensorBoardLogger
 
@@ -18,4 +19,5 @@ __all__ = [
     "ProgressPrinter",
     "SearchCallback",
     "TensorBoardLogger",
+    "ValidationTimer",
 ]

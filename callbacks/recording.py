@@ -8,7 +8,7 @@ from typing import Any
 
 import keras
 
-__all__ = ["EpochRecorder"]
+__all__ = ["EpochRecorder", "ValidationTimer"]
 
 
 def _scalar(value: Any) -> float | None:
@@ -19,7 +19,31 @@ def _scalar(value: Any) -> float | None:
     return number
 
 
-class EpochRecorder(keras.callbacks.Callback):
+class ValidationTimer(keras.callbacks.Callback):
+    """Adds up the wall time a training spends on its validation data.
+
+    Attributes:
+        validation_seconds: Seconds between ``on_test_begin`` and
+            ``on_test_end``, summed (the validation inside ``fit``).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.validation_seconds = 0.0
+        self._test_start: float | None = None
+
+    def on_test_begin(self, logs=None):
+        """Starts the validation's clock."""
+        self._test_start = time.perf_counter()
+
+    def on_test_end(self, logs=None):
+        """Adds the validation's wall time to `validation_seconds`."""
+        if self._test_start is not None:
+            self.validation_seconds += time.perf_counter() - self._test_start
+            self._test_start = None
+
+
+class EpochRecorder(ValidationTimer):
     """Records every epoch's logged metrics and wall time.
 
     State is reset in ``on_train_begin``, so one instance (or a deep copy of
@@ -29,6 +53,9 @@ class EpochRecorder(keras.callbacks.Callback):
         history: Metric name -> one value per finished epoch (``nan`` where an
             epoch did not log that metric).
         epoch_seconds: Wall time of each finished epoch.
+        validation_seconds: Wall time spent evaluating the validation data
+            during the training (inside the epochs' times; see
+            `ValidationTimer`).
 
     Example:
         >>> recorder = EpochRecorder()
@@ -60,6 +87,7 @@ class EpochRecorder(keras.callbacks.Callback):
         history, seconds = self._initial
         self.history = {name: list(values) for name, values in history.items()}
         self.epoch_seconds = list(seconds)
+        self.validation_seconds = 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
         """Starts the epoch's clock."""

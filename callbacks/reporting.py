@@ -79,6 +79,14 @@ class ProgressPrinter(SearchCallback):
             last = (result.error or "").strip().splitlines()
             outcome = f"FAILED: {last[-1] if last else 'no score'}"
         timing = f"{result.epochs_run} epochs, {result.seconds:.1f}s"
+        if result.folds:  # cv=: the score is a mean, the epochs are per fold
+            outcome = outcome.replace(
+                f"{name}={result.score:.4f}",
+                f"{name}={result.score:.4f} (mean of {len(result.folds)} folds)",
+                1,
+            )
+            epochs = "+".join(str(f["epochs_run"]) for f in result.folds)
+            timing = f"{epochs} epochs, {result.seconds:.1f}s"
         if result.ok and result.status.value != "completed":
             timing = f"{result.status.value.replace('_', ' ')} | {timing}"
         self._print(f"{head} {outcome} | {timing} | {format_values(result.values)}")
@@ -92,9 +100,11 @@ class ProgressPrinter(SearchCallback):
         if best is None:
             self._print(f"Search ended after {elapsed:.1f}s with no completed trial.")
             return
+        where = f"at epoch {best.best_epoch + 1}"
+        if best.folds:
+            where = f"mean of {len(best.folds)} folds"
         self._print(
             f"Best trial {best.number} (id {best.trial_id}): "
-            f"{search.objective.name}={best.score:.4f} at epoch "
-            f"{best.best_epoch + 1}; {format_values(best.values)}; "
-            f"search took {elapsed:.1f}s"
+            f"{search.objective.name}={best.score:.4f} {where}; "
+            f"{format_values(best.values)}; search took {elapsed:.1f}s"
         )

@@ -77,7 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of split and trials")
     parser.add_argument("--directory", default="keras_hpo_examples")
-    parser.add_argument("--project-name", default="grid_sklearn_style")
+    parser.add_argument(
+        "--project-name",
+        default=None,
+        help="defaults to grid_sklearn_style, or grid_sklearn_style_sub_grids "
+        "with --sub-grids (another space: its own project)",
+    )
     parser.add_argument(
         "--overwrite", action="store_true", help="start afresh instead of resuming"
     )
@@ -106,7 +111,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         param_grid=param_grid,
         seed=args.seed,
         directory=args.directory,
-        project_name=args.project_name,
+        project_name=args.project_name
+        or ("grid_sklearn_style_sub_grids" if args.sub_grids else "grid_sklearn_style"),
         overwrite=args.overwrite,
     )
     print(f"Grid size: {len(tuner.grid)}", flush=True)

@@ -13,6 +13,7 @@ only its last line (a traceback names source lines, which move).
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import tempfile
@@ -23,7 +24,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 REFERENCE = Path(__file__).resolve().parent / "data" / "reference_results.json"
 
 #: Columns of ``cv_results_`` that are wall-clock times.
-TIMES = ("seconds", "fit_seconds")
+TIMES = (
+    "seconds",
+    "fit_seconds",
+    "mean_fit_time",
+    "std_fit_time",
+    "mean_score_time",
+    "std_score_time",
+)
 
 
 def _data():
@@ -51,7 +59,11 @@ def _failing_mlp(**kwargs):
 
 
 def _comparable(tuner) -> dict:
-    table = {k: v for k, v in tuner.cv_results_.items() if k not in TIMES}
+    table = {
+        k: [None if isinstance(x, float) and math.isnan(x) else x for x in v]
+        for k, v in tuner.cv_results_.items()
+        if k not in TIMES
+    }
     table["error"] = [e.strip().splitlines()[-1] if e else e for e in table["error"]]
     histories = {r.trial_id: r.history for r in tuner.results()}
     seeds = {r.trial_id: r.seed for r in tuner.results()}

@@ -66,15 +66,20 @@ def assert_best_is_max(summary: dict, results: list[dict]) -> None:
 GRID = {"units": [32, 64], "dropout": [0.0, 0.2], "learning_rate": [1e-3, 1e-2]}
 
 
-def test_grid_search_runs_every_combination_once(tmp_path):
+@pytest.fixture(scope="module")
+def grid_examples(tmp_path_factory) -> Path:
+    """One directory for both grid examples, under their default names."""
+    return tmp_path_factory.mktemp("grid_examples")
+
+
+def test_grid_search_runs_every_combination_once(grid_examples):
+    tmp_path = grid_examples
     out = run_example(
         "grid_search_sklearn_style.py",
         "--epochs",
         "1",
         "--directory",
         str(tmp_path),
-        "--project-name",
-        "grid",
     )
     expected = [
         dict(zip(GRID, combo, strict=True))
@@ -82,7 +87,7 @@ def test_grid_search_runs_every_combination_once(tmp_path):
     ]
     assert re.search(r"^Grid size: (\d+)$", out, re.M).group(1) == str(len(expected))
 
-    project = tmp_path / "grid"
+    project = tmp_path / "grid_sklearn_style"
     summary = example_result(project)
     assert summary["param_grid"] == GRID
     assert summary["grid_size"] == len(expected) == 8
@@ -108,9 +113,12 @@ def test_grid_search_runs_every_combination_once(tmp_path):
     assert f"best_score_: {summary['best_score']:.4f}" in out
 
 
-def test_grid_search_list_of_sub_grids_runs_each_combination(tmp_path):
+def test_grid_search_list_of_sub_grids_runs_each_combination(grid_examples):
     # Sub-grids name the same hyperparameters (optimizer, learning_rate) under
     # different conditions; each trial must run with its own sub-grid's values.
+    # Run after the default grid in the same directory, it has its own
+    # project (the two spaces differ, so sharing one would be refused).
+    tmp_path = grid_examples
     out = run_example(
         "grid_search_sklearn_style.py",
         "--sub-grids",
@@ -118,11 +126,9 @@ def test_grid_search_list_of_sub_grids_runs_each_combination(tmp_path):
         "1",
         "--directory",
         str(tmp_path),
-        "--project-name",
-        "sub",
     )
     assert re.search(r"^Grid size: (\d+)$", out, re.M).group(1) == "3"
-    results = trial_results(tmp_path / "sub")
+    results = trial_results(tmp_path / "grid_sklearn_style_sub_grids")
     assert len(results) == 3
     ran = collections.Counter(
         (r["values"]["optimizer"], r["values"]["learning_rate"]) for r in results

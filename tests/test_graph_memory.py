@@ -118,6 +118,7 @@ def test_a_search_freezes_the_heap_while_it_runs_and_always_unfreezes(
         tuner = keras_hpo.RandomSearch(
             probe,
             max_trials=3,
+            refit=False,  # the refit's fit comes after the search
             seed=3,
             directory=str(tmp_path),
             project_name=name,

@@ -25,9 +25,20 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 #: The columns of cv_results_ around the param_<name> ones, in order.
-LEADING = ["trial_id", "number"]
+LEADING = [
+    "trial_id",
+    "number",
+    "mean_fit_time",
+    "std_fit_time",
+    "mean_score_time",
+    "std_score_time",
+]
 TRAILING = [
     "params",
+    "split0_test_score",
+    "mean_test_score",
+    "std_test_score",
+    "rank_test_score",
     "score",
     "rank_score",
     "status",
@@ -147,7 +158,10 @@ def check_best(tuner, x_val, y_val) -> None:
     assert isinstance(model, keras.Model)
     metrics = model.evaluate(x_val, y_val, verbose=0, return_dict=True)
     assert metrics["accuracy"] == pytest.approx(tuner.best_score_, abs=1e-6)
-    assert tuner.best_estimator_ is model  # loaded once, not retrained
+    assert tuner.best_model() is model  # loaded once, not retrained
+    # best_estimator_ is the refit of the best trial (refit=True, the default).
+    assert tuner.refitted.saved()["trial_id"] == tuner.best_trial_id_
+    assert tuner.best_estimator_ is tuner.refitted.model is not model
 
 
 # -- one grid search on digits, inspected by several tests ---------------------

@@ -14,9 +14,11 @@ from keras_tuner.engine import hyperparameters as kt_hp
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
 from keras_hpo.fused.model import FusedMLP
+from keras_hpo.fused.spec import NotFusable
 from keras_hpo.hypermodels.mlp_knobs import _DEFAULTS
 from keras_hpo.hypermodels.mlp_knobs import ACTIVATIONS
 from keras_hpo.hypermodels.mlp_knobs import KNOBS
+from keras_hpo.hypermodels.mlp_knobs import ONLY_WHEN_GIVEN
 from keras_hpo.hypermodels.mlp_knobs import OPTIMIZERS
 from keras_hpo.hypermodels.mlp_knobs import TASKS
 from keras_hpo.hypermodels.mlp_knobs import _shape
@@ -76,6 +78,14 @@ class HyperMLP(keras_tuner.HyperModel):
         optimizer: One of ``"adam"`` (default), ``"adamw"``, ``"sgd"``,
             ``"rmsprop"``, ``"nadam"``, or a list of them.
         batch_size: Fit-time hyperparameter. Defaults to 32 (fixed).
+        epochs: Fit-time hyperparameter, e.g. ``[5, 10, 20]``: a trial then
+            trains for its value, whatever ``search(epochs=...)`` says.
+            Defaults to ``None``: not a hyperparameter (``search`` decides).
+            A scikit-learn ``param_grid`` may name it too.
+        metrics: More Keras metric names to compile (and log every epoch,
+            as ``<name>`` and ``val_<name>``) next to the task's own
+            (``accuracy``, or ``mae`` for a regression). A tuner's
+            ``scoring=`` adds the Keras metrics it names here.
         name: The hypermodel's name.
 
     Raises:
@@ -108,6 +118,8 @@ class HyperMLP(keras_tuner.HyperModel):
         learning_rate: Any = _DEFAULTS["learning_rate"],
         optimizer: Any = _DEFAULTS["optimizer"],
         batch_size: Any = _DEFAULTS["batch_size"],
+        epochs: Any = None,
+        metrics: Sequence[str] | None = None,
         name: str | None = None,
     ):
         super().__init__(name=name, tunable=True)
@@ -125,6 +137,10 @@ class HyperMLP(keras_tuner.HyperModel):
             )
         self.standardize = standardize
         self.units_per_layer = units_per_layer
+        #: Extra Keras metrics every model compiles (see ``metrics``).
+        self.metrics: list[str] = []
+        for metric in metrics or []:
+            self.add_metric(metric)
         specs = {
             "num_layers": num_layers,
             "units": units,
@@ -133,13 +149,39 @@ class HyperMLP(keras_tuner.HyperModel):
             "learning_rate": learning_rate,
             "optimizer": optimizer,
             "batch_size": batch_size,
+            "epochs": epochs,
         }
-        #: Knob name -> keras-tuner hyperparameter template.
+        #: Knob name -> keras-tuner hyperparameter template (``epochs`` only
+        #: when given).
         self.templates = {
-            key: KNOBS[key].template(spec, key) for key, spec in specs.items()
+            key: KNOBS[key].template(spec, key)
+            for key, spec in specs.items()
+            if not (key in ONLY_WHEN_GIVEN and spec is None)
         }
         self._mean: np.ndarray | None = None
         self._variance: np.ndarray | None = None
+
+    def add_metric(self, metric: str) -> None:
+        """Compiles one more Keras metric into every model (once).
+
+        Raises:
+            ValueError: If Keras does not know the metric.
+        """
+        if not isinstance(metric, str):
+            raise bad_type("metrics", metric, "a Keras metric name", 'E.g. ["mae"].')
+        try:
+            keras.metrics.get(metric)
+        except (ValueError, TypeError):
+            raise bad_value(
+                "metrics", metric, "not a Keras metric name", 'E.g. ["mae", "auc"].'
+            ) from None
+        if metric not in self.metrics and metric != TASKS[self.task][2]:
+            self.metrics.append(metric)
+
+    @property
+    def logged_metrics(self) -> tuple[str, ...]:
+        """What its models log each epoch (before ``val_``): loss and metrics."""
+        return ("loss", TASKS[self.task][2], *self.metrics)
 
     # -- knobs -----------------------------------------------------------------
     @property
@@ -195,7 +237,9 @@ class HyperMLP(keras_tuner.HyperModel):
         Returns:
             The value.
         """
-        template = self.templates[knob]
+        template = self.templates.get(knob)
+        if template is None:  # a knob only tuned when given (epochs)
+            return hp.get(knob) if knob in hp else None
         name = template.name
         if knob == "units" and self.units_per_layer:
             if layer is None:
@@ -216,6 +260,8 @@ class HyperMLP(keras_tuner.HyperModel):
     def declare_hyperparameters(self, hp: kt_hp.HyperParameters) -> None:
         """Declares every knob on ``hp``, conditional per-layer widths included."""
         for knob in KNOBS:
+            if knob not in self.templates:
+                continue
             if knob == "units" and self.units_per_layer:
                 self.value(hp, "num_layers")
                 for layer in range(self.max_layers):
@@ -378,16 +424,21 @@ class HyperMLP(keras_tuner.HyperModel):
         outputs = self.output_head(hp, x)
         model = keras.Model(inputs, outputs, name=self.name or "hyper_mlp")
         _, loss, metric, _ = TASKS[self.task]
-        model.compile(optimizer=self.build_optimizer(hp), loss=loss, metrics=[metric])
+        model.compile(
+            optimizer=self.build_optimizer(hp),
+            loss=loss,
+            metrics=[metric, *self.metrics],
+        )
         return model
 
     # -- fused trials (keras_hpo.protocols.FusableHyperModel) -----------------
     def fusion_key(self, hp: kt_hp.HyperParameters) -> tuple:
-        """Trials fuse when they share depth, optimizer and batch size."""
+        """Trials fuse when they share depth, optimizer, batch size and epochs."""
         return (
             self.value(hp, "num_layers"),
             self.value(hp, "optimizer"),
             self.value(hp, "batch_size"),
+            self.value(hp, "epochs"),
         )
 
     def fusion_shape(self, hp: kt_hp.HyperParameters) -> tuple[int, ...]:
@@ -416,11 +467,18 @@ class HyperMLP(keras_tuner.HyperModel):
         Raises:
             keras_hpo.fused.NotFusable: With the reason.
         """
+        if self.metrics:
+            raise NotFusable(
+                f"metrics={self.metrics} are not computed per slice of a fused model"
+            )
         return FusedMLP.from_models(models, seed=seed)
 
     @plain_fit
     def fit(self, hp: kt_hp.HyperParameters, model: keras.Model, *args, **kwargs):
-        """Trains one trial's model; fit-time knobs (``batch_size``) apply here.
+        """Trains one trial's model; fit-time knobs apply here.
+
+        ``batch_size`` comes from its knob unless given; ``epochs``, when it
+        is a hyperparameter, overrides the ``epochs`` given.
 
         Args:
             hp: The trial's hyperparameters.
@@ -433,4 +491,7 @@ class HyperMLP(keras_tuner.HyperModel):
             The ``History`` of ``model.fit``.
         """
         kwargs.setdefault("batch_size", self.value(hp, "batch_size"))
+        epochs = self.value(hp, "epochs")
+        if epochs is not None:  # tuned: the trial's value, not search()'s
+            kwargs["epochs"] = epochs
         return model.fit(*args, **kwargs)

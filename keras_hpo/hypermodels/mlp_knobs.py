@@ -93,8 +93,14 @@ KNOBS = {
             example='optimizer=["adam", "sgd"]',
         ),
         Knob("batch_size", int, low=1, default=32, example="batch_size=[32, 128]"),
+        # Tuned only when given (HyperMLP(epochs=...) or a param_grid);
+        # otherwise search(epochs=...) decides.
+        Knob("epochs", int, low=1, default=10, example="epochs=[5, 10, 20]"),
     )
 }
+
+#: Knobs that are not hyperparameters unless given (see `HyperMLP.epochs`).
+ONLY_WHEN_GIVEN = ("epochs",)
 
 _DEFAULTS = {
     "num_layers": (1, 4),

@@ -115,6 +115,12 @@ class HyperGrid(Sequence):
     def __len__(self) -> int:
         return len(self._combinations)
 
+    def values_per_hyperparameter(self) -> dict[str, int]:
+        """How many values each hyperparameter takes, most first."""
+        pairs = zip(self._space, self._choices, strict=True)
+        counts = {hp.name: len(choices) for hp, choices in pairs}
+        return dict(sorted(counts.items(), key=lambda item: -item[1]))
+
     def __getitem__(self, index):
         if isinstance(index, slice):
             return [dict(c) for c in self._combinations[index]]

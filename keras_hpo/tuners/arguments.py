@@ -11,8 +11,14 @@ from keras_hpo.errors import bad_value
 from keras_hpo.protocols import DataAwareHyperModel
 from keras_hpo.search_space.sklearn_grid import param_distributions_to_hyperparameters
 from keras_hpo.search_space.sklearn_grid import param_grid_to_hyperparameters
+from keras_hpo.tuners.scoring import make_scoring
 
-__all__ = ["check_objective", "search_space"]
+__all__ = ["check_objective", "model_logs", "search_space"]
+
+
+def model_logs(hypermodel: Any) -> tuple[str, ...]:
+    """The metrics a hypermodel's models log by themselves, when it says."""
+    return tuple(getattr(hypermodel, "logged_metrics", ()))
 
 
 def check_objective(objective: Any) -> Any:
@@ -66,9 +72,14 @@ def search_space(
     *,
     param_grid: Any = None,
     param_distributions: Any = None,
+    scoring: Any = None,
+    refit: Any = True,
 ) -> dict[str, Any]:
     """Resolves the objective and the search space of a strategy tuner.
 
+    * ``scoring`` (see `scoring.make_scoring`; ``refit`` names the ranking
+      score when there are several) makes the objective: its ranking
+      score's ``val_<name>``. It cannot be given with ``objective``.
     * With no ``objective``, a data-aware hypermodel (such as `HyperMLP`,
       see `keras_hpo.protocols`) supplies its default
       (``val_accuracy`` for classification, ``val_loss`` for regression).
@@ -86,6 +97,15 @@ def search_space(
     """
     objective = check_objective(objective)
     aware = isinstance(hypermodel, DataAwareHyperModel)
+    if scoring is not None:
+        if objective is not None:
+            raise bad_value(
+                "scoring",
+                scoring,
+                f"given together with objective={objective!r}",
+                "Pass one of them: scoring= (scikit-learn's names) or objective=.",
+            )
+        objective = make_scoring(scoring, refit, model_logs(hypermodel)).objective
     if objective is None and aware:
         objective = hypermodel.default_objective
     knobs = hypermodel.knobs if aware else None

@@ -32,6 +32,8 @@ from keras_hpo.callbacks import ProgressPrinter
 from keras_hpo.callbacks import SearchCallback
 from keras_hpo.callbacks import TensorBoardLogger
 from keras_hpo.errors import ProjectInUseError
+from keras_hpo.errors import bad_type
+from keras_hpo.errors import bad_value
 from keras_hpo.files import file_signature
 from keras_hpo.oracles.base import check_count
 from keras_hpo.protocols import DataAwareHyperModel
@@ -39,10 +41,16 @@ from keras_hpo.protocols import is_plain_fit
 from keras_hpo.stopping.base import Stopper
 from keras_hpo.tuners import loop
 from keras_hpo.tuners import preflight
+from keras_hpo.tuners.arguments import model_logs
 from keras_hpo.tuners.checkpoint import resume_point
 from keras_hpo.tuners.checkpoint_store import CheckpointStore
 from keras_hpo.tuners.data_checks import lists_as_arrays
 from keras_hpo.tuners.execution import TrialExecution
+from keras_hpo.tuners.folds import Folds
+from keras_hpo.tuners.folds import check_cv
+from keras_hpo.tuners.folds import cv_identity
+from keras_hpo.tuners.folds import explicit_validation
+from keras_hpo.tuners.folds import make_folds
 from keras_hpo.tuners.fusion import TrialFusion
 from keras_hpo.tuners.fusion import check_fuse
 from keras_hpo.tuners.options import SearchLimits
@@ -53,6 +61,8 @@ from keras_hpo.tuners.options import check_stopper
 from keras_hpo.tuners.options import make_early_stopping
 from keras_hpo.tuners.project import open_project
 from keras_hpo.tuners.recording import TrialRecorder
+from keras_hpo.tuners.refit import Refit
+from keras_hpo.tuners.refit import refit_after_search
 from keras_hpo.tuners.result_store import ResultStore
 from keras_hpo.tuners.results import TrialResult
 from keras_hpo.tuners.results import atomic_write_json
@@ -61,6 +71,8 @@ from keras_hpo.tuners.resume import check_same_search
 from keras_hpo.tuners.resume import rebuild_lost_trials
 from keras_hpo.tuners.resume import saved_identity
 from keras_hpo.tuners.resume import search_identity
+from keras_hpo.tuners.scoring import check_scoring_objective
+from keras_hpo.tuners.scoring import make_scoring
 from keras_hpo.tuners.sklearn_api import SklearnResults
 from keras_hpo.tuners.trial_callbacks import check_tensorboard_dir
 from keras_hpo.tuners.view import SearchView
@@ -125,6 +137,38 @@ class SearchTuner(
             the hypermodel, the data and the Keras callbacks must then be
             picklable). Each trial pays for a process start and a
             TensorFlow import. Defaults to False.
+        cv: Cross-validation, as in scikit-learn's search classes: an int
+            (that many folds: stratified when a `HyperMLP` classifies, else
+            ``KFold``; unshuffled, as ``sklearn.model_selection.check_cv``
+            makes them), a scikit-learn splitter, or a list of
+            ``(train_indices, test_indices)`` pairs. Each trial then trains
+            one model per fold, on the fold's training rows of ``x, y``,
+            validated on its test rows, with its own early stopping (the
+            stopper compares a fold with the same fold of the other trials;
+            a pruned fold ends its trial). The trial's score is the mean of
+            its folds' scores (each at that fold's best epoch); each fold's
+            score, best epoch and curve are in ``result.folds`` and
+            ``cv_results_``, its TensorBoard runs under
+            ``trial_<id>/fold_<k>``. ``search`` then takes no
+            ``validation_data`` or ``validation_split``. Defaults to
+            ``None``: one training per trial, validated as ``search`` says.
+        scoring: What ranks the trials, with scikit-learn's names (see
+            `keras_hpo.tuners.scoring`): a metric the model logs
+            (``"accuracy"``), a scikit-learn scorer name
+            (``"neg_root_mean_squared_error"``, ``"r2"``, ``"f1_macro"``,
+            ``"roc_auc"``...) or scorer callable, computed on the validation
+            data after every epoch, or a Keras metric name (``"mae"``),
+            compiled into `HyperMLP` models. A list (or dict) of them is
+            recorded too, ranked by the one ``refit`` names. The objective
+            is then ``val_<name>``. Not with ``objective=``.
+        refit: As scikit-learn's: ``True`` (default) ends each `search` by
+            training the best configuration again on all the data it was
+            given (training and validation data, or all folds) for the
+            epochs its best trial chose; that model is `best_estimator_`,
+            used by `predict`, `predict_proba` and `score`, and saved under
+            ``<project>/refit/`` (see `keras_hpo.tuners.refit`). ``False``:
+            `best_estimator_` is the best trial's own model (`best_model`).
+            With several scores, the name of the one that ranks.
         tensorboard_dir: Where a `TensorBoardLogger` writes every trial's
             curves, the HParams dashboard and the search's progress.
             Defaults to ``<project_dir>/tensorboard``; ``None`` writes no
@@ -158,13 +202,52 @@ class SearchTuner(
         checkpoint: str = "best",
         keep_top_k: int = 3,
         isolate_trials: bool = False,
+        cv: Any = None,
+        scoring: Any = None,
+        refit: bool | str = True,
         tensorboard_dir: str | None = "default",
         **kwargs,
     ):
         check_flags(verbose, trials_per_step, isolate_trials)
+        if not isinstance(refit, (bool, str)):
+            raise bad_type(
+                "refit",
+                refit,
+                "True, False or the name of a score",
+                "E.g. refit=False to skip the refit.",
+            )
+        #: Whether `search` ends with a refit of the best configuration.
+        self.refit = bool(refit)
+        #: The resolved ``scoring=`` (`keras_hpo.tuners.scoring.Scoring`).
+        self.scoring = make_scoring(scoring, refit, model_logs(hypermodel))
+        names = [s.name for s in self.scoring.scores] if self.scoring else []
+        if isinstance(refit, str) and refit not in names:
+            raise bad_value(
+                "refit",
+                refit,
+                "a name of a score, but scoring= has "
+                + (", ".join(names) if names else "none"),
+                "Pass refit=True or False, or the name of a scoring= score.",
+            )
+        if self.scoring is not None:
+            check_scoring_objective(self.scoring, oracle.objective)
+            for metric in self.scoring.keras_metrics:
+                if hasattr(hypermodel, "add_metric"):
+                    hypermodel.add_metric(metric)
         if "executions_per_trial" in kwargs:
             kwargs["executions_per_trial"] = check_count(
                 "executions_per_trial", kwargs["executions_per_trial"], 1, 1
+            )
+        #: The ``cv=`` argument (checked), and its `Folds` once data is given.
+        self.cv = check_cv(cv)
+        self.folds: Folds | None = None
+        if self.cv is not None and kwargs.get("executions_per_trial", 1) > 1:
+            raise bad_value(
+                "executions_per_trial",
+                kwargs["executions_per_trial"],
+                "given together with cv= (each fold is one training)",
+                "Pass cv= for several trainings per trial, or executions_per_trial=, "
+                "not both.",
             )
         callbacks = check_search_callbacks(search_callbacks, SearchCallback)
         self.verbose = verbose
@@ -200,7 +283,9 @@ class SearchTuner(
         self._reloaded = False
         self._saved_state: Any = None
         #: What this search's scores mean (see `resume.search_identity`).
-        self.identity = search_identity(oracle.objective, hypermodel)
+        self.identity = search_identity(
+            oracle.objective, hypermodel, cv_identity(self.cv)
+        )
         self.project_lock, self._worker_process = open_project(kwargs)
         try:
             self._finish_init(oracle, hypermodel, declared, tensorboard_dir, kwargs)
@@ -240,6 +325,8 @@ class SearchTuner(
         self.checkpoints = CheckpointStore(
             self.project_dir, self.checkpoint, self.keep_top_k
         )
+        #: The refit model (``refit=True``), on disk under ``<project>/refit``.
+        self.refitted = Refit(self.project_dir)
         self._load_results()
         if self._reloaded and not self._worker_process:
             for trial_id in compat.retry_queue(self.oracle):
@@ -326,7 +413,12 @@ class SearchTuner(
                 super().search(*fit_args, **fit_kwargs)  # serves the oracle
                 return
             fit_args, fit_kwargs = self._preflight(fit_args, fit_kwargs)
+            ended_before = len(self.result_store)
             loop.run_search(self, fit_args, fit_kwargs)
+            if self.refit and not compat.is_worker(self):
+                refit_after_search(
+                    self, fit_args, fit_kwargs, len(self.result_store) > ended_before
+                )
 
     @contextlib.contextmanager
     def _owning_project(self):
@@ -366,21 +458,50 @@ class SearchTuner(
             compat.activate_all_conditions(self)
             self._space_deferred = False
         fit_args, fit_kwargs = lists_as_arrays(fit_args, fit_kwargs)
+        self.folds = self._folds(fit_args, fit_kwargs)
+        if self.scoring is not None and self.scoring.scorers and self.folds is None:
+            # scikit-learn scorers read the validation data themselves.
+            fit_args, fit_kwargs = explicit_validation(fit_args, fit_kwargs)
+        # The checks see what a trial's (first) training gets.
+        args, kwargs = fit_args, fit_kwargs
+        if self.folds is not None:
+            args, kwargs = self.folds.fit_arguments(0, fit_args, fit_kwargs)
+            self.samples_per_epoch = len(self.folds.splits[0][0])
         if plain:
             objective = self.oracle.objective.name
-            preflight.check_objective_is_logged(objective, fit_kwargs)
+            preflight.check_objective_is_logged(objective, kwargs)
             monitored = {"objective": objective}
             if self.early_stopping is not None:
                 monitored["early_stopping"] = self.early_stopping.monitor
             space = self.oracle.get_space()
             self.logged_metrics = (
                 preflight.check_metrics_exist(
-                    lambda: self.builder.build(space), monitored, fit_args, fit_kwargs
+                    lambda: self.builder.build(space),
+                    monitored,
+                    args,
+                    kwargs,
+                    tuple(self.scoring.scorers) if self.scoring else (),
                 )
                 or self.logged_metrics
             )
         fit_kwargs.setdefault("verbose", 0)
         return fit_args, fit_kwargs
+
+    def _folds(self, fit_args: tuple, fit_kwargs: dict) -> Folds | None:
+        """The ``cv=`` folds of the data given to `search` (see `folds`)."""
+        if self.cv is None:
+            return None
+        if type(self).run_trial is not TrialExecution.run_trial:
+            raise bad_value(
+                "cv",
+                self.cv,
+                f"given to a tuner whose run_trial is overridden "
+                f"({type(self).__name__}.run_trial trains its own way)",
+                "Split the data inside your run_trial, or drop cv=.",
+            )
+        labels = getattr(self.hypermodel, "labels", None)
+        classifier = labels is not None and labels[0] in ("classification", "binary")
+        return make_folds(self.cv, fit_args, fit_kwargs, classifier)
 
     def _plain_fit(self) -> bool:
         """Whether trials train with a plain fit (see `preflight`)."""

@@ -72,6 +72,8 @@ class BayesianSearch(SearchTuner):
                 hyperparameters,
                 tune_new_entries,
                 param_distributions=param_distributions,
+                scoring=kwargs.get("scoring"),
+                refit=kwargs.get("refit", True),
             ),
         )
         super().__init__(oracle, hypermodel, **kwargs)

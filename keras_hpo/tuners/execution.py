@@ -151,6 +151,8 @@ class TrialExecution:
             early_stopping=self.early_stopping,
             stopper=self.stopper,
             checkpoint=self.checkpoint,
+            folds=self.folds,
+            scoring=self.scoring,
         )
 
     def _plan(self, trial: kt_trial.Trial) -> TrialPlan:
@@ -160,9 +162,7 @@ class TrialExecution:
             seed=self.trial_seed(trial),
             hyperparameters=trial.hyperparameters,
             directory=self.get_trial_dir(trial.trial_id),
-            run_names=[
-                self.run_name(trial, e) for e in range(self.executions_per_trial)
-            ],
+            run_names=[self.run_name(trial, e) for e in range(self.trainings)],
             curves=self.curves,
             observers=functools.partial(self._observers, trial),
         )
@@ -177,11 +177,10 @@ class TrialExecution:
 
     def _run_isolated(self, trial: kt_trial.Trial, fit_args, fit_kwargs):
         """The same runner and plan, in a new process (``isolate_trials``)."""
-        made = [self._observers(trial, e) for e in range(self.executions_per_trial)]
+        made = [self._observers(trial, e) for e in range(self.trainings)]
+        curves = [dict(self.curves(e)) for e in range(self.trainings)]
         plan = dataclasses.replace(
-            self._plan(trial),
-            curves=functools.partial(dict, self.curves()),
-            observers=made.__getitem__,
+            self._plan(trial), curves=curves.__getitem__, observers=made.__getitem__
         )
         started = len(self.oracle.start_order)
         runner = self._runner(
@@ -230,10 +229,20 @@ class TrialExecution:
         """A trial's active hyperparameter values (inactive ones left out)."""
         return active_values(trial.hyperparameters)
 
+    @property
+    def trainings(self) -> int:
+        """Models trained per trial: the ``cv=`` folds, or the executions."""
+        return len(self.folds) if self.folds is not None else self.executions_per_trial
+
     def run_name(self, trial: kt_trial.Trial, execution: int) -> str:
         """A training's directory name under a log directory."""
-        return run_name(trial.trial_id, execution, self.executions_per_trial)
+        return run_name(
+            trial.trial_id, execution, self.trainings, folds=self.folds is not None
+        )
 
-    def curves(self) -> dict[str, Curve]:
-        """Every ended trial's objective curve (see `ResultStore.curves`)."""
-        return self.result_store.curves(self.oracle.objective.name)
+    def curves(self, execution: int = 0) -> dict[str, Curve]:
+        """Every ended trial's objective curve, of one execution or fold.
+
+        See `ResultStore.curves`.
+        """
+        return self.result_store.curves(self.oracle.objective.name, execution)

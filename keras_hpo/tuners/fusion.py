@@ -95,6 +95,17 @@ class TrialFusion:
             (self.isolate_trials, "isolate_trials=True"),
             (self.executions_per_trial > 1, "executions_per_trial > 1"),
             (
+                getattr(self, "scoring", None) is not None
+                and bool(self.scoring.scorers),
+                "scoring= has scikit-learn scorers, computed on each model's "
+                "own predictions",
+            ),
+            (
+                getattr(self, "cv", None) is not None,
+                "cv= folds train one by one (each fold has its own data; "
+                "fused groups share their batches)",
+            ),
+            (
                 self.checkpoint == "every_epoch",
                 'checkpoint="every_epoch" resumes a trial from its own optimizer state',
             ),

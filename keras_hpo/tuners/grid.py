@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from keras_hpo.errors import bad_value
 from keras_hpo.oracles.grid import GridOracle
 from keras_hpo.oracles.space import HyperGrid
 from keras_hpo.tuners.arguments import search_space
 from keras_hpo.tuners.base import SearchTuner
 
-__all__ = ["GridSearch"]
+__all__ = ["UNASKED_GRID", "GridSearch"]
+
+#: The most combinations a grid runs without an explicit ``max_trials`` or
+#: ``param_grid`` (a default range of a knob can make a grid huge).
+UNASKED_GRID = 10_000
 
 
 class GridSearch(SearchTuner):
@@ -37,6 +42,9 @@ class GridSearch(SearchTuner):
     Raises:
         SearchSpaceError: If a hyperparameter is a continuous range without a
             step.
+        ValueError: If the grid has more than `UNASKED_GRID` (10,000)
+            combinations and neither ``max_trials`` nor ``param_grid`` says
+            that is meant; the message names the knobs with the most values.
 
     Example:
         >>> tuner = GridSearch(HyperMLP(num_classes=10),
@@ -72,10 +80,26 @@ class GridSearch(SearchTuner):
                 hyperparameters,
                 tune_new_entries,
                 param_grid=param_grid,
+                scoring=kwargs.get("scoring"),
+                refit=kwargs.get("refit", True),
             ),
         )
         super().__init__(oracle, hypermodel, **kwargs)
-        self.oracle.get_grid()  # a continuous range fails here, before training
+        grid = self.oracle.get_grid()  # a continuous range fails here
+        if max_trials is None and param_grid is None and len(grid) > UNASKED_GRID:
+            largest = ", ".join(
+                f"{name} ({count} values)"
+                for name, count in list(grid.values_per_hyperparameter().items())[:3]
+            )
+            raise bad_value(
+                "max_trials",
+                max_trials,
+                f"the grid has {len(grid):,} combinations, more than "
+                f"{UNASKED_GRID:,}, most of them from {largest}",
+                "Say what to try: a param_grid={...}, fewer values for those "
+                "knobs (e.g. units=[64, 128]), or max_trials=N to run the first "
+                "N combinations (RandomSearch samples a large space better).",
+            )
 
     @property
     def expected_trials(self) -> int:

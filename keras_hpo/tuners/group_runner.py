@@ -30,7 +30,8 @@ models fuse (see `keras_hpo.fused`). How a fused group trains, in order:
 
 Only train, epoch and train-end hooks reach a slice's callbacks (no batch
 hooks). Its ``fit_seconds`` is its share of the group's time in ``fit``
-(the group's time times its epochs over all slices' epochs).
+(the group's time times its epochs over all slices' epochs), and so is its
+``score_seconds``.
 
 It owns a group's training; it must not talk to the oracle, write results
 or choose which trials form a group.
@@ -46,6 +47,7 @@ import numpy as np
 from keras_tuner import errors as kt_errors
 
 from keras_hpo.callbacks import EpochRecorder
+from keras_hpo.callbacks import ValidationTimer
 from keras_hpo.tuners.checkpoint import BestWeights
 from keras_hpo.tuners.outcome import TrialOutcome
 from keras_hpo.tuners.outcome import outcome_of
@@ -81,8 +83,12 @@ class _Slice:
         self.callbacks.on_train_end()
 
 
-class _SliceDispatch(keras.callbacks.Callback):
-    """Hands a fused model's epochs to each running slice's own callbacks."""
+class _SliceDispatch(ValidationTimer):
+    """Hands a fused model's epochs to each running slice's own callbacks.
+
+    It times the fused model's validation (`ValidationTimer`), which the
+    slices share.
+    """
 
     def __init__(self, slices: list[_Slice], compact_at: float):
         super().__init__()
@@ -216,11 +222,12 @@ class GroupRunner:
         group = [plan.trial_id for plan in plans]
         outcomes = []
         for piece in slices:
-            share = seconds * max(piece.recorder.epochs_run, 1) / epochs
-            outcome = self._outcome(piece, share)
+            weight = max(piece.recorder.epochs_run, 1) / epochs
+            outcome = self._outcome(piece, seconds * weight)
             partial = outcome_of(outcome) if isinstance(outcome, Exception) else outcome
             if partial is not None:
                 partial.result.fused_with = list(group)
+                partial.result.score_seconds = dispatch.validation_seconds * weight
             outcomes.append(outcome)
         return outcomes
 

@@ -89,6 +89,7 @@ def check_metrics_exist(
     monitored: dict[str, str],
     fit_args: tuple,
     fit_kwargs: dict,
+    added: tuple[str, ...] = (),
 ) -> list[str]:
     """Fails before training if a monitored metric is not logged.
 
@@ -100,6 +101,8 @@ def check_metrics_exist(
             ``early_stopping``).
         fit_args: As given to ``search``.
         fit_kwargs: As given to ``search``.
+        added: Names that callbacks add to the logs (``scoring=``'s
+            scikit-learn scores).
 
     Returns:
         Every metric name the model logs (``val_`` ones with validation
@@ -118,6 +121,7 @@ def check_metrics_exist(
     names = set(logged)
     if _has_validation(fit_kwargs):
         names |= {f"val_{name}" for name in logged}
+    names |= set(added)
     for argument, name in monitored.items():
         if name not in names:
             raise bad_value(

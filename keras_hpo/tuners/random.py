@@ -76,6 +76,8 @@ class RandomSearch(SearchTuner):
                 hyperparameters,
                 tune_new_entries,
                 param_distributions=param_distributions,
+                scoring=kwargs.get("scoring"),
+                refit=kwargs.get("refit", True),
             ),
         )
         super().__init__(oracle, hypermodel, **kwargs)

@@ -119,23 +119,32 @@ class ResultStore:
         """Every ended trial's score in trial order (``None``: no score)."""
         return [r.score if r.ok else None for r in self.results()]
 
-    def cv_results(self) -> dict[str, list]:
+    def cv_results(self, scores: list | None = None) -> dict[str, list]:
         """The scikit-learn style table (see `results.cv_results`)."""
-        return cv_results(self.results(), self.ranked())
+        return cv_results(self.results(), self.ranked(), self.direction, scores=scores)
 
-    def curves(self, objective: str) -> dict[str, Curve]:
+    def curves(self, objective: str, execution: int = 0) -> dict[str, Curve]:
         """Every ended trial's objective curve, oriented so lower is better.
 
         Completed trials and those stopped by their own early stopping are
         finished (their best value carries forward); pruned trials count only
-        at the epochs they reached; failed trials are left out.
+        at the epochs they reached; failed trials are left out. With
+        ``cv=``, each trial's curve of fold ``execution`` (trials that did not
+        reach that fold are left out).
         """
         sign = 1.0 if self.direction == "min" else -1.0
         curves = {}
         for result in self.trials.values():
-            values = result.history.get(objective)
+            history = result.history
+            if result.folds is not None:
+                if execution >= len(result.folds):
+                    continue
+                history = result.folds[execution].get("history", {})
+            values = history.get(objective)
             if not result.ok or not values:
                 continue
-            finished = result.status != TrialStatus.PRUNED
+            # A pruned trial's last training (or fold) is the one cut short.
+            last = result.folds is None or execution == len(result.folds) - 1
+            finished = not (result.status == TrialStatus.PRUNED and last)
             curves[result.trial_id] = Curve([sign * v for v in values], finished)
         return curves

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
+import numpy as np
+
 from keras_hpo.files import atomic_write_json
 from keras_hpo.files import check_trial_file
 from keras_hpo.files import foreign_file
@@ -47,6 +49,8 @@ class TrialResult:
         epochs_run: Epochs that finished.
         seconds: Wall time of the whole trial (build, fit, checkpoint).
         fit_seconds: Wall time inside ``fit``.
+        score_seconds: Wall time evaluating the validation data (inside
+            ``fit_seconds``).
         seed: The random seed the trial trained with.
         history: Metric name -> value per epoch.
         error: The error and traceback of a failed trial.
@@ -56,6 +60,15 @@ class TrialResult:
             (``fuse=``), itself included, in the group's order: the group
             trained on the batches the first one would have seen alone.
             ``None``: it trained alone.
+        folds: With ``cv=``, one dict per fold that trained, in order:
+            ``score`` (the objective at the fold's best epoch), ``best_epoch``
+            (0-based), ``epochs_run``, ``fit_seconds``, ``score_seconds``
+            (the time validating the fold, inside ``fit_seconds``),
+            ``metrics`` (every logged metric at the fold's best epoch) and
+            ``history``. The
+            trial's ``score`` and ``metrics`` are the means over these folds;
+            its ``history`` and ``best_epoch`` are the last fold's.
+            ``None`` without ``cv=``.
     """
 
     trial_id: str
@@ -68,11 +81,13 @@ class TrialResult:
     epochs_run: int = 0
     seconds: float = 0.0
     fit_seconds: float = 0.0
+    score_seconds: float = 0.0
     seed: int | None = None
     history: dict[str, list[float]] = field(default_factory=dict)
     error: str | None = None
     end_reason: str | None = None
     fused_with: list[str] | None = None
+    folds: list[dict[str, Any]] | None = None
 
     @property
     def ok(self) -> bool:
@@ -127,19 +142,42 @@ class TrialResult:
         return result
 
 
-def cv_results(rows: list[TrialResult], ranked: list[TrialResult]) -> dict[str, list]:
+def cv_results(
+    rows: list[TrialResult],
+    ranked: list[TrialResult],
+    direction: str = "max",
+    score_sign: float = 1.0,
+    scores: list[tuple[str, str, str]] | None = None,
+) -> dict[str, list]:
     """The scikit-learn style results table: one row per trial, as columns.
 
     Args:
         rows: Every ended trial, in trial order.
         ranked: The trials with a score, best first.
+        direction: The objective's direction (``"max"`` or ``"min"``).
+        score_sign: Multiplies the objective into scikit-learn's test scores
+            (``-1.0`` for a ``neg_...`` scoring, whose objective is the
+            positive error).
+        scores: With several ``scoring=`` scores, ``(name, logged metric,
+            direction)`` of each: the test-score columns are then made per
+            score, named as scikit-learn names them (``mean_test_<name>``,
+            ``split<k>_test_<name>``, ``std_test_<name>``,
+            ``rank_test_<name>``), each at the trial's (or fold's) best
+            epoch of the ranking score.
 
     Returns:
-        Columns of equal length: ``trial_id``, ``number``, ``param_<name>``
-        for every hyperparameter (``None`` where inactive), ``params``,
-        ``score``, ``rank_score`` (1 is best; failed trials rank last),
-        ``status``, ``best_epoch``, ``epochs_run``, ``seconds``,
-        ``fit_seconds``, ``end_reason``, ``error``.
+        Columns of equal length. Ours: ``trial_id``, ``number``, ``score``,
+        ``rank_score`` (1 is best; failed trials rank last, ties by trial
+        order), ``status``, ``best_epoch``, ``epochs_run``, ``seconds``,
+        ``fit_seconds``, ``end_reason``, ``error``. scikit-learn's, with its
+        meanings: ``param_<name>`` for every hyperparameter (``None`` where
+        inactive), ``params``, ``split<k>_test_score`` (per ``cv=`` fold;
+        without ``cv=``, the one validation split is ``split0``),
+        ``mean_test_score``, ``std_test_score``, ``rank_test_score`` (ties
+        share the best rank; failed trials, scored NaN, rank last),
+        ``mean_fit_time``, ``std_fit_time`` (seconds per fold, validation
+        included), ``mean_score_time`` and ``std_score_time`` (seconds
+        validating each fold, inside its fit time).
     """
     names: list[str] = []
     for row in rows:
@@ -149,9 +187,22 @@ def cv_results(rows: list[TrialResult], ranked: list[TrialResult]) -> dict[str, 
     rank = {trial_id: i + 1 for i, trial_id in enumerate(order)}
     table: dict[str, list] = {"trial_id": [r.trial_id for r in rows]}
     table["number"] = [r.number for r in rows]
+    table["mean_fit_time"] = [float(np.mean(_fit_times(r))) for r in rows]
+    table["std_fit_time"] = [float(np.std(_fit_times(r))) for r in rows]
+    score_times = [
+        [f.get("score_seconds", 0.0) for f in r.folds] if r.folds else [r.score_seconds]
+        for r in rows
+    ]
+    table["mean_score_time"] = [float(np.mean(t)) for t in score_times]
+    table["std_score_time"] = [float(np.std(t)) for t in score_times]
     for name in names:
         table[f"param_{name}"] = [r.values.get(name) for r in rows]
     table["params"] = [dict(r.values) for r in rows]
+    if scores:
+        for name, logged, score_direction in scores:
+            _test_columns(table, rows, name, logged, score_direction, 1.0)
+    else:
+        _test_columns(table, rows, "score", None, direction, score_sign)
     table["score"] = [r.score for r in rows]
     table["rank_score"] = [rank[r.trial_id] for r in rows]
     table["status"] = [r.status.value for r in rows]
@@ -162,3 +213,63 @@ def cv_results(rows: list[TrialResult], ranked: list[TrialResult]) -> dict[str, 
     table["end_reason"] = [r.end_reason for r in rows]
     table["error"] = [r.error for r in rows]
     return table
+
+
+def _test_columns(
+    table: dict[str, list],
+    rows: list[TrialResult],
+    name: str,
+    logged: str | None,
+    direction: str,
+    sign: float,
+) -> None:
+    """``split<k>_test_<name>``, ``mean_``, ``std_`` and ``rank_test_<name>``."""
+    splits = [[sign * s for s in _split_scores(r, logged)] for r in rows]
+    for k in range(max((len(s) for s in splits), default=1)):
+        table[f"split{k}_test_{name}"] = [
+            s[k] if k < len(s) else math.nan for s in splits
+        ]
+    means = [
+        float(np.mean(s)) if r.ok and s else math.nan
+        for r, s in zip(rows, splits, strict=True)
+    ]
+    if logged is None:  # the objective: exactly the trial's score
+        means = [sign * r.score if r.ok else math.nan for r in rows]
+    table[f"mean_test_{name}"] = means
+    table[f"std_test_{name}"] = [
+        float(np.std(s)) if r.ok and s else math.nan
+        for r, s in zip(rows, splits, strict=True)
+    ]
+    table[f"rank_test_{name}"] = _min_ranks(
+        [sign * m for m in means], direction == "max"
+    )
+
+
+def _split_scores(result: TrialResult, logged: str | None = None) -> list[float]:
+    """A trial's score (or ``logged`` metric) per fold; NaN where none.
+
+    Without folds, its one validation split.
+    """
+
+    def value(metrics: dict, score: float | None) -> float:
+        found = score if logged is None else metrics.get(logged)
+        return math.nan if found is None else float(found)
+
+    if result.folds is not None:
+        return [value(f.get("metrics", {}), f.get("score")) for f in result.folds]
+    if not result.ok:
+        return [math.nan]
+    return [value(result.metrics, result.score)]
+
+
+def _fit_times(result: TrialResult) -> list[float]:
+    if result.folds:
+        return [float(f.get("fit_seconds", 0.0)) for f in result.folds]
+    return [result.fit_seconds]
+
+
+def _min_ranks(values: list[float], higher_is_better: bool) -> list[int]:
+    """scikit-learn's ranks: 1 is best, ties share the best rank, NaN last."""
+    sign = -1.0 if higher_is_better else 1.0
+    keys = [math.inf if math.isnan(v) else sign * v for v in values]
+    return [1 + sum(other < key for other in keys) for key in keys]

@@ -81,20 +81,25 @@ def space_differences(
     return differences
 
 
-def search_identity(objective: Any, hypermodel: Any) -> dict[str, Any]:
+def search_identity(
+    objective: Any, hypermodel: Any, cv: str | None = None
+) -> dict[str, Any]:
     """What a search's scores mean: saved with it, compared on resume.
 
     Args:
         objective: The oracle's keras-tuner objective (or multi-objective).
         hypermodel: The hypermodel the tuner was given.
+        cv: How the data is split (`folds.cv_identity`; ``None``: no ``cv=``).
 
     Returns:
-        ``{"objective": [[name, direction], ...]}``, plus ``task``, ``loss``
-        and ``outputs`` for a `HyperMLP` (a hypermodel's `search_identity`).
+        ``{"objective": [[name, direction], ...], "cv": cv}``, plus ``task``,
+        ``loss`` and ``outputs`` for a `HyperMLP` (a hypermodel's
+        `search_identity`).
     """
     objectives = getattr(objective, "objectives", None) or [objective]
     identity: dict[str, Any] = {
-        "objective": [[str(o.name), str(o.direction)] for o in objectives]
+        "objective": [[str(o.name), str(o.direction)] for o in objectives],
+        "cv": cv,
     }
     if isinstance(hypermodel, DataAwareHyperModel):
         identity.update(hypermodel.search_identity())

@@ -11,6 +11,7 @@ weights are kept.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -30,11 +31,14 @@ from keras_hpo.tuners.checkpoint import BestWeights
 from keras_hpo.tuners.checkpoint import LastEpoch
 from keras_hpo.tuners.checkpoint import resume_point
 from keras_hpo.tuners.control import TrialControl
+from keras_hpo.tuners.folds import Folds
 from keras_hpo.tuners.outcome import TrialOutcome
 from keras_hpo.tuners.outcome import WeightsHandle
 from keras_hpo.tuners.outcome import trial_failed
 from keras_hpo.tuners.results import TrialResult
 from keras_hpo.tuners.results import TrialStatus
+from keras_hpo.tuners.scoring import Scoring
+from keras_hpo.tuners.scoring import ValidationScores
 from keras_hpo.tuners.trial_callbacks import copy_user_callbacks
 from keras_hpo.tuners.weights import load_weights
 
@@ -51,7 +55,7 @@ def active_values(hp: Any) -> dict[str, Any]:
     return public_values({k: v for k, v in hp.values.items() if hp.is_active(k)})
 
 
-def _no_curves() -> dict[str, Curve]:
+def _no_curves(execution: int = 0) -> dict[str, Curve]:
     return {}
 
 
@@ -70,8 +74,10 @@ class TrialPlan:
         hyperparameters: keras-tuner ``HyperParameters`` with its values.
         directory: The trial's folder.
         run_names: A run name per execution, for the user's TensorBoard
-            callbacks (``trial_<id>`` or ``trial_<id>/execution_<n>``).
-        curves: Returns the other trials' curves (for the stopper).
+            callbacks (``trial_<id>``, ``trial_<id>/execution_<n>`` or
+            ``trial_<id>/fold_<n>``).
+        curves: ``curves(execution)`` returns the other trials' curves of
+            that execution (or fold), for the stopper.
         observers: Returns the Keras callbacks the search callbacks add to
             an execution (its 0-based index).
     """
@@ -82,7 +88,7 @@ class TrialPlan:
     hyperparameters: Any
     directory: str
     run_names: list[str]
-    curves: Callable[[], Mapping[str, Curve]] = _no_curves
+    curves: Callable[[int], Mapping[str, Curve]] = _no_curves
     observers: Callable[[int], list] = field(default=_no_callbacks)
 
 
@@ -108,6 +114,12 @@ class TrialRunner:
     (divergence and the stopper) and the observers' callbacks. The best
     epoch's metrics are averaged over the executions.
 
+    With ``folds`` (``cv=``), execution k is fold k: it trains on the fold's
+    training rows and validates on its test rows, with its own early
+    stopping; the stopper compares it with the same fold of the other
+    trials. A fold that is pruned ends the trial (the folds after it do not
+    run; its score is the mean over the folds that ran).
+
     Args:
         hypermodel: Its ``fit(hp, model, *args, **kwargs)`` trains.
         build: ``build(hp) -> keras.Model``, a fresh model.
@@ -117,6 +129,11 @@ class TrialRunner:
             training) or ``None``.
         stopper: A `Stopper` or ``None``.
         checkpoint: ``"best"``, ``"every_epoch"`` or ``"none"``.
+        folds: The cross-validation `Folds` (``executions`` is then their
+            number), or ``None``.
+        scoring: The ``scoring=`` `Scoring`: its scikit-learn scorers are
+            computed on each training's validation data after every epoch
+            (`ValidationScores`, ahead of the other callbacks), or ``None``.
     """
 
     def __init__(
@@ -129,11 +146,15 @@ class TrialRunner:
         early_stopping: keras.callbacks.EarlyStopping | None = None,
         stopper: Stopper | None = None,
         checkpoint: str = "best",
+        folds: Folds | None = None,
+        scoring: Scoring | None = None,
     ):
         self.hypermodel = hypermodel
         self.build = build
         self.objective = objective
-        self.executions = executions
+        self.folds = folds
+        self.scoring = scoring
+        self.executions = len(folds) if folds is not None else executions
         self.early_stopping = early_stopping
         self.stopper = stopper
         self.checkpoint = checkpoint
@@ -155,23 +176,49 @@ class TrialRunner:
         resume = None
         if self.checkpoint == "every_epoch" and self.executions == 1:
             resume = resume_point(plan.directory)
-        per_execution, fit_seconds = [], 0.0
+        per_execution, fit_seconds, score_seconds = [], 0.0, 0.0
         status, reason, last = TrialStatus.COMPLETED, None, None
+        folds: list[dict[str, Any]] = []
         for execution in range(self.executions):
+            args, kwargs = fit_args, fit_kwargs
+            if self.folds is not None:
+                args, kwargs = self.folds.fit_arguments(execution, fit_args, fit_kwargs)
             last = self._train(
-                plan, execution, best, resume, user_callbacks, fit_args, fit_kwargs
+                plan, execution, best, resume, user_callbacks, args, kwargs
             )
             fit_seconds += last.seconds
+            score_seconds += last.recorder.validation_seconds
             per_execution.append(self.best_epoch_metrics(last.recorder.history))
+            if self.folds is not None:
+                folds.append(self._fold(per_execution[-1], last))
             if last.control.diverged:
-                raise trial_failed(
-                    last.control.diverged,
-                    self.diverged(plan, last, fit_seconds),
-                )
+                partial = self.diverged(plan, last, fit_seconds)
+                partial.result.score_seconds = score_seconds
+                raise trial_failed(last.control.diverged, partial)
             status, reason = self.ending(last) or (status, reason)
-        return self.outcome(
+            if status == TrialStatus.PRUNED:
+                break  # the folds (executions) after a pruned one do not run
+        outcome = self.outcome(
             plan, per_execution, last, best, fit_seconds, status, reason
         )
+        outcome.result.score_seconds = score_seconds
+        if self.folds is not None:
+            outcome.result.folds = folds
+        return outcome
+
+    def _fold(self, best_epoch: tuple[int, dict], run: Training) -> dict[str, Any]:
+        """What `TrialResult.folds` keeps of one fold's training."""
+        epoch, metrics = best_epoch
+        score = metrics.get(self.objective.name)
+        return {
+            "score": None if score is None else float(score),
+            "best_epoch": epoch,
+            "epochs_run": run.recorder.epochs_run,
+            "fit_seconds": run.seconds,
+            "score_seconds": run.recorder.validation_seconds,
+            "metrics": {k: float(v) for k, v in metrics.items()},
+            "history": run.recorder.history,
+        }
 
     def _train(
         self, plan, execution, best, resume, user_callbacks, fit_args, fit_kwargs
@@ -189,6 +236,8 @@ class TrialRunner:
         callbacks, control, early = self.callbacks(
             plan, execution, recorder, best, user_callbacks
         )
+        if self.scoring is not None and self.scoring.scorers:
+            callbacks.insert(0, self._validation_scores(kwargs))
         if self.checkpoint == "every_epoch":
             callbacks.append(LastEpoch(plan.directory, recorder, best))
         start = time.perf_counter()
@@ -196,6 +245,22 @@ class TrialRunner:
             plan.hyperparameters, model, *fit_args, callbacks=callbacks, **kwargs
         )
         return Training(model, recorder, control, early, time.perf_counter() - start)
+
+    def _validation_scores(self, fit_kwargs: dict) -> ValidationScores:
+        """The scikit-learn scorers' callback, on this training's validation data."""
+        validation = fit_kwargs.get("validation_data")
+        if validation is None:
+            raise trial_failed(
+                "scoring= with scikit-learn scorers needs validation data: pass "
+                "validation_data=, validation_split= or cv= to search()."
+            )
+        labels = getattr(self.hypermodel, "labels", None)
+        return ValidationScores(
+            self.scoring.scorers,
+            validation,
+            labels[0] if labels is not None else None,
+            labels[1] if labels is not None else None,
+        )
 
     def callbacks(self, plan, execution, recorder, best, user_callbacks):
         """One training's Keras callbacks, with its control and early stopping.
@@ -207,7 +272,12 @@ class TrialRunner:
         Returns:
             ``(callbacks, control, early)``.
         """
-        control = TrialControl(plan.trial_id, self.objective, self.stopper, plan.curves)
+        control = TrialControl(
+            plan.trial_id,
+            self.objective,
+            self.stopper,
+            functools.partial(plan.curves, execution),
+        )
         callbacks = copy_user_callbacks(user_callbacks, plan.run_names[execution])
         early = copy_user_callbacks([self.early_stopping], "")[0]
         callbacks += [c for c in (early,) if c is not None]

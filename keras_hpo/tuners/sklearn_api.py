@@ -2,9 +2,10 @@
 
 `SklearnResults` is the part of `SearchTuner` that users read after a
 search: `best_params_`, `best_score_`, `best_estimator_`, `cv_results_`,
-`best_model`, `retrain`. It answers from the tuner's `ResultStore` and
-`CheckpointStore`; it owns the public names and nothing else: it must not
-run a search or write anything.
+`best_model`, `retrain`, and scikit-learn's `predict`, `predict_proba` and
+`score` on the best estimator. It answers from the tuner's `ResultStore`,
+`CheckpointStore` and `Refit`; it owns the public names and nothing else: it
+must not run a search or write anything.
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+import numpy as np
 from keras_tuner.engine import trial as kt_trial
 
 from keras_hpo.callbacks import EpochRecorder
 from keras_hpo.errors import bad_value
+from keras_hpo.tuners.estimator import fitted_model
+from keras_hpo.tuners.estimator import predictions
+from keras_hpo.tuners.estimator import probabilities
 from keras_hpo.tuners.graph_memory import released_gradient_functions
 from keras_hpo.tuners.results import TrialResult
 
@@ -23,7 +28,10 @@ __all__ = ["SklearnResults"]
 
 
 class SklearnResults:
-    """Results API of a tuner with ``result_store``, ``checkpoints``, ``oracle``."""
+    """Results API of a tuner with ``result_store``, ``checkpoints``, ``oracle``.
+
+    It also reads the tuner's ``refit`` flag and its ``refitted`` `Refit`.
+    """
 
     _best_model_cache: tuple[str, keras.Model] | None = None
 
@@ -54,14 +62,19 @@ class SklearnResults:
     def cv_results_(self) -> dict[str, list]:
         """One row per ended trial, as columns of equal length.
 
-        ``pandas.DataFrame(tuner.cv_results_)`` gives the table. Columns:
-        ``trial_id``, ``number``, ``param_<name>`` for every hyperparameter
-        (``None`` where inactive), ``params`` (dicts), ``score``,
-        ``rank_score`` (1 is best; failed trials rank last), ``status``,
-        ``best_epoch``, ``epochs_run``, ``seconds``, ``fit_seconds``,
-        ``end_reason``, ``error``.
+        ``pandas.DataFrame(tuner.cv_results_)`` gives the table, which
+        reads like scikit-learn's: its columns (``params``,
+        ``param_<name>``, ``split<k>_test_score``, ``mean_test_score``,
+        ``std_test_score``, ``rank_test_score``, ``mean_fit_time``...; per
+        score with several ``scoring=`` scores) next to ours (``trial_id``,
+        ``number``, ``score``, ``rank_score``, ``status``, ``best_epoch``,
+        ``epochs_run``, ``seconds``, ``fit_seconds``, ``end_reason``,
+        ``error``). See `keras_hpo.tuners.results.cv_results`.
         """
-        return self.result_store.cv_results()
+        scores = None
+        if self.scoring is not None and len(self.scoring.scores) > 1:
+            scores = [(s.name, s.logged, s.direction) for s in self.scoring.scores]
+        return self.result_store.cv_results(scores)
 
     def best_model(self) -> keras.Model:
         """The best trial's trained model, with its best epoch's weights.
@@ -78,8 +91,81 @@ class SklearnResults:
 
     @property
     def best_estimator_(self) -> keras.Model:
-        """The best trial's trained model (see `best_model`)."""
+        """The model `predict` uses, as scikit-learn's ``best_estimator_``.
+
+        With ``refit=True`` (the default), the best configuration trained
+        again on all the training data at the end of the search (see
+        `keras_hpo.tuners.refit`; loaded from ``<project>/refit/`` when the
+        tuner was made again). With ``refit=False``, or before a refit of
+        the current best trial exists, the best trial's own model
+        (`best_model`).
+        """
+        best = self.result_store.require_best()
+        if self.refit:
+            hp = self.oracle.get_trial(best.trial_id).hyperparameters.copy()
+            model = self.refitted.load(best.trial_id, lambda: self.builder.build(hp))
+            if model is not None:
+                return model
         return self.best_model()
+
+    def predict(self, x: Any) -> np.ndarray:
+        """Predictions of `best_estimator_`, as a scikit-learn estimator gives.
+
+        Class labels for a classifying `HyperMLP` (``"classification"``:
+        the most probable class; ``"binary"``: 1 where the probability is at
+        least 0.5), one value per sample for a single regression target,
+        else the model's raw outputs (see `estimator.predictions`).
+        """
+        return predictions(self.best_estimator_.predict(x, verbose=0), self._task())
+
+    def predict_proba(self, x: Any) -> np.ndarray:
+        """Class probabilities of `best_estimator_`, one column per class.
+
+        Raises:
+            AttributeError: If the hypermodel does not classify.
+        """
+        task = self._task()
+        probabilities(np.zeros((0, 1)), task)  # refuses before predicting
+        return probabilities(self.best_estimator_.predict(x, verbose=0), task)
+
+    def score(self, x: Any, y: Any) -> float:
+        """`best_estimator_`'s score on ``(x, y)``, as scikit-learn's ``score``.
+
+        With ``scoring=``, its ranking score (a scikit-learn scorer, or the
+        Keras metric); otherwise accuracy for a classifying `HyperMLP` and
+        the coefficient of determination R^2 for a regression
+        (``ClassifierMixin.score`` and ``RegressorMixin.score``).
+
+        Raises:
+            TypeError: If there is no ``scoring=`` and the hypermodel does
+                not say what it predicts.
+        """
+        task = self._task()
+        classes = getattr(self.hypermodel, "num_classes", None)
+        model = self.best_estimator_
+        fitted = fitted_model(model, task, classes)
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        ranking = self.scoring.ranking if self.scoring is not None else None
+        if ranking is not None and ranking.scorer is not None:
+            return float(ranking.scorer(fitted, x, y))
+        if ranking is not None:
+            logs = model.evaluate(x, y, verbose=0, return_dict=True)
+            return float(logs[ranking.logged.removeprefix("val_")])
+        if task is None:
+            raise TypeError(
+                "score(x, y) needs to know what the model predicts: the "
+                f"hypermodel {type(self.hypermodel).__name__} does not say "
+                "(HyperMLP does). Pass scoring= to the tuner, or use "
+                "best_estimator_.evaluate(x, y)."
+            )
+        return float(fitted.score(x, y))
+
+    def _task(self) -> str | None:
+        """The hypermodel's task (``"classification"``...), if it says."""
+        labels = getattr(self.hypermodel, "labels", None)
+        return labels[0] if labels is not None else None
 
     def load_model(self, trial: kt_trial.Trial) -> keras.Model:
         """Rebuilds a trial's model and loads its saved best-epoch weights."""

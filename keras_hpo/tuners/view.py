@@ -28,13 +28,18 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["SearchView", "run_name"]
 
 
-def run_name(trial_id: str, execution: int, executions: int) -> str:
+def run_name(
+    trial_id: str, execution: int, executions: int, folds: bool = False
+) -> str:
     """A training's folder name under a log directory.
 
-    ``trial_<id>``, or ``trial_<id>/execution_<n>`` with several executions.
+    ``trial_<id>``; ``trial_<id>/execution_<n>`` with several executions;
+    ``trial_<id>/fold_<n>`` for the ``cv=`` folds (``n`` is 1-based).
     """
     run = f"trial_{trial_id}"
-    if executions > 1:
+    if folds:
+        run = os.path.join(run, f"fold_{execution + 1}")
+    elif executions > 1:
         run = os.path.join(run, f"execution_{execution + 1}")
     return run
 
@@ -121,4 +126,7 @@ class SearchView:
 
     def run_name(self, trial_id: str, execution: int) -> str:
         """A training's folder name under a log directory (see `run_name`)."""
-        return run_name(trial_id, execution, self._tuner.executions_per_trial)
+        tuner = self._tuner
+        return run_name(
+            trial_id, execution, tuner.trainings, folds=tuner.folds is not None
+        )

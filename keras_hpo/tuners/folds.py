@@ -1,0 +1,273 @@
+"""Cross-validation: which samples train and which validate each fold.
+
+``cv=`` on a tuner takes what scikit-learn's search classes take: an int
+(k folds: ``StratifiedKFold`` when the hypermodel classifies and the labels
+are class labels, else ``KFold``, both unshuffled, as
+``sklearn.model_selection.check_cv`` chooses), a scikit-learn splitter, or an
+iterable of ``(train, test)`` index pairs. `Folds` holds the index pairs of
+one search's data and slices ``fit``'s arguments for one fold: its training
+rows as ``x, y`` and its test rows as ``validation_data``. It owns the
+splitting; it must not train or record anything.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import check_cv as sklearn_check_cv
+
+from keras_hpo.errors import bad_type
+from keras_hpo.errors import bad_value
+
+__all__ = [
+    "Folds",
+    "all_training_data",
+    "check_cv",
+    "cv_identity",
+    "explicit_validation",
+    "make_folds",
+]
+
+_EXAMPLE = (
+    "E.g. cv=5, cv=sklearn.model_selection.KFold(5, shuffle=True, "
+    "random_state=0), or cv=None to use validation_data / validation_split."
+)
+
+
+def check_cv(cv: Any) -> Any:
+    """Validates ``cv=`` when a tuner is made (the data is not known yet).
+
+    Returns:
+        ``None``, an int of at least 2, a splitter (an object with ``split``
+        and ``get_n_splits``), or the index pairs as a list.
+
+    Raises:
+        TypeError: For another type.
+        ValueError: For an int below 2 or fewer than two index pairs.
+    """
+    if cv is None or hasattr(cv, "split") and hasattr(cv, "get_n_splits"):
+        return cv
+    if isinstance(cv, bool) or isinstance(cv, str):
+        raise bad_type("cv", cv, "an int, a scikit-learn splitter or None", _EXAMPLE)
+    if isinstance(cv, numbers.Integral):
+        if cv < 2:
+            raise bad_value("cv", cv, "fewer than 2 folds", _EXAMPLE)
+        return int(cv)
+    if isinstance(cv, Iterable):
+        pairs = list(cv)
+        if len(pairs) < 2 or any(
+            not isinstance(p, Sequence) and not isinstance(p, np.ndarray) or len(p) != 2
+            for p in pairs
+        ):
+            raise bad_value(
+                "cv",
+                f"{len(pairs)} item(s)",
+                "not a list of at least two (train_indices, test_indices) pairs",
+                _EXAMPLE,
+            )
+        return pairs
+    raise bad_type(
+        "cv",
+        cv,
+        "an int, a scikit-learn splitter, a list of (train, test) pairs or None",
+        _EXAMPLE,
+    )
+
+
+def cv_identity(cv: Any) -> str | None:
+    """How a search splits its data, as saved with it and compared on resume."""
+    if cv is None or isinstance(cv, int):
+        return None if cv is None else f"{cv} folds"
+    if isinstance(cv, list):
+        return f"{len(cv)} given (train, test) index pairs"
+    return repr(cv)
+
+
+class Folds:
+    """The (train, test) index pairs of a search's data, and the slicing.
+
+    Args:
+        splits: One ``(train_indices, test_indices)`` pair per fold.
+    """
+
+    def __init__(self, splits: Sequence[tuple[np.ndarray, np.ndarray]]):
+        self.splits = [(np.asarray(tr), np.asarray(te)) for tr, te in splits]
+
+    def __len__(self) -> int:
+        return len(self.splits)
+
+    def fit_arguments(
+        self, fold: int, fit_args: tuple, fit_kwargs: dict
+    ) -> tuple[tuple, dict]:
+        """``fit``'s arguments for one fold (0-based).
+
+        The training rows of ``x``, ``y`` (and ``sample_weight``) are passed
+        as ``x, y``; the fold's test rows as ``validation_data``.
+        """
+        x, y, kwargs = _split_xy(fit_args, fit_kwargs)
+        train, test = self.splits[fold]
+        weights = kwargs.pop("sample_weight", None)
+        validation = (_take(x, test), _take(y, test))
+        if weights is not None:
+            kwargs["sample_weight"] = _take(weights, train)
+            validation += (_take(weights, test),)
+        kwargs["validation_data"] = validation
+        return (_take(x, train), _take(y, train)), kwargs
+
+
+def make_folds(
+    cv: Any, fit_args: tuple, fit_kwargs: dict, classifier: bool
+) -> Folds | None:
+    """Splits the data given to ``search`` as ``cv`` says (``None``: no folds).
+
+    Args:
+        cv: A value `check_cv` accepted.
+        fit_args: As given to ``search``.
+        fit_kwargs: As given to ``search``.
+        classifier: Whether the model classifies (an int ``cv`` then
+            stratifies by class, as scikit-learn does).
+
+    Raises:
+        ValueError: If ``validation_data`` or ``validation_split`` is given
+            too, if ``x`` or ``y`` is not an array-like of samples, or if a
+            fold's indices are out of range.
+    """
+    if cv is None:
+        return None
+    for name in ("validation_data", "validation_split"):
+        if fit_kwargs.get(name) is not None and fit_kwargs.get(name) != 0:
+            raise bad_value(
+                "cv",
+                cv,
+                f"given together with {name}= (each fold's test samples are "
+                "its validation data)",
+                f"Pass either cv= or {name}=, not both.",
+            )
+    x, y, _ = _split_xy(fit_args, fit_kwargs)
+    n = _num_samples(x)
+    if n is None or y is None or _num_samples(y) != n:
+        raise bad_value(
+            "cv",
+            cv,
+            "needs x and y as arrays (or DataFrames) with one row per sample; "
+            f"got x of type {type(x).__name__} and y of type {type(y).__name__}",
+            "Pass numpy arrays or pandas objects to search(), as to "
+            "scikit-learn; a tf.data.Dataset or a generator cannot be split.",
+        )
+    labels = np.asarray(y) if not hasattr(y, "to_numpy") else y.to_numpy()
+    splitter = sklearn_check_cv(cv, labels, classifier=classifier)
+    splits = list(splitter.split(np.zeros((n, 1)), labels))
+    for k, (train, test) in enumerate(splits):
+        for part, indices in (("train", train), ("test", test)):
+            indices = np.asarray(indices)
+            if indices.size == 0 or indices.min() < -n or indices.max() >= n:
+                raise bad_value(
+                    "cv",
+                    f"fold {k + 1}'s {part} indices",
+                    f"empty or out of range for {n} samples",
+                    "Give index pairs that select rows of x.",
+                )
+    return Folds(splits)
+
+
+def all_training_data(fit_args: tuple, fit_kwargs: dict) -> tuple[Any, Any, dict]:
+    """Every sample ``search`` was given, for a refit: ``x``, ``y``, other kwargs.
+
+    ``validation_data`` is appended to ``x`` and ``y`` (with its sample
+    weights, or weight 1 where only the training rows have weights);
+    ``validation_split`` is dropped, since ``x`` already holds those rows.
+
+    Raises:
+        ValueError: If the data are not arrays or pandas objects (a
+            ``tf.data.Dataset`` cannot be joined with its validation data).
+    """
+    validation = fit_kwargs.get("validation_data")
+    x, y, kwargs = _split_xy(fit_args, fit_kwargs)
+    if validation is None:
+        return x, y, kwargs
+    if _num_samples(x) is None or not isinstance(validation, (tuple, list)):
+        raise ValueError(
+            "the training and validation data are not arrays that can be joined"
+        )
+    x_val, y_val = validation[0], validation[1]
+    weights = kwargs.get("sample_weight")
+    if weights is not None:
+        val_weights = validation[2] if len(validation) > 2 else None
+        if val_weights is None:
+            val_weights = np.ones(_num_samples(x_val) or 0, dtype="float32")
+        kwargs["sample_weight"] = _join(weights, val_weights)
+    return _join(x, x_val), _join(y, y_val), kwargs
+
+
+def explicit_validation(fit_args: tuple, fit_kwargs: dict) -> tuple[tuple, dict]:
+    """``validation_split`` made into ``validation_data``, as Keras splits.
+
+    Keras validates on the rows from ``floor(n * (1 - split))`` on, as
+    given (before shuffling); the same rows are passed as
+    ``validation_data``, so the model trains and validates exactly as
+    before and code that needs the validation data (scikit-learn scorers)
+    can read it. Without ``validation_split``, the arguments are returned
+    as they are.
+    """
+    split = fit_kwargs.get("validation_split")
+    if not split or fit_kwargs.get("validation_data") is not None:
+        return fit_args, fit_kwargs
+    x, y, kwargs = _split_xy(fit_args, fit_kwargs)
+    n = _num_samples(x)
+    if n is None:
+        return fit_args, fit_kwargs
+    cut = int(math.floor(n * (1.0 - float(split))))
+    train, test = np.arange(cut), np.arange(cut, n)
+    return Folds([(train, test)]).fit_arguments(0, (x, y), kwargs)
+
+
+def _join(first: Any, second: Any) -> Any:
+    """Rows of ``second`` after rows of ``first`` (arrays, pandas, dicts, lists)."""
+    if isinstance(first, dict):
+        return {k: _join(v, second[k]) for k, v in first.items()}
+    if isinstance(first, (list, tuple)):
+        return type(first)(_join(a, b) for a, b in zip(first, second, strict=True))
+    if hasattr(first, "iloc"):
+        import pandas  # noqa: PLC0415 - only for pandas input, which imports it
+
+        return pandas.concat([first, second])
+    return np.concatenate([np.asarray(first), np.asarray(second)])
+
+
+def _split_xy(fit_args: tuple, fit_kwargs: dict) -> tuple[Any, Any, dict]:
+    """``x``, ``y`` and the other keyword arguments of ``fit``."""
+    kwargs = dict(fit_kwargs)
+    x = fit_args[0] if fit_args else kwargs.pop("x", None)
+    y = fit_args[1] if len(fit_args) > 1 else kwargs.pop("y", None)
+    kwargs.pop("validation_split", None)
+    kwargs.pop("validation_data", None)
+    return x, y, kwargs
+
+
+def _num_samples(data: Any) -> int | None:
+    if isinstance(data, dict):
+        sizes = {_num_samples(v) for v in data.values()}
+        return sizes.pop() if len(sizes) == 1 else None
+    if isinstance(data, (list, tuple)) and data and hasattr(data[0], "shape"):
+        sizes = {_num_samples(v) for v in data}
+        return sizes.pop() if len(sizes) == 1 else None
+    shape = getattr(data, "shape", None)
+    if shape is None or not len(shape) or shape[0] is None:
+        return None
+    return int(shape[0])
+
+
+def _take(data: Any, indices: np.ndarray) -> Any:
+    """The rows ``indices`` of an array, a pandas object or a dict/list of them."""
+    if isinstance(data, dict):
+        return {k: _take(v, indices) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return type(data)(_take(v, indices) for v in data)
+    if hasattr(data, "iloc"):
+        return data.iloc[indices]
+    return np.asarray(data)[indices]

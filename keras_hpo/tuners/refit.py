@@ -1,0 +1,201 @@
+"""Refit: the best configuration trained again on all the training data.
+
+As scikit-learn's search classes do with ``refit=True``, the search ends by
+training the best trial's hyperparameters once more, on every sample it was
+given (the training and validation data, or all ``cv=`` folds), for the
+epochs its best trial chose (with ``cv=``, the mean over its folds of each
+fold's best epoch, rounded), from the trial's seed, with no early stopping
+or pruning (there is no validation data left to judge them by). The model is
+`SearchTuner.best_estimator_`, and `predict`, `predict_proba` and `score`
+use it. Its weights and what it was trained on are written under
+``<project>/refit/``, so a tuner made again on the project has it without
+the data.
+
+`Refit` owns that training and its files; `refit_after_search` is the step
+a search ends with (it reads the tuner's best trial, like `loop` drives the
+tuner). Neither chooses the best trial or runs a search.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import numpy as np
+
+from keras_hpo.callbacks import EpochRecorder
+from keras_hpo.files import atomic_write_json
+from keras_hpo.files import read_json
+from keras_hpo.tuners.execution import TrialExecution
+from keras_hpo.tuners.folds import all_training_data
+from keras_hpo.tuners.graph_memory import released_gradient_functions
+from keras_hpo.tuners.results import TrialResult
+from keras_hpo.tuners.weights import load_weights
+from keras_hpo.tuners.weights import save_weights
+
+__all__ = ["Refit", "refit_after_search", "refit_epochs"]
+
+_FOLDER = "refit"
+_WEIGHTS = "model.weights.h5"
+_RECORD = "refit.json"
+
+
+def refit_epochs(result: TrialResult) -> int:
+    """The epochs a refit of ``result`` trains: what its best trial chose.
+
+    Without ``cv=``, its best epoch (1-based); with ``cv=``, the mean of its
+    folds' best epochs (1-based), rounded to the nearest (at least 1).
+    """
+    if result.folds:
+        chosen = [
+            f["best_epoch"] + 1 for f in result.folds if f.get("best_epoch") is not None
+        ]
+        if chosen:
+            return max(1, round(float(np.mean(chosen))))
+    return (result.best_epoch or 0) + 1
+
+
+class Refit:
+    """The refit model of a project: trains it, saves it, loads it.
+
+    Args:
+        project_dir: The search's project folder.
+    """
+
+    def __init__(self, project_dir: str):
+        self.folder = os.path.join(project_dir, _FOLDER)
+        self.model: keras.Model | None = None
+        self.record: dict[str, Any] | None = None
+
+    def saved(self) -> dict[str, Any] | None:
+        """What the saved refit was trained from, or ``None``."""
+        path = os.path.join(self.folder, _RECORD)
+        if self.record is None and os.path.exists(path):
+            self.record = read_json(
+                path, "Delete the refit folder; the next search refits again."
+            )
+        return self.record
+
+    def train(
+        self,
+        result: TrialResult,
+        hp: Any,
+        build: Callable[[Any], keras.Model],
+        fit: Callable[..., Any],
+        fit_args: tuple,
+        fit_kwargs: dict,
+    ) -> dict[str, Any]:
+        """Trains ``result``'s configuration on all the data; saves it.
+
+        Args:
+            result: The best trial's result.
+            hp: Its hyperparameters.
+            build: ``build(hp) -> keras.Model``, a fresh model.
+            fit: ``fit(hp, model, *args, **kwargs)``, the hypermodel's.
+            fit_args: As given to ``search``.
+            fit_kwargs: As given to ``search`` (validation data and
+                ``callbacks`` are dropped; ``epochs`` is the refit's).
+
+        Returns:
+            The refit's record: ``trial_id``, ``epochs``, ``samples`` and
+            ``seconds``.
+        """
+        x, y, kwargs = all_training_data(fit_args, fit_kwargs)
+        kwargs.pop("callbacks", None)
+        kwargs["epochs"] = refit_epochs(result)
+        if "epochs" in hp.values:  # a tuned epochs knob: the refit's, too
+            hp.values["epochs"] = kwargs["epochs"]
+        kwargs.setdefault("verbose", 0)
+        start = time.perf_counter()
+        keras.utils.set_random_seed(result.seed or 0)
+        model = build(hp)
+        recorder = EpochRecorder()
+        with released_gradient_functions():
+            fit(hp, model, x, y, callbacks=[recorder], **kwargs)
+        # The traced train step is not needed to predict (Keras traces it
+        # again if the model is trained further); dropping it frees its graph.
+        if hasattr(model, "train_function"):
+            model.train_function = None
+        record = {
+            "trial_id": result.trial_id,
+            "epochs": kwargs["epochs"],
+            "samples": _num_rows(x),
+            "seconds": time.perf_counter() - start,
+            "history": recorder.history,
+        }
+        os.makedirs(self.folder, exist_ok=True)
+        save_weights(model, os.path.join(self.folder, _WEIGHTS))
+        atomic_write_json(os.path.join(self.folder, _RECORD), record)
+        self.model, self.record = model, record
+        return record
+
+    def load(
+        self, trial_id: str, build: Callable[[], keras.Model]
+    ) -> keras.Model | None:
+        """The refit model of trial ``trial_id`` (from disk if need be), or ``None``."""
+        record = self.saved()
+        if record is None or record.get("trial_id") != trial_id:
+            return None
+        if self.model is None:
+            model = build()
+            load_weights(
+                model,
+                os.path.join(self.folder, _WEIGHTS),
+                fix="Delete the refit folder and run the search again to refit.",
+            )
+            self.model = model
+        return self.model
+
+
+def _num_rows(x: Any) -> int | None:
+    shape = getattr(x, "shape", None)
+    return int(shape[0]) if shape else None
+
+
+def refit_after_search(
+    tuner: Any, fit_args: tuple, fit_kwargs: dict, new_trials: bool
+) -> None:
+    """Trains a tuner's best configuration on all the data, ending `search`.
+
+    Skipped when no trial has a score, when the search ran no new trial and
+    the saved refit is of the best trial already, or (with one line saying
+    why) when trials train in a way the refit cannot repeat (an overridden
+    ``run_trial``, data that cannot be joined with its validation data).
+    """
+    best = tuner.result_store.best()
+    if best is None:
+        return
+    saved = tuner.refitted.saved()
+    if not new_trials and saved and saved.get("trial_id") == best.trial_id:
+        return
+    why = None
+    if type(tuner).run_trial is not TrialExecution.run_trial:
+        why = f"{type(tuner).__name__}.run_trial trains its own way"
+    elif tuner.hypermodel is None:
+        why = "there is no hypermodel"
+    else:
+        hp = tuner.oracle.get_trial(best.trial_id).hyperparameters.copy()
+        try:
+            record = tuner.refitted.train(
+                best, hp, tuner.build_model, tuner.hypermodel.fit, fit_args, fit_kwargs
+            )
+        except ValueError as err:
+            why = str(err)
+    if not tuner.verbose:
+        return
+    if why is not None:
+        print(
+            f"No refit ({why}): best_estimator_ is the best trial's model. "
+            "Pass refit=False to silence this.",
+            flush=True,
+        )
+        return
+    print(
+        f"Refit trial {best.number}'s configuration on all {record['samples']} "
+        f"samples for {record['epochs']} epochs ({record['seconds']:.1f}s): "
+        "best_estimator_ and predict() use it",
+        flush=True,
+    )

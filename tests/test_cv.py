@@ -1,0 +1,315 @@
+"""cv=: k-fold cross-validation on every tuner, with scikit-learn's meanings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import KFold
+from sklearn.model_selection import StratifiedKFold
+from sklearn.tree import DecisionTreeClassifier
+from tb_reading import read_logs
+
+import keras_hpo
+
+
+@pytest.fixture(scope="module")
+def digits_cv3(tmp_path_factory, digits):
+    """A 2-trial grid on digits with cv=3 (2 epochs per fold)."""
+    x, _, y, _ = digits
+    tuner = keras_hpo.GridSearch(
+        keras_hpo.HyperMLP(num_classes=10),
+        param_grid={"units": [32], "activation": ["relu", "tanh"]},
+        cv=3,
+        directory=str(tmp_path_factory.mktemp("cv")),
+        seed=1,
+        verbose=0,
+    )
+    tuner.search(x, y, epochs=2)
+    return tuner, x, y
+
+
+def test_each_trial_trains_one_model_per_stratified_fold(digits_cv3):
+    tuner, x, y = digits_cv3
+    expected = list(StratifiedKFold(3).split(x, y))
+    assert len(tuner.folds) == 3
+    for (train, test), (want_train, want_test) in zip(
+        tuner.folds.splits, expected, strict=True
+    ):
+        np.testing.assert_array_equal(train, want_train)
+        np.testing.assert_array_equal(test, want_test)
+    results = tuner.results()
+    assert len(results) == 2
+    for result in results:
+        assert len(result.folds) == 3
+        for fold in result.folds:
+            # A fold's score is its best epoch's validation accuracy.
+            curve = fold["history"]["val_accuracy"]
+            assert fold["epochs_run"] == len(curve) == 2
+            assert fold["score"] == max(curve)
+            assert fold["best_epoch"] == int(np.argmax(curve))
+            assert 0 < fold["score_seconds"] < fold["fit_seconds"]
+
+
+def test_the_score_is_the_mean_of_the_folds_and_cv_results_say_so(digits_cv3):
+    tuner, _, _ = digits_cv3
+    table = tuner.cv_results_
+    for row, result in enumerate(tuner.results()):
+        scores = [fold["score"] for fold in result.folds]
+        assert [table[f"split{k}_test_score"][row] for k in range(3)] == scores
+        assert table["mean_test_score"][row] == pytest.approx(np.mean(scores), 1e-12)
+        assert table["std_test_score"][row] == pytest.approx(np.std(scores), 1e-12)
+        assert result.score == pytest.approx(np.mean(scores), 1e-12)
+        times = [fold["fit_seconds"] for fold in result.folds]
+        assert table["mean_fit_time"][row] == pytest.approx(np.mean(times))
+    best = int(np.argmax(table["mean_test_score"]))
+    assert table["rank_test_score"][best] == 1
+    assert tuner.best_score_ == table["mean_test_score"][best]
+    assert tuner.best_params_ == table["params"][best]
+    assert "split3_test_score" not in table
+
+
+def test_every_fold_has_its_own_tensorboard_runs(digits_cv3):
+    tuner, _, _ = digits_cv3
+    scalars, _ = read_logs(tuner.tensorboard_dir)
+    for result in tuner.results():
+        for k, fold in enumerate(result.folds, start=1):
+            run = scalars[f"trial_{result.trial_id}/fold_{k}/validation"]
+            values = [value for _, value in run["epoch_accuracy"]]
+            assert values == pytest.approx(fold["history"]["val_accuracy"], 1e-6)
+
+
+def test_cv_results_has_every_column_scikit_learn_has(digits_cv3):
+    tuner, x, y = digits_cv3
+    search = GridSearchCV(
+        DecisionTreeClassifier(random_state=0),
+        {"max_depth": [2, 4]},
+        cv=3,
+    ).fit(x, y)
+    theirs = {
+        name.replace("param_max_depth", "param_units") for name in search.cv_results_
+    }
+    assert theirs <= set(tuner.cv_results_)
+
+
+def test_splitters_and_index_pairs_are_used_as_given(tmp_path, tiny_classification):
+    x, y = tiny_classification
+    pairs = [
+        (np.arange(0, 150), np.arange(150, 200)),
+        (np.arange(50, 200), np.arange(50)),
+    ]
+    for name, cv, expected in (
+        (
+            "kfold",
+            KFold(4, shuffle=True, random_state=0),
+            KFold(4, shuffle=True, random_state=0).split(x),
+        ),
+        ("pairs", pairs, pairs),
+    ):
+        tuner = keras_hpo.RandomSearch(
+            keras_hpo.HyperMLP(num_classes=3),
+            max_trials=1,
+            cv=cv,
+            directory=str(tmp_path),
+            project_name=name,
+            verbose=0,
+            tensorboard_dir=None,
+        )
+        tuner.search(x, y, epochs=1)
+        expected = list(expected)
+        assert len(tuner.results()[0].folds) == len(expected)
+        for (train, test), (want_train, want_test) in zip(
+            tuner.folds.splits, expected, strict=True
+        ):
+            np.testing.assert_array_equal(train, want_train)
+            np.testing.assert_array_equal(test, want_test)
+
+
+def test_a_regression_gets_unstratified_folds(tmp_path):
+    # Integer targets would look like classes to scikit-learn; the
+    # hypermodel's task decides (KFold, as for a regressor).
+    x = np.arange(60, dtype="float32").reshape(-1, 1)
+    y = x[:, 0] + 10
+    tuner = keras_hpo.RandomSearch(
+        keras_hpo.HyperMLP(task="regression"),
+        max_trials=1,
+        cv=3,
+        directory=str(tmp_path),
+        verbose=0,
+        tensorboard_dir=None,
+    )
+    tuner.search(x, y, epochs=1)
+    for (train, test), (want_train, want_test) in zip(
+        tuner.folds.splits, KFold(3).split(x), strict=True
+    ):
+        np.testing.assert_array_equal(test, want_test)
+        np.testing.assert_array_equal(train, want_train)
+
+
+@pytest.mark.parametrize(
+    ("cv", "error", "words"),
+    [
+        (1, ValueError, "cv=1"),
+        (True, TypeError, "cv=True"),
+        ("5", TypeError, "cv='5'"),
+        ([(np.arange(3), np.arange(3, 5))], ValueError, "at least two"),
+    ],
+)
+def test_bad_cv_is_refused_when_the_tuner_is_made(tmp_path, cv, error, words):
+    with pytest.raises(error, match="cv") as info:
+        keras_hpo.RandomSearch(
+            keras_hpo.HyperMLP(num_classes=3),
+            max_trials=1,
+            cv=cv,
+            directory=str(tmp_path),
+        )
+    assert words in str(info.value)
+    assert "E.g. cv=5" in str(info.value)
+
+
+def test_cv_with_validation_data_or_executions_is_refused(
+    tmp_path, tiny_classification
+):
+    x, y = tiny_classification
+
+    def tuner(**kwargs):
+        return keras_hpo.RandomSearch(
+            keras_hpo.HyperMLP(num_classes=3),
+            max_trials=1,
+            cv=3,
+            directory=str(tmp_path),
+            overwrite=True,
+            verbose=0,
+            **kwargs,
+        )
+
+    with pytest.raises(ValueError, match="validation_split=") as info:
+        tuner().search(x, y, validation_split=0.2, epochs=1)
+    assert "Pass either cv= or validation_split=" in str(info.value)
+    with pytest.raises(ValueError, match="validation_data="):
+        tuner().search(x, y, validation_data=(x, y), epochs=1)
+    with pytest.raises(ValueError, match="executions_per_trial=2"):
+        tuner(executions_per_trial=2)
+
+
+def test_resuming_with_other_folds_is_refused(tmp_path, tiny_classification):
+    x, y = tiny_classification
+
+    def search(cv):
+        tuner = keras_hpo.RandomSearch(
+            keras_hpo.HyperMLP(num_classes=3),
+            max_trials=1,
+            cv=cv,
+            directory=str(tmp_path),
+            project_name="p",
+            verbose=0,
+            tensorboard_dir=None,
+        )
+        tuner.search(x, y, epochs=1)
+        return tuner
+
+    search(3)
+    with pytest.raises(ValueError, match="the cv was '3 folds', now '4 folds'"):
+        search(4)
+
+
+def test_the_stopper_compares_a_fold_with_the_same_fold_and_pruning_ends_the_trial(
+    tmp_path, digits
+):
+    x, _, y, _ = digits
+    # A good learning rate, then a hopeless one (val_accuracy stays at chance).
+    tuner = keras_hpo.GridSearch(
+        keras_hpo.HyperMLP(num_classes=10),
+        param_grid={"learning_rate": [0.05, 1e-12]},
+        cv=2,
+        stopper=keras_hpo.stopping.MedianStopping(min_trials=1, min_epochs=2),
+        early_stopping=None,
+        seed=0,
+        directory=str(tmp_path),
+        verbose=0,
+        tensorboard_dir=None,
+    )
+    tuner.search(x, y, epochs=4)
+    good, hopeless = tuner.results()
+    assert [f["epochs_run"] for f in good.folds] == [4, 4]
+    # Pruned in its first fold after 2 epochs: its second fold never ran.
+    assert hopeless.status.value == "pruned"
+    assert [f["epochs_run"] for f in hopeless.folds] == [2]
+    assert hopeless.score == hopeless.folds[0]["score"]
+    table = tuner.cv_results_
+    assert np.isnan(table["split1_test_score"][1])
+    assert table["rank_test_score"] == [1, 2]
+
+
+def test_refit_trains_the_best_configuration_on_all_the_data_and_predicts(
+    digits_cv3, digits
+):
+    tuner, x, _ = digits_cv3
+    _, x_test, _, y_test = digits
+    best = tuner.best_result()
+    record = tuner.refitted.saved()
+    assert record["trial_id"] == best.trial_id
+    assert record["samples"] == len(x)  # every fold's rows
+    chosen = [fold["best_epoch"] + 1 for fold in best.folds]
+    assert record["epochs"] == round(np.mean(chosen))
+    assert len(record["history"]["loss"]) == record["epochs"]
+
+    labels = tuner.predict(x_test)
+    assert labels.shape == (len(x_test),) and labels.dtype.kind == "i"
+    assert tuner.score(x_test, y_test) == accuracy_score(y_test, labels)
+    proba = tuner.predict_proba(x_test)
+    assert proba.shape == (len(x_test), 10)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(proba.argmax(axis=1), labels)
+    assert tuner.best_estimator_ is not tuner.best_model()
+
+    # A tuner made again on the project has the refit model, from disk.
+    again = keras_hpo.GridSearch(
+        keras_hpo.HyperMLP(num_classes=10, input_shape=(64,)),
+        param_grid={"units": [32], "activation": ["relu", "tanh"]},
+        cv=3,
+        directory=tuner.directory,
+        seed=1,
+        verbose=0,
+    )
+    np.testing.assert_array_equal(again.predict(x_test), labels)
+
+
+def test_refit_joins_the_validation_data_and_refit_false_keeps_the_best_trial(
+    tmp_path, tiny_classification, capsys
+):
+    x, y = tiny_classification
+    for refit in (True, False):
+        tuner = keras_hpo.RandomSearch(
+            keras_hpo.HyperMLP(num_classes=3),
+            max_trials=2,
+            refit=refit,
+            seed=2,
+            directory=str(tmp_path),
+            project_name=str(refit),
+            tensorboard_dir=None,
+        )
+        tuner.search(x[:150], y[:150], validation_data=(x[150:], y[150:]), epochs=3)
+        said = capsys.readouterr().out
+        if refit:
+            assert tuner.refitted.saved()["samples"] == 200
+            best = tuner.best_result()
+            epochs = best.best_epoch + 1
+            assert (
+                f"Refit trial {best.number}'s configuration on all 200 samples " in said
+            )
+            assert f"for {epochs} epochs" in said
+            assert tuner.best_estimator_ is not tuner.best_model()
+        else:
+            assert "Refit" not in said
+            assert tuner.refitted.saved() is None
+            assert tuner.best_estimator_ is tuner.best_model()
+    with pytest.raises(ValueError, match="refit='yes'"):
+        keras_hpo.RandomSearch(
+            keras_hpo.HyperMLP(num_classes=3), refit="yes", directory=str(tmp_path)
+        )
+    with pytest.raises(TypeError, match="refit=1"):
+        keras_hpo.RandomSearch(
+            keras_hpo.HyperMLP(num_classes=3), refit=1, directory=str(tmp_path)
+        )
