@@ -144,6 +144,7 @@ def test_strategies_quick(tmp_path):
     assert "| keras_hpo bayesian |" in text and "**hartmann6**" in text
 
 
+@pytest.mark.slow  # 15-25 s: the default run has to stay under 12 minutes
 def test_strategies_resume_runs_only_what_is_missing(tmp_path):
     """A killed run keeps its finished searches: --resume runs only the rest."""
     args = ("--quick", "--problems", "branin", "--tools", "keras_hpo random")

@@ -43,7 +43,7 @@ DISCRETE_BUT_LR = {
 INT_FIX = r"Give an int in \[1, inf\], for example units=\(16, 512\)\.$"
 DROPOUT_FIX = r"Give a float in \[0, 1\), for example dropout=\(0\.0, 0\.5\)\.$"
 KNOB_NAMES = (
-    r"Use one of: activation, batch_size, dropout, learning_rate, num_layers, "
+    r"Use one of: activation, batch_size, dropout, epochs, learning_rate, num_layers, "
     r"optimizer, units\.$"
 )
 

@@ -153,6 +153,7 @@ def _random_search(directory: Path, project: str, seed: int) -> str:
     )
 
 
+@pytest.mark.slow  # 15-25 s: the default run has to stay under 12 minutes
 def test_random_search_n_iter_bounds_and_seed(tmp_path):
     runs = [("seed0_a", 0), ("seed0_b", 0), ("seed1", 1)]
     with ThreadPoolExecutor(max_workers=2) as pool:  # start-up overlaps
@@ -185,6 +186,7 @@ def test_random_search_n_iter_bounds_and_seed(tmp_path):
 
 
 # -- 3. Bayesian search on Fashion-MNIST -----------------------------------------
+@pytest.mark.slow  # 15-25 s: the default run has to stay under 12 minutes
 def test_bayesian_fashion_mnist(tmp_path, keras_home):
     out = run_example(
         "bayesian_fashion_mnist.py",

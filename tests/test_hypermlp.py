@@ -238,7 +238,8 @@ def test_adapt_refuses_data_of_another_shape():
 def test_default_space_matches_the_specification():
     hp = declared(keras_hpo.HyperMLP(num_classes=10))
     knobs = {h.name: h for h in hp.space}
-    assert list(knobs) == list(KNOBS)
+    # epochs is a hyperparameter only when given (search(epochs=) decides).
+    assert list(knobs) == [k for k in KNOBS if k != "epochs"]
     assert all(not h.conditions for h in hp.space)
 
     num_layers = knobs["num_layers"]
@@ -301,6 +302,7 @@ def test_knob_names_are_the_documented_ones():
         "learning_rate",
         "optimizer",
         "batch_size",
+        "epochs",
     ]
 
 
@@ -316,6 +318,7 @@ FORMS = [
     ("learning_rate", 0.02, H.Fixed, "learning_rate", {"value": 0.02}),
     ("optimizer", "sgd", H.Fixed, "optimizer", {"value": "sgd"}),
     ("batch_size", 64, H.Fixed, "batch_size", {"value": 64}),
+    ("epochs", 5, H.Fixed, "epochs", {"value": 5}),
     # lists: a choice
     ("num_layers", [1, 3], H.Choice, "num_layers", {"values": [1, 3]}),
     ("units", [32, 64, 128], H.Choice, "units", {"values": [32, 64, 128]}),
@@ -507,7 +510,7 @@ FORMS = [
 def test_every_knob_accepts_every_form(knob, spec, kind, name, attributes):
     hypermodel = keras_hpo.HyperMLP(num_classes=3, **{knob: spec})
     declared_space = space(hypermodel)
-    assert set(declared_space) == set(KNOBS) - {knob} | {name}
+    assert set(declared_space) == set(KNOBS) - {"epochs", knob} | {name}
     hyperparameter = declared_space[name]
     assert type(hyperparameter) is kind
     for attribute, expected in attributes.items():

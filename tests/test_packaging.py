@@ -50,6 +50,7 @@ PUBLIC = {
         "ProgressPrinter",
         "SearchCallback",
         "TensorBoardLogger",
+        "ValidationTimer",
     ],
     "keras_hpo.hypermodels": [
         "ACTIVATIONS",

@@ -388,7 +388,12 @@ def test_out_of_memory_fails_the_trial_not_the_search(tmp_path):
     assert tuner.stop_reason == "the search space is exhausted"
 
 
-@pytest.mark.parametrize("strategy", ["RandomSearch", "BayesianSearch"])
+@pytest.mark.parametrize(
+    "strategy",
+    # The Bayesian oracle is the one with state to get wrong; the random one
+    # runs with -m slow (the default run has to stay under 12 minutes).
+    [pytest.param("RandomSearch", marks=pytest.mark.slow), "BayesianSearch"],
+)
 def test_a_seeded_search_is_the_same_run_to_run(tmp_path, strategy):
     def run(directory):
         tuner = getattr(keras_hpo, strategy)(
