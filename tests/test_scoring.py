@@ -48,6 +48,9 @@ def test_neg_rmse_is_computed_on_the_validation_split_every_epoch(tmp_path):
     refit = tuner.best_estimator_.predict(x_val, verbose=0)[:, 0]
     refit_rmse = float(np.sqrt(np.mean((refit - y_val) ** 2)))
     assert tuner.score(x_val, y_val) == pytest.approx(-refit_rmse, rel=1e-5)
+    np.testing.assert_allclose(tuner.predict(x_val), refit, rtol=1e-6)
+    with pytest.raises(AttributeError, match="predict_proba is for classifiers"):
+        tuner.predict_proba(x_val)
 
 
 def test_several_scores_are_recorded_and_refit_names_the_one_that_ranks(

@@ -18,7 +18,13 @@ from sklearn.base import BaseEstimator
 from sklearn.base import ClassifierMixin
 from sklearn.base import RegressorMixin
 
-__all__ = ["FittedModel", "fitted_model", "predictions", "probabilities"]
+__all__ = [
+    "FittedModel",
+    "fitted_model",
+    "predictions",
+    "probabilities",
+    "require_classifier",
+]
 
 CLASSIFYING = ("classification", "binary")
 
@@ -40,17 +46,27 @@ def predictions(outputs: Any, task: str | None) -> np.ndarray:
     return outputs
 
 
-def probabilities(outputs: Any, task: str | None) -> np.ndarray:
-    """What scikit-learn's ``predict_proba`` returns: a column per class.
+def require_classifier(task: str | None) -> None:
+    """Refuses ``predict_proba`` for a task that does not classify.
 
     Raises:
-        AttributeError: If ``task`` does not classify.
+        AttributeError: Naming the task (as scikit-learn's regressors have
+            no ``predict_proba``).
     """
     if task not in CLASSIFYING:
         raise AttributeError(
             f"predict_proba is for classifiers; this model's task is {task!r}. "
             "Use predict(x)."
         )
+
+
+def probabilities(outputs: Any, task: str | None) -> np.ndarray:
+    """What scikit-learn's ``predict_proba`` returns: a column per class.
+
+    Raises:
+        AttributeError: If ``task`` does not classify.
+    """
+    require_classifier(task)
     outputs = np.asarray(outputs)
     if task == "binary":
         positive = outputs.reshape(len(outputs), -1)[:, :1]

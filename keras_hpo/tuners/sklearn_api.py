@@ -21,6 +21,7 @@ from keras_hpo.errors import bad_value
 from keras_hpo.tuners.estimator import fitted_model
 from keras_hpo.tuners.estimator import predictions
 from keras_hpo.tuners.estimator import probabilities
+from keras_hpo.tuners.estimator import require_classifier
 from keras_hpo.tuners.graph_memory import released_gradient_functions
 from keras_hpo.tuners.results import TrialResult
 
@@ -125,7 +126,7 @@ class SklearnResults:
             AttributeError: If the hypermodel does not classify.
         """
         task = self._task()
-        probabilities(np.zeros((0, 1)), task)  # refuses before predicting
+        require_classifier(task)  # before predicting
         return probabilities(self.best_estimator_.predict(x, verbose=0), task)
 
     def score(self, x: Any, y: Any) -> float:
