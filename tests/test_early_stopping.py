@@ -61,7 +61,8 @@ def test_patience_stops_a_trial_at_the_right_epoch(tmp_path, digits):
     table = tuner.cv_results_
     assert table["status"] == ["stopped_early"]
     assert table["epochs_run"] == [4]
-    assert table["best_epoch"] == [0]
+    assert table["best_epoch"] == [1]  # 1-based, as printed
+    assert table["best_epoch_index"] == [0]
 
 
 def test_early_stopping_none_runs_every_epoch(tmp_path, digits):

@@ -43,6 +43,7 @@ TRAILING = [
     "rank_score",
     "status",
     "best_epoch",
+    "best_epoch_index",
     "epochs_run",
     "seconds",
     "fit_seconds",
@@ -114,7 +115,8 @@ def check_cv_results(tuner, epochs: int) -> dict:
             assert results[f"param_{name}"][row] == results["params"][row].get(name)
         if results["status"][row] == "completed":
             assert results["error"][row] is None
-            assert 0 <= results["best_epoch"][row] < epochs
+            assert 1 <= results["best_epoch"][row] <= epochs  # 1-based
+            assert results["best_epoch_index"][row] == results["best_epoch"][row] - 1
             assert results["epochs_run"][row] == epochs
             assert results["seconds"][row] >= results["fit_seconds"][row] > 0
             assert 0.0 <= results["score"][row] <= 1.0

@@ -168,7 +168,11 @@ def cv_results(
     Returns:
         Columns of equal length. Ours: ``trial_id``, ``number``, ``score``,
         ``rank_score`` (1 is best; failed trials rank last, ties by trial
-        order), ``status``, ``best_epoch``, ``epochs_run``, ``seconds``,
+        order), ``status``, ``best_epoch`` (1-based, as the progress lines,
+        ``summary`` and TensorBoard count epochs; the last fold's with
+        ``cv=``), ``best_epoch_index`` (the same epoch 0-based, as
+        ``TrialResult.best_epoch`` and ``result.json`` keep it),
+        ``epochs_run``, ``seconds``,
         ``fit_seconds``, ``end_reason``, ``error``. scikit-learn's, with its
         meanings: ``param_<name>`` for every hyperparameter (``None`` where
         inactive), ``params``, ``split<k>_test_score`` (per ``cv=`` fold;
@@ -206,7 +210,10 @@ def cv_results(
     table["score"] = [r.score for r in rows]
     table["rank_score"] = [rank[r.trial_id] for r in rows]
     table["status"] = [r.status.value for r in rows]
-    table["best_epoch"] = [r.best_epoch for r in rows]
+    table["best_epoch"] = [
+        None if r.best_epoch is None else r.best_epoch + 1 for r in rows
+    ]
+    table["best_epoch_index"] = [r.best_epoch for r in rows]
     table["epochs_run"] = [r.epochs_run for r in rows]
     table["seconds"] = [r.seconds for r in rows]
     table["fit_seconds"] = [r.fit_seconds for r in rows]

@@ -68,7 +68,8 @@ class SklearnResults:
         ``param_<name>``, ``split<k>_test_score``, ``mean_test_score``,
         ``std_test_score``, ``rank_test_score``, ``mean_fit_time``...; per
         score with several ``scoring=`` scores) next to ours (``trial_id``,
-        ``number``, ``score``, ``rank_score``, ``status``, ``best_epoch``,
+        ``number``, ``score``, ``rank_score``, ``status``, ``best_epoch``
+        (1-based; ``best_epoch_index`` is 0-based),
         ``epochs_run``, ``seconds``, ``fit_seconds``, ``end_reason``,
         ``error``). See `keras_hpo.tuners.results.cv_results`.
         """
