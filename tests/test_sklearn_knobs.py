@@ -1,4 +1,4 @@
-"""Habits users bring: epochs in a param_grid, grids, trial folders in order."""
+"""scikit-learn habits: epochs in a param_grid, and a grid too large to mean."""
 
 from __future__ import annotations
 
@@ -48,30 +48,3 @@ def test_a_grid_of_default_ranges_over_10000_points_asks_what_is_meant(tmp_path)
         directory=str(tmp_path),
         project_name="grid",
     )
-
-
-def test_trial_folders_sort_in_trial_order_whatever_max_trials_is(
-    tmp_path, tiny_classification
-):
-    x, y = tiny_classification
-
-    def search(trials: int) -> keras_hpo.RandomSearch:
-        tuner = keras_hpo.RandomSearch(
-            keras_hpo.HyperMLP(num_classes=3, batch_size=100, num_layers=1),
-            max_trials=trials,
-            seed=0,
-            refit=False,
-            directory=str(tmp_path),
-            verbose=0,
-            tensorboard_dir=None,
-        )
-        tuner.search(x, y, validation_split=0.25, epochs=1)
-        return tuner
-
-    search(9)
-    tuner = search(11)  # resumed with more trials: the IDs keep their width
-    table = tuner.cv_results_
-    assert table["trial_id"] == [f"{n:04d}" for n in range(11)]
-    folders = sorted(p.name for p in tmp_path.glob("*/trial_*"))
-    assert folders == [f"trial_{n:04d}" for n in range(11)]
-    assert table["number"] == list(range(1, 12))
