@@ -87,6 +87,8 @@ class ProgressPrinter(SearchCallback):
             )
             epochs = "+".join(str(f["epochs_run"]) for f in result.folds)
             timing = f"{epochs} epochs, {result.seconds:.1f}s"
+            if not any(f["epochs_run"] for f in result.folds):  # an estimator
+                timing = f"{result.seconds:.1f}s"
         if result.ok and result.status.value != "completed":
             timing = f"{result.status.value.replace('_', ' ')} | {timing}"
         self._print(f"{head} {outcome} | {timing} | {format_values(result.values)}")
@@ -100,7 +102,7 @@ class ProgressPrinter(SearchCallback):
         if best is None:
             self._print(f"Search ended after {elapsed:.1f}s with no completed trial.")
             return
-        where = f"at epoch {best.best_epoch + 1}"
+        where = "" if best.best_epoch is None else f"at epoch {best.best_epoch + 1}"
         if best.folds:
             where = f"mean of {len(best.folds)} folds"
         self._print(

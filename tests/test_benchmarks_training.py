@@ -202,3 +202,26 @@ def test_tree_sampler_counts_a_live_child():
     assert with_child - alone > 250
     # Once the child has gone, the peak starts again from this process alone.
     assert sampler.take_peak() < alone + 50
+
+
+@pytest.mark.slow  # about 35 s
+def test_cv_cost_quick(tmp_path):
+    done = run_benchmark("cv_cost.py", tmp_path)
+    report = json.loads((tmp_path / "cv_cost.json").read_text())
+    check_stamp(report["stamp"])
+    assert report["repeats"] == len(report["rounds"]) == 1
+    (only,) = report["rounds"]
+    summary = report["summary"]
+    holdout = only["mlp"]["holdout 20%"]
+    for arm, seconds in only["mlp"].items():
+        ratio = summary["mlp_over_holdout"][arm]["median"]
+        assert ratio == pytest.approx(seconds / holdout)
+    assert summary["mlp_cv5_over_hand_loop"]["median"] == pytest.approx(
+        only["mlp"]["cv=5"] / only["mlp"]["hand loop, 5 folds"]
+    )
+    floor = only["forest"]["hand loop"]
+    for arm, seconds in only["forest"].items():
+        ratio = summary["forest_over_hand_loop"][arm]["median"]
+        assert ratio == pytest.approx(seconds / floor)
+    assert report["forest_configurations"] == 4
+    assert (tmp_path / "cv_cost.md").read_text().strip() in done.stdout

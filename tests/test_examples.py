@@ -248,6 +248,25 @@ def test_regression_finds_linear_activation(tmp_path):
     assert "'activation': 'linear'" in out
 
 
+def test_regression_as_taught_extrapolates_with_linear(tmp_path):
+    out = run_example(
+        "regression_linear.py",
+        "--taught",
+        "--directory",
+        str(tmp_path),
+        "--project-name",
+        "taught",
+    )
+    summary = example_result(tmp_path / "taught")
+    assert len(trial_results(tmp_path / "taught")) == 3
+    assert summary["best_params"]["activation"] == "linear"
+    scores = summary["scores"]
+    assert scores["linear"] < min(scores["relu"], scores["tanh"])
+    # Trained on 0..99, tested on 100..199 by the refit model.
+    assert summary["test_rmse"] < 1e-3
+    assert "f(199) = 209.00" in out
+
+
 # -- 5. subclassing HyperMLP -----------------------------------------------------
 def _expected_layers(params: dict, input_width: int) -> collections.Counter:
     blocks = params["num_layers"]
@@ -307,3 +326,27 @@ def test_subclass_hooks_shape_every_model(tmp_path):
     )
     assert best_trial["layers"] == summary["best_layers"]
     assert not math.isnan(summary["best_score"])
+
+
+# -- 6. a scikit-learn estimator: the iris random forest ------------------------
+def test_sklearn_random_forest_agrees_with_grid_search_cv(tmp_path):
+    out = run_example(
+        "sklearn_random_forest.py",
+        "--quick",
+        "--directory",
+        str(tmp_path),
+        "--project-name",
+        "forest",
+    )
+    summary = example_result(tmp_path / "forest")
+    assert summary["grid_trials"] == 27
+    assert len(trial_results(tmp_path / "forest")) == 27
+    assert summary["same_as_sklearn"] is True
+    assert summary["best_params"] == summary["sklearn_best_params"]
+    assert abs(summary["best_score"] - summary["sklearn_best_score"]) <= 1e-12
+    params = summary["random_params"]
+    assert len(params) == 10
+    assert len({json.dumps(p, sort_keys=True) for p in params}) == 10
+    assert summary["random_test_accuracy"] > 0.85
+    assert "same best_params_ and best_score_ (to 1e-12): True" in out
+    assert "[trial 27/27] val_accuracy=" in out

@@ -155,8 +155,15 @@ def test_per_slice_learning_rates_match_each_slice_trained_alone(digits):
             fused.slice_arrays(k), ["dense_0", "dense_1", "output"], strict=True
         ):
             kernel, bias = alone.get_layer(layer).get_weights()
-            np.testing.assert_allclose(w, kernel, rtol=1e-4, atol=1e-5)
-            np.testing.assert_allclose(b, bias, rtol=1e-4, atol=1e-5)
+            # Float rounding of the batched matmuls differs from the plain
+            # ones, and Adam's normalised steps can blow a rounding difference
+            # in a near-zero gradient up to a visible one in a few weights
+            # (seen on an AMD EPYC: 1 of 1,024 at 1e-4). A wrong learning rate
+            # moves nearly every weight.
+            for fused_w, alone_w in ((w, kernel), (b, bias)):
+                close = np.isclose(fused_w, alone_w, rtol=1e-4, atol=1e-5)
+                assert close.mean() >= 0.99, f"{layer}: {close.mean():.3f} close"
+                np.testing.assert_allclose(fused_w, alone_w, rtol=0, atol=1e-3)
 
 
 def test_dropout_is_per_slice(digits):

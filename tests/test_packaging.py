@@ -59,6 +59,7 @@ PUBLIC = {
         "Knob",
         "OPTIMIZERS",
         "SUBGRID",
+        "SklearnHyperModel",
         "TASKS",
         "param_distributions_to_hyperparameters",
         "param_grid_to_hyperparameters",

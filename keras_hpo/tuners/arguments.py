@@ -8,9 +8,11 @@ from keras_hpo.compat import create_objective
 from keras_hpo.compat import is_objective
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
+from keras_hpo.hypermodels.sklearn_estimator import SklearnHyperModel
 from keras_hpo.protocols import DataAwareHyperModel
 from keras_hpo.search_space.sklearn_grid import param_distributions_to_hyperparameters
 from keras_hpo.search_space.sklearn_grid import param_grid_to_hyperparameters
+from keras_hpo.tuners.scoring import estimator_scoring
 from keras_hpo.tuners.scoring import make_scoring
 
 __all__ = ["check_objective", "model_logs", "search_space"]
@@ -87,6 +89,11 @@ def search_space(
       ``hyperparameters`` of the oracle, and ``tune_new_entries`` is turned
       off: knobs left out keep their default value, as an estimator's
       parameters left out of a scikit-learn grid keep theirs.
+    * A scikit-learn estimator (wrapped by `as_hypermodel`) is scored as
+      scikit-learn scores it (`scoring.estimator_scoring`: its ``score``
+      method by default, objective ``val_score``); its grid's names are its
+      parameters, and values keras-tuner cannot hold are encoded
+      (`SklearnHyperModel.encode`).
 
     Returns:
         ``objective``, ``hyperparameters`` and ``tune_new_entries`` for the
@@ -97,7 +104,10 @@ def search_space(
     """
     objective = check_objective(objective)
     aware = isinstance(hypermodel, DataAwareHyperModel)
-    if scoring is not None:
+    estimator = isinstance(hypermodel, SklearnHyperModel)
+    if estimator and objective is None:
+        objective = estimator_scoring(scoring, refit, hypermodel.estimator).objective
+    elif scoring is not None:
         if objective is not None:
             raise bad_value(
                 "scoring",
@@ -119,6 +129,8 @@ def search_space(
     ):
         if spec is None:
             continue
+        if estimator:
+            spec = hypermodel.encode(argument, spec)
         if hyperparameters is not None:
             raise bad_value(
                 argument,

@@ -35,6 +35,8 @@ from keras_hpo.errors import ProjectInUseError
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
 from keras_hpo.files import file_signature
+from keras_hpo.hypermodels.sklearn_estimator import SklearnHyperModel
+from keras_hpo.hypermodels.sklearn_estimator import as_hypermodel
 from keras_hpo.oracles.base import check_count
 from keras_hpo.protocols import DataAwareHyperModel
 from keras_hpo.protocols import is_plain_fit
@@ -45,6 +47,8 @@ from keras_hpo.tuners.arguments import model_logs
 from keras_hpo.tuners.checkpoint import resume_point
 from keras_hpo.tuners.checkpoint_store import CheckpointStore
 from keras_hpo.tuners.data_checks import lists_as_arrays
+from keras_hpo.tuners.estimator_runner import check_estimator_fit_arguments
+from keras_hpo.tuners.estimator_runner import check_estimator_options
 from keras_hpo.tuners.execution import TrialExecution
 from keras_hpo.tuners.folds import Folds
 from keras_hpo.tuners.folds import check_cv
@@ -72,6 +76,7 @@ from keras_hpo.tuners.resume import rebuild_lost_trials
 from keras_hpo.tuners.resume import saved_identity
 from keras_hpo.tuners.resume import search_identity
 from keras_hpo.tuners.scoring import check_scoring_objective
+from keras_hpo.tuners.scoring import estimator_scoring
 from keras_hpo.tuners.scoring import make_scoring
 from keras_hpo.tuners.sklearn_api import SklearnResults
 from keras_hpo.tuners.trial_callbacks import check_tensorboard_dir
@@ -92,8 +97,12 @@ class SearchTuner(
 
     Args:
         oracle: A ``keras_tuner.Oracle`` (ours or keras-tuner's).
-        hypermodel: A ``keras_tuner.HyperModel`` (for instance `HyperMLP`) or
-            a function ``build(hp) -> keras.Model``.
+        hypermodel: A ``keras_tuner.HyperModel`` (for instance `HyperMLP`),
+            a function ``build(hp) -> keras.Model``, or a scikit-learn
+            estimator: each trial then fits a clone per ``cv=`` fold
+            (``cv=None`` means 5 folds, as in scikit-learn) and scores it
+            with ``scoring=`` (default: the estimator's ``score``), with no
+            epochs (see `keras_hpo.tuners.estimator_runner`).
         search_callbacks: `keras_hpo.callbacks.SearchCallback` objects told
             about each finished trial.
         verbose: 1 (default) prints one line per trial and the best trial at
@@ -209,6 +218,12 @@ class SearchTuner(
         **kwargs,
     ):
         check_flags(verbose, trials_per_step, isolate_trials)
+        hypermodel = as_hypermodel(hypermodel)
+        estimator = isinstance(hypermodel, SklearnHyperModel)
+        if estimator:
+            check_estimator_options(
+                fuse=fuse, stopper=stopper, isolate_trials=isolate_trials, **kwargs
+            )
         if not isinstance(refit, (bool, str)):
             raise bad_type(
                 "refit",
@@ -219,7 +234,11 @@ class SearchTuner(
         #: Whether `search` ends with a refit of the best configuration.
         self.refit = bool(refit)
         #: The resolved ``scoring=`` (`keras_hpo.tuners.scoring.Scoring`).
-        self.scoring = make_scoring(scoring, refit, model_logs(hypermodel))
+        self.scoring = (
+            estimator_scoring(scoring, refit, hypermodel.estimator)
+            if estimator
+            else make_scoring(scoring, refit, model_logs(hypermodel))
+        )
         names = [s.name for s in self.scoring.scores] if self.scoring else []
         if isinstance(refit, str) and refit not in names:
             raise bad_value(
@@ -240,6 +259,8 @@ class SearchTuner(
             )
         #: The ``cv=`` argument (checked), and its `Folds` once data is given.
         self.cv = check_cv(cv)
+        if estimator and self.cv is None:
+            self.cv = 5  # scikit-learn's default: an estimator is cross-validated
         self.folds: Folds | None = None
         if self.cv is not None and kwargs.get("executions_per_trial", 1) > 1:
             raise bad_value(
@@ -450,6 +471,12 @@ class SearchTuner(
 
     def _preflight(self, fit_args: tuple, fit_kwargs: dict) -> tuple[tuple, dict]:
         """The checks before the first trial (see `preflight`)."""
+        if isinstance(self.hypermodel, SklearnHyperModel):
+            check_estimator_fit_arguments(self.hypermodel.estimator, fit_kwargs)
+            fit_kwargs = {k: v for k, v in fit_kwargs.items() if k != "verbose"}
+            fit_args, fit_kwargs = lists_as_arrays(fit_args, fit_kwargs)
+            self.folds = self._folds(fit_args, fit_kwargs)
+            return fit_args, fit_kwargs
         plain = self._plain_fit()
         samples = preflight.prepare_data(self.hypermodel, plain, fit_args, fit_kwargs)
         if samples is not None:
@@ -501,6 +528,8 @@ class SearchTuner(
             )
         labels = getattr(self.hypermodel, "labels", None)
         classifier = labels is not None and labels[0] in ("classification", "binary")
+        if isinstance(self.hypermodel, SklearnHyperModel):
+            classifier = self.hypermodel.is_classifier
         return make_folds(self.cv, fit_args, fit_kwargs, classifier)
 
     def _plain_fit(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from keras_hpo.hypermodels.sklearn_estimator import as_hypermodel
 from keras_hpo.oracles.bayesian import BayesianOracle
 from keras_hpo.tuners.arguments import search_space
 from keras_hpo.tuners.base import SearchTuner
@@ -17,8 +18,10 @@ class BayesianSearch(SearchTuner):
     A drop-in for ``keras_tuner.BayesianOptimization``.
 
     Args:
-        hypermodel: A `HyperMLP`, another ``keras_tuner.HyperModel``, or a
-            ``build(hp)`` function.
+        hypermodel: A `HyperMLP`, another ``keras_tuner.HyperModel``, a
+            ``build(hp)`` function, or a scikit-learn estimator (tuned as
+            scikit-learn's search classes tune it: see
+            `keras_hpo.hypermodels.SklearnHyperModel`).
         objective: The metric to optimise; defaults to the `HyperMLP` task's.
         max_trials: Number of trials. Defaults to 10.
         num_initial_points: Size of the quasi-random initial design (see
@@ -57,6 +60,7 @@ class BayesianSearch(SearchTuner):
         max_consecutive_failed_trials: int = 3,
         **kwargs,
     ):
+        hypermodel = as_hypermodel(hypermodel)
         oracle = BayesianOracle(
             max_trials=10 if max_trials is None else max_trials,
             num_initial_points=num_initial_points,

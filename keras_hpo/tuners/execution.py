@@ -22,8 +22,10 @@ from keras_tuner import errors as kt_errors
 from keras_tuner.engine import trial as kt_trial
 
 from keras_hpo import compat
+from keras_hpo.hypermodels.sklearn_estimator import SklearnHyperModel
 from keras_hpo.stopping.base import Curve
 from keras_hpo.tuners.building import ModelBuilder
+from keras_hpo.tuners.estimator_runner import EstimatorRunner
 from keras_hpo.tuners.graph_memory import released_gradient_functions
 from keras_hpo.tuners.isolation import run_isolated
 from keras_hpo.tuners.outcome import RunTrialMetrics
@@ -142,7 +144,9 @@ class TrialExecution:
         )
         return RunTrialMetrics(outcome, outcome.metrics)
 
-    def _runner(self, build) -> TrialRunner:
+    def _runner(self, build) -> TrialRunner | EstimatorRunner:
+        if isinstance(self.hypermodel, SklearnHyperModel):
+            return EstimatorRunner(self.hypermodel, self.scoring, self.folds)
         return TrialRunner(
             hypermodel=self.hypermodel,
             build=build,

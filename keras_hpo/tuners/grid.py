@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from keras_hpo.errors import bad_value
+from keras_hpo.hypermodels.sklearn_estimator import as_hypermodel
 from keras_hpo.oracles.grid import GridOracle
 from keras_hpo.oracles.space import HyperGrid
 from keras_hpo.tuners.arguments import search_space
@@ -25,8 +26,10 @@ class GridSearch(SearchTuner):
     (``len(tuner.grid)``) and the search stops when it is exhausted.
 
     Args:
-        hypermodel: A `HyperMLP`, another ``keras_tuner.HyperModel``, or a
-            ``build(hp)`` function.
+        hypermodel: A `HyperMLP`, another ``keras_tuner.HyperModel``, a
+            ``build(hp)`` function, or a scikit-learn estimator (tuned as
+            scikit-learn's search classes tune it: see
+            `keras_hpo.hypermodels.SklearnHyperModel`).
         objective: The metric to optimise; defaults to the `HyperMLP` task's
             (``val_accuracy`` or ``val_loss``).
         max_trials: Stop after this many trials; ``None`` (default) runs the
@@ -68,6 +71,7 @@ class GridSearch(SearchTuner):
         max_consecutive_failed_trials: int = 3,
         **kwargs,
     ):
+        hypermodel = as_hypermodel(hypermodel)
         oracle = GridOracle(
             max_trials=max_trials,
             seed=seed,

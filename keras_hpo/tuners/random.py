@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from keras_hpo.errors import bad_value
+from keras_hpo.hypermodels.sklearn_estimator import as_hypermodel
 from keras_hpo.oracles.base import check_max_trials
 from keras_hpo.oracles.random import RandomOracle
 from keras_hpo.tuners.arguments import search_space
@@ -22,8 +23,10 @@ class RandomSearch(SearchTuner):
     (another name for ``max_trials``).
 
     Args:
-        hypermodel: A `HyperMLP`, another ``keras_tuner.HyperModel``, or a
-            ``build(hp)`` function.
+        hypermodel: A `HyperMLP`, another ``keras_tuner.HyperModel``, a
+            ``build(hp)`` function, or a scikit-learn estimator (tuned as
+            scikit-learn's search classes tune it: see
+            `keras_hpo.hypermodels.SklearnHyperModel`).
         objective: The metric to optimise; defaults to the `HyperMLP` task's.
         max_trials: Number of trials. Defaults to 10.
         n_iter: scikit-learn's name for ``max_trials``.
@@ -56,6 +59,7 @@ class RandomSearch(SearchTuner):
         max_consecutive_failed_trials: int = 3,
         **kwargs,
     ):
+        hypermodel = as_hypermodel(hypermodel)
         n_iter = check_max_trials(n_iter, "n_iter")
         if n_iter is not None and max_trials is not None and n_iter != max_trials:
             raise bad_value(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from keras_tuner.engine import trial as kt_trial
 
+from keras_hpo.hypermodels.sklearn_estimator import SklearnHyperModel
 from keras_hpo.tuners.checkpoint import clear_resume_point
 from keras_hpo.tuners.results import TrialResult
 from keras_hpo.tuners.results import TrialStatus
@@ -49,6 +50,8 @@ class TrialRecorder:
         )
         store.put(result)
         result.values = public_values(trial.hyperparameters.values)
+        if isinstance(self.hypermodel, SklearnHyperModel):
+            result.values = self.hypermodel.decode(result.values, json_safe=True)
         objective = self.oracle.objective
         if trial.status == kt_trial.TrialStatus.COMPLETED and result.metrics:
             if objective.has_value(result.metrics):

@@ -11,6 +11,11 @@ use it. Its weights and what it was trained on are written under
 ``<project>/refit/``, so a tuner made again on the project has it without
 the data.
 
+A scikit-learn estimator (`SklearnHyperModel`) is refitted as
+``GridSearchCV`` refits it: one ``fit`` of the best parameters on all the
+data, pickled to ``<project>/refit/estimator.pkl`` (scikit-learn's own
+persistence; load it only from a project you trust, as any pickle).
+
 `Refit` owns that training and its files; `refit_after_search` is the step
 a search ends with (it reads the tuner's best trial, like `loop` drives the
 tuner). Neither chooses the best trial or runs a search.
@@ -19,6 +24,7 @@ tuner). Neither chooses the best trial or runs a search.
 from __future__ import annotations
 
 import os
+import pickle
 import time
 from collections.abc import Callable
 from typing import Any
@@ -29,6 +35,7 @@ import numpy as np
 from keras_hpo.callbacks import EpochRecorder
 from keras_hpo.files import atomic_write_json
 from keras_hpo.files import read_json
+from keras_hpo.hypermodels.sklearn_estimator import SklearnHyperModel
 from keras_hpo.tuners.execution import TrialExecution
 from keras_hpo.tuners.folds import all_training_data
 from keras_hpo.tuners.graph_memory import released_gradient_functions
@@ -41,6 +48,7 @@ __all__ = ["Refit", "refit_after_search", "refit_epochs"]
 _FOLDER = "refit"
 _WEIGHTS = "model.weights.h5"
 _RECORD = "refit.json"
+_ESTIMATOR = "estimator.pkl"
 
 
 def refit_epochs(result: TrialResult) -> int:
@@ -132,6 +140,55 @@ class Refit:
         self.model, self.record = model, record
         return record
 
+    def train_estimator(
+        self,
+        result: TrialResult,
+        hp: Any,
+        build: Callable[[Any], Any],
+        fit_args: tuple,
+        fit_kwargs: dict,
+    ) -> dict[str, Any]:
+        """Fits ``result``'s estimator on all the data; pickles it.
+
+        Args:
+            result: The best trial's result.
+            hp: Its hyperparameters.
+            build: ``build(hp)``: an unfitted estimator (the hypermodel's).
+            fit_args: As given to ``search``.
+            fit_kwargs: The estimator's ``fit`` parameters.
+
+        Returns:
+            The refit's record: ``trial_id``, ``samples`` and ``seconds``.
+        """
+        x, y, kwargs = all_training_data(fit_args, fit_kwargs)
+        start = time.perf_counter()
+        estimator = build(hp)
+        estimator.fit(x, y, **kwargs)
+        record = {
+            "trial_id": result.trial_id,
+            "samples": _num_rows(x),
+            "seconds": time.perf_counter() - start,
+            "estimator": _ESTIMATOR,
+        }
+        os.makedirs(self.folder, exist_ok=True)
+        path = os.path.join(self.folder, _ESTIMATOR)
+        with open(path + ".tmp", "wb") as file:
+            pickle.dump(estimator, file)
+        os.replace(path + ".tmp", path)
+        atomic_write_json(os.path.join(self.folder, _RECORD), record)
+        self.model, self.record = estimator, record
+        return record
+
+    def load_estimator(self, trial_id: str) -> Any | None:
+        """The refitted estimator of trial ``trial_id`` (unpickled), or ``None``."""
+        record = self.saved()
+        if record is None or record.get("trial_id") != trial_id:
+            return None
+        if self.model is None:
+            with open(os.path.join(self.folder, record["estimator"]), "rb") as file:
+                self.model = pickle.load(file)  # noqa: S301 - the project's own file
+        return self.model
+
     def load(
         self, trial_id: str, build: Callable[[], keras.Model]
     ) -> keras.Model | None:
@@ -176,6 +233,11 @@ def refit_after_search(
         why = f"{type(tuner).__name__}.run_trial trains its own way"
     elif tuner.hypermodel is None:
         why = "there is no hypermodel"
+    elif isinstance(tuner.hypermodel, SklearnHyperModel):
+        hp = tuner.oracle.get_trial(best.trial_id).hyperparameters.copy()
+        record = tuner.refitted.train_estimator(
+            best, hp, tuner.hypermodel.build, fit_args, fit_kwargs
+        )
     else:
         hp = tuner.oracle.get_trial(best.trial_id).hyperparameters.copy()
         try:
@@ -193,9 +255,10 @@ def refit_after_search(
             flush=True,
         )
         return
+    epochs = f" for {record['epochs']} epochs" if "epochs" in record else ""
     print(
         f"Refit trial {best.number}'s configuration on all {record['samples']} "
-        f"samples for {record['epochs']} epochs ({record['seconds']:.1f}s): "
+        f"samples{epochs} ({record['seconds']:.1f}s): "
         "best_estimator_ and predict() use it",
         flush=True,
     )

@@ -32,6 +32,7 @@ from keras_hpo.errors import ConfigError
 from keras_hpo.files import atomic_write_json
 from keras_hpo.files import foreign_file
 from keras_hpo.files import read_json
+from keras_hpo.hypermodels.sklearn_estimator import SklearnHyperModel
 from keras_hpo.oracles.persistence import listed_trial_ids
 from keras_hpo.protocols import DataAwareHyperModel
 from keras_hpo.tuners.results import TrialResult
@@ -101,7 +102,7 @@ def search_identity(
         "objective": [[str(o.name), str(o.direction)] for o in objectives],
         "cv": cv,
     }
-    if isinstance(hypermodel, DataAwareHyperModel):
+    if isinstance(hypermodel, (DataAwareHyperModel, SklearnHyperModel)):
         identity.update(hypermodel.search_identity())
     return identity
 

@@ -29,6 +29,7 @@ from typing import Any
 import keras
 import keras_tuner
 import numpy as np
+from sklearn.metrics import check_scoring
 from sklearn.metrics import get_scorer
 from sklearn.metrics import get_scorer_names
 
@@ -42,6 +43,7 @@ __all__ = [
     "Scoring",
     "ValidationScores",
     "check_scoring_objective",
+    "estimator_scoring",
     "make_scoring",
 ]
 
@@ -140,6 +142,33 @@ def make_scoring(
             f'Pass refit="{scores[0].name}" (the score that ranks the trials).',
         )
     return Scoring(scores, by_name[refit])
+
+
+def estimator_scoring(scoring: Any, refit: Any, estimator: Any) -> Scoring:
+    """Resolves ``scoring=`` for a scikit-learn estimator.
+
+    ``None`` scores with the estimator's own ``score`` method (accuracy for
+    a classifier, R^2 for a regressor), named ``score`` as in scikit-learn;
+    otherwise as `make_scoring`, with scikit-learn scorers only.
+
+    Raises:
+        ValueError: For a Keras metric name, which an estimator cannot log.
+    """
+    if scoring is None:
+        score = Score("score", "val_score", "max", scorer=check_scoring(estimator))
+        return Scoring((score,), score)
+    resolved = make_scoring(scoring, refit)
+    for score in resolved.scores:
+        if score.scorer is None:
+            raise bad_value(
+                "scoring",
+                score.name,
+                f"a Keras metric, but {type(estimator).__name__} is a scikit-learn "
+                "estimator, scored by scikit-learn's scorers",
+                "Use a name from sklearn.metrics.get_scorer_names() (such as "
+                '"neg_mean_absolute_error" for "mae") or a scorer callable.',
+            )
+    return resolved
 
 
 def check_scoring_objective(scoring: Scoring, objective: Any) -> None:

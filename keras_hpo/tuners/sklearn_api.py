@@ -18,6 +18,7 @@ from keras_tuner.engine import trial as kt_trial
 
 from keras_hpo.callbacks import EpochRecorder
 from keras_hpo.errors import bad_value
+from keras_hpo.hypermodels.sklearn_estimator import SklearnHyperModel
 from keras_hpo.tuners.estimator import fitted_model
 from keras_hpo.tuners.estimator import predictions
 from keras_hpo.tuners.estimator import probabilities
@@ -47,7 +48,7 @@ class SklearnResults:
     @property
     def best_params_(self) -> dict[str, Any]:
         """Hyperparameter values of the best trial (as scikit-learn's)."""
-        return dict(self.result_store.require_best().values)
+        return self._restored(self.result_store.require_best().values)
 
     @property
     def best_score_(self) -> float:
@@ -76,7 +77,19 @@ class SklearnResults:
         scores = None
         if self.scoring is not None and len(self.scoring.scores) > 1:
             scores = [(s.name, s.logged, s.direction) for s in self.scoring.scores]
-        return self.result_store.cv_results(scores)
+        table = self.result_store.cv_results(scores)
+        if isinstance(self.hypermodel, SklearnHyperModel):
+            table["params"] = [self._restored(p) for p in table["params"]]
+            for name in self.hypermodel.labels_of:
+                if f"param_{name}" in table:
+                    table[f"param_{name}"] = [p.get(name) for p in table["params"]]
+        return table
+
+    def _restored(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Values from ``result.json`` as the hypermodel takes them."""
+        if isinstance(self.hypermodel, SklearnHyperModel):
+            return self.hypermodel.restore(values)
+        return dict(values)
 
     def best_model(self) -> keras.Model:
         """The best trial's trained model, with its best epoch's weights.
@@ -85,6 +98,12 @@ class SklearnResults:
         retrained.
         """
         best = self.result_store.require_best()
+        if isinstance(self.hypermodel, SklearnHyperModel):
+            raise TypeError(
+                "best_model() loads a trial's Keras model, but this search tunes "
+                f"{type(self.hypermodel.estimator).__name__}, a scikit-learn "
+                "estimator: use best_estimator_ (refit on all the data)."
+            )
         if self._best_model_cache and self._best_model_cache[0] == best.trial_id:
             return self._best_model_cache[1]
         model = self.load_model(self.oracle.get_trial(best.trial_id))
@@ -100,9 +119,24 @@ class SklearnResults:
         `keras_hpo.tuners.refit`; loaded from ``<project>/refit/`` when the
         tuner was made again). With ``refit=False``, or before a refit of
         the current best trial exists, the best trial's own model
-        (`best_model`).
+        (`best_model`). For a scikit-learn estimator, the fitted estimator
+        (``refit=True`` only, as in scikit-learn).
+
+        Raises:
+            AttributeError: For a scikit-learn estimator searched with
+                ``refit=False``, or before its refit.
         """
         best = self.result_store.require_best()
+        if isinstance(self.hypermodel, SklearnHyperModel):
+            estimator = self.refitted.load_estimator(best.trial_id)
+            if estimator is None:
+                raise AttributeError(
+                    "best_estimator_ is the scikit-learn estimator refitted on all "
+                    "the data after the search, and there is none for the best "
+                    f"trial ({best.trial_id}): search with refit=True (the "
+                    "default), as GridSearchCV needs refit for best_estimator_."
+                )
+            return estimator
         if self.refit:
             hp = self.oracle.get_trial(best.trial_id).hyperparameters.copy()
             model = self.refitted.load(best.trial_id, lambda: self.builder.build(hp))
@@ -118,6 +152,8 @@ class SklearnResults:
         least 0.5), one value per sample for a single regression target,
         else the model's raw outputs (see `estimator.predictions`).
         """
+        if isinstance(self.hypermodel, SklearnHyperModel):
+            return self.best_estimator_.predict(x)
         return predictions(self.best_estimator_.predict(x, verbose=0), self._task())
 
     def predict_proba(self, x: Any) -> np.ndarray:
@@ -126,6 +162,8 @@ class SklearnResults:
         Raises:
             AttributeError: If the hypermodel does not classify.
         """
+        if isinstance(self.hypermodel, SklearnHyperModel):
+            return self.best_estimator_.predict_proba(x)
         task = self._task()
         require_classifier(task)  # before predicting
         return probabilities(self.best_estimator_.predict(x, verbose=0), task)
@@ -142,6 +180,9 @@ class SklearnResults:
             TypeError: If there is no ``scoring=`` and the hypermodel does
                 not say what it predicts.
         """
+        if isinstance(self.hypermodel, SklearnHyperModel):
+            # scoring= (its ranking scorer) or the estimator's own score.
+            return float(self.scoring.ranking.scorer(self.best_estimator_, x, y))
         task = self._task()
         classes = getattr(self.hypermodel, "num_classes", None)
         model = self.best_estimator_

@@ -1,0 +1,214 @@
+"""A scikit-learn estimator as a hypermodel: `SklearnHyperModel`.
+
+Our strategy tuners take a scikit-learn estimator where they take a
+`HyperMLP` (``GridSearch(RandomForestClassifier(), param_grid=...)``), as
+``GridSearchCV`` and ``RandomizedSearchCV`` do. `as_hypermodel` wraps it in a
+`SklearnHyperModel`, whose ``build(hp)`` is a clone of the estimator with a
+trial's parameters set (``clone(estimator).set_params(**params)``, the values
+cloned too, as scikit-learn does).
+
+keras-tuner's ``Choice`` holds values of one type (int, float, str or bool),
+while scikit-learn grids hold ``None``, tuples, mixed types
+(``max_features=[0.5, "sqrt", None]``) and estimators. Such a list is encoded
+as text labels (``"None"``, ``"(50,)"``, ``"StandardScaler()"``), which the
+strategies, TensorBoard and the summary show; `SklearnHyperModel.decode`
+turns a trial's values back into the estimator's, which ``best_params_`` and
+``cv_results_`` report. The grid's keys are sorted, as scikit-learn's
+``ParameterGrid`` sorts them, so a grid runs its combinations in
+``GridSearchCV``'s order (ties in score are broken alike).
+
+This module owns that wrapping; it must not train, score or split data
+(`keras_hpo.tuners.estimator_runner` does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import keras_tuner
+import numpy as np
+from sklearn.base import clone
+from sklearn.base import is_classifier
+
+from keras_hpo.errors import bad_value
+from keras_hpo.search_space.knobs import to_python
+from keras_hpo.search_space.sklearn_grid import SUBGRID
+
+__all__ = ["SklearnHyperModel", "as_hypermodel", "is_sklearn_estimator"]
+
+_PLAIN = (bool, int, float, str)
+
+
+def is_sklearn_estimator(obj: Any) -> bool:
+    """Whether ``obj`` is a scikit-learn estimator (not a Keras hypermodel)."""
+    return (
+        not isinstance(obj, (type, keras_tuner.HyperModel))
+        and callable(getattr(obj, "fit", None))
+        and callable(getattr(obj, "get_params", None))
+        and callable(getattr(obj, "set_params", None))
+    )
+
+
+def as_hypermodel(hypermodel: Any) -> Any:
+    """A scikit-learn estimator wrapped as a `SklearnHyperModel`; else as given."""
+    if is_sklearn_estimator(hypermodel):
+        return SklearnHyperModel(hypermodel)
+    return hypermodel
+
+
+class SklearnHyperModel(keras_tuner.HyperModel):
+    """A scikit-learn estimator whose parameters a search tunes.
+
+    Args:
+        estimator: The estimator (left unfitted and unchanged: each trial
+            fits a clone).
+
+    Example:
+        >>> from sklearn.tree import DecisionTreeClassifier
+        >>> model = SklearnHyperModel(DecisionTreeClassifier())
+        >>> model.encode("param_grid", {"max_depth": [None, 3]})
+        {'max_depth': ['None', '3']}
+        >>> model.decode({"max_depth": "None"})
+        {'max_depth': None}
+    """
+
+    def __init__(self, estimator: Any):
+        super().__init__(name=type(estimator).__name__)
+        self.estimator = estimator
+        #: Hyperparameter name -> {label: the estimator's value}.
+        self.labels_of: dict[str, dict[str, Any]] = {}
+
+    @property
+    def is_classifier(self) -> bool:
+        """Whether the estimator classifies (an int ``cv`` then stratifies)."""
+        return bool(is_classifier(self.estimator))
+
+    def encode(self, argument: str, spec: Any) -> Any:
+        """A ``param_grid`` / ``param_distributions`` that keras-tuner can hold.
+
+        Names are checked against the estimator's parameters; keys are
+        sorted (as ``ParameterGrid`` does); lists that keras-tuner's
+        ``Choice`` cannot hold as they are become text labels, remembered
+        for `decode`. Anything else is returned as given, for
+        `keras_hpo.search_space` to check.
+
+        Raises:
+            ValueError: For a name the estimator does not have, or two
+                values of one list that read alike.
+        """
+        if isinstance(spec, Mapping):
+            names = sorted(spec, key=str)
+            return {name: self._encoded(argument, name, spec[name]) for name in names}
+        if isinstance(spec, (list, tuple)):
+            return [
+                self.encode(f"{argument}[{i}]", grid) for i, grid in enumerate(spec)
+            ]
+        return spec
+
+    def _encoded(self, argument: str, name: Any, values: Any) -> Any:
+        known = self.estimator.get_params(deep=True)
+        if isinstance(name, str) and name != SUBGRID and name not in known:
+            raise bad_value(
+                argument,
+                name,
+                f"{name!r} is not a parameter of {type(self.estimator).__name__}",
+                f"Use one of: {', '.join(sorted(known))}.",
+            )
+        if isinstance(values, np.ndarray):
+            values = list(values)
+        if not isinstance(values, (list, tuple)):
+            return values
+        values = [to_python(v) for v in values]
+        if _holds_as_is(values):
+            return values
+        labels = [_label(v) for v in values]
+        if len(set(labels)) < len(labels):
+            labels = [repr(v) for v in values]
+        if len(set(labels)) < len(labels):
+            raise bad_value(
+                f"{argument}[{name!r}]",
+                values,
+                "two of its values read alike, so a trial could not tell them apart",
+                "Give each value once.",
+            )
+        self.labels_of[name] = dict(zip(labels, values, strict=True))
+        return labels
+
+    def decode(
+        self, values: Mapping[str, Any], json_safe: bool = False
+    ) -> dict[str, Any]:
+        """A trial's values as the estimator takes them (labels turned back).
+
+        The internal sub-grid index of a list of grids is left out; a value
+        that is not a label is kept as it is.
+
+        Args:
+            values: Hyperparameter name -> value, as the oracle holds them.
+            json_safe: Keep the label of a value JSON cannot hold (an
+                estimator), for ``result.json``; `restore` turns it back.
+        """
+        decoded = {}
+        for name, value in values.items():
+            if name == SUBGRID:
+                continue
+            table = self.labels_of.get(name, {})
+            if _hashable(value) and value in table:
+                if not json_safe or _json_safe(table[value]):
+                    value = table[value]
+            decoded[name] = value
+        return decoded
+
+    def restore(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Values read from ``result.json``: the labels kept there turned back."""
+        restored = dict(values)
+        for name, value in values.items():
+            table = self.labels_of.get(name, {})
+            if isinstance(value, str) and not _json_safe(table.get(value)):
+                restored[name] = table[value]
+        return restored
+
+    def build(self, hp: Any) -> Any:
+        """An unfitted clone of the estimator with ``hp``'s active values set."""
+        values = {k: v for k, v in hp.values.items() if hp.is_active(k)}
+        params = {k: clone(v, safe=False) for k, v in self.decode(values).items()}
+        return clone(self.estimator).set_params(**params)
+
+    def search_identity(self) -> dict[str, Any]:
+        """What the scores mean: the estimator's class and fixed parameters.
+
+        Saved with the search and compared on resume (see
+        `keras_hpo.tuners.resume.search_identity`).
+        """
+        estimator = type(self.estimator)
+        return {
+            "estimator": f"{estimator.__module__}.{estimator.__qualname__}",
+            "estimator_params": repr(self.estimator),
+        }
+
+
+def _holds_as_is(values: Any) -> bool:
+    """Whether keras-tuner keeps these values unchanged (one plain type)."""
+    kinds = {type(v) for v in values}
+    return len(kinds) == 1 and kinds.pop() in _PLAIN
+
+
+def _label(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+def _json_safe(value: Any) -> bool:
+    """Whether JSON holds ``value`` (tuples come back as lists)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_json_safe(v) for v in value)
+    return False
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True

@@ -1,0 +1,317 @@
+"""scikit-learn estimators on our strategies, checked against GridSearchCV.
+
+The same estimator, grid, splitter and scorer through keras_hpo's
+`GridSearch` and through ``sklearn.model_selection.GridSearchCV`` must give
+the same candidates in the same order, the same fold scores, the same
+``best_params_`` / ``best_score_`` (to 1e-12) and the same refit model.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pytest
+import scipy.stats
+from sklearn.datasets import load_diabetes
+from sklearn.datasets import load_iris
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import KFold
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeClassifier
+from tb_reading import hparams
+
+import keras_hpo
+
+#: The iris seed's grid, as its users write it (scikit-learn's tutorial).
+SEED_GRID = {
+    "n_estimators": [50, 100, 150],
+    "max_depth": [None, 10, 20],
+    "min_samples_split": [2, 5, 10],
+}
+#: The same shape, with forests small enough for the default test run.
+SMALL_GRID = {
+    "n_estimators": [3, 5, 8],
+    "max_depth": [None, 2, 3],
+    "min_samples_split": [2, 5, 10],
+}
+
+
+def _same_as_grid_search_cv(tmp_path, estimator, grid, x, y, **search):
+    reference = GridSearchCV(estimator, grid, **search).fit(x, y)
+    tuner = keras_hpo.GridSearch(
+        estimator, param_grid=grid, directory=str(tmp_path), verbose=0, **search
+    )
+    tuner.search(x, y)
+    ours = tuner.cv_results_
+    theirs = reference.cv_results_
+    # Every column scikit-learn has, we have (times aside, values equal).
+    assert set(theirs) <= set(ours)
+    assert ours["params"] == list(theirs["params"])
+    for column in theirs:
+        if column.endswith("_time") or column == "params":
+            continue
+        mine = ours[column]
+        if column.startswith("param_"):
+            assert list(mine) == list(theirs[column]), column
+        else:
+            np.testing.assert_allclose(mine, theirs[column], rtol=0, atol=1e-12)
+    assert tuner.best_params_ == reference.best_params_
+    assert abs(tuner.best_score_ - reference.best_score_) <= 1e-12
+    assert len(tuner.results()) == len(theirs["params"])
+    return tuner, reference
+
+
+def test_iris_random_forest_grid_equals_grid_search_cv(tmp_path):
+    x, y = load_iris(return_X_y=True)
+    tuner, reference = _same_as_grid_search_cv(
+        tmp_path,
+        RandomForestClassifier(random_state=0),
+        SMALL_GRID,
+        x,
+        y,
+        cv=5,
+        scoring="accuracy",
+    )
+    assert len(tuner.results()) == 27
+    # max_depth=None ran as None, not as a text label.
+    assert tuner.cv_results_["param_max_depth"][:9] == [None] * 9
+    # The refit is GridSearchCV's refit: same parameters, same data, same seed.
+    np.testing.assert_array_equal(
+        tuner.predict(x), reference.best_estimator_.predict(x)
+    )
+    np.testing.assert_allclose(
+        tuner.predict_proba(x), reference.best_estimator_.predict_proba(x)
+    )
+    assert tuner.score(x, y) == pytest.approx(reference.score(x, y), abs=1e-12)
+    assert isinstance(tuner.best_estimator_, RandomForestClassifier)
+    assert os.path.isfile(tmp_path / "untitled_project" / "refit" / "estimator.pkl")
+
+
+@pytest.mark.slow
+def test_iris_random_forest_seed_grid_equals_grid_search_cv(tmp_path):
+    x, y = load_iris(return_X_y=True)
+    tuner, _ = _same_as_grid_search_cv(
+        tmp_path,
+        RandomForestClassifier(random_state=0),
+        SEED_GRID,
+        x,
+        y,
+        cv=5,
+        scoring="accuracy",
+    )
+    assert len(tuner.results()) == 27
+
+
+def test_several_scores_and_the_default_score_equal_grid_search_cv(tmp_path):
+    x, y = load_iris(return_X_y=True)
+    grid = {"max_depth": [1, 2, None], "criterion": ["gini", "entropy"]}
+    tree = DecisionTreeClassifier(random_state=0)
+    _same_as_grid_search_cv(
+        tmp_path / "several",
+        tree,
+        grid,
+        x,
+        y,
+        cv=3,
+        scoring=["accuracy", "f1_macro"],
+        refit="f1_macro",
+    )
+    # No scoring=: the estimator's own score (accuracy), 5 folds by default.
+    tuner, _ = _same_as_grid_search_cv(tmp_path / "default", tree, grid, x, y)
+    assert tuner.oracle.objective.name == "val_score"
+    assert "split4_test_score" in tuner.cv_results_
+
+
+def test_regression_rmse_and_a_pipeline_equal_grid_search_cv(tmp_path):
+    x, y = load_diabetes(return_X_y=True)
+    pipeline = Pipeline([("scale", StandardScaler()), ("ridge", Ridge())])
+    grid = {
+        "ridge__alpha": [0.01, 0.1, 1.0, 10.0],
+        "scale": [StandardScaler(), "passthrough"],
+    }
+    tuner, _ = _same_as_grid_search_cv(
+        tmp_path,
+        pipeline,
+        grid,
+        x,
+        y,
+        cv=KFold(4, shuffle=True, random_state=0),
+        scoring="neg_root_mean_squared_error",
+    )
+    # Greater is better, as in scikit-learn: the RMSE negated.
+    assert tuner.best_score_ < 0
+    assert tuner.score(x, y) == pytest.approx(
+        -np.sqrt(np.mean((tuner.predict(x) - y) ** 2))
+    )
+    assert tuner.best_params_["scale"] in ("passthrough",) or isinstance(
+        tuner.best_params_["scale"], StandardScaler
+    )
+
+
+def test_values_keras_tuner_cannot_hold_are_decoded(tmp_path):
+    x, y = load_iris(return_X_y=True)
+    tuner = keras_hpo.GridSearch(
+        DecisionTreeClassifier(random_state=0),
+        param_grid={"max_features": [0.5, "sqrt", None, 2], "max_depth": [None]},
+        cv=3,
+        directory=str(tmp_path),
+        verbose=0,
+    )
+    # The strategies see text labels...
+    assert [c["max_features"] for c in tuner.grid] == ["0.5", "sqrt", "None", "2"]
+    tuner.search(x, y)
+    # ...the results hold the estimator's values, with their types.
+    values = tuner.cv_results_["param_max_features"]
+    assert values == [0.5, "sqrt", None, 2]
+    assert [type(v) for v in values] == [float, str, type(None), int]
+    assert tuner.cv_results_["param_max_depth"] == [None] * 4
+    reference = GridSearchCV(
+        DecisionTreeClassifier(random_state=0),
+        {"max_features": [0.5, "sqrt", None, 2], "max_depth": [None]},
+        cv=3,
+    ).fit(x, y)
+    np.testing.assert_allclose(
+        tuner.cv_results_["mean_test_score"],
+        reference.cv_results_["mean_test_score"],
+        rtol=0,
+        atol=1e-12,
+    )
+
+
+def test_random_search_runs_n_iter_distinct_configurations(tmp_path):
+    x, y = load_iris(return_X_y=True)
+
+    def run(name):
+        tuner = keras_hpo.RandomSearch(
+            DecisionTreeClassifier(random_state=0),
+            param_distributions={
+                "max_depth": [None, 2, 3, 4, 5],
+                "min_samples_split": scipy.stats.randint(2, 20),
+                "criterion": ["gini", "entropy"],
+            },
+            n_iter=10,
+            seed=3,
+            cv=3,
+            directory=str(tmp_path),
+            project_name=name,
+            verbose=0,
+        )
+        tuner.search(x, y)
+        return tuner.cv_results_["params"]
+
+    params = run("first")
+    assert len(params) == 10
+    assert len({tuple(sorted(p.items(), key=str)) for p in params}) == 10
+    assert any(p["max_depth"] is None for p in params)
+    assert all(2 <= p["min_samples_split"] < 20 for p in params)
+    assert run("second") == params  # seeded: the same draws
+
+
+def test_bayesian_search_tunes_an_estimator(tmp_path):
+    x, y = load_diabetes(return_X_y=True)
+    tuner = keras_hpo.BayesianSearch(
+        Ridge(),
+        param_distributions={"alpha": scipy.stats.loguniform(1e-3, 1e2)},
+        max_trials=6,
+        seed=1,
+        scoring="r2",
+        directory=str(tmp_path),
+        verbose=0,
+    )
+    tuner.search(x, y)
+    scores = tuner.cv_results_["mean_test_score"]
+    assert len(scores) == 6 and all(math.isfinite(s) for s in scores)
+    assert tuner.best_score_ == max(scores)
+    assert 1e-3 <= tuner.best_params_["alpha"] <= 1e2
+
+
+def test_estimator_trials_are_in_tensorboard_and_resume(tmp_path, capsys):
+    x, y = load_iris(return_X_y=True)
+    grid = {"max_depth": [1, 2, 3, None]}
+
+    def tuner(**kwargs):
+        return keras_hpo.GridSearch(
+            DecisionTreeClassifier(random_state=0),
+            param_grid=grid,
+            cv=3,
+            directory=str(tmp_path),
+            project_name="tree",
+            **kwargs,
+        )
+
+    first = tuner(max_trials=2)
+    first.search(x, y)
+    line = capsys.readouterr().out.splitlines()[2]
+    assert line.startswith("[trial 1/2] val_score=")
+    assert "(mean of 3 folds)" in line and "epochs" not in line
+    again = tuner(verbose=0)
+    again.search(x, y)
+    assert len(again.results()) == 4
+    assert [r.number for r in again.results()] == [1, 2, 3, 4]
+    _, sessions, _ = hparams(tmp_path / "tree" / "tensorboard")
+    assert len(sessions) == 4
+    values = {
+        session.hparams["max_depth"].string_value
+        or str(int(session.hparams["max_depth"].number_value))
+        for session in sessions.values()
+    }
+    assert values == {"1", "2", "3", "None"}
+    # Another estimator in that project: refused, its scores mean another thing.
+    with pytest.raises(ValueError, match="estimator"):
+        keras_hpo.GridSearch(
+            RandomForestClassifier(),
+            param_grid=grid,
+            cv=3,
+            directory=str(tmp_path),
+            project_name="tree",
+        )
+
+
+def test_bad_input_for_an_estimator_names_the_argument(tmp_path):
+    tree = DecisionTreeClassifier()
+    with pytest.raises(ValueError, match=r"param_grid.*'max_dept'.*max_depth"):
+        keras_hpo.GridSearch(tree, param_grid={"max_dept": [1, 2]})
+    with pytest.raises(ValueError, match=r"scoring.*'mae'.*neg_mean_absolute_error"):
+        keras_hpo.GridSearch(tree, param_grid={"max_depth": [1, 2]}, scoring="mae")
+    with pytest.raises(ValueError, match=r"fuse.*scikit-learn estimator.*fuse=4"):
+        keras_hpo.GridSearch(tree, param_grid={"max_depth": [1, 2]}, fuse=4)
+    x, y = load_iris(return_X_y=True)
+    tuner = keras_hpo.GridSearch(
+        tree, param_grid={"max_depth": [1, 2]}, directory=str(tmp_path), verbose=0
+    )
+    with pytest.raises(ValueError, match=r"epochs.*Keras fit\(\) argument"):
+        tuner.search(x, y, epochs=5)
+    no_refit = keras_hpo.GridSearch(
+        tree,
+        param_grid={"max_depth": [1, 2]},
+        refit=False,
+        directory=str(tmp_path),
+        project_name="no_refit",
+        verbose=0,
+    )
+    no_refit.search(x, y)
+    with pytest.raises(AttributeError, match="refit=True"):
+        _ = no_refit.best_estimator_
+    with pytest.raises(TypeError, match="best_estimator_"):
+        no_refit.best_model()
+
+
+def test_a_failing_fit_fails_its_trial_only(tmp_path):
+    x, y = load_iris(return_X_y=True)
+    tuner = keras_hpo.GridSearch(
+        DecisionTreeClassifier(random_state=0),
+        param_grid={"max_depth": [-1, 2]},  # -1: refused by scikit-learn's fit
+        cv=3,
+        directory=str(tmp_path),
+        verbose=0,
+    )
+    tuner.search(x, y)
+    status = tuner.cv_results_["status"]
+    assert status == ["failed", "completed"]
+    assert "max_depth" in tuner.cv_results_["error"][0]
+    assert tuner.best_params_ == {"max_depth": 2}
