@@ -37,9 +37,11 @@ _EXPORTS = {
     "SuccessiveHalving": "keras_hpo.stopping",
     "GridSearch": "keras_hpo.tuners",
     "RandomSearch": "keras_hpo.tuners",
+    "SavedSearch": "keras_hpo.tuners",
     "SearchTuner": "keras_hpo.tuners",
     "TrialResult": "keras_hpo.tuners",
     "TrialStatus": "keras_hpo.tuners",
+    "load": "keras_hpo.tuners",
 }
 
 __all__ = [
@@ -56,12 +58,14 @@ __all__ = [
     "ProjectInUseError",
     "RandomOracle",
     "RandomSearch",
+    "SavedSearch",
     "SearchSpaceError",
     "SearchTuner",
     "SuccessiveHalving",
     "TrialResult",
     "TrialStatus",
     "__version__",
+    "load",
     "param_distributions_to_hyperparameters",
     "param_grid_to_hyperparameters",
 ]
@@ -84,9 +88,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from keras_hpo.tuners import BayesianSearch
     from keras_hpo.tuners import GridSearch
     from keras_hpo.tuners import RandomSearch
+    from keras_hpo.tuners import SavedSearch
     from keras_hpo.tuners import SearchTuner
     from keras_hpo.tuners import TrialResult
     from keras_hpo.tuners import TrialStatus
+    from keras_hpo.tuners import load
 
 
 def __getattr__(name: str) -> Any:

@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune = _add_tune(sub)
     _add_data_options(tune)
     _add_summary(sub)
+    _add_predict(sub)
     _add_tensorboard(sub)
     parser.epilog = "The options of `keras-hpo tune`:\n\n" + tune.format_help()
     return parser
@@ -205,6 +206,31 @@ def _add_summary(sub) -> None:
     )
 
 
+def _add_predict(sub) -> None:
+    """``keras-hpo predict DIR --csv FILE``."""
+    predict = sub.add_parser(
+        "predict",
+        help="predict a CSV's rows with a finished search's refit model",
+        description="Load the best configuration refit on all the data "
+        "(keras_hpo.load(DIR).best_estimator_) and predict every row of a CSV "
+        "file. The feature columns are those the search was tuned on (named "
+        "in DIR/summary.json by `keras-hpo tune --dataset csv`), else every "
+        "column but --target. Writes the CSV's columns plus a `prediction` "
+        "column (class labels as in the tuning data) to --output, or prints it.",
+        formatter_class=_Formatter,
+    )
+    predict.add_argument(
+        "directory", metavar="DIR", help="the project directory of the search"
+    )
+    predict.add_argument("--csv", metavar="PATH", required=True, help="rows to predict")
+    predict.add_argument(
+        "--target", metavar="COLUMN", default=None, help="a column to leave out"
+    )
+    predict.add_argument(
+        "--output", metavar="PATH", default=None, help="CSV to write (default: print)"
+    )
+
+
 def _add_tensorboard(sub) -> None:
     """``keras-hpo tensorboard DIR``."""
     board = sub.add_parser(
@@ -287,12 +313,57 @@ def _tune(args) -> int:
         "best_score": tuner.best_score_,
         "test": test,
         "seconds": time.perf_counter() - start,
+        # What `keras-hpo predict` needs to read a CSV as this search did.
+        "target": args.target,
+        "features": data.features,
+        "classes": data.classes,
     }
     path = os.path.join(tuner.project_dir, "summary.json")
     atomic_write_json(path, summary)
     shown = ", ".join(f"{k}={v:.4f}" for k, v in test.items())
     print(f"Best model on the test split: {shown}")
     print(f"Results: {tuner.project_dir} (summary in {path})")
+    return 0
+
+
+def _predict(args) -> int:
+    import csv
+    import io
+    import json
+
+    import keras_hpo
+    from keras_hpo.datasets import read_features
+    from keras_hpo.files import atomic_write
+
+    search = keras_hpo.load(args.directory)
+    about = {}
+    path = os.path.join(args.directory, "summary.json")
+    if os.path.isfile(path):
+        with open(path) as handle:
+            about = json.load(handle)
+    header, x, rows = read_features(
+        args.csv, about.get("features"), args.target or about.get("target")
+    )
+    predictions = search.predict(x)
+    classes = about.get("classes")
+    if classes and predictions.ndim == 1:
+        predictions = [classes[int(code)] for code in predictions]
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow([*header, "prediction"])
+    for row, value in zip(rows, predictions, strict=True):
+        shown = value if isinstance(value, str) else f"{float(value):.6g}"
+        writer.writerow([*row, shown])
+    if args.output is None:
+        print(text.getvalue(), end="")
+        return 0
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w") as handle:
+            handle.write(text.getvalue())
+
+    atomic_write(args.output, write)
+    print(f"Wrote {len(rows)} predictions to {args.output}", file=sys.stderr)
     return 0
 
 
@@ -340,7 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from keras_hpo.errors import ConfigTypeError
     from keras_hpo.errors import ProjectInUseError
 
-    commands = {"summary": _summary, "tensorboard": _tensorboard}
+    commands = {"summary": _summary, "tensorboard": _tensorboard, "predict": _predict}
     if args.command in commands:
         try:
             return commands[args.command](args)

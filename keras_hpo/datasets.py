@@ -27,6 +27,7 @@ __all__ = [
     "load_digits",
     "load_fashion_mnist",
     "load_mnist",
+    "read_features",
     "read_idx",
 ]
 
@@ -59,6 +60,7 @@ class Dataset:
         num_classes: Number of classes (classification), else ``None``.
         x_train, y_train, x_val, y_val, x_test, y_test: The splits.
         classes: The original labels, in the order of their codes (CSV).
+        features: The feature columns' names, in order (CSV).
     """
 
     name: str
@@ -71,6 +73,7 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     classes: list | None = None
+    features: list[str] | None = None
 
     def limit(self, n_train: int | None) -> Dataset:
         """Keeps only the first ``n_train`` training samples (for quick runs)."""
@@ -270,8 +273,78 @@ def load_csv(path: str, target: str, task: str | None = None, seed: int = 0) -> 
     stratify = task != "regression" and min(np.bincount(y)) >= 3
     name = os.path.splitext(os.path.basename(path))[0]
     return Dataset(
-        name, task, num_classes, *_split(x, y, seed, stratify), classes=classes
+        name,
+        task,
+        num_classes,
+        *_split(x, y, seed, stratify),
+        classes=classes,
+        features=[h for h in header if h != target],
     )
+
+
+def read_features(
+    path: str, features: list[str] | None = None, target: str | None = None
+) -> tuple[list[str], np.ndarray, list[list[str]]]:
+    """A CSV's feature columns as a matrix, to predict from (``keras-hpo predict``).
+
+    Args:
+        path: The CSV file, with a header row.
+        features: The columns the model was trained on, in that order
+            (other columns are ignored); ``None``: every column but
+            ``target``.
+        target: A column to leave out when ``features`` is not known.
+
+    Returns:
+        ``(header, x, rows)``: the file's header, the features of each row
+        (float32) and the rows as read.
+
+    Raises:
+        ValueError: For a missing file or column, or a feature that is not
+            a finite number (the message names the column and line).
+    """
+    if not os.path.isfile(path):
+        raise bad_value("csv", path, "no such file", "Pass the path of a CSV file.")
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    if len(rows) < 2:
+        raise bad_value(
+            "csv", path, "needs a header row and data rows", "Check the file."
+        )
+    header, body = [h.strip() for h in rows[0]], [r for r in rows[1:] if r]
+    if features is None:
+        features = [h for h in header if h != target]
+    missing = [f for f in features if f not in header]
+    if missing:
+        raise bad_value(
+            "csv",
+            path,
+            f"has no column {', '.join(map(repr, missing))}, which the model "
+            "was trained on",
+            f"Give a CSV with the columns {', '.join(features)}.",
+        )
+    columns = [header.index(f) for f in features]
+    x = np.empty((len(body), len(columns)), dtype="float32")
+    for line, row in enumerate(body, start=2):
+        if len(row) != len(header):
+            raise bad_value(
+                "csv",
+                path,
+                f"line {line} has {len(row)} fields, not {len(header)}",
+                "Fix the row.",
+            )
+        for j, (name, column) in enumerate(zip(features, columns, strict=True)):
+            number = _number(row[column])
+            if number is None or not np.isfinite(number):
+                raise bad_value(
+                    "csv",
+                    path,
+                    f"column {name!r}, line {line}: {row[column]!r} is not a "
+                    "finite number",
+                    "Encode features as numbers, as in the data the model was "
+                    "tuned on.",
+                )
+            x[line - 2, j] = number
+    return header, x, body
 
 
 def _read_table(path: str, target: str) -> tuple[list[str], list[list[str]]]:

@@ -74,7 +74,8 @@ def atomic_write(path: str, write: Callable[[str], None]) -> None:
         OSError: If the file cannot be written (disk full, read-only folder);
             the message names ``path`` and, for a full disk, the free space.
     """
-    suffix = ".weights.h5" if path.endswith(".weights.h5") else ""
+    # Keras picks the format by the file's extension: keep it.
+    suffix = next((s for s in (".weights.h5", ".keras") if path.endswith(s)), "")
     tmp = temp_name(path, suffix)
     try:
         write(tmp)

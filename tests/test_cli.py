@@ -19,6 +19,7 @@ import pytest
 from conftest import run_python
 
 from keras_hpo import cli
+from keras_hpo.tuners.saved import load as load_search
 
 OPTIONS = [
     "--strategy",
@@ -429,6 +430,29 @@ def test_csv_classification_with_text_labels(tmp_path, labels, task):
     assert result["dataset"] == "animals"
     assert result["objective"] == "val_accuracy"
     assert set(result["test"]) == {"accuracy", "loss"}
+    assert result["features"] == ["a", "b", "c"] and result["target"] == "kind"
+    assert result["classes"] == sorted(labels)
+    # keras-hpo predict: the refit model, from the folder alone, on new rows
+    # whose columns come in another order and without the target.
+    new_rows = write_csv(
+        tmp_path / "new.csv", ["c", "b", "a"], [row[::-1] for row in x[:20]]
+    )
+    done = keras_hpo(
+        "predict",
+        str(tmp_path / "out" / "animals_random"),
+        "--csv",
+        str(new_rows),
+        "--output",
+        str(tmp_path / "predicted.csv"),
+    )
+    assert done.returncode == 0, done.stderr
+    lines = (tmp_path / "predicted.csv").read_text().splitlines()
+    assert lines[0] == "c,b,a,prediction" and len(lines) == 21
+    predicted = [line.rsplit(",", 1)[1] for line in lines[1:]]
+    codes = load_search(str(tmp_path / "out" / "animals_random")).predict(
+        x[:20].astype("float32")
+    )
+    assert predicted == [sorted(labels)[c] for c in codes]
 
 
 def test_csv_regression(tmp_path):
@@ -507,6 +531,10 @@ def test_mnist_from_the_original_idx_files(tmp_path, mnist_idx_dir):
     assert set(result["test"]) == {"accuracy", "loss"}
 
 
+# Slow: about 20 s;
+# the MNIST idx run stays;
+# the default run has to stay under 12 minutes.
+@pytest.mark.slow
 def test_fashion_mnist_through_keras_loader_offline(tmp_path, keras_home):
     done = keras_hpo(
         "tune",

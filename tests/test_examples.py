@@ -218,6 +218,10 @@ def test_bayesian_fashion_mnist(tmp_path, keras_home):
 
 
 # -- 4. regression: y = x + 10 ---------------------------------------------------
+# Slow: about 18 s;
+# the --taught run (stricter) stays;
+# the default run has to stay under 12 minutes.
+@pytest.mark.slow
 def test_regression_finds_linear_activation(tmp_path):
     out = run_example(
         "regression_linear.py",
@@ -329,6 +333,10 @@ def test_subclass_hooks_shape_every_model(tmp_path):
 
 
 # -- 6. a scikit-learn estimator: the iris random forest ------------------------
+# Slow: about 15 s;
+# tests/test_sklearn_estimators.py checks the same in-process;
+# the default run has to stay under 12 minutes.
+@pytest.mark.slow
 def test_sklearn_random_forest_agrees_with_grid_search_cv(tmp_path):
     out = run_example(
         "sklearn_random_forest.py",

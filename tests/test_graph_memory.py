@@ -11,6 +11,7 @@ import gc
 
 import keras
 import numpy as np
+import pytest
 from tensorflow.python.framework import func_graph
 from tensorflow.python.framework import ops
 
@@ -66,6 +67,7 @@ def test_plain_training_registers_gradients_that_the_block_removes(tiny_classifi
     assert kept.predict(x[:5], verbose=0).shape == (5, 3)
 
 
+@pytest.mark.slow  # about 17 s; the default run has to stay under 12 minutes
 def test_a_search_leaves_no_trial_graphs_behind(tmp_path, tiny_classification):
     x, y = tiny_classification
     gradients = custom_gradients()

@@ -30,6 +30,10 @@ def _search(directory, digits, isolate: bool):
     return tuner
 
 
+# Slow: about 30 s;
+# the isolated variant of test_same_results stays;
+# the default run has to stay under 12 minutes.
+@pytest.mark.slow
 def test_isolated_trials_give_the_same_results_pruning_and_logs(tmp_path, digits):
     here = _search(tmp_path / "here", digits, isolate=False)
     apart = _search(tmp_path / "apart", digits, isolate=True)
@@ -68,6 +72,7 @@ class _Untrainable(keras_hpo.HyperMLP):
         return super().fit(hp, model, *args, **kwargs)
 
 
+@pytest.mark.slow  # about 17 s; the default run has to stay under 12 minutes
 def test_an_error_in_a_trials_process_fails_that_trial(tmp_path, tiny_classification):
     x, y = tiny_classification
     tuner = keras_hpo.GridSearch(

@@ -34,12 +34,14 @@ PUBLIC = {
         "ProjectInUseError",
         "RandomOracle",
         "RandomSearch",
+        "SavedSearch",
         "SearchSpaceError",
         "SearchTuner",
         "SuccessiveHalving",
         "TrialResult",
         "TrialStatus",
         "__version__",
+        "load",
         "param_distributions_to_hyperparameters",
         "param_grid_to_hyperparameters",
     ],
@@ -84,9 +86,11 @@ PUBLIC = {
         "BayesianSearch",
         "GridSearch",
         "RandomSearch",
+        "SavedSearch",
         "SearchTuner",
         "TrialResult",
         "TrialStatus",
+        "load",
     ],
 }
 
@@ -112,6 +116,8 @@ HOMES = {
     "SearchTuner": "keras_hpo.tuners",
     "TrialResult": "keras_hpo.tuners",
     "TrialStatus": "keras_hpo.tuners",
+    "SavedSearch": "keras_hpo.tuners",
+    "load": "keras_hpo.tuners",
 }
 
 

@@ -5,7 +5,7 @@ checkpoint and result stores, isolation, the callbacks' view; see
 ARCHITECTURE.md); the strategy tuners only pick an oracle.
 The names are imported on first use, so that reading results from disk
 (`keras_hpo.tuners.results`, ``keras-hpo summary``) does not import
-TensorFlow.
+TensorFlow. `load` reads a finished search from its folder (`SavedSearch`).
 """
 
 import importlib
@@ -16,18 +16,22 @@ _EXPORTS = {
     "BayesianSearch": "keras_hpo.tuners.bayesian",
     "GridSearch": "keras_hpo.tuners.grid",
     "RandomSearch": "keras_hpo.tuners.random",
+    "SavedSearch": "keras_hpo.tuners.saved",
     "SearchTuner": "keras_hpo.tuners.base",
     "TrialResult": "keras_hpo.tuners.results",
     "TrialStatus": "keras_hpo.tuners.results",
+    "load": "keras_hpo.tuners.saved",
 }
 
 __all__ = [
     "BayesianSearch",
     "GridSearch",
     "RandomSearch",
+    "SavedSearch",
     "SearchTuner",
     "TrialResult",
     "TrialStatus",
+    "load",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -37,6 +41,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from keras_hpo.tuners.random import RandomSearch
     from keras_hpo.tuners.results import TrialResult
     from keras_hpo.tuners.results import TrialStatus
+    from keras_hpo.tuners.saved import SavedSearch
+    from keras_hpo.tuners.saved import load
 
 
 def __getattr__(name: str) -> Any:

@@ -6,7 +6,10 @@ estimator and ask whether it is a classifier. `FittedModel` answers them
 for a Keras model whose task is known (a `HyperMLP`'s ``labels``), and
 `predictions` / `probabilities` turn the model's outputs into what a
 scikit-learn estimator returns. Used by the tuner's `predict`, `score` and
-by `scoring=`. It owns that translation only.
+by `scoring=`; `estimator_predict`, `estimator_predict_proba` and
+`estimator_score` answer scikit-learn's three calls for a tuner's best
+estimator, a Keras model or a scikit-learn estimator, from a search or from
+`keras_hpo.load`. It owns that translation only.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from sklearn.base import RegressorMixin
 
 __all__ = [
     "FittedModel",
+    "estimator_predict",
+    "estimator_predict_proba",
+    "estimator_score",
     "fitted_model",
     "predictions",
     "probabilities",
@@ -118,3 +124,68 @@ def fitted_model(model: Any, task: str | None, num_classes: int | None) -> Fitte
     """``model`` as a fitted classifier or regressor, as its task says."""
     kind = _FittedClassifier if task in CLASSIFYING else _FittedRegressor
     return kind(model, task, num_classes)
+
+
+def estimator_predict(
+    model: Any, x: Any, task: str | None, sklearn: bool
+) -> np.ndarray:
+    """scikit-learn's ``predict`` of a best estimator (see `predictions`)."""
+    if sklearn:
+        return np.asarray(model.predict(x))
+    return predictions(model.predict(x, verbose=0), task)
+
+
+def estimator_predict_proba(
+    model: Any, x: Any, task: str | None, sklearn: bool
+) -> np.ndarray:
+    """scikit-learn's ``predict_proba`` of a best estimator.
+
+    Raises:
+        AttributeError: If a Keras model's task does not classify, or the
+            estimator has no ``predict_proba``.
+    """
+    if sklearn:
+        return model.predict_proba(x)
+    require_classifier(task)  # before predicting
+    return probabilities(model.predict(x, verbose=0), task)
+
+
+def estimator_score(
+    model: Any,
+    x: Any,
+    y: Any,
+    *,
+    task: str | None,
+    num_classes: int | None,
+    sklearn: bool,
+    scorer: Any = None,
+    metric: str | None = None,
+) -> float:
+    """scikit-learn's ``score`` of a best estimator on ``(x, y)``.
+
+    ``scorer(estimator, x, y)`` when given (the ranking ``scoring=``); a
+    Keras metric the model compiled (``metric``, read from ``evaluate``);
+    otherwise the estimator's own ``score``, or for a Keras model accuracy
+    when it classifies and R^2 for a regression (``ClassifierMixin.score``
+    and ``RegressorMixin.score``).
+
+    Raises:
+        TypeError: For a Keras model with none of these and no known task.
+    """
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if sklearn:
+        return float(scorer(model, x, y) if scorer is not None else model.score(x, y))
+    fitted = fitted_model(model, task, num_classes)
+    if scorer is not None:
+        return float(scorer(fitted, x, y))
+    if metric is not None:
+        return float(model.evaluate(x, y, verbose=0, return_dict=True)[metric])
+    if task is None:
+        raise TypeError(
+            "score(x, y) needs to know what the model predicts, and its "
+            "hypermodel does not say (HyperMLP does). Pass scoring= to the "
+            "tuner, or use best_estimator_.evaluate(x, y)."
+        )
+    return float(fitted.score(x, y))

@@ -7,9 +7,11 @@ epochs its best trial chose (with ``cv=``, the mean over its folds of each
 fold's best epoch, rounded), from the trial's seed, with no early stopping
 or pruning (there is no validation data left to judge them by). The model is
 `SearchTuner.best_estimator_`, and `predict`, `predict_proba` and `score`
-use it. Its weights and what it was trained on are written under
+use it. The whole model (``model.keras``: architecture, weights, compile
+settings) and what it was trained on and what it predicts (``refit.json``:
+the trial, epochs, samples, task, classes, scores) are written under
 ``<project>/refit/``, so a tuner made again on the project has it without
-the data.
+the data, and `keras_hpo.load` serves it without the hypermodel either.
 
 A scikit-learn estimator (`SklearnHyperModel`) is refitted as
 ``GridSearchCV`` refits it: one ``fit`` of the best parameters on all the
@@ -23,6 +25,7 @@ tuner). Neither chooses the best trial or runs a search.
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 import time
@@ -33,6 +36,7 @@ import keras
 import numpy as np
 
 from keras_hpo.callbacks import EpochRecorder
+from keras_hpo.files import atomic_write
 from keras_hpo.files import atomic_write_json
 from keras_hpo.files import read_json
 from keras_hpo.hypermodels.sklearn_estimator import SklearnHyperModel
@@ -41,14 +45,26 @@ from keras_hpo.tuners.folds import all_training_data
 from keras_hpo.tuners.graph_memory import released_gradient_functions
 from keras_hpo.tuners.results import TrialResult
 from keras_hpo.tuners.weights import load_weights
-from keras_hpo.tuners.weights import save_weights
 
-__all__ = ["Refit", "refit_after_search", "refit_epochs"]
+__all__ = [
+    "ESTIMATOR_FILE",
+    "MODEL_FILE",
+    "RECORD_FILE",
+    "Refit",
+    "describe",
+    "refit_after_search",
+    "refit_epochs",
+]
 
 _FOLDER = "refit"
-_WEIGHTS = "model.weights.h5"
-_RECORD = "refit.json"
-_ESTIMATOR = "estimator.pkl"
+#: The refit Keras model, whole.
+MODEL_FILE = "model.keras"
+#: The refit scikit-learn estimator, pickled.
+ESTIMATOR_FILE = "estimator.pkl"
+#: What the refit was trained on and what it predicts.
+RECORD_FILE = "refit.json"
+#: Weights only, as projects of keras_hpo before ``model.keras`` have them.
+_OLD_WEIGHTS = "model.weights.h5"
 
 
 def refit_epochs(result: TrialResult) -> int:
@@ -80,7 +96,7 @@ class Refit:
 
     def saved(self) -> dict[str, Any] | None:
         """What the saved refit was trained from, or ``None``."""
-        path = os.path.join(self.folder, _RECORD)
+        path = os.path.join(self.folder, RECORD_FILE)
         if self.record is None and os.path.exists(path):
             self.record = read_json(
                 path, "Delete the refit folder; the next search refits again."
@@ -95,6 +111,7 @@ class Refit:
         fit: Callable[..., Any],
         fit_args: tuple,
         fit_kwargs: dict,
+        about: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Trains ``result``'s configuration on all the data; saves it.
 
@@ -106,6 +123,7 @@ class Refit:
             fit_args: As given to ``search``.
             fit_kwargs: As given to ``search`` (validation data and
                 ``callbacks`` are dropped; ``epochs`` is the refit's).
+            about: What it predicts (`describe`), kept in ``refit.json``.
 
         Returns:
             The refit's record: ``trial_id``, ``epochs``, ``samples`` and
@@ -133,11 +151,10 @@ class Refit:
             "samples": _num_rows(x),
             "seconds": time.perf_counter() - start,
             "history": recorder.history,
+            **(about or {}),
         }
-        os.makedirs(self.folder, exist_ok=True)
-        save_weights(model, os.path.join(self.folder, _WEIGHTS))
-        atomic_write_json(os.path.join(self.folder, _RECORD), record)
-        self.model, self.record = model, record
+        self._save(record, MODEL_FILE, model.save)
+        self.model = model
         return record
 
     def train_estimator(
@@ -147,6 +164,7 @@ class Refit:
         build: Callable[[Any], Any],
         fit_args: tuple,
         fit_kwargs: dict,
+        about: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Fits ``result``'s estimator on all the data; pickles it.
 
@@ -156,6 +174,7 @@ class Refit:
             build: ``build(hp)``: an unfitted estimator (the hypermodel's).
             fit_args: As given to ``search``.
             fit_kwargs: The estimator's ``fit`` parameters.
+            about: What it predicts (`describe`), kept in ``refit.json``.
 
         Returns:
             The refit's record: ``trial_id``, ``samples`` and ``seconds``.
@@ -168,48 +187,127 @@ class Refit:
             "trial_id": result.trial_id,
             "samples": _num_rows(x),
             "seconds": time.perf_counter() - start,
-            "estimator": _ESTIMATOR,
+            **(about or {}),
         }
-        os.makedirs(self.folder, exist_ok=True)
-        path = os.path.join(self.folder, _ESTIMATOR)
-        with open(path + ".tmp", "wb") as file:
-            pickle.dump(estimator, file)
-        os.replace(path + ".tmp", path)
-        atomic_write_json(os.path.join(self.folder, _RECORD), record)
-        self.model, self.record = estimator, record
+        self._save(record, ESTIMATOR_FILE, functools.partial(_pickle, estimator))
+        self.model = estimator
         return record
 
-    def load_estimator(self, trial_id: str) -> Any | None:
-        """The refitted estimator of trial ``trial_id`` (unpickled), or ``None``."""
-        record = self.saved()
-        if record is None or record.get("trial_id") != trial_id:
-            return None
-        if self.model is None:
-            with open(os.path.join(self.folder, record["estimator"]), "rb") as file:
-                self.model = pickle.load(file)  # noqa: S301 - the project's own file
-        return self.model
+    def _save(self, record: dict, name: str, write: Callable[[str], None]) -> None:
+        """Writes the model (``write(path)``) then ``refit.json``, atomically."""
+        record["file"] = name
+        os.makedirs(self.folder, exist_ok=True)
+        for stale in (MODEL_FILE, ESTIMATOR_FILE, _OLD_WEIGHTS):
+            if stale != name and os.path.exists(os.path.join(self.folder, stale)):
+                os.remove(os.path.join(self.folder, stale))
+        atomic_write(os.path.join(self.folder, name), write)
+        atomic_write_json(os.path.join(self.folder, RECORD_FILE), record)
+        self.record = record
 
     def load(
-        self, trial_id: str, build: Callable[[], keras.Model]
-    ) -> keras.Model | None:
-        """The refit model of trial ``trial_id`` (from disk if need be), or ``None``."""
+        self,
+        trial_id: str | None = None,
+        build: Callable[[], keras.Model] | None = None,
+    ) -> Any | None:
+        """The refit model of trial ``trial_id`` (from disk if need be), or ``None``.
+
+        Args:
+            trial_id: The trial it must be the refit of (``None``: any).
+            build: ``build() -> keras.Model``, for a project of a keras_hpo
+                that saved the refit's weights only.
+
+        Returns:
+            A Keras model or a scikit-learn estimator; ``None`` if there is
+            no refit of that trial.
+
+        Raises:
+            ValueError: If the saved model cannot be read (the message
+                names the file).
+        """
         record = self.saved()
-        if record is None or record.get("trial_id") != trial_id:
+        if record is None:
+            return None
+        if trial_id is not None and record.get("trial_id") != trial_id:
             return None
         if self.model is None:
-            model = build()
-            load_weights(
-                model,
-                os.path.join(self.folder, _WEIGHTS),
-                fix="Delete the refit folder and run the search again to refit.",
-            )
-            self.model = model
+            self.model = self._read(record, build)
         return self.model
+
+    def _read(self, record: dict, build: Callable[[], keras.Model] | None) -> Any:
+        fix = "Delete the refit folder and run the search again to refit."
+        name = record.get("file", _OLD_WEIGHTS)
+        if name not in (MODEL_FILE, ESTIMATOR_FILE, _OLD_WEIGHTS):
+            raise ValueError(
+                f"{os.path.join(self.folder, RECORD_FILE)} names {name!r}, not a "
+                f"file keras_hpo writes there. {fix}"
+            )
+        path = os.path.join(self.folder, name)
+        if name == _OLD_WEIGHTS:
+            if build is None:
+                raise ValueError(
+                    f"{path} holds weights only (a project of an older keras_hpo): "
+                    "make the tuner again on the project to rebuild its model. " + fix
+                )
+            model = build()
+            load_weights(model, path, fix=fix)
+            return model
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{path} does not exist. {fix}")
+        try:
+            if name == ESTIMATOR_FILE:
+                with open(path, "rb") as file:
+                    return pickle.load(file)  # noqa: S301 - the project's own file
+            return keras.saving.load_model(path)
+        except Exception as err:  # noqa: BLE001 - zip, h5, pickle raise many kinds
+            raise ValueError(
+                f"{path} could not be loaded: it is damaged or was written by "
+                f"other code ({type(err).__name__}: {err}). {fix}"
+            ) from err
+
+
+def _pickle(estimator: Any, path: str) -> None:
+    with open(path, "wb") as file:
+        pickle.dump(estimator, file)
 
 
 def _num_rows(x: Any) -> int | None:
     shape = getattr(x, "shape", None)
     return int(shape[0]) if shape else None
+
+
+def describe(tuner: Any) -> dict[str, Any]:
+    """What a tuner's refit predicts and how it is scored, for ``refit.json``.
+
+    `keras_hpo.load` reads it back: the objective, the hypermodel's task
+    and number of classes, and each ``scoring=`` score (its name, logged
+    metric, direction, and the scikit-learn scorer name or Keras metric it
+    was made from; a scorer callable cannot be saved by name).
+    """
+    labels = getattr(tuner.hypermodel, "labels", None)
+    objective = tuner.oracle.objective
+    # An estimator's default score (its own ``score`` method, named
+    # "score") is no callable of the user's: `keras_hpo.load` calls it too.
+    sklearn = isinstance(tuner.hypermodel, SklearnHyperModel)
+    scoring = tuner.scoring
+    return {
+        "objective": [objective.name, objective.direction],
+        "task": labels[0] if labels is not None else None,
+        "num_classes": getattr(tuner.hypermodel, "num_classes", None),
+        "sklearn": sklearn,
+        "scores": [
+            {
+                "name": score.name,
+                "logged": score.logged,
+                "direction": score.direction,
+                "scorer": score.scorer_name,
+                "callable": score.scorer is not None
+                and score.scorer_name is None
+                and not (sklearn and score.logged == "val_score"),
+            }
+            for score in (scoring.scores if scoring else ())
+        ],
+        "ranking": scoring.ranking.name if scoring else None,
+    }
 
 
 def refit_after_search(
@@ -236,13 +334,19 @@ def refit_after_search(
     elif isinstance(tuner.hypermodel, SklearnHyperModel):
         hp = tuner.oracle.get_trial(best.trial_id).hyperparameters.copy()
         record = tuner.refitted.train_estimator(
-            best, hp, tuner.hypermodel.build, fit_args, fit_kwargs
+            best, hp, tuner.hypermodel.build, fit_args, fit_kwargs, describe(tuner)
         )
     else:
         hp = tuner.oracle.get_trial(best.trial_id).hyperparameters.copy()
         try:
             record = tuner.refitted.train(
-                best, hp, tuner.build_model, tuner.hypermodel.fit, fit_args, fit_kwargs
+                best,
+                hp,
+                tuner.build_model,
+                tuner.hypermodel.fit,
+                fit_args,
+                fit_kwargs,
+                describe(tuner),
             )
         except ValueError as err:
             why = str(err)

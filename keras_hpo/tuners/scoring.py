@@ -65,6 +65,8 @@ class Score:
             Keras logs it.
         keras_metric: A Keras metric name a `HyperMLP` must compile, or
             ``None``.
+        scorer_name: The scikit-learn scorer name ``scorer`` was made from
+            (saved with the refit model, for `keras_hpo.load`), or ``None``.
     """
 
     name: str
@@ -72,6 +74,7 @@ class Score:
     direction: str
     scorer: Callable | None = None
     keras_metric: str | None = None
+    scorer_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -202,7 +205,9 @@ def _score(name: str, spec: Any, logged: tuple[str, ...]) -> Score:
     if spec in logged:
         return Score(name, f"val_{spec}", _direction(spec))
     if spec in get_scorer_names():
-        return Score(name, f"val_{name}", "max", scorer=get_scorer(spec))
+        return Score(
+            name, f"val_{name}", "max", scorer=get_scorer(spec), scorer_name=spec
+        )
     try:
         keras.metrics.get(spec)
     except (ValueError, TypeError):

@@ -19,9 +19,9 @@ from keras_tuner.engine import trial as kt_trial
 from keras_hpo.callbacks import EpochRecorder
 from keras_hpo.errors import bad_value
 from keras_hpo.hypermodels.sklearn_estimator import SklearnHyperModel
-from keras_hpo.tuners.estimator import fitted_model
-from keras_hpo.tuners.estimator import predictions
-from keras_hpo.tuners.estimator import probabilities
+from keras_hpo.tuners.estimator import estimator_predict
+from keras_hpo.tuners.estimator import estimator_predict_proba
+from keras_hpo.tuners.estimator import estimator_score
 from keras_hpo.tuners.estimator import require_classifier
 from keras_hpo.tuners.graph_memory import released_gradient_functions
 from keras_hpo.tuners.results import TrialResult
@@ -128,7 +128,7 @@ class SklearnResults:
         """
         best = self.result_store.require_best()
         if isinstance(self.hypermodel, SklearnHyperModel):
-            estimator = self.refitted.load_estimator(best.trial_id)
+            estimator = self.refitted.load(best.trial_id)
             if estimator is None:
                 raise AttributeError(
                     "best_estimator_ is the scikit-learn estimator refitted on all "
@@ -150,11 +150,10 @@ class SklearnResults:
         Class labels for a classifying `HyperMLP` (``"classification"``:
         the most probable class; ``"binary"``: 1 where the probability is at
         least 0.5), one value per sample for a single regression target,
-        else the model's raw outputs (see `estimator.predictions`).
+        else the model's raw outputs (see `estimator.predictions`); a
+        scikit-learn estimator's own ``predict``.
         """
-        if isinstance(self.hypermodel, SklearnHyperModel):
-            return self.best_estimator_.predict(x)
-        return predictions(self.best_estimator_.predict(x, verbose=0), self._task())
+        return estimator_predict(self.best_estimator_, x, self._task(), self._sklearn)
 
     def predict_proba(self, x: Any) -> np.ndarray:
         """Class probabilities of `best_estimator_`, one column per class.
@@ -162,11 +161,10 @@ class SklearnResults:
         Raises:
             AttributeError: If the hypermodel does not classify.
         """
-        if isinstance(self.hypermodel, SklearnHyperModel):
-            return self.best_estimator_.predict_proba(x)
-        task = self._task()
-        require_classifier(task)  # before predicting
-        return probabilities(self.best_estimator_.predict(x, verbose=0), task)
+        task, sklearn = self._task(), self._sklearn
+        if not sklearn:
+            require_classifier(task)  # before refitting or loading anything
+        return estimator_predict_proba(self.best_estimator_, x, task, sklearn)
 
     def score(self, x: Any, y: Any) -> float:
         """`best_estimator_`'s score on ``(x, y)``, as scikit-learn's ``score``.
@@ -174,36 +172,28 @@ class SklearnResults:
         With ``scoring=``, its ranking score (a scikit-learn scorer, or the
         Keras metric); otherwise accuracy for a classifying `HyperMLP` and
         the coefficient of determination R^2 for a regression
-        (``ClassifierMixin.score`` and ``RegressorMixin.score``).
+        (``ClassifierMixin.score`` and ``RegressorMixin.score``), or a
+        scikit-learn estimator's own ``score``.
 
         Raises:
             TypeError: If there is no ``scoring=`` and the hypermodel does
                 not say what it predicts.
         """
-        if isinstance(self.hypermodel, SklearnHyperModel):
-            # scoring= (its ranking scorer) or the estimator's own score.
-            return float(self.scoring.ranking.scorer(self.best_estimator_, x, y))
-        task = self._task()
-        classes = getattr(self.hypermodel, "num_classes", None)
-        model = self.best_estimator_
-        fitted = fitted_model(model, task, classes)
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y[:, 0]
         ranking = self.scoring.ranking if self.scoring is not None else None
-        if ranking is not None and ranking.scorer is not None:
-            return float(ranking.scorer(fitted, x, y))
-        if ranking is not None:
-            logs = model.evaluate(x, y, verbose=0, return_dict=True)
-            return float(logs[ranking.logged.removeprefix("val_")])
-        if task is None:
-            raise TypeError(
-                "score(x, y) needs to know what the model predicts: the "
-                f"hypermodel {type(self.hypermodel).__name__} does not say "
-                "(HyperMLP does). Pass scoring= to the tuner, or use "
-                "best_estimator_.evaluate(x, y)."
-            )
-        return float(fitted.score(x, y))
+        return estimator_score(
+            self.best_estimator_,
+            x,
+            y,
+            task=self._task(),
+            num_classes=getattr(self.hypermodel, "num_classes", None),
+            sklearn=self._sklearn,
+            scorer=ranking.scorer if ranking else None,
+            metric=ranking.logged.removeprefix("val_") if ranking else None,
+        )
+
+    @property
+    def _sklearn(self) -> bool:
+        return isinstance(self.hypermodel, SklearnHyperModel)
 
     def _task(self) -> str | None:
         """The hypermodel's task (``"classification"``...), if it says."""

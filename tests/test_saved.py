@@ -1,0 +1,136 @@
+"""keras_hpo.load: a finished search served from its folder alone.
+
+Neither the data nor the hypermodel is needed: the results are read from
+``result.json`` files and the refit model from ``refit/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+from conftest import run_python
+from sklearn.datasets import load_iris
+from sklearn.tree import DecisionTreeClassifier
+
+import keras_hpo
+
+
+def _digits_search(directory, **kwargs):
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    x = (x / 16.0).astype("float32")
+    tuner = keras_hpo.RandomSearch(
+        keras_hpo.HyperMLP(num_classes=10, num_layers=1, units=[16, 32], dropout=0.0),
+        max_trials=2,
+        seed=1,
+        directory=str(directory),
+        project_name="p",
+        verbose=0,
+        **kwargs,
+    )
+    tuner.search(x[:600], y[:600], validation_split=0.25, epochs=2)
+    return tuner, x[600:700], y[600:700]
+
+
+def test_a_new_process_predicts_as_the_tuner_did_from_the_folder_alone(tmp_path):
+    tuner, x, y = _digits_search(
+        tmp_path, scoring=["accuracy", "f1_macro"], refit="f1_macro"
+    )
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    script = f"""
+import json, numpy as np, keras_hpo
+search = keras_hpo.load({str(tmp_path / "p")!r})
+x = np.load({str(tmp_path / "x.npy")!r}); y = np.load({str(tmp_path / "y.npy")!r})
+np.save({str(tmp_path / "pred.npy")!r}, search.predict(x))
+np.save({str(tmp_path / "proba.npy")!r}, search.predict_proba(x))
+results = search.cv_results_
+print(json.dumps({{"score": search.score(x, y), "best": search.best_params_,
+    "best_score": search.best_score_, "cv": results["mean_test_f1_macro"],
+    "columns": sorted(results), "type": type(search.best_estimator_).__name__}}))
+"""
+    done = run_python(["-c", script])
+    assert done.returncode == 0, done.stderr[-3000:]
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    np.testing.assert_array_equal(np.load(tmp_path / "pred.npy"), tuner.predict(x))
+    np.testing.assert_allclose(
+        np.load(tmp_path / "proba.npy"), tuner.predict_proba(x), rtol=1e-6
+    )
+    # The ranking score (f1_macro, a scikit-learn scorer saved by name).
+    assert loaded["score"] == pytest.approx(tuner.score(x, y), abs=1e-12)
+    assert loaded["best"] == tuner.best_params_
+    assert loaded["best_score"] == tuner.best_score_
+    assert loaded["cv"] == tuner.cv_results_["mean_test_f1_macro"]
+    assert loaded["columns"] == sorted(tuner.cv_results_)
+    assert loaded["type"] == "Sequential" or "Functional" in loaded["type"]
+
+
+def test_an_estimator_search_loads_its_pickled_refit(tmp_path):
+    x, y = load_iris(return_X_y=True)
+    tuner = keras_hpo.GridSearch(
+        DecisionTreeClassifier(random_state=0),
+        param_grid={"max_depth": [None, 1, 2]},
+        cv=3,
+        directory=str(tmp_path),
+        project_name="tree",
+        verbose=0,
+    )
+    tuner.search(x, y)
+    search = keras_hpo.load(str(tmp_path / "tree"))
+    assert isinstance(search.best_estimator_, DecisionTreeClassifier)
+    np.testing.assert_array_equal(search.predict(x), tuner.predict(x))
+    assert search.score(x, y) == tuner.score(x, y)  # the estimator's own score
+    assert search.best_params_ == tuner.best_params_
+    assert search.cv_results_["param_max_depth"] == [None, 1, 2]
+
+
+def test_what_cannot_be_served_is_said(tmp_path):
+    _digits_search(tmp_path / "no_refit", refit=False)
+    search = keras_hpo.load(str(tmp_path / "no_refit" / "p"))
+    assert len(search.results()) == 2  # the results are there
+    with pytest.raises(FileNotFoundError, match="refit=False.*best_model"):
+        search.predict(np.zeros((1, 64), "float32"))
+    with pytest.raises(ValueError, match="is not a search's project"):
+        keras_hpo.load(str(tmp_path))
+    tuner, x, _ = _digits_search(tmp_path / "stale")
+    record_path = tmp_path / "stale" / "p" / "refit" / "refit.json"
+    record = json.loads(record_path.read_text())
+    other = next(
+        r.trial_id for r in tuner.results() if r.trial_id != record["trial_id"]
+    )
+    record_path.write_text(json.dumps({**record, "trial_id": other}))
+    with pytest.raises(ValueError, match="stopped before its refit"):
+        keras_hpo.load(str(tmp_path / "stale" / "p")).predict(x)
+    # A crafted record cannot make it read a file elsewhere.
+    record_path.write_text(json.dumps({**record, "file": "../../../../etc/hostname"}))
+    with pytest.raises(ValueError, match="not a file keras_hpo writes"):
+        keras_hpo.load(str(tmp_path / "stale" / "p")).predict(x)
+
+
+def test_a_project_with_refit_weights_only_still_gives_its_refit(tmp_path):
+    """Projects of the keras_hpo before model.keras kept the refit's weights."""
+    tuner, x, _ = _digits_search(tmp_path)
+    expected = tuner.predict(x)
+    folder = tmp_path / "p" / "refit"
+    model = tuner.best_estimator_
+    model.save_weights(str(folder / "model.weights.h5"))
+    os.remove(folder / "model.keras")
+    record = json.loads((folder / "refit.json").read_text())
+    del record["file"]
+    (folder / "refit.json").write_text(json.dumps(record))
+    again = keras_hpo.RandomSearch(
+        keras_hpo.HyperMLP(num_classes=10, num_layers=1, units=[16, 32], dropout=0.0),
+        max_trials=2,
+        seed=1,
+        directory=str(tmp_path),
+        project_name="p",
+        verbose=0,
+    )
+    again.hypermodel.adapt(x)  # the input shape, as search() would give it
+    np.testing.assert_array_equal(again.predict(x), expected)
+    with pytest.raises(ValueError, match="weights only"):
+        keras_hpo.load(str(tmp_path / "p")).predict(x)
