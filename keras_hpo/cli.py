@@ -167,6 +167,22 @@ def _add_data_options(tune: argparse.ArgumentParser) -> None:
     tune.add_argument("--csv", metavar="PATH", help="CSV file with a header row")
     tune.add_argument("--target", metavar="COLUMN", help="CSV column to predict")
     tune.add_argument(
+        "--preprocessing",
+        choices=("auto",),
+        default=None,
+        help="csv: read text columns and empty cells too, and impute, "
+        "standardise and one-hot encode them inside the model "
+        "(HyperMLP(preprocessing='auto'); needs pandas)",
+    )
+    tune.add_argument(
+        "--scoring",
+        metavar="NAME",
+        default=None,
+        help="what ranks the trials, as scikit-learn names it (e.g. accuracy, "
+        "neg_root_mean_squared_error, f1_macro) or a Keras metric (mae); "
+        "default: the task's validation accuracy or loss",
+    )
+    tune.add_argument(
         "--task",
         choices=("classification", "binary", "regression"),
         default=None,
@@ -253,7 +269,8 @@ def _tuner(args, data):
     standardize = data.task == "regression" or args.dataset == "csv"
     hypermodel_kwargs = {
         "num_classes": data.num_classes,
-        "standardize": standardize,
+        "standardize": standardize and not args.preprocessing,
+        "preprocessing": args.preprocessing,
         "batch_size": args.batch_size,
     }
     common = {
@@ -263,6 +280,7 @@ def _tuner(args, data):
         "overwrite": args.overwrite,
         "verbose": 0 if args.quiet else 1,
         "fuse": args.fuse,
+        "scoring": args.scoring,
     }
     if args.strategy == "grid":
         hypermodel = keras_hpo.HyperMLP(data.task, **hypermodel_kwargs)
@@ -277,6 +295,7 @@ def _tuner(args, data):
 
 def _tune(args) -> int:
     from keras_hpo.datasets import load_dataset
+    from keras_hpo.hypermodels.tabular import model_inputs
     from keras_hpo.tuners.results import atomic_write_json
 
     data = load_dataset(
@@ -286,6 +305,7 @@ def _tune(args) -> int:
         target=args.target,
         task=args.task,
         seed=args.seed,
+        tabular=args.preprocessing == "auto",
     ).limit(args.limit)
     print(
         f"Data set {data.name}: {len(data.x_train)} train, {len(data.x_val)} "
@@ -301,7 +321,8 @@ def _tune(args) -> int:
         epochs=args.epochs,
     )
     best = tuner.best_model()
-    scores = best.evaluate(data.x_test, data.y_test, verbose=0, return_dict=True)
+    x_test = model_inputs(best, data.x_test)  # a table's named columns
+    scores = best.evaluate(x_test, data.y_test, verbose=0, return_dict=True)
     test = {name: float(value) for name, value in scores.items()}
     summary = {
         "dataset": data.name,
@@ -317,6 +338,7 @@ def _tune(args) -> int:
         "target": args.target,
         "features": data.features,
         "classes": data.classes,
+        "preprocessing": args.preprocessing,
     }
     path = os.path.join(tuner.project_dir, "summary.json")
     atomic_write_json(path, summary)
@@ -342,7 +364,10 @@ def _predict(args) -> int:
         with open(path) as handle:
             about = json.load(handle)
     header, x, rows = read_features(
-        args.csv, about.get("features"), args.target or about.get("target")
+        args.csv,
+        about.get("features"),
+        args.target or about.get("target"),
+        table=about.get("preprocessing") == "auto",
     )
     predictions = search.predict(x)
     classes = about.get("classes")
@@ -422,6 +447,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--dataset csv needs --csv PATH and --target COLUMN")
     if args.csv and args.dataset != "csv":
         parser.error("--csv is only used with --dataset csv")
+    if args.preprocessing and args.dataset != "csv":
+        parser.error("--preprocessing is only used with --dataset csv")
     try:
         return _tune(args)
     except (ValueError, ConfigTypeError) as err:  # ConfigError is a ValueError

@@ -12,6 +12,7 @@ import csv
 import gzip
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -23,12 +24,14 @@ __all__ = [
     "Dataset",
     "DownloadError",
     "load_csv",
+    "load_csv_table",
     "load_dataset",
     "load_digits",
     "load_fashion_mnist",
     "load_mnist",
     "read_features",
     "read_idx",
+    "read_table_frame",
 ]
 
 DATASETS = ("digits", "mnist", "fashion_mnist", "csv")
@@ -282,10 +285,95 @@ def load_csv(path: str, target: str, task: str | None = None, seed: int = 0) -> 
     )
 
 
+def load_csv_table(
+    path: str, target: str, task: str | None = None, seed: int = 0
+) -> Dataset:
+    """A table with text columns and missing values, as pandas DataFrames.
+
+    For ``HyperMLP(preprocessing="auto")`` (``keras-hpo tune --preprocessing
+    auto``): every column but ``target`` is a feature, numeric where every
+    filled cell is a number, else text; an empty cell is a missing value.
+    The target and the split are as in `load_csv`.
+
+    Raises:
+        ValueError: For a missing file or column, a missing target value,
+            or a table too small to split.
+        ImportError: If pandas is not installed (``pip install pandas``).
+    """
+    frame = read_table_frame(path)
+    if not isinstance(target, str) or target not in frame.columns:
+        raise bad_value(
+            "target",
+            target,
+            f"no such column in {path}",
+            f"Columns: {', '.join(map(str, frame.columns))}.",
+        )
+    labels = frame[target]
+    if labels.isna().any():
+        line = int(np.flatnonzero(labels.isna().to_numpy())[0]) + 2
+        raise bad_value(
+            "csv",
+            path,
+            f"the target column {target!r} is empty on line {line}",
+            "Drop the rows without a target, or fill them.",
+        )
+    task, y, num_classes, classes = _encode_target(
+        [str(v).strip() for v in labels], task
+    )
+    if len(frame) < 10:
+        raise bad_value(
+            "csv", path, f"only {len(frame)} rows", "Give at least 10 rows."
+        )
+    x = frame.drop(columns=[target])
+    stratify = task != "regression" and min(np.bincount(y)) >= 3
+    name = os.path.splitext(os.path.basename(path))[0]
+    return Dataset(
+        name,
+        task,
+        num_classes,
+        *_split(x, y, seed, stratify),
+        classes=classes,
+        features=[str(c) for c in x.columns],
+    )
+
+
+def read_table_frame(path: str) -> Any:
+    """A CSV as a pandas DataFrame: empty cells missing, numbers where all are.
+
+    Raises:
+        ValueError: For a missing or empty file.
+        ImportError: If pandas is not installed.
+    """
+    if not os.path.isfile(path):
+        raise bad_value("csv", path, "no such file", "Pass the path of a CSV file.")
+    try:
+        import pandas  # noqa: PLC0415 - only tables with text columns need it
+    except ImportError as err:
+        raise ImportError(
+            "Reading a CSV with text columns or missing values needs pandas: "
+            'pip install pandas (or pip install "keras-hpo[tabular]").'
+        ) from err
+    try:
+        frame = pandas.read_csv(path, skipinitialspace=True)
+    except (ValueError, pandas.errors.ParserError) as err:
+        raise bad_value(
+            "csv", path, f"cannot be read ({err})", "Check the file."
+        ) from err
+    if frame.empty:
+        raise bad_value(
+            "csv", path, "needs a header row and data rows", "Check the file."
+        )
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
 def read_features(
-    path: str, features: list[str] | None = None, target: str | None = None
-) -> tuple[list[str], np.ndarray, list[list[str]]]:
-    """A CSV's feature columns as a matrix, to predict from (``keras-hpo predict``).
+    path: str,
+    features: list[str] | None = None,
+    target: str | None = None,
+    table: bool = False,
+) -> tuple[list[str], Any, list[list[str]]]:
+    """A CSV's feature columns, to predict from (``keras-hpo predict``).
 
     Args:
         path: The CSV file, with a header row.
@@ -293,24 +381,18 @@ def read_features(
             (other columns are ignored); ``None``: every column but
             ``target``.
         target: A column to leave out when ``features`` is not known.
+        table: Read text and empty cells too, as a DataFrame (a search of
+            ``HyperMLP(preprocessing="auto")``).
 
     Returns:
         ``(header, x, rows)``: the file's header, the features of each row
-        (float32) and the rows as read.
+        (float32, or a DataFrame with ``table``) and the rows as read.
 
     Raises:
         ValueError: For a missing file or column, or a feature that is not
             a finite number (the message names the column and line).
     """
-    if not os.path.isfile(path):
-        raise bad_value("csv", path, "no such file", "Pass the path of a CSV file.")
-    with open(path, newline="") as handle:
-        rows = list(csv.reader(handle))
-    if len(rows) < 2:
-        raise bad_value(
-            "csv", path, "needs a header row and data rows", "Check the file."
-        )
-    header, body = [h.strip() for h in rows[0]], [r for r in rows[1:] if r]
+    header, body = _rows(path)
     if features is None:
         features = [h for h in header if h != target]
     missing = [f for f in features if f not in header]
@@ -322,35 +404,20 @@ def read_features(
             "was trained on",
             f"Give a CSV with the columns {', '.join(features)}.",
         )
+    if table:
+        return header, read_table_frame(path)[features], body
     columns = [header.index(f) for f in features]
     x = np.empty((len(body), len(columns)), dtype="float32")
+    fix = "Encode features as numbers, as in the data the model was tuned on."
     for line, row in enumerate(body, start=2):
-        if len(row) != len(header):
-            raise bad_value(
-                "csv",
-                path,
-                f"line {line} has {len(row)} fields, not {len(header)}",
-                "Fix the row.",
-            )
+        _check_row(path, header, row, line)
         for j, (name, column) in enumerate(zip(features, columns, strict=True)):
-            number = _number(row[column])
-            if number is None or not np.isfinite(number):
-                raise bad_value(
-                    "csv",
-                    path,
-                    f"column {name!r}, line {line}: {row[column]!r} is not a "
-                    "finite number",
-                    "Encode features as numbers, as in the data the model was "
-                    "tuned on.",
-                )
-            x[line - 2, j] = number
+            x[line - 2, j] = _feature(path, name, row[column], line, fix)
     return header, x, body
 
 
-def _read_table(path: str, target: str) -> tuple[list[str], list[list[str]]]:
-    """The CSV's header and non-empty rows; refuses a missing file or column."""
-    if not isinstance(target, str) or not target:
-        raise bad_type("target", target, "a column name", "Pass --target COLUMN.")
+def _rows(path: str) -> tuple[list[str], list[list[str]]]:
+    """A CSV's header and non-empty rows; refuses a missing or empty file."""
     if not os.path.isfile(path):
         raise bad_value("csv", path, "no such file", "Pass the path of a CSV file.")
     with open(path, newline="") as handle:
@@ -359,7 +426,37 @@ def _read_table(path: str, target: str) -> tuple[list[str], list[list[str]]]:
         raise bad_value(
             "csv", path, "needs a header row and data rows", "Check the file."
         )
-    header, body = [h.strip() for h in rows[0]], [r for r in rows[1:] if r]
+    return [h.strip() for h in rows[0]], [r for r in rows[1:] if r]
+
+
+def _check_row(path: str, header: list[str], row: list[str], line: int) -> None:
+    if len(row) != len(header):
+        raise bad_value(
+            "csv",
+            path,
+            f"line {line} has {len(row)} fields, not {len(header)}",
+            "Fix the row.",
+        )
+
+
+def _feature(path: str, name: str, cell: str, line: int, fix: str) -> float:
+    """A feature cell as a finite number; refuses anything else by column and line."""
+    number = _number(cell)
+    if number is None or not np.isfinite(number):
+        raise bad_value(
+            "csv",
+            path,
+            f"column {name!r}, line {line}: {cell!r} is not a finite number",
+            fix,
+        )
+    return number
+
+
+def _read_table(path: str, target: str) -> tuple[list[str], list[list[str]]]:
+    """The CSV's header and non-empty rows; refuses a missing file or column."""
+    if not isinstance(target, str) or not target:
+        raise bad_type("target", target, "a column name", "Pass --target COLUMN.")
+    header, body = _rows(path)
     if target not in header:
         raise bad_value(
             "target",
@@ -374,27 +471,17 @@ def _features_and_labels(path, header, body, target) -> tuple[np.ndarray, list]:
     """The numeric feature matrix and the target column's text, row by row."""
     column = header.index(target)
     features, labels = [], []
+    fix = (
+        "Encode features as numbers (one-hot encode categories), or pass "
+        "--preprocessing auto to read text columns and empty cells."
+    )
     for line, row in enumerate(body, start=2):
-        if len(row) != len(header):
-            raise bad_value(
-                "csv",
-                path,
-                f"line {line} has {len(row)} fields, not {len(header)}",
-                "Fix the row.",
-            )
-        values = []
-        for name, cell in zip(header, row, strict=True):
-            if name == target:
-                continue
-            number = _number(cell)
-            if number is None or not np.isfinite(number):
-                raise bad_value(
-                    "csv",
-                    path,
-                    f"column {name!r}, line {line}: {cell!r} is not a finite number",
-                    "Encode features as numbers (one-hot encode categories).",
-                )
-            values.append(number)
+        _check_row(path, header, row, line)
+        values = [
+            _feature(path, name, cell, line, fix)
+            for name, cell in zip(header, row, strict=True)
+            if name != target
+        ]
         features.append(values)
         labels.append(row[column].strip())
     return np.asarray(features, dtype="float32"), labels
@@ -430,8 +517,13 @@ def load_dataset(
     target: str | None = None,
     task: str | None = None,
     seed: int = 0,
+    tabular: bool = False,
 ) -> Dataset:
-    """Loads one of `DATASETS` by name (see the functions above)."""
+    """Loads one of `DATASETS` by name (see the functions above).
+
+    ``tabular=True`` reads a CSV with `load_csv_table` (DataFrames with text
+    columns and missing values) instead of `load_csv` (numbers only).
+    """
     if name == "digits":
         return load_digits(seed)
     if name == "mnist":
@@ -446,6 +538,8 @@ def load_dataset(
                 "needs a file and a target column",
                 "Pass --csv PATH --target COLUMN.",
             )
+        if tabular:
+            return load_csv_table(csv_path, target, task, seed)
         return load_csv(csv_path, target, task, seed)
     raise bad_value(
         "dataset", name, "unknown data set", f"Use one of: {', '.join(DATASETS)}."

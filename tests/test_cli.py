@@ -606,7 +606,8 @@ def test_a_csv_with_a_text_feature_is_refused(tmp_path):
     assert done.stderr.strip().splitlines()[-1] == (
         f"keras-hpo: error: `--csv`: column 'colour', line 2: 'blue' is not a finite "
         f"number. Received: --csv {str(path)!r} (of type str). Encode features as "
-        "numbers (one-hot encode categories)."
+        "numbers (one-hot encode categories), or pass --preprocessing auto to read "
+        "text columns and empty cells."
     )
     assert not (tmp_path / "out").exists()
 

@@ -13,6 +13,15 @@ from tb_reading import read_logs
 
 import keras_hpo
 
+#: The issue's grid names units, activation, optimizer and learning rate;
+#: two of them vary, to keep the default test run short.
+GRID = {
+    "units": [32],
+    "activation": ["relu", "tanh"],
+    "optimizer": ["adam"],
+    "learning_rate": [1e-3],
+}
+
 
 @pytest.fixture(scope="module")
 def digits_cv3(tmp_path_factory, digits):
@@ -20,7 +29,7 @@ def digits_cv3(tmp_path_factory, digits):
     x, _, y, _ = digits
     tuner = keras_hpo.GridSearch(
         keras_hpo.HyperMLP(num_classes=10),
-        param_grid={"units": [32], "activation": ["relu", "tanh"]},
+        param_grid=GRID,
         cv=3,
         directory=str(tmp_path_factory.mktemp("cv")),
         seed=1,
@@ -267,7 +276,7 @@ def test_refit_trains_the_best_configuration_on_all_the_data_and_predicts(
     # A tuner made again on the project has the refit model, from disk.
     again = keras_hpo.GridSearch(
         keras_hpo.HyperMLP(num_classes=10, input_shape=(64,)),
-        param_grid={"units": [32], "activation": ["relu", "tanh"]},
+        param_grid=GRID,
         cv=3,
         directory=tuner.directory,
         seed=1,

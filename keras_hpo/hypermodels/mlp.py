@@ -24,6 +24,8 @@ from keras_hpo.hypermodels.mlp_knobs import TASKS
 from keras_hpo.hypermodels.mlp_knobs import _shape
 from keras_hpo.hypermodels.mlp_knobs import check_outputs
 from keras_hpo.hypermodels.mlp_knobs import check_task
+from keras_hpo.hypermodels.tabular import TabularSchema
+from keras_hpo.hypermodels.tabular import model_inputs
 from keras_hpo.protocols import Labels
 from keras_hpo.protocols import plain_fit
 from keras_hpo.search_space.importance import IMPORTANCE
@@ -63,6 +65,13 @@ class HyperMLP(keras_tuner.HyperModel):
             the data by `adapt` (our tuners call it at the start of a search).
         standardize: Whether to standardise inputs with a
             ``keras.layers.Normalization`` layer adapted on the training data.
+        preprocessing: ``"auto"``: the data is a pandas DataFrame with
+            numeric and text columns and missing values, preprocessed inside
+            the model as a scikit-learn ``Pipeline`` would (median imputation
+            and standardisation of numbers, one-hot categories; see
+            `keras_hpo.hypermodels.tabular`), so the model predicts raw rows.
+            ``None`` (default): numeric arrays, and NaN or text refused
+            before the first trial.
         num_layers: Number of hidden layers. Defaults to ``(1, 4)``.
         units: Width of the hidden layers. Defaults to ``(16, 512)``, searched
             on a log scale.
@@ -110,6 +119,7 @@ class HyperMLP(keras_tuner.HyperModel):
         output_dim: int = 1,
         input_shape: Sequence[int] | int | None = None,
         standardize: bool = False,
+        preprocessing: str | None = None,
         num_layers: Any = _DEFAULTS["num_layers"],
         units: Any = _DEFAULTS["units"],
         units_per_layer: bool = False,
@@ -135,7 +145,27 @@ class HyperMLP(keras_tuner.HyperModel):
             raise bad_type(
                 "units_per_layer", units_per_layer, "True or False", "E.g. False."
             )
+        if preprocessing not in (None, "auto"):
+            raise bad_value(
+                "preprocessing",
+                preprocessing,
+                'not "auto" or None',
+                'Pass preprocessing="auto" for a DataFrame with text columns or '
+                "missing values, or leave it out for numeric arrays.",
+            )
+        if preprocessing and standardize:
+            raise bad_value(
+                "standardize",
+                standardize,
+                'given with preprocessing="auto", which standardises the '
+                "numeric columns itself",
+                "Drop standardize=True.",
+            )
         self.standardize = standardize
+        #: ``"auto"`` or ``None`` (see ``preprocessing``).
+        self.preprocessing = preprocessing
+        #: The columns and their statistics, once `adapt` read a DataFrame.
+        self.schema: TabularSchema | None = None
         self.units_per_layer = units_per_layer
         #: Extra Keras metrics every model compiles (see ``metrics``).
         self.metrics: list[str] = []
@@ -207,7 +237,10 @@ class HyperMLP(keras_tuner.HyperModel):
     def search_identity(self) -> dict[str, Any]:
         """The task, the loss and the number of outputs: what scores mean."""
         outputs = self.num_classes if self.task == "classification" else self.output_dim
-        return {"task": self.task, "loss": TASKS[self.task][1], "outputs": outputs}
+        identity = {"task": self.task, "loss": TASKS[self.task][1], "outputs": outputs}
+        if self.preprocessing:
+            identity["preprocessing"] = self.preprocessing
+        return identity
 
     @property
     def ready(self) -> bool:
@@ -216,6 +249,8 @@ class HyperMLP(keras_tuner.HyperModel):
         That is the input shape and, with ``standardize=True``, the
         standardisation statistics; `adapt` provides both.
         """
+        if self.preprocessing:
+            return self.schema is not None
         return self.input_shape is not None and (
             not self.standardize or self._mean is not None
         )
@@ -284,6 +319,10 @@ class HyperMLP(keras_tuner.HyperModel):
             ValueError: If ``x`` does not match a given ``input_shape``.
         """
         del y
+        if self.preprocessing:
+            self.schema = TabularSchema.from_frame(x)
+            self.input_shape = (len(self.schema.columns),)
+            return self
         x = np.asarray(x)
         if x.ndim < 2:
             raise bad_value(
@@ -399,6 +438,14 @@ class HyperMLP(keras_tuner.HyperModel):
         Raises:
             ValueError: If the input shape is still unknown.
         """
+        if self.preprocessing and self.schema is None:
+            raise bad_value(
+                "preprocessing",
+                self.preprocessing,
+                "HyperMLP has not read its DataFrame's columns yet",
+                "Call hypermodel.adapt(x_train) before building (keras_hpo's "
+                "tuners do this at the start of search()).",
+            )
         if self.input_shape is None:
             raise bad_value(
                 "input_shape",
@@ -417,8 +464,12 @@ class HyperMLP(keras_tuner.HyperModel):
                 "tuners do this at the start of search()).",
             )
         self.declare_hyperparameters(hp)
-        inputs = keras.Input(shape=self.input_shape, name="inputs")
-        x = self.input_block(hp, inputs)
+        if self.schema is not None:  # preprocessing="auto": named columns
+            inputs = self.schema.inputs()
+            x = self.schema.encode(inputs)
+        else:
+            inputs = keras.Input(shape=self.input_shape, name="inputs")
+            x = self.input_block(hp, inputs)
         for index in range(self.value(hp, "num_layers")):
             x = self.hidden_block(hp, x, index)
         outputs = self.output_head(hp, x)
@@ -467,6 +518,10 @@ class HyperMLP(keras_tuner.HyperModel):
         Raises:
             keras_hpo.fused.NotFusable: With the reason.
         """
+        if self.schema is not None:
+            raise NotFusable(
+                "preprocessing='auto' models take named columns, not one array"
+            )
         if self.metrics:
             raise NotFusable(
                 f"metrics={self.metrics} are not computed per slice of a fused model"
@@ -490,6 +545,16 @@ class HyperMLP(keras_tuner.HyperModel):
         Returns:
             The ``History`` of ``model.fit``.
         """
+        if self.schema is not None:  # DataFrames as the model's named columns
+            args = (model_inputs(model, args[0]), *args[1:]) if args else args
+            if "x" in kwargs:
+                kwargs["x"] = model_inputs(model, kwargs["x"])
+            validation = kwargs.get("validation_data")
+            if isinstance(validation, (tuple, list)) and validation:
+                kwargs["validation_data"] = (
+                    model_inputs(model, validation[0]),
+                    *validation[1:],
+                )
         kwargs.setdefault("batch_size", self.value(hp, "batch_size"))
         epochs = self.value(hp, "epochs")
         if epochs is not None:  # tuned: the trial's value, not search()'s

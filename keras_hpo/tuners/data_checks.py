@@ -216,11 +216,15 @@ def _check_features(argument: str, x: np.ndarray, strict: bool) -> None:
 
 
 def _check_pair(
-    name: str, x: np.ndarray, y: np.ndarray | None, rule: LabelRule | None
+    name: str,
+    x: np.ndarray,
+    y: np.ndarray | None,
+    rule: LabelRule | None,
+    raw: bool = False,
 ) -> None:
     """One ``(x, y)`` pair: features, labels, and one label per sample."""
     x_name, y_name = ("x", "y") if name == "" else (f"{name}[0]", f"{name}[1]")
-    _check_features(x_name, x, strict=rule is not None)
+    _check_features(x_name, x, strict=rule is not None and not raw)
     if y is None:
         return
     if y.ndim == 0 or len(y) != len(x):
@@ -277,7 +281,10 @@ def _check_split(split: Any, n: int | None) -> None:
 
 
 def check_fit_data(
-    fit_args: tuple, fit_kwargs: dict, labels: LabelRule | None = None
+    fit_args: tuple,
+    fit_kwargs: dict,
+    labels: LabelRule | None = None,
+    raw_features: bool = False,
 ) -> int | None:
     """Refuses training data that cannot train, naming the argument.
 
@@ -290,6 +297,9 @@ def check_fit_data(
             with ``None`` (a hypermodel of your own, which may handle NaN or
             text itself) only counts, shapes and the fit arguments are
             checked.
+        raw_features: The model preprocesses NaN and text itself
+            (``HyperMLP(preprocessing="auto")``): features are not checked
+            for them, labels still are.
 
     Returns:
         The number of training samples, when known.
@@ -306,15 +316,17 @@ def check_fit_data(
     if x is None:
         _check_split(fit_kwargs.get("validation_split"), None)
         return None
-    _check_pair("", x, y, labels)
+    _check_pair("", x, y, labels, raw_features)
     _check_split(fit_kwargs.get("validation_split"), len(x))
     validation = fit_kwargs.get("validation_data")
     if validation is not None:
-        _check_validation(validation, x, labels)
+        _check_validation(validation, x, labels, raw_features)
     return int(len(x))
 
 
-def _check_validation(validation: Any, x: np.ndarray, labels: LabelRule | None) -> None:
+def _check_validation(
+    validation: Any, x: np.ndarray, labels: LabelRule | None, raw: bool = False
+) -> None:
     if not isinstance(validation, (tuple, list)):
         if _as_array("validation_data", validation) is not None:
             raise bad_type(
@@ -335,7 +347,7 @@ def _check_validation(validation: Any, x: np.ndarray, labels: LabelRule | None) 
     y_val = _as_array("validation_data[1]", validation[1])
     if x_val is None:
         return
-    _check_pair("validation_data", x_val, y_val, labels)
+    _check_pair("validation_data", x_val, y_val, labels, raw)
     if math.prod(x_val.shape[1:]) != math.prod(x.shape[1:]):
         raise bad_value(
             "validation_data[0]",

@@ -21,6 +21,8 @@ from sklearn.base import BaseEstimator
 from sklearn.base import ClassifierMixin
 from sklearn.base import RegressorMixin
 
+from keras_hpo.hypermodels.tabular import model_inputs
+
 __all__ = [
     "FittedModel",
     "estimator_predict",
@@ -95,7 +97,7 @@ class FittedModel(BaseEstimator):
         self.num_classes = num_classes
 
     def _outputs(self, x: Any) -> np.ndarray:
-        return np.asarray(self.model.predict(x, verbose=0))
+        return np.asarray(self.model.predict(model_inputs(self.model, x), verbose=0))
 
     def predict(self, x: Any) -> np.ndarray:
         """Labels or values, as `predictions`."""
@@ -132,7 +134,7 @@ def estimator_predict(
     """scikit-learn's ``predict`` of a best estimator (see `predictions`)."""
     if sklearn:
         return np.asarray(model.predict(x))
-    return predictions(model.predict(x, verbose=0), task)
+    return predictions(model.predict(model_inputs(model, x), verbose=0), task)
 
 
 def estimator_predict_proba(
@@ -147,7 +149,7 @@ def estimator_predict_proba(
     if sklearn:
         return model.predict_proba(x)
     require_classifier(task)  # before predicting
-    return probabilities(model.predict(x, verbose=0), task)
+    return probabilities(model.predict(model_inputs(model, x), verbose=0), task)
 
 
 def estimator_score(
@@ -181,7 +183,8 @@ def estimator_score(
     if scorer is not None:
         return float(scorer(fitted, x, y))
     if metric is not None:
-        return float(model.evaluate(x, y, verbose=0, return_dict=True)[metric])
+        logs = model.evaluate(model_inputs(model, x), y, verbose=0, return_dict=True)
+        return float(logs[metric])
     if task is None:
         raise TypeError(
             "score(x, y) needs to know what the model predicts, and its "

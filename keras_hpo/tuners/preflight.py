@@ -60,7 +60,8 @@ def prepare_data(
     labels = None
     if aware and plain and hypermodel.labels is not None:
         labels = LabelRule(*hypermodel.labels)
-    nx = check_fit_data(fit_args, fit_kwargs, labels)
+    raw = bool(getattr(hypermodel, "preprocessing", None))
+    nx = check_fit_data(fit_args, fit_kwargs, labels, raw_features=raw)
     x, y = _xy(fit_args, fit_kwargs)
     split = fit_kwargs.get("validation_split") or 0.0
     samples = None

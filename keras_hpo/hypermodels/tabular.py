@@ -1,0 +1,252 @@
+"""Tabular inputs: a DataFrame's columns, preprocessed inside the model.
+
+``HyperMLP(preprocessing="auto")`` takes a pandas DataFrame with numeric
+and text (or categorical) columns and missing values, as scikit-learn users
+would give a ``Pipeline`` of ``SimpleImputer``, ``StandardScaler`` and
+``OneHotEncoder``. `TabularSchema.from_frame` reads the training data once
+(`HyperMLP.adapt`): the numeric columns' medians, means and variances, and
+each text column's categories. `TabularSchema.encode` builds the same steps
+from Keras layers inside every model, so the model itself takes raw rows:
+
+* numeric columns: missing values (NaN) filled with the training median
+  (`FillMissing`), then standardised (``keras.layers.Normalization``);
+* text columns: one-hot encoded (``keras.layers.StringLookup``); a missing
+  value and a category not seen in training share one extra column.
+
+A Keras model takes named columns as a dict of tensors; `model_inputs`
+turns a DataFrame into that dict (text as ``tf.string`` tensors), and the
+tuner's ``predict``, ``score`` and scorers, ``keras_hpo.load`` and
+``keras-hpo predict`` call it. The text columns need TensorFlow's string
+tensors: TensorFlow backend only. This module owns the schema and the
+layers; it must not train or choose hyperparameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+import keras
+import numpy as np
+
+from keras_hpo.errors import bad_type
+from keras_hpo.errors import bad_value
+
+__all__ = ["FillMissing", "TabularSchema", "is_frame", "model_inputs"]
+
+#: Categories a text column may have (one-hot columns in the model).
+MAX_CATEGORIES = 1000
+
+
+def is_frame(data: Any) -> bool:
+    """Whether ``data`` is a pandas DataFrame."""
+    return all(hasattr(data, name) for name in ("columns", "iloc", "dtypes"))
+
+
+@keras.saving.register_keras_serializable(package="keras_hpo")
+class FillMissing(keras.layers.Layer):
+    """Replaces NaN in each column by that column's fill value.
+
+    Args:
+        values: One fill value per column (the training medians).
+        **kwargs: ``keras.layers.Layer`` arguments (``name``...).
+    """
+
+    def __init__(self, values: list[float], **kwargs):
+        super().__init__(**kwargs)
+        self.values = [float(v) for v in values]
+
+    def call(self, x):
+        """``x`` with NaN replaced column by column."""
+        fill = keras.ops.convert_to_tensor(self.values, dtype=x.dtype)
+        return keras.ops.where(keras.ops.isnan(x), fill, x)
+
+    def compute_output_shape(self, input_shape):
+        """The input's shape."""
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        """The layer's configuration (for saving)."""
+        return {**super().get_config(), "values": self.values}
+
+
+@dataclass
+class TabularSchema:
+    """The columns a tabular model takes and their training statistics.
+
+    Attributes:
+        numeric: Numeric column names, in the frame's order.
+        categorical: Text column names, in the frame's order.
+        medians: Each numeric column's median (fills its missing values).
+        means: Each numeric column's mean, after filling.
+        variances: Each numeric column's variance, after filling.
+        vocabularies: Text column name -> its categories, sorted.
+    """
+
+    numeric: list[str] = field(default_factory=list)
+    categorical: list[str] = field(default_factory=list)
+    medians: list[float] = field(default_factory=list)
+    means: list[float] = field(default_factory=list)
+    variances: list[float] = field(default_factory=list)
+    vocabularies: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def columns(self) -> list[str]:
+        """Every column the model takes."""
+        return [*self.numeric, *self.categorical]
+
+    @classmethod
+    def from_frame(cls, frame: Any) -> TabularSchema:
+        """Reads the columns and their statistics from training data.
+
+        Numeric (and boolean) columns are numeric; text, categorical and
+        other object columns are categories.
+
+        Raises:
+            TypeError: If ``frame`` is not a DataFrame, or a column name is
+                not a string.
+            ValueError: For a numeric column with no value at all, or a text
+                column with more than `MAX_CATEGORIES` categories.
+        """
+        if not is_frame(frame):
+            raise bad_type(
+                "x",
+                frame,
+                "a pandas DataFrame, as preprocessing='auto' reads named columns",
+                "Pass pandas.DataFrame(x, columns=[...]); for a numeric array use "
+                "HyperMLP(standardize=True) without preprocessing=.",
+            )
+        schema = cls()
+        for name in frame.columns:
+            if not isinstance(name, str):
+                raise bad_type(
+                    "x",
+                    name,
+                    "a column named by a string",
+                    "Name the DataFrame's columns.",
+                )
+            column = frame[name]
+            if column.dtype.kind in "biuf":
+                values = column.to_numpy(dtype="float64", na_value=np.nan)
+                if np.isnan(values).all():
+                    raise bad_value(
+                        "x",
+                        name,
+                        "a numeric column with no value",
+                        "Drop the column, or give some of its values.",
+                    )
+                median = float(np.nanmedian(values))
+                filled = np.where(np.isnan(values), median, values)
+                schema.numeric.append(name)
+                schema.medians.append(median)
+                schema.means.append(float(filled.mean()))
+                schema.variances.append(float(filled.var()))
+            else:
+                categories = sorted({_text(v) for v in column} - {""})
+                if len(categories) > MAX_CATEGORIES:
+                    raise bad_value(
+                        "x",
+                        name,
+                        f"a text column with {len(categories)} categories, more "
+                        f"than {MAX_CATEGORIES} one-hot columns",
+                        "Drop it, or encode it as numbers yourself.",
+                    )
+                schema.categorical.append(name)
+                schema.vocabularies[name] = categories
+        if not schema.columns:
+            raise bad_value("x", frame, "a DataFrame with no column", "Give columns.")
+        return schema
+
+    def inputs(self) -> dict[str, Any]:
+        """One ``keras.Input`` per column (text columns as strings)."""
+        made = {name: keras.Input(shape=(1,), name=name) for name in self.numeric}
+        for name in self.categorical:
+            made[name] = keras.Input(shape=(1,), name=name, dtype="string")
+        return made
+
+    def encode(self, inputs: dict[str, Any]) -> Any:
+        """The preprocessed features: filled and standardised numbers, one-hots."""
+        parts = []
+        if self.numeric:
+            numbers = [inputs[name] for name in self.numeric]
+            x = (
+                keras.layers.Concatenate(name="numeric")(numbers)
+                if len(numbers) > 1
+                else numbers[0]
+            )
+            x = FillMissing(self.medians, name="fill_missing")(x)
+            parts.append(
+                keras.layers.Normalization(
+                    mean=self.means, variance=self.variances, name="standardize"
+                )(x)
+            )
+        for index, name in enumerate(self.categorical):
+            parts.append(
+                keras.layers.StringLookup(
+                    vocabulary=self.vocabularies[name],
+                    output_mode="one_hot",
+                    name=f"one_hot_{index}",
+                )(inputs[name])
+            )
+        if len(parts) == 1:
+            return parts[0]
+        return keras.layers.Concatenate(name="features")(parts)
+
+
+def _text(value: Any) -> str:
+    """A category as text; missing values (None, NaN) as ``""``."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if value is getattr(_pandas(), "NA", object()):
+        return ""
+    return str(value)
+
+
+def _pandas():
+    import pandas  # noqa: PLC0415 - only for DataFrames, which import it
+
+    return pandas
+
+
+def model_inputs(model: Any, x: Any) -> Any:
+    """``x`` as ``model`` takes it: a DataFrame as a dict of named columns.
+
+    Anything else, and a DataFrame given to a model with one unnamed input,
+    is returned as it is.
+
+    Raises:
+        ValueError: If the DataFrame lacks a column the model takes (the
+            message lists them).
+    """
+    names = _input_names(model)
+    if not is_frame(x) or names is None:
+        return x
+    missing = [name for name in names if name not in x.columns]
+    if missing:
+        raise bad_value(
+            "x",
+            f"a DataFrame with columns {list(x.columns)}",
+            f"lacks {', '.join(map(repr, missing))}, which the model takes",
+            f"Pass the columns it was tuned on: {', '.join(names)}.",
+        )
+    import tensorflow as tf  # noqa: PLC0415 - text columns need tf.string
+
+    arrays = {}
+    for name, dtype in names.items():
+        column = x[name]
+        if dtype == "string":
+            text = np.asarray([_text(v) for v in column], dtype=object)
+            arrays[name] = tf.constant(text.reshape(-1, 1), dtype=tf.string)
+        else:
+            values = column.to_numpy(dtype="float32", na_value=np.nan)
+            arrays[name] = values.reshape(-1, 1)
+    return arrays
+
+
+def _input_names(model: Any) -> dict[str, str] | None:
+    """A model's named inputs (name -> dtype), or ``None`` for one array input."""
+    structure = getattr(model, "input", None)
+    if not isinstance(structure, dict):
+        return None
+    return {name: str(tensor.dtype) for name, tensor in structure.items()}

@@ -1,0 +1,218 @@
+"""HyperMLP(preprocessing="auto"): a table with text and missing values, end to end.
+
+The seed's regression: scikit-learn's diabetes data with a derived text
+column and missing values injected, ranked by
+``scoring="neg_root_mean_squared_error"``, the imputation, scaling and
+one-hot encoding inside the model (Keras layers), through Python, through
+``keras_hpo.load`` in another process and through ``keras-hpo tune`` /
+``keras-hpo predict`` on a CSV.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import run_python
+from sklearn.datasets import load_diabetes
+
+import keras_hpo
+from keras_hpo.hypermodels.tabular import FillMissing
+from keras_hpo.hypermodels.tabular import TabularSchema
+
+
+def diabetes_table(seed: int = 0) -> pd.DataFrame:
+    """Diabetes with a text column ("age_group", "sex") and 10% NaN in bmi, bp."""
+    frame = load_diabetes(as_frame=True).frame
+    rng = np.random.default_rng(seed)
+    frame["age_group"] = pd.cut(
+        frame["age"], [-1, -0.03, 0.03, 1], labels=["young", "middle", "old"]
+    ).astype(object)
+    frame["sex"] = np.where(frame["sex"] > 0, "M", "F").astype(object)
+    for column in ("bmi", "bp"):
+        frame.loc[rng.random(len(frame)) < 0.1, column] = np.nan
+    frame.loc[rng.random(len(frame)) < 0.05, "age_group"] = None
+    return frame.drop(columns=["age"])
+
+
+def _hypermodel(**kwargs):
+    return keras_hpo.HyperMLP(
+        "regression",
+        preprocessing="auto",
+        num_layers=1,
+        units=[32, 64],
+        dropout=0.0,
+        learning_rate=0.05,
+        batch_size=16,
+        **kwargs,
+    )
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory):
+    table = diabetes_table()
+    train, test = table.iloc[:340], table.iloc[340:]
+    x, y = train.drop(columns=["target"]), train["target"].to_numpy("float32")
+    directory = tmp_path_factory.mktemp("tabular")
+    tuner = keras_hpo.RandomSearch(
+        _hypermodel(),
+        max_trials=2,
+        seed=1,
+        scoring="neg_root_mean_squared_error",
+        directory=str(directory),
+        project_name="diabetes",
+        verbose=0,
+    )
+    tuner.search(x, y, validation_split=0.2, epochs=40)
+    x_test = test.drop(columns=["target"])
+    return tuner, x_test, test["target"].to_numpy("float32"), directory
+
+
+def test_the_schema_reads_numbers_text_and_missing_values():
+    table = diabetes_table().drop(columns=["target"])
+    schema = TabularSchema.from_frame(table)
+    assert schema.categorical == ["sex", "age_group"]
+    assert schema.vocabularies == {
+        "sex": ["F", "M"],
+        "age_group": ["middle", "old", "young"],
+    }
+    assert "bmi" in schema.numeric and len(schema.numeric) == 8
+    bmi = table["bmi"].to_numpy()
+    index = schema.numeric.index("bmi")
+    assert schema.medians[index] == pytest.approx(np.nanmedian(bmi))
+    filled = np.where(np.isnan(bmi), np.nanmedian(bmi), bmi)
+    assert schema.means[index] == pytest.approx(filled.mean())
+
+
+def test_a_table_with_text_and_nan_is_searched_and_scored_by_rmse(searched):
+    tuner, x_test, y_test, _ = searched
+    results = tuner.results()
+    assert len(results) == 2 and all(r.ok for r in results)  # none failed
+    assert tuner.oracle.objective.name == "val_neg_root_mean_squared_error"
+    assert tuner.best_score_ < 0  # greater is better: the RMSE negated
+    predictions = tuner.predict(x_test)
+    assert predictions.shape == (len(x_test),) and np.isfinite(predictions).all()
+    rmse = float(np.sqrt(np.mean((predictions - y_test) ** 2)))
+    assert tuner.score(x_test, y_test) == pytest.approx(-rmse, rel=1e-5)
+    # Better than predicting the mean: the preprocessing feeds the model.
+    assert rmse < 0.9 * float(np.std(y_test))
+    model = tuner.best_estimator_
+    assert sorted(model.input) == sorted(x_test.columns)
+    kinds = {type(layer).__name__ for layer in model.layers}
+    assert {"FillMissing", "Normalization", "StringLookup"} <= kinds
+
+
+def test_the_model_takes_raw_rows_missing_values_and_unseen_categories(searched):
+    tuner, x_test, _, _ = searched
+    rows = x_test.iloc[:4].copy()
+    rows.loc[rows.index[0], "bmi"] = np.nan
+    rows.loc[rows.index[1], "age_group"] = "unheard-of"
+    rows.loc[rows.index[2], "sex"] = None
+    assert np.isfinite(tuner.predict(rows)).all()
+    # A missing bmi is the training median, exactly.
+    filled = rows.iloc[:1].copy()
+    layer = next(
+        lay for lay in tuner.best_estimator_.layers if isinstance(lay, FillMissing)
+    )
+    schema = tuner.hypermodel.schema
+    filled.loc[filled.index[0], "bmi"] = layer.values[schema.numeric.index("bmi")]
+    np.testing.assert_allclose(
+        tuner.predict(rows.iloc[:1]), tuner.predict(filled), rtol=1e-6
+    )
+    with pytest.raises(ValueError, match="lacks 'bmi'"):
+        tuner.predict(rows.drop(columns=["bmi"]))
+
+
+def test_another_process_loads_the_tabular_model(searched, tmp_path):
+    tuner, x_test, y_test, directory = searched
+    x_test.to_pickle(tmp_path / "x.pkl")
+    script = f"""
+import json, pandas as pd, keras_hpo
+search = keras_hpo.load({str(directory / "diabetes")!r})
+x = pd.read_pickle({str(tmp_path / "x.pkl")!r})
+print(json.dumps(search.predict(x).tolist()))
+"""
+    done = run_python(["-c", script])
+    assert done.returncode == 0, done.stderr[-3000:]
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    np.testing.assert_allclose(loaded, tuner.predict(x_test), rtol=1e-6)
+
+
+def test_bad_tabular_input_is_refused_with_the_fix(tmp_path):
+    with pytest.raises(ValueError, match="preprocessing.*'yes'"):
+        keras_hpo.HyperMLP("regression", preprocessing="yes")
+    with pytest.raises(ValueError, match="standardize.*standardises"):
+        keras_hpo.HyperMLP("regression", preprocessing="auto", standardize=True)
+    with pytest.raises(TypeError, match="pandas DataFrame"):
+        _hypermodel().adapt(np.zeros((10, 3), "float32"))
+    # Without preprocessing=, text and NaN are refused before any trial.
+    table = diabetes_table()
+    tuner = keras_hpo.RandomSearch(
+        keras_hpo.HyperMLP("regression"),
+        max_trials=1,
+        directory=str(tmp_path),
+        verbose=0,
+    )
+    with pytest.raises(TypeError, match="numeric features"):
+        tuner.search(table.drop(columns=["target"]), table["target"], epochs=1)
+
+
+def test_a_csv_with_text_and_empty_cells_through_keras_hpo_tune_and_predict(
+    tmp_path,
+):
+    table = diabetes_table()
+    path = tmp_path / "diabetes.csv"
+    table.to_csv(path, index=False)  # NaN and None become empty cells
+    assert ",," in path.read_text()
+    out = tmp_path / "runs"
+    done = run_python(
+        [
+            "-m",
+            "keras_hpo.cli",
+            "tune",
+            "--dataset",
+            "csv",
+            "--csv",
+            str(path),
+            "--target",
+            "target",
+            "--preprocessing",
+            "auto",
+            "--scoring",
+            "neg_root_mean_squared_error",
+            "--strategy",
+            "random",
+            "--max-trials",
+            "2",
+            "--epochs",
+            "5",
+            "--directory",
+            str(out),
+        ]
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "task regression" in done.stdout
+    assert "val_neg_root_mean_squared_error=" in done.stdout
+    project = out / "diabetes_random"
+    summary = json.loads((project / "summary.json").read_text())
+    assert summary["objective"] == "val_neg_root_mean_squared_error"
+    assert summary["preprocessing"] == "auto" and summary["trials"] == 2
+    assert "sex" in summary["features"] and "target" not in summary["features"]
+    done = run_python(
+        [
+            "-m",
+            "keras_hpo.cli",
+            "predict",
+            str(project),
+            "--csv",
+            str(path),
+            "--output",
+            str(tmp_path / "predicted.csv"),
+        ]
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    predicted = pd.read_csv(tmp_path / "predicted.csv")
+    assert len(predicted) == len(table)
+    assert np.isfinite(predicted["prediction"]).all()
