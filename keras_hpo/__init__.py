@@ -39,6 +39,7 @@ _EXPORTS = {
     "RandomSearch": "keras_hpo.tuners",
     "SavedSearch": "keras_hpo.tuners",
     "SearchTuner": "keras_hpo.tuners",
+    "SklearnSearch": "keras_hpo.tuners",
     "TrialResult": "keras_hpo.tuners",
     "TrialStatus": "keras_hpo.tuners",
     "load": "keras_hpo.tuners",
@@ -61,6 +62,7 @@ __all__ = [
     "SavedSearch",
     "SearchSpaceError",
     "SearchTuner",
+    "SklearnSearch",
     "SuccessiveHalving",
     "TrialResult",
     "TrialStatus",
@@ -90,6 +92,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from keras_hpo.tuners import RandomSearch
     from keras_hpo.tuners import SavedSearch
     from keras_hpo.tuners import SearchTuner
+    from keras_hpo.tuners import SklearnSearch
     from keras_hpo.tuners import TrialResult
     from keras_hpo.tuners import TrialStatus
     from keras_hpo.tuners import load

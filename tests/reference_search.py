@@ -23,6 +23,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 REFERENCE = Path(__file__).resolve().parent / "data" / "reference_results.json"
 
+#: The reference searches, by name.
+SEARCHES = ("random", "grid", "isolated")
+
 #: Columns of ``cv_results_`` that are wall-clock times.
 TIMES = (
     "seconds",
@@ -72,14 +75,29 @@ def _comparable(tuner) -> dict:
     return {"cv_results_": table, "history": histories, "seed": seeds, "kept": kept}
 
 
-def searches(directory: str) -> dict:
-    """Runs the reference searches under ``directory``; their comparable results."""
+def searches(directory: str, names: tuple[str, ...] = SEARCHES) -> dict:
+    """Runs the reference searches under ``directory``; their comparable results.
+
+    Args:
+        directory: Where the projects are written.
+        names: Which of `SEARCHES` to run.
+    """
     import keras_hpo
 
     x, x_val, y, y_val = _data()
     x, y = x[:600], y[:600]
     fit = {"validation_data": (x_val, y_val), "epochs": 4}
     out = {}
+    if "random" in names:
+        out["random"] = _random_search(keras_hpo, directory, x, y, fit)
+    if "grid" in names:
+        out["grid"] = _grid_search(keras_hpo, directory, x, y, fit)
+    if "isolated" in names:
+        out["isolated"] = _isolated_search(keras_hpo, directory, x, y)
+    return out
+
+
+def _random_search(keras_hpo, directory, x, y, fit) -> dict:
     random = keras_hpo.RandomSearch(
         keras_hpo.HyperMLP(num_classes=10, units=(8, 64, 8), num_layers=(1, 2)),
         max_trials=6,
@@ -92,7 +110,10 @@ def searches(directory: str) -> dict:
         verbose=0,
     )
     random.search(x, y, **fit)
-    out["random"] = _comparable(random)
+    return _comparable(random)
+
+
+def _grid_search(keras_hpo, directory, x, y, fit) -> dict:
     grid = keras_hpo.GridSearch(
         _failing_mlp(num_classes=10, units=16),
         param_grid={"learning_rate": [1e-2, 10.0], "dropout": [0.0, 0.3]},
@@ -104,7 +125,10 @@ def searches(directory: str) -> dict:
         tensorboard_dir=None,
     )
     grid.search(x, y, **fit)
-    out["grid"] = _comparable(grid)
+    return _comparable(grid)
+
+
+def _isolated_search(keras_hpo, directory, x, y) -> dict:
     isolated = keras_hpo.RandomSearch(
         keras_hpo.HyperMLP(num_classes=10, units=(8, 32, 8)),
         max_trials=2,
@@ -115,8 +139,7 @@ def searches(directory: str) -> dict:
         verbose=0,
     )
     isolated.search(x, y, validation_split=0.25, epochs=2)
-    out["isolated"] = _comparable(isolated)
-    return out
+    return _comparable(isolated)
 
 
 if __name__ == "__main__":

@@ -71,6 +71,7 @@ def good_data(seed: int = 0):
 
 
 def tuner_for(directory: Path, task: str = "classification", **kwargs):
+    kwargs.setdefault("refit", False)  # no refit: these tests are about the data
     hypermodel = keras_hpo.HyperMLP(
         task,
         num_classes=CLASSES if task == "classification" else None,

@@ -136,6 +136,8 @@ def check_summary_and_targets(report: dict) -> None:
         assert got == pytest.approx(target)
 
 
+# Slow (12 s; the default run has to stay under 12 minutes).
+@pytest.mark.slow
 def test_strategies_quick(tmp_path):
     report = run_script("strategies.py", tmp_path, "--quick")
     check_strategies(report, seeds=2, trials=10, checkpoints=[10])

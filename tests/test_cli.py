@@ -218,7 +218,7 @@ def test_tune_on_digits_prints_trials_best_and_test_score_then_resumes(tmp_path)
     for index, line in enumerate(lines):
         assert line["best"] == max(t["score"] for t in lines[: index + 1])
 
-    assert trial_dirs(project) == ["trial_0", "trial_1", "trial_2"]
+    assert trial_dirs(project) == ["trial_0000", "trial_0001", "trial_0002"]
     recorded = results(project)
     assert [r["number"] for r in recorded] == [1, 2, 3]
     assert [round(r["score"], 4) for r in recorded] == [t["score"] for t in lines]
@@ -276,7 +276,7 @@ def test_tune_on_digits_prints_trials_best_and_test_score_then_resumes(tmp_path)
     assert second.returncode == 0, second.stderr
     assert trials(second.stdout) == []
     assert "(up to 3 trials, 3 already done)" in second.stdout
-    assert trial_dirs(project) == ["trial_0", "trial_1", "trial_2"]
+    assert trial_dirs(project) == ["trial_0000", "trial_0001", "trial_0002"]
     second_summary = summary(project)
     assert second_summary["trials"] == 3
     assert second_summary["best_trial_id"] == first_summary["best_trial_id"]
@@ -300,7 +300,7 @@ def test_tune_on_digits_prints_trials_best_and_test_score_then_resumes(tmp_path)
     assert trials(third.stdout) == []
     assert "Searching with" not in third.stdout
     assert "Best model on the test split: accuracy=" in third.stdout
-    assert trial_dirs(project) == ["trial_0"]
+    assert trial_dirs(project) == ["trial_0000"]
     assert summary(project)["trials"] == 1
 
 
@@ -322,6 +322,9 @@ def test_tensorboard_logdir_prefers_the_projects_tensorboard_folder(tmp_path):
     assert cli.tensorboard_logdir(str(tmp_path)) == str(tmp_path / "tensorboard")
 
 
+# Slow (10 s each; the bayesian CLI run stays; the default run has to stay under 12
+# minutes).
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("strategy", "oracle"),
     [("grid", "GridOracle"), ("random", "RandomOracle")],
@@ -346,7 +349,7 @@ def test_other_strategies(tmp_path, strategy, oracle):
     project = tmp_path / "mine"
     assert f"Searching with {oracle} (up to 2 trials)" in done.stdout
     assert [t["number"] for t in trials(done.stdout)] == [1, 2]
-    assert trial_dirs(project) == ["trial_0", "trial_1"]
+    assert trial_dirs(project) == ["trial_0000", "trial_0001"]
     recorded = results(project)
     if strategy == "grid":
         # The built-in grid, first hyperparameter slowest; other knobs default.
@@ -455,6 +458,9 @@ def test_csv_classification_with_text_labels(tmp_path, labels, task):
     assert predicted == [sorted(labels)[c] for c in codes]
 
 
+# Slow (13 s; the CSV path stays with the classification test; the default run has to
+# stay under 12 minutes).
+@pytest.mark.slow
 def test_csv_regression(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.uniform(-5, 5, size=(100, 2)).round(4)
@@ -504,6 +510,9 @@ def test_csv_regression(tmp_path):
 # -- MNIST and Fashion-MNIST, offline ----------------------------------------------
 
 
+# Slow (17 s; the idx reader has its own tests; the default run has to stay under 12
+# minutes).
+@pytest.mark.slow
 def test_mnist_from_the_original_idx_files(tmp_path, mnist_idx_dir):
     done = keras_hpo(
         "tune",
@@ -718,9 +727,9 @@ ODD = "/home/me/project_name/directory/data_dir-runs/overwrite=True"
             "it is.",
         ),
         (
-            f"{ODD}/trial_0/result.json is not a keras_hpo trial result. Delete it "
+            f"{ODD}/trial_0000/result.json is not a keras_hpo trial result. Delete it "
             "to run that trial again, or start afresh with overwrite=True.",
-            f"{ODD}/trial_0/result.json is not a keras_hpo trial result. Delete it "
+            f"{ODD}/trial_0000/result.json is not a keras_hpo trial result. Delete it "
             "to run that trial again, or start afresh with --overwrite.",
         ),
         (

@@ -348,6 +348,9 @@ def trial_dirs_of(directory) -> list[str]:
     return [p for p in directory.rglob("trial_*")]
 
 
+# Slow (7 s; test_same_results checks a seeded pruned search against its
+# reference; the default run has to stay under 12 minutes).
+@pytest.mark.slow
 def test_a_seeded_search_prunes_the_same_way_twice(tmp_path, digits):
     """Same seed, same stopper: the same trials stop at the same epochs."""
     tables = []

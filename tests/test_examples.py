@@ -72,6 +72,9 @@ def grid_examples(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("grid_examples")
 
 
+# Slow (17 s; test_tuners and test_grid run grids in-process; the default run has to
+# stay under 12 minutes).
+@pytest.mark.slow
 def test_grid_search_runs_every_combination_once(grid_examples):
     tmp_path = grid_examples
     out = run_example(
@@ -113,6 +116,9 @@ def test_grid_search_runs_every_combination_once(grid_examples):
     assert f"best_score_: {summary['best_score']:.4f}" in out
 
 
+# Slow (10 s; test_sklearn_space covers sub-grids; the default run has to stay under 12
+# minutes).
+@pytest.mark.slow
 def test_grid_search_list_of_sub_grids_runs_each_combination(grid_examples):
     # Sub-grids name the same hyperparameters (optimizer, learning_rate) under
     # different conditions; each trial must run with its own sub-grid's values.
@@ -252,6 +258,9 @@ def test_regression_finds_linear_activation(tmp_path):
     assert "'activation': 'linear'" in out
 
 
+# Slow (24 s; the y = x + 10 check, run with -m slow; the default run has to
+# stay under 12 minutes).
+@pytest.mark.slow
 def test_regression_as_taught_extrapolates_with_linear(tmp_path):
     out = run_example(
         "regression_linear.py",
@@ -285,6 +294,9 @@ def _expected_layers(params: dict, input_width: int) -> collections.Counter:
     )
 
 
+# Slow (16 s; test_sklearn_knobs builds a subclass with hooks; the default run has to
+# stay under 12 minutes).
+@pytest.mark.slow
 def test_subclass_hooks_shape_every_model(tmp_path):
     run_example(
         "subclass_hypermlp.py",

@@ -37,6 +37,7 @@ PUBLIC = {
         "SavedSearch",
         "SearchSpaceError",
         "SearchTuner",
+        "SklearnSearch",
         "SuccessiveHalving",
         "TrialResult",
         "TrialStatus",
@@ -88,6 +89,7 @@ PUBLIC = {
         "RandomSearch",
         "SavedSearch",
         "SearchTuner",
+        "SklearnSearch",
         "TrialResult",
         "TrialStatus",
         "load",
@@ -117,6 +119,7 @@ HOMES = {
     "TrialResult": "keras_hpo.tuners",
     "TrialStatus": "keras_hpo.tuners",
     "SavedSearch": "keras_hpo.tuners",
+    "SklearnSearch": "keras_hpo.tuners",
     "load": "keras_hpo.tuners",
 }
 

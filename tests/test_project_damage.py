@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 import keras_hpo
 
 MAX_TRIALS = 3
-IDS = ["0", "1", "2", "3", "7", "00", "../../pwned", "", "a/b", 5]
+IDS = ["0000", "0001", "0002", "0003", "0007", "0", "00", "../../pwned", "", "a/b", 5]
 
 
 def _data():
@@ -120,13 +120,13 @@ def _damage(project: Path, data) -> str:
     elif action == "rewrite_id":
         jsons = [f for f in files if f.endswith(".json")]
         target = data.draw(st.sampled_from(jsons))
-        old = data.draw(st.sampled_from(["0", "1", "2"]))
+        old = data.draw(st.sampled_from(["0000", "0001", "0002"]))
         new = data.draw(st.sampled_from(IDS))
         state = json.loads((project / target).read_text())
         (project / target).write_text(json.dumps(_rewrite_ids(state, old, new)))
         target = f"{target}: {old!r} -> {new!r}"
     else:  # a resume record pointing anywhere, and the trial marked unfinished
-        trial = data.draw(st.sampled_from(["0", "1", "2"]))
+        trial = data.draw(st.sampled_from(["0000", "0001", "0002"]))
         weights = data.draw(
             st.sampled_from(
                 ["../../outside.weights.h5", "/etc/hostname", "last.e1.weights.h5"]
@@ -195,7 +195,8 @@ _SETTINGS = {
 }
 
 
-@settings(max_examples=30, derandomize=True, **_SETTINGS)
+# 15 drawn damages in the default run (2 s each); 200 with -m slow.
+@settings(max_examples=15, derandomize=True, **_SETTINGS)
 @given(data=st.data())
 def test_a_damaged_project_resumes_intact_or_is_refused_by_path(finished, data):
     _check(finished, data)
@@ -216,4 +217,4 @@ def test_the_damage_is_real(finished, tmp_path):
     (project / "oracle.json").write_text("{")
     with pytest.raises(ValueError, match=str(project / "oracle.json")):
         _tuner(tmp_path)
-    assert os.path.isdir(project / "trial_0")
+    assert os.path.isdir(project / "trial_0000")

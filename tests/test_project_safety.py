@@ -36,6 +36,7 @@ def _data():
 def _random(directory, name="p", **kwargs):
     kwargs.setdefault("max_trials", 3)
     kwargs.setdefault("seed", 5)
+    kwargs.setdefault("refit", False)  # trials' files are what these tests guard
     return keras_hpo.RandomSearch(
         keras_hpo.HyperMLP(num_classes=2, units=[4, 8, 16, 32], num_layers=1),
         directory=directory,
@@ -210,7 +211,7 @@ def test_two_processes_on_one_project_the_second_fails_at_once(tmp_path):
     first = _owner(tmp_path, 1, 25)
     # The first owns the project once its oracle state exists.
     deadline = time.time() + 120
-    while not (tmp_path / "shared" / "trial_0" / "trial.json").exists():
+    while not (tmp_path / "shared" / "trial_0000" / "trial.json").exists():
         assert first.poll() is None, first.communicate()[0]
         assert time.time() < deadline
         time.sleep(0.05)
@@ -234,7 +235,7 @@ def test_two_processes_on_one_project_the_second_fails_at_once(tmp_path):
     assert len(states) == 4
     assert len({json.dumps(s["values"], sort_keys=True) for s in states}) == 4
     oracle = json.loads((tmp_path / "shared" / "oracle.json").read_text())
-    assert sorted(oracle["end_order"]) == ["0", "1", "2", "3"]
+    assert sorted(oracle["end_order"]) == ["0000", "0001", "0002", "0003"]
     assert oracle["seed"] == 1  # the first one's state, not a mix
 
 
@@ -260,36 +261,38 @@ def test_temporary_files_are_unique_per_write(tmp_path):
 # -- 4. a lost trial.json never lets a new trial take a finished one's place -----
 def test_a_lost_trial_file_is_rebuilt_and_no_trial_is_overwritten(tmp_path, capsys):
     first = _search(_random(tmp_path))
-    path = tmp_path / "p" / "trial_2" / "trial.json"
+    path = tmp_path / "p" / "trial_0002" / "trial.json"
     path.unlink()
-    before = (tmp_path / "p" / "trial_2" / "result.json").read_text()
+    before = (tmp_path / "p" / "trial_0002" / "result.json").read_text()
     resumed = _search(_random(tmp_path, max_trials=5))
     assert f"{path} was missing; rebuilt it from" in capsys.readouterr().err
-    assert (tmp_path / "p" / "trial_2" / "result.json").read_text() == before
+    assert (tmp_path / "p" / "trial_0002" / "result.json").read_text() == before
     scores = _scores(resumed)
     assert len(scores) == 5
     assert {k: scores[k] for k in _scores(first)} == _scores(first)
-    assert json.loads(path.read_text())["score"] == first.trial_results["2"].score
+    assert json.loads(path.read_text())["score"] == first.trial_results["0002"].score
     # And again, with nothing left to do.
     assert _scores(_search(_random(tmp_path, max_trials=5))) == scores
 
 
 def test_a_lost_trial_folder_is_named_not_a_key_error(tmp_path):
     _search(_random(tmp_path))
-    shutil.rmtree(tmp_path / "p" / "trial_1")
+    shutil.rmtree(tmp_path / "p" / "trial_0001")
     with pytest.raises(FileNotFoundError) as info:
         _random(tmp_path)
-    assert f"{tmp_path / 'p' / 'trial_1' / 'trial.json'} is missing" in str(info.value)
+    assert f"{tmp_path / 'p' / 'trial_0001' / 'trial.json'} is missing" in str(
+        info.value
+    )
     assert "listed in" in str(info.value)
 
 
 def test_a_new_trial_id_skips_folders_on_disk(tmp_path):
     _search(_random(tmp_path, max_trials=2))
-    stray = tmp_path / "p" / "trial_2"
+    stray = tmp_path / "p" / "trial_0002"
     stray.mkdir()
     (stray / "notes.txt").write_text("not a trial")
     resumed = _search(_random(tmp_path, max_trials=3))
-    assert sorted(resumed.trial_results) == ["0", "1", "3"]
+    assert sorted(resumed.trial_results) == ["0000", "0001", "0003"]
     assert (stray / "notes.txt").read_text() == "not a trial"
 
 
@@ -305,7 +308,7 @@ def test_a_missing_tuner_file_resumes_instead_of_restarting(tmp_path, capsys):
     with pytest.raises(FileNotFoundError) as info:
         _random(tmp_path)
     assert f"{tmp_path / 'p' / 'oracle.json'} is missing" in str(info.value)
-    assert "trial_0" in str(info.value)
+    assert "trial_0000" in str(info.value)
     assert len(list((tmp_path / "p").glob("trial_*/result.json"))) == 3
 
 
@@ -324,21 +327,21 @@ def test_a_crafted_weights_path_is_refused_and_nothing_is_moved(tmp_path):
     outside.write_text("not yours")
     project = tmp_path / "runs" / "p"
     _search(_random(tmp_path / "runs", checkpoint="every_epoch", max_trials=2))
-    _as_if_killed_during(project, "1")
+    _as_if_killed_during(project, "0001")
     atomic_write_json(
-        str(project / "trial_1" / "last.json"),
+        str(project / "trial_0001" / "last.json"),
         {"epochs": 1, "weights": "../../../precious.weights.h5", "history": {}}
         | {"epoch_seconds": []},
     )
     with pytest.raises(ValueError) as info:
         _random(tmp_path / "runs", checkpoint="every_epoch", max_trials=2)
-    assert f"{project / 'trial_1' / 'last.json'} points at" in str(info.value)
+    assert f"{project / 'trial_0001' / 'last.json'} points at" in str(info.value)
     assert outside.read_text() == "not yours"
 
 
 def test_a_crafted_trial_id_is_refused_and_nothing_is_written_outside(tmp_path):
     _search(_random(tmp_path / "runs"))
-    path = tmp_path / "runs" / "p" / "trial_2" / "trial.json"
+    path = tmp_path / "runs" / "p" / "trial_0002" / "trial.json"
     state = json.loads(path.read_text())
     state["trial_id"] = "../../../pwned"
     path.write_text(json.dumps(state))
@@ -355,7 +358,7 @@ def test_a_crafted_trial_id_is_refused_and_nothing_is_written_outside(tmp_path):
     assert f"{path} names a trial '../../../pwned'" in str(info.value)
     assert sorted(p for p in tmp_path.rglob("*")) == before
     # An ID in the oracle's state is checked the same way.
-    path.write_text(json.dumps(dict(state, trial_id="2")))
+    path.write_text(json.dumps(dict(state, trial_id="0002")))
     oracle = tmp_path / "runs" / "p" / "oracle.json"
     state = json.loads(oracle.read_text())
     state["end_order"][0] = "../x"
@@ -366,12 +369,12 @@ def test_a_crafted_trial_id_is_refused_and_nothing_is_written_outside(tmp_path):
 
 def test_a_result_file_in_another_trials_folder_is_refused(tmp_path):
     _search(_random(tmp_path))
-    one = tmp_path / "p" / "trial_1" / "result.json"
-    two = tmp_path / "p" / "trial_2" / "result.json"
+    one = tmp_path / "p" / "trial_0001" / "result.json"
+    two = tmp_path / "p" / "trial_0002" / "result.json"
     a, b = one.read_text(), two.read_text()
     one.write_text(b)
     two.write_text(a)
-    with pytest.raises(ValueError, match="is the result of trial '2', not of the"):
+    with pytest.raises(ValueError, match="is the result of trial '0002', not of the"):
         _random(tmp_path)
 
 
@@ -412,14 +415,14 @@ def test_written_files_follow_the_umask(tmp_path):
     project = tmp_path / "p"
     for name in ["oracle.json", "tuner0.json", "search.json", PROJECT_FILE]:
         assert stat.S_IMODE((project / name).stat().st_mode) == 0o644, name
-    for path in [*project.glob("trial_0/*.json"), *project.glob("trial_0/*.h5")]:
+    for path in [*project.glob("trial_0000/*.json"), *project.glob("trial_0000/*.h5")]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
 
 
 # -- 9. messages that say what happened, about the real file ---------------------
 def test_a_damaged_result_file_says_what_deleting_it_does(tmp_path):
     _search(_random(tmp_path))
-    path = tmp_path / "p" / "trial_1" / "result.json"
+    path = tmp_path / "p" / "trial_0001" / "result.json"
     path.write_text("{garbage")
     with pytest.raises(ValueError) as info:
         _random(tmp_path)
@@ -434,14 +437,16 @@ def test_a_garbled_resume_record_restarts_the_trial_instead_of_failing_it(
 ):
     _search(_random(tmp_path, checkpoint="every_epoch", max_trials=2), epochs=2)
     project = tmp_path / "p"
-    _as_if_killed_during(project, "1")
-    (project / "trial_1" / "last.json").write_text("\x00garbage")
+    _as_if_killed_during(project, "0001")
+    (project / "trial_0001" / "last.json").write_text("\x00garbage")
     resumed = _search(
         _random(tmp_path, checkpoint="every_epoch", max_trials=2), epochs=2
     )
-    assert f"{project / 'trial_1' / 'last.json'} is damaged" in capsys.readouterr().err
+    assert (
+        f"{project / 'trial_0001' / 'last.json'} is damaged" in capsys.readouterr().err
+    )
     assert [r.status.value for r in resumed.results()] == ["completed"] * 2
-    assert resumed.trial_results["1"].epochs_run == 2
+    assert resumed.trial_results["0001"].epochs_run == 2
 
 
 class _FailsToStop(SearchCallback):

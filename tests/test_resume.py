@@ -153,19 +153,19 @@ def test_every_epoch_checkpoint_resumes_an_interrupted_trial_from_its_last_epoch
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     first = subprocess.run(args, capture_output=True, text=True, env=env)
     assert first.returncode == -signal.SIGKILL, first.stderr[-2000:]
-    trial_dir = tmp_path / "p" / "trial_1"
+    trial_dir = tmp_path / "p" / "trial_0001"
     record = json.loads((trial_dir / "last.json").read_text())
     assert record["epochs"] == 2 and record["weights"] == "last.e2.weights.h5"
 
     second = subprocess.run(args, capture_output=True, text=True, env=env)
     assert second.returncode == 0, second.stderr[-2000:]
-    assert "interrupted trial(s) 1 will run again" in second.stdout
+    assert "interrupted trial(s) 0001 will run again" in second.stdout
     results = ended_trials(tmp_path / "p")
     assert [len(r["history"]["loss"]) for r in results] == [5, 5]
     # The interrupted trial trained epochs 0-1, was killed in epoch 2, and
     # went on from epoch 2: each epoch was logged exactly once.
     scalars, _ = read_logs(tmp_path / "p" / "tensorboard")
-    steps = [step for step, _ in scalars["trial_1/train"]["epoch_loss"]]
+    steps = [step for step, _ in scalars["trial_0001/train"]["epoch_loss"]]
     assert steps == [0, 1, 2, 3, 4]
     assert sorted(os.listdir(trial_dir)) == [
         "checkpoint.weights.h5",
@@ -191,6 +191,7 @@ def _data():
 
 
 def _grid(tmp_path, grid, **kwargs):
+    kwargs.setdefault("refit", False)  # no refit: these tests are about trials
     return keras_hpo.GridSearch(
         keras_hpo.HyperMLP(num_classes=2),
         param_grid=grid,
@@ -239,6 +240,9 @@ def test_resuming_with_another_space_or_strategy_is_refused(tmp_path, capsys):
     assert fresh.cv_results_["param_units"] == [8, 32]
 
 
+# Slow (11 s; test_tuners resumes with a larger max_trials; the default run has to stay
+# under 12 minutes).
+@pytest.mark.slow
 def test_raising_max_trials_extends_a_finished_search(tmp_path):
     def random(max_trials):
         return keras_hpo.RandomSearch(

@@ -23,9 +23,21 @@ from reference_search import REFERENCE
 from reference_search import searches
 
 
+class _Searches(dict):
+    """Each reference search run once, when a test first asks for it."""
+
+    def __init__(self, directory: str):
+        super().__init__()
+        self.directory = directory
+
+    def __missing__(self, name: str) -> dict:
+        self[name] = json.loads(json.dumps(searches(self.directory, (name,))[name]))
+        return self[name]
+
+
 @pytest.fixture(scope="module")
 def now(tmp_path_factory):
-    return json.loads(json.dumps(searches(str(tmp_path_factory.mktemp("same")))))
+    return _Searches(str(tmp_path_factory.mktemp("same")))
 
 
 @pytest.mark.parametrize("search", ["random", "grid", "isolated"])

@@ -315,3 +315,42 @@ def test_a_failing_fit_fails_its_trial_only(tmp_path):
     assert status == ["failed", "completed"]
     assert "max_depth" in tuner.cv_results_["error"][0]
     assert tuner.best_params_ == {"max_depth": 2}
+
+
+def test_sklearn_search_fits_like_grid_search_cv(tmp_path):
+    x, y = load_iris(return_X_y=True)
+    pipeline = Pipeline(
+        [("scale", StandardScaler()), ("tree", DecisionTreeClassifier(random_state=0))]
+    )
+    grid = {"tree__max_depth": [None, 1, 2], "tree__criterion": ["gini", "entropy"]}
+    search = keras_hpo.SklearnSearch(
+        pipeline, grid, cv=5, directory=str(tmp_path), project_name="grid", verbose=0
+    )
+    assert search.fit(x, y) is search
+    reference = GridSearchCV(pipeline, grid, cv=5).fit(x, y)
+    assert search.best_params_ == reference.best_params_
+    assert abs(search.best_score_ - reference.best_score_) <= 1e-12
+    np.testing.assert_array_equal(search.predict(x), reference.predict(x))
+    assert isinstance(search.tuner, keras_hpo.GridSearch)
+
+    randomized = keras_hpo.SklearnSearch(
+        DecisionTreeClassifier(random_state=0),
+        param_distributions={
+            "max_depth": [None, 1, 2, 3, 4],
+            "min_samples_split": [2, 3, 4, 5],
+        },
+        strategy="random",
+        n_iter=10,
+        random_state=0,
+        cv=3,
+        directory=str(tmp_path),
+        project_name="random",
+        verbose=0,
+    ).fit(x, y)
+    assert isinstance(randomized.tuner, keras_hpo.RandomSearch)
+    params = randomized.cv_results_["params"]
+    assert len({tuple(sorted(p.items(), key=str)) for p in params}) == 10
+    with pytest.raises(ValueError, match=r"strategy.*Use one of: grid, random"):
+        keras_hpo.SklearnSearch(DecisionTreeClassifier(), grid, strategy="optuna")
+    with pytest.raises(ValueError, match=r"param_grid.*no search space"):
+        keras_hpo.SklearnSearch(DecisionTreeClassifier())

@@ -1,7 +1,11 @@
-"""scikit-learn habits: epochs in a param_grid, and a grid too large to mean."""
+"""scikit-learn habits: epochs and a subclass's hyperparameters in a param_grid.
+
+And a grid too large to mean.
+"""
 
 from __future__ import annotations
 
+import keras
 import pytest
 
 import keras_hpo
@@ -48,3 +52,72 @@ def test_a_grid_of_default_ranges_over_10000_points_asks_what_is_meant(tmp_path)
         directory=str(tmp_path),
         project_name="grid",
     )
+
+
+class _Hooked(keras_hpo.HyperMLP):
+    """Declares batch_norm where the layer is built and lr_decay in fit."""
+
+    def hidden_block(self, hp, x, index):
+        x = super().hidden_block(hp, x, index)
+        if hp.Boolean("batch_norm", default=False):
+            x = keras.layers.BatchNormalization(name=f"batch_norm_{index}")(x)
+        return x
+
+    def fit(self, hp, model, *args, **kwargs):
+        decay = hp.Choice("lr_decay", [1.0, 0.5], default=1.0)
+        model.optimizer.learning_rate.assign(
+            float(model.optimizer.learning_rate) * decay
+        )
+        return super().fit(hp, model, *args, **kwargs)
+
+
+def test_a_param_grid_names_what_a_subclass_declares_in_its_hooks(
+    tmp_path, tiny_classification
+):
+    x, y = tiny_classification
+    hypermodel = _Hooked(num_classes=3, num_layers=1, units=8, dropout=0.0)
+    tuner = keras_hpo.GridSearch(
+        hypermodel,
+        param_grid={"batch_norm": [True, False], "lr_decay": [1.0, 0.5]},
+        keep_top_k=4,  # every trial's weights, to look at each model
+        directory=str(tmp_path),
+        verbose=0,
+        tensorboard_dir=None,
+    )
+    assert len(tuner.grid) == 4
+    tuner.search(x, y, validation_split=0.25, epochs=1)
+    params = tuner.cv_results_["params"]
+    assert sorted((p["batch_norm"], p["lr_decay"]) for p in params) == [
+        (False, 0.5),
+        (False, 1.0),
+        (True, 0.5),
+        (True, 1.0),
+    ]
+    for result in tuner.results():
+        model = tuner.load_model(tuner.oracle.get_trial(result.trial_id))
+        layers = {type(layer).__name__ for layer in model.layers}
+        assert ("BatchNormalization" in layers) == result.values["batch_norm"]
+
+
+def test_a_name_no_hook_declares_is_refused_with_the_known_names(
+    tmp_path, tiny_classification
+):
+    x, y = tiny_classification
+    tuner = keras_hpo.GridSearch(
+        _Hooked(num_classes=3, num_layers=1, units=8, dropout=0.0),
+        param_grid={"batchnorm": [True, False]},
+        directory=str(tmp_path),
+        verbose=0,
+        tensorboard_dir=None,
+    )
+    with pytest.raises(ValueError) as info:
+        tuner.search(x, y, validation_split=0.25, epochs=1)
+    message = str(info.value)
+    assert "`param_grid`" in message and "'batchnorm' is neither a knob" in message
+    assert "batch_norm" in message and "lr_decay" in message
+    assert tuner.results() == []  # refused before any trial
+    # A plain HyperMLP still refuses a name that is not a knob, when made.
+    with pytest.raises(ValueError, match="not a hyperparameter of this hypermodel"):
+        keras_hpo.GridSearch(
+            keras_hpo.HyperMLP(num_classes=3), param_grid={"batch_norm": [True]}
+        )

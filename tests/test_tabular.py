@@ -159,6 +159,9 @@ def test_bad_tabular_input_is_refused_with_the_fix(tmp_path):
         tuner.search(table.drop(columns=["target"]), table["target"], epochs=1)
 
 
+# Slow (23 s; the Python, load and predict paths stay; the default run has to stay under
+# 12 minutes).
+@pytest.mark.slow
 def test_a_csv_with_text_and_empty_cells_through_keras_hpo_tune_and_predict(
     tmp_path,
 ):

@@ -44,6 +44,7 @@ TRIAL_TAGS = {
 
 def _search(tmp_path, data, **kwargs):
     x, y = data
+    kwargs.setdefault("refit", False)  # no refit: these tests are about the logs
     tuner = keras_hpo.RandomSearch(
         keras_hpo.HyperMLP(num_classes=3),
         max_trials=kwargs.pop("max_trials", 2),

@@ -531,3 +531,30 @@ def test_grid_search_on_digits_with_conditional_units(digits, tmp_path):
         assert ("units_1" in params) == (params["num_layers"] == 2)
     check_best(tuner, x_val, y_val)
     assert not math.isnan(tuner.best_score_)
+
+
+def test_trial_ids_have_four_digits_and_sort_in_trial_order(
+    tmp_path, tiny_classification
+):
+    x, y = tiny_classification
+
+    def search(max_trials):
+        tuner = keras_hpo.RandomSearch(
+            keras_hpo.HyperMLP(num_classes=3, num_layers=1, units=[4, 8, 16, 32]),
+            max_trials=max_trials,
+            seed=0,
+            directory=str(tmp_path),
+            project_name="p",
+            verbose=0,
+            tensorboard_dir=None,
+            refit=False,
+        )
+        tuner.search(x, y, validation_split=0.25, epochs=1)
+        return tuner
+
+    search(2)  # keras-tuner would name them 0, 1 (the width of max_trials)
+    tuner = search(3)  # resumed
+    ids = [r.trial_id for r in tuner.results()]  # in trial order
+    assert ids == ["0000", "0001", "0002"]
+    folders = sorted(d for d in os.listdir(tmp_path / "p") if d.startswith("trial_"))
+    assert folders == [f"trial_{i}" for i in ids]

@@ -33,7 +33,17 @@ from keras_hpo.search_space.knobs import Knob
 from keras_hpo.search_space.knobs import declare
 from keras_hpo.search_space.knobs import possible_values
 
-__all__ = ["ACTIVATIONS", "KNOBS", "OPTIMIZERS", "TASKS", "HyperMLP"]
+__all__ = ["ACTIVATIONS", "HOOKS", "KNOBS", "OPTIMIZERS", "TASKS", "HyperMLP"]
+
+#: The methods a subclass overrides to change the model or its training.
+HOOKS = (
+    "input_block",
+    "hidden_block",
+    "output_head",
+    "build_optimizer",
+    "build",
+    "fit",
+)
 
 
 class HyperMLP(keras_tuner.HyperModel):
@@ -233,6 +243,17 @@ class HyperMLP(keras_tuner.HyperModel):
     def knobs(self) -> dict[str, Knob]:
         """The knobs a scikit-learn ``param_grid`` may name (`KNOBS`)."""
         return KNOBS
+
+    @property
+    def declares_in_hooks(self) -> bool:
+        """Whether a subclass overrides a hook, which may declare hyperparameters.
+
+        A ``param_grid`` may then name them too; the tuner checks before the
+        first trial that each such name is declared (`preflight`).
+        """
+        return any(
+            getattr(type(self), hook) is not getattr(HyperMLP, hook) for hook in HOOKS
+        )
 
     def search_identity(self) -> dict[str, Any]:
         """The task, the loss and the number of outputs: what scores mean."""

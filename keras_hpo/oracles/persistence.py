@@ -22,7 +22,10 @@ from keras_hpo.files import file_signature
 from keras_hpo.files import foreign_file
 from keras_hpo.files import read_json
 
-__all__ = ["AtomicState", "listed_trial_ids"]
+__all__ = ["ID_WIDTH", "AtomicState", "listed_trial_ids"]
+
+#: Digits of a trial ID (``trial_0007``), whatever ``max_trials`` is.
+ID_WIDTH = 4
 
 #: Trial states that mean "started but never ended".
 UNFINISHED = (kt_trial.TrialStatus.RUNNING, kt_trial.TrialStatus.IDLE)
@@ -165,10 +168,14 @@ class AtomicState(keras_tuner.Oracle):
     def new_trial_id(self) -> str:
         """The ID of the next trial: its number, unless that name is taken.
 
-        Zero-padded to the width of ``max_trials`` as keras-tuner does; an ID
-        known to the oracle or whose folder exists is skipped.
+        Zero-padded to `ID_WIDTH` digits (``0000``, ``0001``...) whatever
+        ``max_trials`` is, so trial folders sort in trial order up to 10,000
+        trials (keras-tuner pads to the width of ``max_trials``, which
+        changes when a search is resumed with more trials). A project whose
+        trials have IDs of another width (an older keras_hpo) keeps that
+        width. An ID known to the oracle or whose folder exists is skipped.
         """
-        width = len(str(self.max_trials))
+        width = len(next(iter(self.trials))) if self.trials else ID_WIDTH
         number = len(self.trials)
         while True:
             trial_id = f"{number:0{width}d}"

@@ -74,6 +74,7 @@ def _template(
     values: Any,
     knobs: Mapping[str, Knob] | None,
     allow_distributions: bool,
+    open_names: bool = False,
 ) -> kt_hp.HyperParameter:
     if not isinstance(name, str):
         raise bad_type(argument, name, "a string key", "Name each hyperparameter.")
@@ -82,6 +83,8 @@ def _template(
             argument, name, "this name is reserved", "Rename the hyperparameter."
         )
     key = f"{argument}[{name!r}]"
+    if knobs is not None and name not in knobs and open_names:
+        knobs = None  # a subclass's own hyperparameter: checked once built
     if knobs is not None and name not in knobs:
         raise bad_value(
             argument,
@@ -145,28 +148,37 @@ def _to_hyperparameters(
     spec: Any,
     knobs: Mapping[str, Knob] | None,
     allow_distributions: bool,
+    open_names: bool = False,
 ) -> kt_hp.HyperParameters:
     grids = _as_grids(argument, spec)
     hp = kt_hp.HyperParameters()
     if len(grids) == 1:
         for name, values in grids[0].items():
-            declare(
-                hp, _template(argument, name, values, knobs, allow_distributions), name
+            template = _template(
+                argument, name, values, knobs, allow_distributions, open_names
             )
+            declare(hp, template, name)
         return hp
     hp.Choice(SUBGRID, list(range(len(grids))), ordered=False)
     for index, grid in enumerate(grids):
         with hp.conditional_scope(SUBGRID, [index]):
             for name, values in grid.items():
                 template = _template(
-                    f"{argument}[{index}]", name, values, knobs, allow_distributions
+                    f"{argument}[{index}]",
+                    name,
+                    values,
+                    knobs,
+                    allow_distributions,
+                    open_names,
                 )
                 declare(hp, template, name)
     return hp
 
 
 def param_grid_to_hyperparameters(
-    param_grid: Any, knobs: Mapping[str, Knob] | None = None
+    param_grid: Any,
+    knobs: Mapping[str, Knob] | None = None,
+    open_names: bool = False,
 ) -> kt_hp.HyperParameters:
     """Converts a scikit-learn ``param_grid`` into keras-tuner hyperparameters.
 
@@ -174,6 +186,8 @@ def param_grid_to_hyperparameters(
         param_grid: A dict mapping names to lists of values, or a list of such
             dicts (sub-grids explored one after the other).
         knobs: The hypermodel's knobs, to validate names and values against.
+        open_names: Accept names that are not knobs (hyperparameters a
+            subclass declares in its hooks), as plain choices.
 
     Returns:
         The search space.
@@ -187,11 +201,13 @@ def param_grid_to_hyperparameters(
         >>> [h.name for h in hp.space]
         ['units']
     """
-    return _to_hyperparameters("param_grid", param_grid, knobs, False)
+    return _to_hyperparameters("param_grid", param_grid, knobs, False, open_names)
 
 
 def param_distributions_to_hyperparameters(
-    param_distributions: Any, knobs: Mapping[str, Knob] | None = None
+    param_distributions: Any,
+    knobs: Mapping[str, Knob] | None = None,
+    open_names: bool = False,
 ) -> kt_hp.HyperParameters:
     """Converts scikit-learn ``param_distributions`` into hyperparameters.
 
@@ -200,6 +216,7 @@ def param_distributions_to_hyperparameters(
             ``scipy.stats`` distributions (``randint``, ``uniform``,
             ``loguniform``), or a list of such dicts.
         knobs: The hypermodel's knobs, to validate names and values against.
+        open_names: Accept names that are not knobs, as `param_grid_to_...`.
 
     Returns:
         The search space.
@@ -208,4 +225,6 @@ def param_distributions_to_hyperparameters(
         ValueError: For an empty list, or an unknown name.
         TypeError: For an unsupported value or distribution.
     """
-    return _to_hyperparameters("param_distributions", param_distributions, knobs, True)
+    return _to_hyperparameters(
+        "param_distributions", param_distributions, knobs, True, open_names
+    )

@@ -18,6 +18,7 @@ _EXPORTS = {
     "RandomSearch": "keras_hpo.tuners.random",
     "SavedSearch": "keras_hpo.tuners.saved",
     "SearchTuner": "keras_hpo.tuners.base",
+    "SklearnSearch": "keras_hpo.tuners.sklearn_search",
     "TrialResult": "keras_hpo.tuners.results",
     "TrialStatus": "keras_hpo.tuners.results",
     "load": "keras_hpo.tuners.saved",
@@ -29,6 +30,7 @@ __all__ = [
     "RandomSearch",
     "SavedSearch",
     "SearchTuner",
+    "SklearnSearch",
     "TrialResult",
     "TrialStatus",
     "load",
@@ -43,6 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from keras_hpo.tuners.results import TrialStatus
     from keras_hpo.tuners.saved import SavedSearch
     from keras_hpo.tuners.saved import load
+    from keras_hpo.tuners.sklearn_search import SklearnSearch
 
 
 def __getattr__(name: str) -> Any:

@@ -139,7 +139,9 @@ def search_space(
                 "Describe the search space one way: either a scikit-learn "
                 f"{argument} or a keras_tuner.HyperParameters.",
             )
-        hyperparameters = convert(spec, knobs)
+        # A subclass may name what its hooks declare; `preflight` checks it.
+        open_names = aware and bool(getattr(hypermodel, "declares_in_hooks", False))
+        hyperparameters = convert(spec, knobs, open_names)
         tune_new_entries = False
     return {
         "objective": objective,

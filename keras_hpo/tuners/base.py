@@ -485,6 +485,11 @@ class SearchTuner(
             compat.activate_all_conditions(self)
             self._space_deferred = False
         fit_args, fit_kwargs = lists_as_arrays(fit_args, fit_kwargs)
+        if getattr(self.hypermodel, "declares_in_hooks", False):
+            if not self.oracle.tune_new_entries:  # a param_grid's names
+                preflight.check_hook_hyperparameters(
+                    self.hypermodel, self.oracle.get_space(), fit_args, fit_kwargs
+                )
         self.folds = self._folds(fit_args, fit_kwargs)
         if self.scoring is not None and self.scoring.scorers and self.folds is None:
             # scikit-learn scorers read the validation data themselves.

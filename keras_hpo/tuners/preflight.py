@@ -7,7 +7,8 @@ argument, instead of in every trial. A data-aware hypermodel (see
 for a "plain" fit (keras-tuner's default ``HyperModel.fit`` or one marked
 `keras_hpo.protocols.plain_fit`, and ``run_trial`` not overridden): a
 user's own ``fit`` may make its validation data and metrics itself. This
-module owns the checks; it must not train or record anything.
+module owns the checks; it must not record anything, nor train beyond the
+two-sample probe of `check_hook_hyperparameters`.
 """
 
 from __future__ import annotations
@@ -16,13 +17,21 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from keras_tuner.engine import hyperparameters as kt_hp
+
 from keras_hpo.errors import bad_value
 from keras_hpo.protocols import DataAwareHyperModel
+from keras_hpo.search_space.sklearn_grid import SUBGRID
 from keras_hpo.tuners.data_checks import LabelRule
 from keras_hpo.tuners.data_checks import check_fit_data
 from keras_hpo.tuners.data_checks import num_samples
 
-__all__ = ["check_metrics_exist", "check_objective_is_logged", "prepare_data"]
+__all__ = [
+    "check_hook_hyperparameters",
+    "check_metrics_exist",
+    "check_objective_is_logged",
+    "prepare_data",
+]
 
 
 def _xy(fit_args: tuple, fit_kwargs: dict) -> tuple[Any, Any]:
@@ -132,3 +141,56 @@ def check_metrics_exist(
                 f"Use one of: {', '.join(sorted(names))}.",
             )
     return sorted(names)
+
+
+def check_hook_hyperparameters(
+    hypermodel: Any, space: Any, fit_args: tuple, fit_kwargs: dict
+) -> None:
+    """Refuses a ``param_grid`` name that neither a knob nor a hook declares.
+
+    A subclass of `HyperMLP` may name, in a ``param_grid``, hyperparameters
+    its hooks declare (``hp.Boolean("batch_norm")`` in ``hidden_block``,
+    ``hp.Choice("lr_decay", ...)`` in ``fit``). They are found by building
+    a model from a space with the knobs only and, if a name is still
+    unexplained, by calling the hypermodel's ``fit`` on two samples for one
+    epoch.
+
+    Args:
+        hypermodel: The adapted hypermodel (``declares_in_hooks`` true).
+        space: The oracle's search space.
+        fit_args: As given to ``search``.
+        fit_kwargs: As given to ``search``.
+
+    Raises:
+        ValueError: Naming ``param_grid``, the name, and every name the
+            hypermodel knows.
+    """
+    probe = kt_hp.HyperParameters()
+    hypermodel.declare_hyperparameters(probe)
+    knobs = {hp.name for hp in probe.space}
+    wanted = [
+        hp.name for hp in space.space if hp.name not in knobs and hp.name != SUBGRID
+    ]
+    if not wanted:
+        return
+    try:
+        model = hypermodel.build(probe)
+    except Exception:  # noqa: BLE001 - the trials report a build that fails
+        return
+    declared = {hp.name for hp in probe.space}
+    x, y = _xy(fit_args, fit_kwargs)
+    if any(name not in declared for name in wanted) and num_samples(y) is not None:
+        try:
+            hypermodel.fit(probe, model, x[:2], y[:2], epochs=1, verbose=0)
+        except Exception:  # noqa: BLE001, S110 - the trials report real errors
+            pass
+        declared = {hp.name for hp in probe.space}
+    unknown = [name for name in wanted if name not in declared]
+    if unknown:
+        raise bad_value(
+            "param_grid",
+            unknown[0],
+            f"{unknown[0]!r} is neither a knob of HyperMLP nor a hyperparameter "
+            f"that {type(hypermodel).__name__}'s hooks declare",
+            f"Use one of: {', '.join(sorted(declared))}.",
+        )

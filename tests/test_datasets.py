@@ -1,0 +1,48 @@
+"""The offline data readers, in-process: MNIST's idx files and the CSV tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from keras_hpo.datasets import load_csv_table
+from keras_hpo.datasets import load_mnist
+from keras_hpo.datasets import read_idx
+
+
+def test_mnist_reads_from_the_original_idx_files(mnist_idx_dir):
+    data = load_mnist(data_dir=str(mnist_idx_dir), seed=0)
+    assert (len(data.x_train), len(data.x_val), len(data.x_test)) == (
+        50_000,
+        10_000,
+        10_000,
+    )
+    assert data.x_train.shape[1:] == (28, 28)
+    assert data.num_classes == 10 and data.task == "classification"
+    assert set(np.unique(data.y_test)) == set(range(10))
+    assert 0.0 <= float(data.x_test.min()) and float(data.x_test.max()) <= 1.0
+
+
+def test_a_file_that_is_not_idx_is_refused(tmp_path):
+    path = tmp_path / "labels.idx"
+    path.write_bytes(b"PK\x03\x04 not an idx file")
+    with pytest.raises(ValueError, match="not an idx file"):
+        read_idx(str(path))
+
+
+def test_a_table_with_text_and_empty_cells_is_read_as_dataframes(tmp_path):
+    rows = ["size,colour,price"] + [
+        f"{i},{'red' if i % 3 else ''},{2 * i + 1}" if i % 7 else f",blue,{2 * i + 1}"
+        for i in range(30)
+    ]
+    path = tmp_path / "table.csv"
+    path.write_text("\n".join(rows) + "\n")
+    data = load_csv_table(str(path), "price", seed=0)
+    assert data.task == "regression" and data.features == ["size", "colour"]
+    frame = data.x_train
+    assert list(frame.columns) == ["size", "colour"]
+    assert frame["size"].dtype.kind == "f" and frame["size"].isna().any()
+    assert frame["colour"].dtype.kind == "O"  # text (object or pandas str)
+    assert len(data.x_train) + len(data.x_val) + len(data.x_test) == 30
+    with pytest.raises(ValueError, match="no such column"):
+        load_csv_table(str(path), "cost")
