@@ -108,6 +108,7 @@ def _random_search(keras_hpo, directory, x, y, fit) -> dict:
         directory=directory,
         project_name="random",
         verbose=0,
+        refit=False,  # the refit is not compared; it would only cost time
     )
     random.search(x, y, **fit)
     return _comparable(random)
@@ -123,6 +124,7 @@ def _grid_search(keras_hpo, directory, x, y, fit) -> dict:
         project_name="grid",
         verbose=0,
         tensorboard_dir=None,
+        refit=False,
     )
     grid.search(x, y, **fit)
     return _comparable(grid)
@@ -137,6 +139,7 @@ def _isolated_search(keras_hpo, directory, x, y) -> dict:
         directory=directory,
         project_name="isolated",
         verbose=0,
+        refit=False,
     )
     isolated.search(x, y, validation_split=0.25, epochs=2)
     return _comparable(isolated)

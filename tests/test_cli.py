@@ -440,15 +440,18 @@ def test_csv_classification_with_text_labels(tmp_path, labels, task):
     new_rows = write_csv(
         tmp_path / "new.csv", ["c", "b", "a"], [row[::-1] for row in x[:20]]
     )
-    done = keras_hpo(
-        "predict",
-        str(tmp_path / "out" / "animals_random"),
-        "--csv",
-        str(new_rows),
-        "--output",
-        str(tmp_path / "predicted.csv"),
+    # In this process (a console-script run is the tune above).
+    code = cli.main(
+        [
+            "predict",
+            str(tmp_path / "out" / "animals_random"),
+            "--csv",
+            str(new_rows),
+            "--output",
+            str(tmp_path / "predicted.csv"),
+        ]
     )
-    assert done.returncode == 0, done.stderr
+    assert code == 0
     lines = (tmp_path / "predicted.csv").read_text().splitlines()
     assert lines[0] == "c,b,a,prediction" and len(lines) == 21
     predicted = [line.rsplit(",", 1)[1] for line in lines[1:]]

@@ -124,6 +124,7 @@ def test_splitters_and_index_pairs_are_used_as_given(tmp_path, tiny_classificati
             project_name=name,
             verbose=0,
             tensorboard_dir=None,
+            refit=False,
         )
         tuner.search(x, y, epochs=1)
         expected = list(expected)
@@ -147,6 +148,7 @@ def test_a_regression_gets_unstratified_folds(tmp_path):
         directory=str(tmp_path),
         verbose=0,
         tensorboard_dir=None,
+        refit=False,
     )
     tuner.search(x, y, epochs=1)
     for (train, test), (want_train, want_test) in zip(
@@ -214,6 +216,7 @@ def test_resuming_with_other_folds_is_refused(tmp_path, tiny_classification):
             project_name="p",
             verbose=0,
             tensorboard_dir=None,
+            refit=False,
         )
         tuner.search(x, y, epochs=1)
         return tuner

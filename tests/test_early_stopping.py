@@ -50,6 +50,7 @@ def test_patience_stops_a_trial_at_the_right_epoch(tmp_path, digits):
         early_stopping=(3, 1e-3),
         directory=tmp_path,
         verbose=0,
+        refit=False,
     )
     tuner.search(x, y, validation_data=(x_val, y_val), epochs=20)
     result = tuner.results()[0]
@@ -74,6 +75,7 @@ def test_early_stopping_none_runs_every_epoch(tmp_path, digits):
         early_stopping=None,
         directory=tmp_path,
         verbose=0,
+        refit=False,
     )
     tuner.search(x, y, validation_data=(x_val, y_val), epochs=6)
     assert tuner.cv_results_["epochs_run"] == [6]
@@ -89,6 +91,7 @@ def test_a_users_own_early_stopping_callback_is_used(tmp_path, digits):
         early_stopping=mine,
         directory=tmp_path,
         verbose=0,
+        refit=False,
     )
     tuner.search(x, y, validation_data=(x_val, y_val), epochs=20)
     assert tuner.cv_results_["epochs_run"] == [3]
@@ -112,7 +115,11 @@ def test_a_metric_that_is_not_logged_fails_before_training(
 ):
     x, x_val, y, y_val = digits
     tuner = keras_hpo.RandomSearch(
-        mlp(learning_rate=0.1), max_trials=2, directory=tmp_path, verbose=0, **kwargs
+        mlp(learning_rate=0.1),
+        max_trials=2,
+        directory=tmp_path,
+        verbose=0,
+        **kwargs,
     )
     with pytest.raises(ValueError) as info:
         tuner.search(x, y, validation_data=(x_val, y_val), epochs=2)
@@ -134,6 +141,7 @@ def _stopper_search(tmp_path, digits, stopper, epochs):
         seed=0,
         directory=tmp_path,
         verbose=0,
+        refit=False,
     )
     tuner.search(x, y, validation_data=(x_val, y_val), epochs=epochs)
     return tuner.cv_results_, tuner
@@ -182,7 +190,7 @@ def test_a_diverging_trial_fails_and_the_search_goes_on(tmp_path, tiny_classific
         return model
 
     tuner = keras_hpo.GridSearch(
-        build, objective="val_accuracy", directory=tmp_path, verbose=0
+        build, objective="val_accuracy", directory=tmp_path, verbose=0, refit=False
     )
     tuner.search(x, y, validation_split=0.25, epochs=3)
     table = tuner.cv_results_
@@ -255,6 +263,7 @@ def test_max_time_lets_the_running_trial_finish(tmp_path, digits, monkeypatch):
         max_time=15,
         directory=tmp_path,
         verbose=0,
+        refit=False,
     )
     tuner.search(x, y, validation_data=(x_val, y_val), epochs=2, callbacks=[tick])
     assert tuner.cv_results_["status"] == ["completed"]
@@ -283,6 +292,7 @@ def test_only_the_top_k_trials_keep_weights(tmp_path, digits):
         keep_top_k=2,
         directory=tmp_path,
         verbose=0,
+        refit=False,
     )
     tuner.search(x, y, validation_data=(x_val, y_val), epochs=2)
     table = tuner.cv_results_
@@ -302,6 +312,7 @@ def test_checkpoint_none_writes_no_weights(tmp_path, digits):
         checkpoint="none",
         directory=tmp_path,
         verbose=0,
+        refit=False,
     )
     tuner.search(x, y, validation_data=(x_val, y_val), epochs=1)
     assert _weight_files(tuner) == {}
@@ -318,6 +329,7 @@ def test_checkpoint_every_epoch_keeps_last_and_best(tmp_path, digits):
         keep_top_k=1,
         directory=tmp_path,
         verbose=0,
+        refit=False,
     )
     tuner.search(x, y, validation_data=(x_val, y_val), epochs=2)
     expected = ["checkpoint.weights.h5", "last.weights.h5"]

@@ -52,6 +52,7 @@ def test_a_fused_search_keeps_every_trial_as_an_unfused_one_would(
             project_name=f"f{fuse}",
             fuse=fuse,
             seed=0,
+            refit=False,
         )
         tuner.search(xt, yt, validation_data=(xv, yv), epochs=3)
         runs[fuse] = tuner
@@ -121,6 +122,7 @@ def test_early_stopping_pruning_and_divergence_end_one_slice_only(tmp_path, digi
         fuse=4,
         early_stopping=2,
         stopper=PruneTrial(2, 2),
+        refit=False,
     )
     tuner.search(xt, yt, validation_data=(xv, yv), epochs=6)
     stuck, pruned, nan, fine = results(tuner)
@@ -145,6 +147,7 @@ def test_best_model_of_a_fused_trial_predicts_as_the_slice_did(tmp_path, digits)
         directory=tmp_path,
         fuse=6,
         early_stopping=None,
+        refit=False,
     )
     tuner.search(xt, yt, validation_data=(xv, yv), epochs=3)
     assert len(tuner.trial_results) == 6
@@ -182,6 +185,7 @@ def test_a_search_that_cannot_fuse_says_why_once_and_runs_one_by_one(
         directory=tmp_path,
         project_name="fn",
         fuse=4,
+        refit=False,
     )
     tuner.search(xt, yt, validation_data=(xv, yv), epochs=1)
     out = capsys.readouterr().out
@@ -200,6 +204,7 @@ def test_a_search_that_cannot_fuse_says_why_once_and_runs_one_by_one(
         directory=tmp_path,
         project_name="bn",
         fuse=2,
+        refit=False,
     )
     tuner.search(xt, yt, validation_data=(xv, yv), epochs=1)
     out = capsys.readouterr().out
@@ -212,7 +217,9 @@ def test_a_search_that_cannot_fuse_says_why_once_and_runs_one_by_one(
 @pytest.mark.parametrize("fuse", [0, -2, 1.5, True, "max", None])
 def test_bad_fuse_is_refused_with_the_fix(tmp_path, fuse):
     with pytest.raises(ValueError, match=r"fuse.*E\.g\. fuse=16"):
-        keras_hpo.RandomSearch(small(), max_trials=2, directory=tmp_path, fuse=fuse)
+        keras_hpo.RandomSearch(
+            small(), max_trials=2, directory=tmp_path, fuse=fuse, refit=False
+        )
 
 
 def test_bayesian_fused_groups_propose_distinct_points(tmp_path, digits):
@@ -224,6 +231,7 @@ def test_bayesian_fused_groups_propose_distinct_points(tmp_path, digits):
         seed=1,
         directory=tmp_path,
         fuse=4,
+        refit=False,
     )
     tuner.search(xt, yt, validation_data=(xv, yv), epochs=1)
     values = [tuple(sorted(r.values.items())) for r in results(tuner)]
@@ -254,7 +262,7 @@ x, y = load_digits(return_X_y=True)
 tuner = keras_hpo.RandomSearch(
     keras_hpo.HyperMLP(num_classes=10, num_layers=1, units=[16, 32]),
     max_trials=8, seed=5, directory=sys.argv[1], project_name="p", fuse=4,
-    early_stopping=None, search_callbacks=[KillInSecondGroup()],
+    early_stopping=None, search_callbacks=[KillInSecondGroup()], refit=False
 )
 tuner.search(x[:600] / 16, y[:600], validation_split=0.25, epochs=5)
 print("DONE", len(tuner.results()), flush=True)
@@ -300,6 +308,7 @@ def test_a_quiet_search_keeps_why_it_did_not_fuse(tmp_path, digits):
         isolate_trials=False,
         verbose=0,
         executions_per_trial=2,
+        refit=False,
     )
     tuner.search(xt, yt, validation_data=(xv, yv), epochs=1)
     assert tuner.fusion_messages == [

@@ -80,6 +80,7 @@ def test_a_search_leaves_no_trial_graphs_behind(tmp_path, tiny_classification):
             directory=str(tmp_path),
             project_name=name,
             tensorboard_dir=None,
+            refit=False,
         )
         tuner.search(x, y, validation_split=0.25, epochs=1, batch_size=50)
         assert len(tuner.results()) == trials

@@ -87,6 +87,7 @@ def test_a_changed_objective_or_task_is_refused_on_resume(tmp_path):
             project_name="p",
             verbose=0,
             tensorboard_dir=None,
+            refit=False,
         )
     # The same search still resumes.
     assert len(_random(tmp_path).results()) == 3
@@ -186,7 +187,7 @@ try:
     tuner = keras_hpo.RandomSearch(
         keras_hpo.HyperMLP(num_classes=2, units=[4, 8, 16, 32], num_layers=1),
         max_trials=4, seed=int(sys.argv[2]), directory=sys.argv[1],
-        project_name="shared", verbose=0, tensorboard_dir=None,
+        project_name="shared", verbose=0, tensorboard_dir=None, refit=False
     )
     print("START", time.time(), flush=True)
     tuner.search(x, y, validation_split=0.25, epochs=int(sys.argv[3]), batch_size=20)
@@ -354,6 +355,7 @@ def test_a_crafted_trial_id_is_refused_and_nothing_is_written_outside(tmp_path):
             directory=tmp_path / "runs",
             project_name="p",
             verbose=0,
+            refit=False,
         )
     assert f"{path} names a trial '../../../pwned'" in str(info.value)
     assert sorted(p for p in tmp_path.rglob("*")) == before
@@ -389,6 +391,7 @@ def test_after_too_many_failures_the_last_trial_is_ended_once(tmp_path):
             verbose=0,
             tensorboard_dir=None,
             max_consecutive_failed_trials=3,
+            refit=False,
         )
 
     with pytest.raises(RuntimeError, match="3 trials failed in a row"):
@@ -464,6 +467,7 @@ def test_an_error_while_stopping_does_not_hide_the_error_that_stopped(tmp_path, 
         tensorboard_dir=None,
         max_consecutive_failed_trials=2,
         search_callbacks=[_FailsToStop()],
+        refit=False,
     )
     with pytest.raises(RuntimeError, match="2 trials failed in a row"):
         _search(tuner)

@@ -85,7 +85,13 @@ def test_a_users_data_aware_hypermodel_gets_what_hypermlp_gets(
     x, y = tiny_classification
     model = Mine()
     tuner = keras_hpo.RandomSearch(
-        model, max_trials=1, seed=1, directory=tmp_path, project_name="p", verbose=0
+        model,
+        max_trials=1,
+        seed=1,
+        directory=tmp_path,
+        project_name="p",
+        verbose=0,
+        refit=False,
     )
     assert tuner.oracle.objective.name == "val_accuracy"  # its default objective
     assert tuner.identity["kind"] == "mine"
@@ -129,6 +135,7 @@ def test_search_callbacks_get_a_read_only_view(tmp_path, tiny_classification):
         verbose=0,
         tensorboard_dir=None,
         search_callbacks=[watch],
+        refit=False,
     )
     tuner.search(x, y, validation_split=0.2, epochs=1)
     assert watch.seen[0] == ("begin", SearchView, "GridOracle")

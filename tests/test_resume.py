@@ -27,7 +27,7 @@ tuner = keras_hpo.RandomSearch(
     seed=7,
     directory=sys.argv[1],
     project_name="killed",
-    checkpoint=sys.argv[3],
+    checkpoint=sys.argv[3], refit=False
 )
 tuner.search(x, y, validation_split=0.25, epochs=int(sys.argv[4]), batch_size=30)
 print("DONE", len(tuner.results()), flush=True)
@@ -138,7 +138,7 @@ x = rng.normal(size=(120, 6)).astype("float32")
 y = (x[:, 0] > 0).astype("int64")
 tuner = keras_hpo.RandomSearch(keras_hpo.HyperMLP(num_classes=2), max_trials=2,
     seed=3, directory=sys.argv[1], project_name="p", checkpoint="every_epoch",
-    early_stopping=None)
+    early_stopping=None, refit=False)
 tuner.search(x, y, validation_split=0.25, epochs=5, batch_size=30,
              callbacks=[KillOnce()])
 """
@@ -227,6 +227,7 @@ def test_resuming_with_another_space_or_strategy_is_refused(tmp_path, capsys):
             directory=tmp_path,
             project_name="p",
             verbose=0,
+            refit=False,
         )
     # The same search resumes, and says what it reloaded.
     capsys.readouterr()
@@ -253,6 +254,7 @@ def test_raising_max_trials_extends_a_finished_search(tmp_path):
             project_name="p",
             verbose=0,
             tensorboard_dir=None,
+            refit=False,
         )
 
     first = _search(random(2))
@@ -296,6 +298,7 @@ def test_too_many_failures_in_a_row_stop_the_search_with_everything_saved(tmp_pa
         verbose=0,
         tensorboard_dir=None,
         max_consecutive_failed_trials=3,
+        refit=False,
     )
     with pytest.raises(RuntimeError) as info:
         _search(tuner)
@@ -355,6 +358,7 @@ def test_retrain_reproduces_every_trials_metrics_exactly(tmp_path):
         directory=tmp_path,
         verbose=0,
         tensorboard_dir=None,
+        refit=False,
     )
     tuner.search(x, y, validation_split=0.25, epochs=3)
     for result in tuner.results():
@@ -382,6 +386,7 @@ def test_out_of_memory_fails_the_trial_not_the_search(tmp_path):
         directory=tmp_path,
         verbose=0,
         tensorboard_dir=None,
+        refit=False,
     )
     _search(tuner, epochs=1)
     table = tuner.cv_results_

@@ -166,6 +166,7 @@ def test_grid_search_takes_a_list_of_grids(tmp_path):
         param_grid=param_grid,
         directory=str(tmp_path),
         verbose=0,
+        refit=False,
     )
     assert len(tuner.grid) == 3
     # Knobs left out of the grid keep their default: no new entries are tuned.
@@ -260,6 +261,7 @@ def test_random_search_takes_param_distributions_and_n_iter(tmp_path):
         param_distributions=param_distributions,
         directory=str(tmp_path),
         verbose=0,
+        refit=False,
     )
     assert tuner.oracle.max_trials == 7
     assert tuner.oracle.tune_new_entries is False

@@ -211,6 +211,7 @@ def test_pruned_and_failed_trials_have_their_status(tmp_path, digits):
         early_stopping=None,
         directory=tmp_path,
         verbose=0,
+        refit=False,
     )
     tuner.search(x, y, validation_data=(x_val, y_val), epochs=4)
     assert tuner.cv_results_["status"] == ["completed", "pruned", "failed"]
@@ -274,6 +275,7 @@ def test_a_users_tensorboard_callback_gets_a_directory_per_trial(
         directory=tmp_path,
         verbose=0,
         tensorboard_dir=None,
+        refit=False,
     )
     tuner.search(x, y, validation_split=0.25, epochs=2, callbacks=[theirs])
     assert theirs.log_dir == str(tmp_path / "mine")  # the user's object is untouched
@@ -338,7 +340,7 @@ rng = np.random.default_rng(0)
 x = rng.normal(size=(100, 4)).astype("float32")
 y = (x[:, 0] > 0).astype("int64")
 tuner = keras_hpo.RandomSearch(keras_hpo.HyperMLP(num_classes=2), max_trials=3,
-    seed=1, directory={str(tmp_path)!r}, verbose=0, early_stopping=None)
+    seed=1, directory={str(tmp_path)!r}, verbose=0, early_stopping=None, refit=False)
 tuner.search(x, y, validation_split=0.2, epochs=4, callbacks=[Kill()])
 """
     done = run_python(["-c", script])
