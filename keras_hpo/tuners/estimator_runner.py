@@ -141,7 +141,7 @@ class EstimatorRunner:
             except Exception as err:  # noqa: BLE001 - fails this trial only
                 message = "".join(traceback.format_exception(err))
                 raise trial_failed(
-                    f"fold {fold} of trial {plan.number} failed:\n{message}",
+                    f"fold {fold + 1} of trial {plan.number} failed:\n{message}",
                     TrialOutcome(self._totals(result), {}),
                 ) from err
         self._totals(result)

@@ -194,9 +194,16 @@ class Refit:
         return record
 
     def _save(self, record: dict, name: str, write: Callable[[str], None]) -> None:
-        """Writes the model (``write(path)``) then ``refit.json``, atomically."""
+        """Writes the model (``write(path)``) then ``refit.json``, atomically.
+
+        The old ``refit.json`` goes first: a process killed before the new
+        one is written leaves no record (the next search refits), never a
+        record of one trial beside the model of another.
+        """
         record["file"] = name
         os.makedirs(self.folder, exist_ok=True)
+        if os.path.exists(os.path.join(self.folder, RECORD_FILE)):
+            os.remove(os.path.join(self.folder, RECORD_FILE))
         for stale in (MODEL_FILE, ESTIMATOR_FILE, _OLD_WEIGHTS):
             if stale != name and os.path.exists(os.path.join(self.folder, stale)):
                 os.remove(os.path.join(self.folder, stale))
