@@ -295,12 +295,19 @@ def test_the_wheel_holds_keras_hpo_callbacks_and_no_top_level_callbacks(wheel):
     assert packages == [
         "keras_hpo",
         "keras_hpo/callbacks",
+        "keras_hpo/fused",
         "keras_hpo/hypermodels",
         "keras_hpo/oracles",
         "keras_hpo/search_space",
         "keras_hpo/stopping",
         "keras_hpo/tuners",
     ]
+    # Every package of the repository is in it (pyproject.toml lists them
+    # one by one; keras_hpo.fused was once left out, so `pip install .`
+    # could not import HyperMLP).
+    inits = (REPO / "keras_hpo").rglob("__init__.py")
+    in_repo = {str(p.parent.relative_to(REPO)) for p in inits}
+    assert in_repo | {"keras_hpo/callbacks"} == set(packages)
     for path in (
         "keras_hpo/__init__.py",
         "keras_hpo/cli.py",
