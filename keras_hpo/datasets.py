@@ -270,7 +270,13 @@ def load_csv(path: str, target: str, task: str | None = None, seed: int = 0) -> 
     """
     header, body = _read_table(path, target)
     x, labels = _features_and_labels(path, header, body, target)
-    task, y, num_classes, classes = _encode_target(labels, task)
+    features = [h for h in header if h != target]
+    return _csv_dataset(path, x, _encode_target(labels, task), features, seed)
+
+
+def _csv_dataset(path: str, x: Any, target: tuple, features: list, seed: int):
+    """A CSV's `Dataset`: ``x`` and the encoded target split 60/20/20."""
+    task, y, num_classes, classes = target
     if len(x) < 10:
         raise bad_value("csv", path, f"only {len(x)} rows", "Give at least 10 rows.")
     stratify = task != "regression" and min(np.bincount(y)) >= 3
@@ -281,7 +287,7 @@ def load_csv(path: str, target: str, task: str | None = None, seed: int = 0) -> 
         num_classes,
         *_split(x, y, seed, stratify),
         classes=classes,
-        features=[h for h in header if h != target],
+        features=features,
     )
 
 
@@ -317,24 +323,9 @@ def load_csv_table(
             f"the target column {target!r} is empty on line {line}",
             "Drop the rows without a target, or fill them.",
         )
-    task, y, num_classes, classes = _encode_target(
-        [str(v).strip() for v in labels], task
-    )
-    if len(frame) < 10:
-        raise bad_value(
-            "csv", path, f"only {len(frame)} rows", "Give at least 10 rows."
-        )
+    encoded = _encode_target([str(v).strip() for v in labels], task)
     x = frame.drop(columns=[target])
-    stratify = task != "regression" and min(np.bincount(y)) >= 3
-    name = os.path.splitext(os.path.basename(path))[0]
-    return Dataset(
-        name,
-        task,
-        num_classes,
-        *_split(x, y, seed, stratify),
-        classes=classes,
-        features=[str(c) for c in x.columns],
-    )
+    return _csv_dataset(path, x, encoded, [str(c) for c in x.columns], seed)
 
 
 def read_table_frame(path: str) -> Any:

@@ -11,6 +11,7 @@ from dataclasses import field
 
 from keras_hpo.errors import bad_value
 from keras_hpo.tuners.results import TrialResult
+from keras_hpo.tuners.results import ranked
 from keras_hpo.tuners.results import read_json
 
 __all__ = ["ProjectSummary", "find_projects", "format_summary", "read_project"]
@@ -40,11 +41,8 @@ class ProjectSummary:
 
     def best(self) -> TrialResult | None:
         """The trial with the best score, or ``None``."""
-        done = [r for r in self.results if r.ok]
-        if not done:
-            return None
-        sign = -1.0 if self.direction == "max" else 1.0
-        return min(done, key=lambda r: (sign * r.score, r.number))
+        best = ranked(self.results, self.direction)
+        return best[0] if best else None
 
 
 def find_projects(directory: str) -> list[str]:

@@ -19,6 +19,7 @@ from keras_hpo.stopping.base import Curve
 from keras_hpo.tuners.results import TrialResult
 from keras_hpo.tuners.results import TrialStatus
 from keras_hpo.tuners.results import cv_results
+from keras_hpo.tuners.results import ranked
 
 __all__ = ["RESULT_FILE", "ResultStore"]
 
@@ -91,9 +92,7 @@ class ResultStore:
 
     def ranked(self) -> list[TrialResult]:
         """The trials with a score, best first (ties: the earlier trial)."""
-        sign = -1.0 if self.direction == "max" else 1.0
-        done = [r for r in self.trials.values() if r.ok]
-        return sorted(done, key=lambda r: (sign * r.score, r.number))
+        return ranked(list(self.trials.values()), self.direction)
 
     def best(self) -> TrialResult | None:
         """The trial with the best score, or ``None``."""

@@ -21,6 +21,7 @@ __all__ = [
     "TrialStatus",
     "atomic_write_json",
     "cv_results",
+    "ranked",
     "read_json",
 ]
 
@@ -140,6 +141,13 @@ class TrialResult:
             raise foreign_file(path, "a keras_hpo trial result", fix) from err
         check_trial_file(result.trial_id, path, "the result")
         return result
+
+
+def ranked(results: list[TrialResult], direction: str) -> list[TrialResult]:
+    """The results with a score, best first (ties: the earlier trial)."""
+    sign = -1.0 if direction == "max" else 1.0
+    done = [r for r in results if r.ok]
+    return sorted(done, key=lambda r: (sign * r.score, r.number))
 
 
 def cv_results(

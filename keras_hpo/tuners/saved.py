@@ -30,6 +30,7 @@ from keras_hpo.tuners.estimator import estimator_score
 from keras_hpo.tuners.refit import Refit
 from keras_hpo.tuners.results import TrialResult
 from keras_hpo.tuners.results import cv_results
+from keras_hpo.tuners.results import ranked
 
 __all__ = ["SavedSearch", "load"]
 
@@ -83,9 +84,7 @@ class SavedSearch:
         return list(self._results)
 
     def _ranked(self) -> list[TrialResult]:
-        sign = -1.0 if self.direction == "max" else 1.0
-        done = [r for r in self._results if r.ok]
-        return sorted(done, key=lambda r: (sign * r.score, r.number))
+        return ranked(self._results, self.direction)
 
     def _best(self) -> TrialResult:
         ranked = self._ranked()
