@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -123,6 +124,22 @@ def test_the_model_takes_raw_rows_missing_values_and_unseen_categories(searched)
     )
     with pytest.raises(ValueError, match="lacks 'bmi'"):
         tuner.predict(rows.drop(columns=["bmi"]))
+
+
+def test_best_estimator_itself_predicts_a_raw_dataframe(searched, tmp_path):
+    tuner, x_test, y_test, _ = searched
+    model = tuner.best_estimator_
+    assert isinstance(model, keras.Model)
+    # The Keras model itself, no tuner in between: raw rows, text and NaN.
+    raw = model.predict(x_test, verbose=0)
+    np.testing.assert_allclose(raw[:, 0], tuner.predict(x_test), rtol=1e-6)
+    loss = model.evaluate(x_test, y_test, verbose=0, return_dict=True)["loss"]
+    assert loss == pytest.approx(float(np.mean((raw[:, 0] - y_test) ** 2)), rel=1e-4)
+    # Saved and loaded as any Keras model, it still takes the DataFrame.
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    again = keras.saving.load_model(path)
+    np.testing.assert_allclose(again.predict(x_test, verbose=0), raw, rtol=1e-6)
 
 
 def test_another_process_loads_the_tabular_model(searched, tmp_path):

@@ -25,7 +25,7 @@ from keras_hpo.hypermodels.mlp_knobs import _shape
 from keras_hpo.hypermodels.mlp_knobs import check_outputs
 from keras_hpo.hypermodels.mlp_knobs import check_task
 from keras_hpo.hypermodels.tabular import TabularSchema
-from keras_hpo.hypermodels.tabular import model_inputs
+from keras_hpo.hypermodels.tabular import TabularModel
 from keras_hpo.protocols import Labels
 from keras_hpo.protocols import plain_fit
 from keras_hpo.search_space.importance import IMPORTANCE
@@ -494,7 +494,9 @@ class HyperMLP(keras_tuner.HyperModel):
         for index in range(self.value(hp, "num_layers")):
             x = self.hidden_block(hp, x, index)
         outputs = self.output_head(hp, x)
-        model = keras.Model(inputs, outputs, name=self.name or "hyper_mlp")
+        # With named columns, a TabularModel: it also takes a DataFrame.
+        kind = keras.Model if self.schema is None else TabularModel
+        model = kind(inputs, outputs, name=self.name or "hyper_mlp")
         _, loss, metric, _ = TASKS[self.task]
         model.compile(
             optimizer=self.build_optimizer(hp),
@@ -566,16 +568,6 @@ class HyperMLP(keras_tuner.HyperModel):
         Returns:
             The ``History`` of ``model.fit``.
         """
-        if self.schema is not None:  # DataFrames as the model's named columns
-            args = (model_inputs(model, args[0]), *args[1:]) if args else args
-            if "x" in kwargs:
-                kwargs["x"] = model_inputs(model, kwargs["x"])
-            validation = kwargs.get("validation_data")
-            if isinstance(validation, (tuple, list)) and validation:
-                kwargs["validation_data"] = (
-                    model_inputs(model, validation[0]),
-                    *validation[1:],
-                )
         kwargs.setdefault("batch_size", self.value(hp, "batch_size"))
         epochs = self.value(hp, "epochs")
         if epochs is not None:  # tuned: the trial's value, not search()'s

@@ -14,9 +14,10 @@ from Keras layers inside every model, so the model itself takes raw rows:
   value and a category not seen in training share one extra column.
 
 A Keras model takes named columns as a dict of tensors; `model_inputs`
-turns a DataFrame into that dict (text as ``tf.string`` tensors), and the
-tuner's ``predict``, ``score`` and scorers, ``keras_hpo.load`` and
-``keras-hpo predict`` call it. The text columns need TensorFlow's string
+turns a DataFrame into that dict (text as ``tf.string`` tensors). The model
+`HyperMLP` builds is a `TabularModel`, a functional ``keras.Model`` whose
+``fit``, ``evaluate`` and ``predict`` call it, so ``best_estimator_.predict(
+raw_dataframe)`` works, also after ``keras.saving.load_model``. The text columns need TensorFlow's string
 tensors: TensorFlow backend only. This module owns the schema and the
 layers; it must not train or choose hyperparameters.
 """
@@ -33,7 +34,7 @@ import numpy as np
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
 
-__all__ = ["FillMissing", "TabularSchema", "is_frame", "model_inputs"]
+__all__ = ["FillMissing", "TabularModel", "TabularSchema", "is_frame", "model_inputs"]
 
 #: Categories a text column may have (one-hot columns in the model).
 MAX_CATEGORIES = 1000
@@ -69,6 +70,36 @@ class FillMissing(keras.layers.Layer):
     def get_config(self) -> dict[str, Any]:
         """The layer's configuration (for saving)."""
         return {**super().get_config(), "values": self.values}
+
+
+@keras.saving.register_keras_serializable(package="keras_hpo")
+class TabularModel(keras.Model):
+    """A functional model of named columns that also takes a DataFrame.
+
+    Made as ``TabularModel(inputs, outputs)`` like ``keras.Model``; ``fit``
+    (``x`` and ``validation_data``), ``evaluate`` and ``predict`` accept a
+    pandas DataFrame with the columns it was built on (extra columns are
+    ignored), as well as the dict of columns Keras takes. It saves and
+    loads as any Keras model (``keras_hpo`` imported, which registers it).
+    """
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """``keras.Model.fit``, with DataFrames as the model's columns."""
+        validation = kwargs.get("validation_data")
+        if isinstance(validation, (tuple, list)) and validation:
+            kwargs["validation_data"] = (
+                model_inputs(self, validation[0]),
+                *validation[1:],
+            )
+        return super().fit(model_inputs(self, x), y, *args, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        """``keras.Model.evaluate``, with a DataFrame as the model's columns."""
+        return super().evaluate(model_inputs(self, x), y, *args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        """``keras.Model.predict``, with a DataFrame as the model's columns."""
+        return super().predict(model_inputs(self, x), *args, **kwargs)
 
 
 @dataclass
