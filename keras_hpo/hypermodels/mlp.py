@@ -24,8 +24,8 @@ from keras_hpo.hypermodels.mlp_knobs import TASKS
 from keras_hpo.hypermodels.mlp_knobs import _shape
 from keras_hpo.hypermodels.mlp_knobs import check_outputs
 from keras_hpo.hypermodels.mlp_knobs import check_task
-from keras_hpo.hypermodels.tabular import TabularSchema
 from keras_hpo.hypermodels.tabular import TabularModel
+from keras_hpo.hypermodels.tabular import TabularSchema
 from keras_hpo.protocols import Labels
 from keras_hpo.protocols import plain_fit
 from keras_hpo.search_space.importance import IMPORTANCE

@@ -16,8 +16,9 @@ from Keras layers inside every model, so the model itself takes raw rows:
 A Keras model takes named columns as a dict of tensors; `model_inputs`
 turns a DataFrame into that dict (text as ``tf.string`` tensors). The model
 `HyperMLP` builds is a `TabularModel`, a functional ``keras.Model`` whose
-``fit``, ``evaluate`` and ``predict`` call it, so ``best_estimator_.predict(
-raw_dataframe)`` works, also after ``keras.saving.load_model``. The text columns need TensorFlow's string
+``fit``, ``evaluate`` and ``predict`` call it, so
+``best_estimator_.predict(raw_dataframe)`` works, also after
+``keras.saving.load_model``. The text columns need TensorFlow's string
 tensors: TensorFlow backend only. This module owns the schema and the
 layers; it must not train or choose hyperparameters.
 """
