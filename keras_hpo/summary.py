@@ -30,6 +30,8 @@ class ProjectSummary:
         results: Every ended trial, in trial order.
         interrupted: IDs of trials that started but never ended (the search
             was killed, or is still running them).
+        model: What the models predict and how they are scored (see
+            ``keras_hpo.tuners.refit.describe``; empty for older projects).
     """
 
     directory: str
@@ -38,6 +40,7 @@ class ProjectSummary:
     stop_reason: str | None
     results: list[TrialResult] = field(default_factory=list)
     interrupted: list[str] = field(default_factory=list)
+    model: dict = field(default_factory=dict)
 
     def best(self) -> TrialResult | None:
         """The trial with the best score, or ``None``."""
@@ -78,6 +81,7 @@ def read_project(directory: str) -> ProjectSummary:
         objective=state.get("objective"),
         direction=state.get("direction", "max"),
         stop_reason=state.get("stop_reason"),
+        model=state.get("model") or {},
     )
     ended = set()
     for path in sorted(glob.glob(os.path.join(directory, "trial_*", "result.json"))):

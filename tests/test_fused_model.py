@@ -12,6 +12,7 @@ from keras_hpo import HyperMLP
 from keras_hpo.fused import FusedMLP
 from keras_hpo.fused import NotFusable
 from keras_hpo.fused import read_mlp
+from keras_hpo.fused.model import slice_rows
 from keras_hpo.fused.planning import StepCost
 from keras_hpo.fused.planning import plan_groups
 
@@ -290,3 +291,43 @@ def test_sixteen_slices_score_as_their_configurations_trained_alone(digits):
         mean, spread = np.mean(alone[c]), np.std(alone[c], ddof=1)
         bound = 3 * spread / np.sqrt(len(seeds)) + 0.01
         assert abs(together.mean() - mean) <= bound, (c, alone[c], together)
+
+
+def test_each_slice_trains_on_its_own_rows_as_its_own_model_would(digits):
+    # Slices of one configuration, each with its own rows (cross-validation
+    # folds), of different sizes: 300, 200 and 250 rows, so two columns are
+    # padded with -1. With shuffle=False and plain SGD each slice ends where
+    # its own model ends after the same steps on its rows alone: a padded
+    # row neither moves a slice nor counts in its mean loss.
+    xt, yt, xv, yv = digits
+    hypermodel = mlp(dropout=0.0, optimizer="sgd", learning_rate=0.1)
+    rows = [np.arange(0, 300), np.arange(300, 500), np.arange(500, 750)]
+    batch = 300  # one step per epoch: every slice has one batch of its rows
+    fused = FusedMLP.from_models([build(hypermodel, k) for k in range(3)])
+    x, y = np.concatenate([xt, xv]), np.concatenate([yt, yv])
+    fused.use_rows(x, y)  # one table: training and validation rows index it
+    table = slice_rows(rows, len(x))
+    assert table.shape == (300, 3) and (table[200:, 1] == -1).all()
+    fused.fit(table, table, epochs=2, batch_size=batch, shuffle=False, verbose=0)
+    for k, own in enumerate(rows):
+        alone = build(hypermodel, k)
+        alone.fit(x[own], y[own], epochs=2, batch_size=batch, shuffle=False, verbose=0)
+        layers = ["dense_0", "dense_1", "output"]
+        for (w, b), layer in zip(fused.slice_arrays(k), layers, strict=True):
+            kernel, bias = alone.get_layer(layer).get_weights()
+            np.testing.assert_allclose(w, kernel, rtol=1e-4, atol=1e-6)
+            np.testing.assert_allclose(b, bias, rtol=1e-4, atol=1e-6)
+    # Validation rows per slice: each slice's metrics are over its rows only.
+    start = len(xt)
+    held = [np.arange(0, 100), np.arange(100, 150), np.arange(0, 60)]
+    test = slice_rows([start + own for own in held], len(x))
+    logs = fused.evaluate(test, test, batch_size=64, verbose=0, return_dict=True)
+    outputs = fused.predict(test, batch_size=64, verbose=0)
+    for k, own in enumerate(held):
+        predicted = outputs[: len(own), k].argmax(axis=-1)
+        accuracy = float((predicted == yv[own]).mean())
+        assert float(np.asarray(logs["fused_accuracy"])[k]) == pytest.approx(
+            accuracy, abs=1e-6
+        )
+    with pytest.raises(ValueError, match="use_rows was called already"):
+        fused.use_rows(x, y)

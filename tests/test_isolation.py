@@ -52,8 +52,16 @@ def test_isolated_trials_give_the_same_results_pruning_and_logs(tmp_path, digits
         if os.path.exists(os.path.join(apart.project_dir, d, "checkpoint.weights.h5"))
     )
     assert len(kept) == 3
+    # The architecture came with them, from the trial's process.
+    for trial in kept:
+        assert os.path.exists(
+            os.path.join(apart.project_dir, trial, "checkpoint.model.json")
+        )
+    assert keras_hpo.load(apart.project_dir).best_model().count_params() == (
+        best.count_params()
+    )
     assert not any(
-        f.endswith("pending.weights.h5")
+        f.startswith("pending.")
         for _, _, files in os.walk(apart.project_dir)
         for f in files
     )

@@ -79,14 +79,21 @@ def ended_trials(project) -> list[dict]:
 
 
 @pytest.mark.parametrize(
-    "checkpoint",
-    # Both modes share the kill/resume path; the second one runs with -m slow
-    # (30 s each: the default run has to stay under 12 minutes).
-    ["best", pytest.param("every_epoch", marks=pytest.mark.slow)],
+    ("checkpoint", "kills"),
+    # Both modes share the kill/resume path. The default run kills twice
+    # (each kill costs a process start, about 8 s: the default run has to
+    # stay under 12 minutes); -m slow kills four times in each mode.
+    [
+        ("best", 2),
+        pytest.param("best", 4, marks=pytest.mark.slow),
+        pytest.param("every_epoch", 4, marks=pytest.mark.slow),
+    ],
 )
-def test_sigkill_at_random_moments_loses_and_repeats_nothing(tmp_path, checkpoint):
-    trials, kills = 8, 4
-    rng = random.Random(f"kills-{checkpoint}")
+def test_sigkill_at_random_moments_loses_and_repeats_nothing(
+    tmp_path, checkpoint, kills
+):
+    trials = 8
+    rng = random.Random(f"kills-{checkpoint}-{kills}")
     project = tmp_path / "killed"
     reloaded = []
     for _ in range(kills):
@@ -168,6 +175,7 @@ def test_every_epoch_checkpoint_resumes_an_interrupted_trial_from_its_last_epoch
     steps = [step for step, _ in scalars["trial_0001/train"]["epoch_loss"]]
     assert steps == [0, 1, 2, 3, 4]
     assert sorted(os.listdir(trial_dir)) == [
+        "checkpoint.model.json",
         "checkpoint.weights.h5",
         "last.weights.h5",
         "result.json",

@@ -1,7 +1,8 @@
 """keras_hpo.load: a finished search served from its folder alone.
 
 Neither the data nor the hypermodel is needed: the results are read from
-``result.json`` files and the refit model from ``refit/``.
+``result.json`` files, the refit model from ``refit/`` and the kept trials'
+models from their weights and the architecture saved beside them.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ search = keras_hpo.load({str(tmp_path / "p")!r})
 x = np.load({str(tmp_path / "x.npy")!r}); y = np.load({str(tmp_path / "y.npy")!r})
 np.save({str(tmp_path / "pred.npy")!r}, search.predict(x))
 np.save({str(tmp_path / "proba.npy")!r}, search.predict_proba(x))
+np.save({str(tmp_path / "best.npy")!r}, search.best_model().predict(x, verbose=0))
 results = search.cv_results_
 print(json.dumps({{"score": search.score(x, y), "best": search.best_params_,
     "best_score": search.best_score_, "cv": results["mean_test_f1_macro"],
@@ -59,6 +61,12 @@ print(json.dumps({{"score": search.score(x, y), "best": search.best_params_,
     np.testing.assert_array_equal(np.load(tmp_path / "pred.npy"), tuner.predict(x))
     np.testing.assert_allclose(
         np.load(tmp_path / "proba.npy"), tuner.predict_proba(x), rtol=1e-6
+    )
+    # The best trial's own model, from its two files (no hypermodel there).
+    np.testing.assert_allclose(
+        np.load(tmp_path / "best.npy"),
+        tuner.best_model().predict(x, verbose=0),
+        rtol=1e-6,
     )
     # The ranking score (f1_macro, a scikit-learn scorer saved by name).
     assert loaded["score"] == pytest.approx(tuner.score(x, y), abs=1e-12)
@@ -88,11 +96,41 @@ def test_an_estimator_search_loads_its_pickled_refit(tmp_path):
     assert search.cv_results_["param_max_depth"] == [None, 1, 2]
 
 
+def test_without_a_refit_the_best_trials_saved_model_serves(tmp_path):
+    tuner, x, y = _digits_search(tmp_path, refit=False, keep_top_k=1)
+    project = tmp_path / "p"
+    assert not (project / "refit").exists()
+    search = keras_hpo.load(str(project))
+    best = tuner.best_trial_id_
+    assert search.best_trials_on_disk() == [best]  # keep_top_k=1
+    files = sorted(os.listdir(project / f"trial_{best}"))
+    assert {"checkpoint.model.json", "checkpoint.weights.h5"} <= set(files)
+    other = next(r.trial_id for r in tuner.results() if r.trial_id != best)
+    # A dropped trial lost both its files.
+    assert not {"checkpoint.model.json", "checkpoint.weights.h5"} & set(
+        os.listdir(project / f"trial_{other}")
+    )
+    expected = tuner.best_model().predict(x, verbose=0)
+    np.testing.assert_array_equal(search.best_model().predict(x, verbose=0), expected)
+    # As on the tuner, refit=False: best_estimator_ is the best trial's model.
+    np.testing.assert_array_equal(search.predict(x), tuner.predict(x))
+    assert search.score(x, y) == pytest.approx(tuner.score(x, y), abs=1e-12)
+    assert len(search.get_best_models(1)) == 1
+    with pytest.raises(FileNotFoundError, match="was not kept"):
+        search.get_best_models(2)
+    with pytest.raises(FileNotFoundError, match="was not kept"):
+        search.trial_model(other)
+    with pytest.raises(ValueError, match="'9999' is not an ended trial"):
+        search.trial_model("9999")
+    with pytest.raises(ValueError, match="num_models must be >= 1"):
+        search.get_best_models(0)
+
+
 def test_what_cannot_be_served_is_said(tmp_path):
-    _digits_search(tmp_path / "no_refit", refit=False)
-    search = keras_hpo.load(str(tmp_path / "no_refit" / "p"))
+    _digits_search(tmp_path / "nothing", refit=False, checkpoint="none")
+    search = keras_hpo.load(str(tmp_path / "nothing" / "p"))
     assert len(search.results()) == 2  # the results are there
-    with pytest.raises(FileNotFoundError, match="refit=False.*best_model"):
+    with pytest.raises(FileNotFoundError, match="neither a refit model nor"):
         search.predict(np.zeros((1, 64), "float32"))
     with pytest.raises(ValueError, match="is not a search's project"):
         keras_hpo.load(str(tmp_path))

@@ -142,6 +142,11 @@ def test_best_estimator_itself_predicts_a_raw_dataframe(searched, tmp_path):
     np.testing.assert_allclose(again.predict(x_test, verbose=0), raw, rtol=1e-6)
 
 
+# Slow: a process start, about 7 s; the default run has to stay under 12
+# minutes. test_saved's new-process test covers keras_hpo.load in another
+# process, and test_best_estimator_itself_predicts_a_raw_dataframe the
+# tabular model saved and loaded.
+@pytest.mark.slow
 def test_another_process_loads_the_tabular_model(searched, tmp_path):
     tuner, x_test, y_test, directory = searched
     x_test.to_pickle(tmp_path / "x.pkl")

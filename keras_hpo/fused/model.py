@@ -8,6 +8,9 @@ the trial's own model), width (padded to the group's widest and masked, so
 padded units stay exactly zero), activation, dropout rate, learning rate and
 optimizer state (`sliced_optimizer`). The loss is the *sum* of the slices'
 mean losses, so each slice's gradient is exactly its own loss's gradient.
+The slices see the same batch, or (`FusedMLP.use_rows`, for the folds of
+cross-validation) each its own samples, gathered by row index inside the
+model from one copy of the data.
 Everything is written in ``keras.ops`` and ``keras.random``: no backend is
 assumed.
 
@@ -28,22 +31,35 @@ from keras_hpo.fused.spec import SliceSpec
 from keras_hpo.fused.spec import check_same_group
 from keras_hpo.fused.spec import read_mlp
 
-__all__ = ["FusedMLP", "SliceMetrics", "sliced_optimizer"]
+__all__ = ["FusedMLP", "SliceMetrics", "slice_rows", "sliced_optimizer"]
 
 
-def _per_sample_losses(task: str, y, y_pred, metrics: Sequence[str]):
-    """Per sample and slice ``(B, K)``: the loss, then each metric."""
+def _per_sample_losses(
+    task: str, y, y_pred, metrics: Sequence[str], per_slice: bool = False
+):
+    """Per sample and slice ``(B, K)``: the loss, then each metric.
+
+    ``y`` is one target per sample, shared by the slices, or with
+    ``per_slice`` one per sample and slice (``(B, K)`` labels, ``(B, K,
+    outputs)`` values).
+    """
     size = ops.shape(y_pred)[1]
     if task == "classification":
-        labels = ops.cast(ops.reshape(y, (-1,)), "int32")
-        labels = ops.repeat(ops.expand_dims(labels, 1), size, axis=1)
+        if per_slice:
+            labels = ops.cast(y, "int32")
+        else:
+            labels = ops.cast(ops.reshape(y, (-1,)), "int32")
+            labels = ops.repeat(ops.expand_dims(labels, 1), size, axis=1)
         loss = keras.losses.sparse_categorical_crossentropy(labels, y_pred)
         hits = ops.equal(ops.cast(ops.argmax(y_pred, axis=-1), "int32"), labels)
         extra = {"accuracy": ops.cast(hits, y_pred.dtype)}
     else:
         width = ops.shape(y_pred)[-1]
-        target = ops.cast(ops.reshape(y, (-1, 1, width)), y_pred.dtype)
-        target = ops.repeat(target, size, axis=1)
+        if per_slice:
+            target = ops.cast(ops.reshape(y, (-1, size, width)), y_pred.dtype)
+        else:
+            target = ops.cast(ops.reshape(y, (-1, 1, width)), y_pred.dtype)
+            target = ops.repeat(target, size, axis=1)
         if task == "binary":
             loss = keras.losses.binary_crossentropy(target, y_pred)
             hits = ops.equal(ops.cast(y_pred > 0.5, y_pred.dtype), target)
@@ -67,15 +83,31 @@ class SliceMetrics(keras.metrics.Metric):
         self.totals = self.add_variable(
             shape=(len(self.names), size), initializer="zeros", name="totals"
         )
-        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+        self.count = self.add_variable(shape=(size,), initializer="zeros", name="count")
 
-    def update_state(self, y, y_pred, sample_weight=None):
-        """Adds a batch's per-sample values."""
-        del sample_weight  # refused before fusing (see GroupRunner)
-        values = _per_sample_losses(self.task, y, y_pred, self.names[1:])
-        sums = ops.stack([ops.sum(v, axis=0) for v in values])
+    def update_state(self, y, y_pred, sample_weight=None, mask=None):
+        """Adds a batch's per-sample values.
+
+        Args:
+            y: The targets (see `_per_sample_losses`; per slice with ``mask``).
+            y_pred: The fused model's output.
+            sample_weight: Unused (refused before fusing, see GroupRunner).
+            mask: ``(B, K)``, 1 where a slice has a sample (`FusedMLP.use_rows`).
+        """
+        del sample_weight
+        values = _per_sample_losses(
+            self.task, y, y_pred, self.names[1:], per_slice=mask is not None
+        )
+        if mask is None:
+            sums = ops.stack([ops.sum(v, axis=0) for v in values])
+            counts = ops.cast(ops.shape(y_pred)[0], self.count.dtype)
+        else:
+            mask = ops.cast(mask, values[0].dtype)
+            sums = ops.stack([ops.sum(v * mask, axis=0) for v in values])
+            counts = ops.sum(mask, axis=0)
         self.totals.assign_add(ops.cast(sums, self.totals.dtype))
-        self.count.assign_add(ops.cast(ops.shape(y_pred)[0], self.count.dtype))
+        counts = ops.broadcast_to(ops.cast(counts, self.count.dtype), (self.size,))
+        self.count.assign_add(counts)
 
     def result(self):
         """Each slice's means, one vector per name."""
@@ -85,7 +117,7 @@ class SliceMetrics(keras.metrics.Metric):
     def reset_state(self):
         """Forgets the samples seen."""
         self.totals.assign(ops.zeros_like(self.totals))
-        self.count.assign(0.0)
+        self.count.assign(ops.zeros_like(self.count))
 
 
 class _SlicedRates:
@@ -128,6 +160,23 @@ def sliced_optimizer(
     optimizer = cls(learning_rate=1.0, **spec.optimizer_config)
     object.__setattr__(optimizer, "slice_rates", rates)  # not an optimizer state
     return optimizer
+
+
+def slice_rows(indices: Sequence[np.ndarray], num_samples: int) -> np.ndarray:
+    """Row indices per slice as one ``(rows, K)`` int array, ``-1``-padded.
+
+    Column ``k`` holds ``indices[k]`` (slice ``k``'s samples, e.g. a fold's
+    training rows, negative ones counted from the end of ``num_samples``
+    rows) then ``-1`` up to the longest; see `FusedMLP.use_rows`.
+    Shuffling the rows (``fit(shuffle=True)``) shuffles every column, so
+    each slice sees its own samples in a new order every epoch, and a
+    shorter column's padding spreads over the batches.
+    """
+    longest = max(len(column) for column in indices)
+    table = np.full((longest, len(indices)), -1, "int32")
+    for k, column in enumerate(indices):
+        table[: len(column), k] = np.asarray(column, "int64") % num_samples
+    return table
 
 
 def _masks(sizes: Sequence[int], width: int) -> np.ndarray | None:
@@ -204,6 +253,8 @@ class FusedMLP(keras.Model):
             shape=(self.size,), initializer="ones", trainable=False, name="running"
         )
         self.slice_metrics = SliceMetrics(self.task, first.metrics, self.size)
+        self.rows: keras.Variable | None = None  # see use_rows
+        self.targets: keras.Variable | None = None
         self.mean = None if first.mean is None else first.mean.astype("float32")
         self.std = None
         if first.variance is not None:
@@ -220,13 +271,66 @@ class FusedMLP(keras.Model):
             for name in sorted(set(names))
         ]
 
+    def use_rows(self, x: np.ndarray, y: np.ndarray) -> None:
+        """Each slice trains on its own samples of ``x, y`` (cross-validation).
+
+        The model then takes *row indices* instead of samples: a batch is an
+        int array ``(B, K)`` whose column ``k`` holds the rows of ``x`` (and
+        ``y``) that slice ``k`` sees, ``-1`` where it has none (a shorter
+        fold, padded: `slice_rows`). Pass the same array as ``x`` and ``y``
+        to ``fit`` (and as ``validation_data``). Each slice's loss and
+        metrics are means over its own samples only.
+
+        Args:
+            x: Every sample, ``(N, *input_shape)``.
+            y: Every target, ``(N,)`` labels or ``(N, outputs)`` values.
+
+        Raises:
+            ValueError: If the model has its rows already.
+        """
+        data = np.asarray(x, "float32").reshape(len(x), self.input_dim)
+        target = np.asarray(y)
+        target = target.astype("int32" if self.task == "classification" else "float32")
+        if self.task != "classification":
+            target = target.reshape(len(target), -1)
+        else:
+            target = target.reshape(len(target))
+        if self.rows is not None:
+            raise ValueError(
+                "FusedMLP.use_rows was called already: give it every sample "
+                "once (training and validation rows index the same table)."
+            )
+        self.rows = self.add_weight(
+            shape=data.shape, initializer="zeros", trainable=False, name="rows"
+        )
+        self.targets = self.add_weight(
+            shape=target.shape,
+            initializer="zeros",
+            trainable=False,
+            dtype=str(target.dtype),
+            name="targets",
+        )
+        self.rows.assign(data)
+        self.targets.assign(target)
+
+    def _gather(self, indices):
+        """``(samples, targets, mask)`` of a ``(B, K)`` batch of row indices."""
+        indices = ops.cast(indices, "int32")
+        mask = ops.cast(ops.greater_equal(indices, 0), self.kernels[0].dtype)
+        rows = ops.maximum(indices, 0)
+        samples = ops.take(self.rows, rows, axis=0)
+        return samples, ops.take(self.targets, rows, axis=0), mask
+
     def call(self, inputs, training=False):
         """Every slice's output for a batch, shape ``(batch, K, outputs)``."""
-        x = ops.reshape(inputs, (-1, self.input_dim))
+        if self.rows is not None:  # (B, K) row indices: each slice its samples
+            x, pattern = self._gather(inputs)[0], "bki,kio->kbo"
+        else:  # (B, ...) samples, the same for every slice
+            x, pattern = ops.reshape(inputs, (-1, self.input_dim)), "bi,kio->kbo"
         x = ops.cast(x, self.kernels[0].dtype)
         if self.mean is not None:
             x = (x - self.mean) / self.std
-        h = ops.einsum("bi,kio->kbo", x, self.kernels[0]) + self.biases[0]
+        h = ops.einsum(pattern, x, self.kernels[0]) + self.biases[0]
         for layer in range(len(self.widths)):
             h = self._hidden(h, layer, training)
             h = ops.matmul(h, self.kernels[layer + 1]) + self.biases[layer + 1]
@@ -258,14 +362,25 @@ class FusedMLP(keras.Model):
     ):
         """The sum over running slices of each slice's mean loss."""
         del x, sample_weight, training
-        loss = _per_sample_losses(self.task, y, y_pred, ())[0]
-        per_slice = ops.mean(loss, axis=0)
+        if self.rows is None:
+            loss = _per_sample_losses(self.task, y, y_pred, ())[0]
+            per_slice = ops.mean(loss, axis=0)
+        else:  # each slice's mean over its own samples in the batch
+            _, targets, mask = self._gather(y)
+            loss = _per_sample_losses(self.task, targets, y_pred, (), per_slice=True)[0]
+            mask = ops.cast(mask, loss.dtype)
+            seen = ops.maximum(ops.sum(mask, axis=0), 1.0)
+            per_slice = ops.sum(loss * mask, axis=0) / seen
         running = ops.greater(self.running, 0.0)
         return ops.sum(ops.where(running, per_slice, ops.zeros_like(per_slice)))
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         """Updates the per-slice metrics; returns every metric's result."""
-        self.slice_metrics.update_state(y, y_pred)
+        if self.rows is None:
+            self.slice_metrics.update_state(y, y_pred)
+        else:
+            _, targets, mask = self._gather(y)
+            self.slice_metrics.update_state(targets, y_pred, mask=mask)
         return self.get_metrics_result()
 
     def stop_slice(self, k: int) -> None:
@@ -346,7 +461,18 @@ class FusedMLP(keras.Model):
         keep = list(keep)
         small = FusedMLP([self.specs[k] for k in keep], seed=seed)
         small.compile_fused()
-        pairs = list(zip(self.weights, small.weights, strict=True))
+        shared = []
+        if self.rows is not None:  # the same samples (the batches pick per slice)
+            small.use_rows(
+                keras.ops.convert_to_numpy(self.rows),
+                keras.ops.convert_to_numpy(self.targets),
+            )
+            shared = [id(self.rows), id(self.targets)]
+        pairs = [
+            (old, new)
+            for old, new in zip(self.weights, small.weights, strict=True)
+            if id(old) not in shared
+        ]
         small.optimizer.build(small.trainable_variables)
         pairs += list(
             zip(self.optimizer.variables, small.optimizer.variables, strict=True)

@@ -3,9 +3,10 @@
 `CheckpointStore` holds each trained trial's `WeightsHandle` until the trial
 is recorded, then keeps or drops it by the policy (``checkpoint=``,
 ``keep_top_k``), and loads a kept trial's weights into a rebuilt model. It
-owns the best-weights files (``trial_<id>/checkpoint.weights.h5``) and
-nothing else: ranking comes from the result store, and resume files of
-``checkpoint="every_epoch"`` are `keras_hpo.tuners.checkpoint`'s.
+owns the best-weights files (``trial_<id>/checkpoint.weights.h5``, with the
+architecture beside, ``checkpoint.model.json``) and nothing else: ranking
+comes from the result store, and resume files of ``checkpoint="every_epoch"``
+are `keras_hpo.tuners.checkpoint`'s.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from keras_hpo.tuners.checkpoint import BEST_FILE
 from keras_hpo.tuners.outcome import WeightsHandle
 from keras_hpo.tuners.results import TrialResult
+from keras_hpo.tuners.weights import architecture_file
 from keras_hpo.tuners.weights import load_weights
 
 __all__ = ["CheckpointStore"]
@@ -79,10 +81,11 @@ class CheckpointStore:
                 self.drop(trial_id)
 
     def drop(self, trial_id: str) -> None:
-        """Deletes a trial's best-weights file, if there is one."""
-        path = self.path(trial_id)
-        if os.path.exists(path):
-            os.remove(path)
+        """Deletes a trial's best-weights file and architecture, if there are."""
+        weights = self.path(trial_id)
+        for path in (weights, architecture_file(weights)):
+            if os.path.exists(path):
+                os.remove(path)
 
     def load(self, trial_id: str, build: Callable[[], Any]):
         """A rebuilt model with a trial's kept weights.

@@ -4,8 +4,10 @@
 fused groups when ``fuse`` allows it: it checks once per search that the
 search can fuse (`fusion_refusal`, printing one line when it cannot), asks
 `keras_hpo.fused.plan_groups` which trials train together, trains each
-group with a `GroupRunner` and reports every trial to the oracle as
-`TrialExecution.execute_trial` does for one. Between groups it asks the
+group with a `GroupRunner` (with ``cv=``, every fold of every trial of the
+group as one model; a trial alone in its group still fuses its folds) and
+reports every trial to the oracle as `TrialExecution.execute_trial` does
+for one. Between groups it asks the
 search's limits (``max_time``...) whether to go on; trials it does not
 start are *held* and handed out first by the next `create_trials` (or run
 again on resume, like a killed trial's). Each group's trials are ended
@@ -101,11 +103,6 @@ class TrialFusion:
                 "own predictions",
             ),
             (
-                getattr(self, "cv", None) is not None,
-                "cv= folds train one by one (each fold has its own data; "
-                "fused groups share their batches)",
-            ),
-            (
                 self.checkpoint == "every_epoch",
                 'checkpoint="every_epoch" resumes a trial from its own optimizer state',
             ),
@@ -147,7 +144,7 @@ class TrialFusion:
             if position and self._limit_reached():
                 self.held_trials.extend(t for g in groups[position:] for t in g)
                 return
-            if len(group) == 1:
+            if len(group) == 1 and (refusal or getattr(self, "cv", None) is None):
                 self.execute_trial(group[0], *fit_args, **fit_kwargs)
             else:
                 self.execute_group(group, fit_args, fit_kwargs)

@@ -24,9 +24,17 @@ models fuse (see `keras_hpo.fused`). How a fused group trains, in order:
    stopped), training pauses and goes on with a compacted model of the
    running slices only (weights and optimizer state carried over), so
    stopped slices cost nothing.
-5. Each slice's outcome is made by the same `TrialRunner` methods as an
-   unfused trial's, from its own model, record and best weights: results,
+5. Each trial's outcome is made by `TrialRunner.conclude`, as an unfused
+   trial's, from its own model(s), record(s) and best weights: results,
    checkpoints, TensorBoard and resume treat it like any other trial.
+
+With ``cv=``, a slice is one fold of one trial: the group's model has
+(trials x folds) slices, each seeded as that fold's unfused model, with
+that fold's callbacks (``trial_<id>/fold_<k>`` runs, its own early
+stopping, the stopper comparing it with the same fold of other trials),
+and each trains and validates on its own fold's rows (`_FoldRows`,
+`keras_hpo.fused.FusedMLP.use_rows`). A pruned fold stops its trial's other
+folds at the same epoch (one by one, the folds after it would not run).
 
 Only train, epoch and train-end hooks reach a slice's callbacks (no batch
 hooks). Its ``fit_seconds`` is its share of the group's time in ``fit``
@@ -48,11 +56,12 @@ from keras_tuner import errors as kt_errors
 
 from keras_hpo.callbacks import EpochRecorder
 from keras_hpo.callbacks import ValidationTimer
+from keras_hpo.fused.model import slice_rows
 from keras_hpo.tuners.checkpoint import BestWeights
+from keras_hpo.tuners.folds import Folds
+from keras_hpo.tuners.folds import all_training_data
 from keras_hpo.tuners.outcome import TrialOutcome
 from keras_hpo.tuners.outcome import outcome_of
-from keras_hpo.tuners.outcome import trial_failed
-from keras_hpo.tuners.results import TrialStatus
 from keras_hpo.tuners.runner import Training
 from keras_hpo.tuners.runner import TrialPlan
 from keras_hpo.tuners.runner import TrialRunner
@@ -63,15 +72,18 @@ _PREFIX = "fused_"
 
 
 class _Slice:
-    """One trial of a group: its own model, callbacks and record."""
+    """One slice of a group (a trial, or a trial's fold): model, callbacks, record."""
 
-    def __init__(self, runner: TrialRunner, plan: TrialPlan, model, user_callbacks):
+    def __init__(
+        self, runner: TrialRunner, plan: TrialPlan, fold: int, model, user_callbacks
+    ):
         self.plan = plan
+        self.fold = fold
         self.model = model
         self.recorder = EpochRecorder()
         self.best = BestWeights(runner.objective)
         callbacks, self.control, self.early = runner.callbacks(
-            plan, 0, self.recorder, self.best, user_callbacks
+            plan, fold, self.recorder, self.best, user_callbacks
         )
         self.callbacks = keras.callbacks.CallbackList(
             callbacks, add_history=False, add_progbar=False, model=model
@@ -133,6 +145,13 @@ class _SliceDispatch(ValidationTimer):
             if piece.model.stop_training:
                 self.model.stop_slice(slot)
                 piece.end()
+        # A pruned fold prunes its trial: the trial's other folds stop too.
+        pruned = {id(p.plan) for p in self.slices if p.control.pruned_at is not None}
+        for slot, i in enumerate(self.index):
+            piece = self.slices[i]
+            if piece.running and id(piece.plan) in pruned:
+                self.model.stop_slice(slot)
+                piece.end()
         running = len(self._running())
         self.next_epoch = epoch + 1
         if running == 0:
@@ -182,28 +201,42 @@ class GroupRunner:
         runner = self.runner
         fit_kwargs = dict(fit_kwargs)
         user_callbacks = list(fit_kwargs.pop("callbacks", None) or [])
-        models = [None] * len(plans)
+        folds = runner.folds
+        slots = [
+            (plan, fold)
+            for plan in plans
+            for fold in range(len(folds) if folds is not None else 1)
+        ]
+        models = [None] * len(slots)
         # The first trial builds last, so the group trains on the batches
-        # (and the shuffling state) that trial would have trained on alone.
-        for index in [*range(1, len(plans)), 0]:
-            keras.utils.set_random_seed(plans[index].seed)
-            models[index] = runner.build(plans[index].hyperparameters)
+        # (and the shuffling state) that trial would have trained on alone;
+        # each fold's model is seeded as its unfused training (seed + fold).
+        for index in [*range(1, len(slots)), 0]:
+            plan, fold = slots[index]
+            keras.utils.set_random_seed(plan.seed + fold)
+            models[index] = runner.build(plan.hyperparameters)
         fused = runner.hypermodel.build_fused(models, seed=plans[0].seed)
         slices = [
-            _Slice(runner, plan, model, user_callbacks)
-            for plan, model in zip(plans, models, strict=True)
+            _Slice(runner, plan, fold, model, user_callbacks)
+            for (plan, fold), model in zip(slots, models, strict=True)
         ]
+        data = None
+        if folds is not None:  # each slice trains on its own fold's rows
+            data = _FoldRows(folds, fused, fit_args, fit_kwargs, slots)
         dispatch = _SliceDispatch(slices, self.compact_at)
         start = time.perf_counter()
         epoch = 0
         try:
             while True:
+                args, kwargs = fit_args, fit_kwargs
+                if data is not None:
+                    args, kwargs = data.fit_arguments(dispatch.index)
                 runner.hypermodel.fit(
                     plans[0].hyperparameters,
                     fused,
-                    *fit_args,
+                    *args,
                     callbacks=[dispatch],
-                    **dict(fit_kwargs, initial_epoch=epoch),
+                    **dict(kwargs, initial_epoch=epoch),
                 )
                 if not dispatch.compact:
                     break
@@ -221,28 +254,68 @@ class GroupRunner:
         epochs = sum(max(piece.recorder.epochs_run, 1) for piece in slices)
         group = [plan.trial_id for plan in plans]
         outcomes = []
-        for piece in slices:
-            weight = max(piece.recorder.epochs_run, 1) / epochs
-            outcome = self._outcome(piece, seconds * weight)
+        for plan in plans:
+            pieces = [piece for piece in slices if piece.plan is plan]
+            share = sum(max(p.recorder.epochs_run, 1) for p in pieces) / epochs
+            outcome = self._outcome(pieces, seconds, epochs)
             partial = outcome_of(outcome) if isinstance(outcome, Exception) else outcome
             if partial is not None:
                 partial.result.fused_with = list(group)
-                partial.result.score_seconds = dispatch.validation_seconds * weight
+                partial.result.score_seconds = dispatch.validation_seconds * share
             outcomes.append(outcome)
         return outcomes
 
-    def _outcome(self, piece: _Slice, seconds: float) -> TrialOutcome | Exception:
+    def _outcome(
+        self, pieces: list[_Slice], seconds: float, epochs: int
+    ) -> TrialOutcome | Exception:
+        """One trial's outcome from its slices (its folds, or itself).
+
+        Each slice's ``fit_seconds`` is its share of the group's time (its
+        epochs over all slices' epochs); the best weights are the best
+        epoch's over the trial's folds, as when they train one by one.
+        """
         runner = self.runner
-        run = Training(piece.model, piece.recorder, piece.control, piece.early, seconds)
-        if piece.control.diverged:
-            return trial_failed(
-                piece.control.diverged, runner.diverged(piece.plan, run, seconds)
+        runs = [
+            Training(
+                piece.model,
+                piece.recorder,
+                piece.control,
+                piece.early,
+                seconds * max(piece.recorder.epochs_run, 1) / epochs,
             )
-        status, reason = runner.ending(run) or (TrialStatus.COMPLETED, None)
-        per_execution = [runner.best_epoch_metrics(piece.recorder.history)]
+            for piece in pieces
+        ]
+        best = pieces[0].best
+        for piece in pieces[1:]:
+            if piece.best.best_value is not None and (
+                best.best_value is None
+                or runner.objective.better_than(piece.best.best_value, best.best_value)
+            ):
+                best = piece.best
         try:
-            return runner.outcome(
-                piece.plan, per_execution, run, piece.best, seconds, status, reason
-            )
+            return runner.conclude(pieces[0].plan, runs, best)
         except kt_errors.FailedTrialError as err:
             return err
+
+
+class _FoldRows:
+    """The cross-validation folds of a fused group, as row indices per slice.
+
+    The fused model holds the data once (`FusedMLP.use_rows`); ``fit`` gets
+    a ``(rows, slices)`` table of each slice's training rows and one of its
+    fold's test rows as ``validation_data`` (`keras_hpo.fused.slice_rows`).
+    """
+
+    def __init__(self, folds: Folds, fused, fit_args, fit_kwargs, slots):
+        x, y, self.kwargs = all_training_data(fit_args, fit_kwargs)
+        fused.use_rows(np.asarray(x), np.asarray(y))
+        n = len(x)
+        self.train = slice_rows([folds.splits[f][0] for _, f in slots], n)
+        self.test = slice_rows([folds.splits[f][1] for _, f in slots], n)
+
+    def fit_arguments(self, columns: list[int]) -> tuple[tuple, dict]:
+        """``fit``'s arguments for the slices still in the model (in order)."""
+        train, test = self.train[:, columns], self.test[:, columns]
+        train = train[(train >= 0).any(axis=1)]  # rows no running slice uses
+        test = test[(test >= 0).any(axis=1)]
+        return (train, train), dict(self.kwargs, validation_data=(test, test))

@@ -20,6 +20,7 @@ from keras_tuner.engine import trial as kt_trial
 
 from keras_hpo.files import atomic_write_json
 from keras_hpo.tuners.building import frozen_heap
+from keras_hpo.tuners.refit import describe
 
 __all__ = ["create_trials", "run_search", "write_search_state"]
 
@@ -99,7 +100,12 @@ def _end_search(tuner: Any, ended: bool) -> None:
 
 
 def write_search_state(tuner: Any) -> None:
-    """Writes ``search.json``: the objective, and why the search ended."""
+    """Writes ``search.json``: the objective, why the search ended, the task.
+
+    ``"model"`` says what the models predict and how they are scored
+    (`keras_hpo.tuners.refit.describe`), so `keras_hpo.load` can use a
+    trial's saved model without the refit.
+    """
     atomic_write_json(
         os.path.join(tuner.project_dir, "search.json"),
         {
@@ -107,6 +113,7 @@ def write_search_state(tuner: Any) -> None:
             "direction": tuner.oracle.objective.direction,
             "stop_reason": tuner.stop_reason,
             "trials": len(tuner.result_store),
+            "model": describe(tuner),
         },
     )
 

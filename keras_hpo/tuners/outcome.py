@@ -17,6 +17,8 @@ from typing import Any
 from keras_tuner import errors as kt_errors
 
 from keras_hpo.tuners.results import TrialResult
+from keras_hpo.tuners.weights import architecture_file
+from keras_hpo.tuners.weights import save_architecture
 from keras_hpo.tuners.weights import save_weights
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,7 +50,7 @@ class WeightsHandle:
     path: str | None = None
 
     def write(self, path: str, current_if_no_best: bool) -> None:
-        """Writes (or moves) the best weights to ``path``.
+        """Writes (or moves) the best weights to ``path``, the architecture beside.
 
         Args:
             path: The trial's best-weights file.
@@ -57,16 +59,23 @@ class WeightsHandle:
         """
         if self.path is not None:
             os.replace(self.path, path)
-        elif self.weights is not None:
+            if os.path.isfile(architecture_file(self.path)):
+                os.replace(architecture_file(self.path), architecture_file(path))
+            return
+        if self.weights is not None:
             self.model.set_weights(self.weights)
             save_weights(self.model, path)
         elif current_if_no_best and self.model is not None:
             save_weights(self.model, path)
+        if self.model is not None and os.path.isfile(path):
+            save_architecture(self.model, path)
 
     def discard(self) -> None:
-        """Deletes a file another process wrote; forgets in-memory weights."""
-        if self.path is not None and os.path.isfile(self.path):
-            os.remove(self.path)
+        """Deletes files another process wrote; forgets in-memory weights."""
+        if self.path is not None:
+            for path in (self.path, architecture_file(self.path)):
+                if os.path.isfile(path):
+                    os.remove(path)
         self.model = self.weights = None
 
 

@@ -16,6 +16,7 @@ import math
 import time
 from collections.abc import Callable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -176,37 +177,68 @@ class TrialRunner:
         resume = None
         if self.checkpoint == "every_epoch" and self.executions == 1:
             resume = resume_point(plan.directory)
-        per_execution, fit_seconds, score_seconds = [], 0.0, 0.0
-        status, reason, last = TrialStatus.COMPLETED, None, None
-        folds: list[dict[str, Any]] = []
+        runs: list[Training] = []
         for execution in range(self.executions):
             args, kwargs = fit_args, fit_kwargs
             if self.folds is not None:
                 args, kwargs = self.folds.fit_arguments(execution, fit_args, fit_kwargs)
-            last = self._train(
-                plan, execution, best, resume, user_callbacks, args, kwargs
+            runs.append(
+                self._train(plan, execution, best, resume, user_callbacks, args, kwargs)
             )
-            fit_seconds += last.seconds
-            score_seconds += last.recorder.validation_seconds
-            per_execution.append(self.best_epoch_metrics(last.recorder.history))
+            if runs[-1].control.diverged or runs[-1].control.pruned_at is not None:
+                break  # the executions (folds) after it do not run
+        return self.conclude(plan, runs, best)
+
+    def conclude(
+        self, plan: TrialPlan, runs: Sequence[Training], best: BestWeights
+    ) -> TrialOutcome:
+        """A trial's outcome from its trainings (executions, or folds), in order.
+
+        The best epoch's metrics are averaged over the trainings; with
+        ``folds``, each fold's record is kept (`TrialResult.folds`). The
+        status is the last training's ending (pruned, stopped early) that
+        has one; a pruned training makes the trial pruned.
+
+        Args:
+            plan: The trial's plan.
+            runs: Its trainings; ``seconds`` and the recorders' validation
+                times add up to the trial's.
+            best: The best epoch's weights over all of them.
+
+        Raises:
+            FailedTrialError: If a training diverged (with the curves so
+                far) or the objective was not logged with a finite value.
+        """
+        per_execution, folds = [], []
+        fit_seconds = score_seconds = 0.0
+        status, reason = TrialStatus.COMPLETED, None
+        pruned = None
+        for run in runs:
+            fit_seconds += run.seconds
+            score_seconds += run.recorder.validation_seconds
+            per_execution.append(self.best_epoch_metrics(run.recorder.history))
             if self.folds is not None:
-                folds.append(self._fold(per_execution[-1], last))
-            if last.control.diverged:
-                partial = self.diverged(plan, last, fit_seconds)
+                folds.append(self.fold_record(per_execution[-1], run))
+            if run.control.diverged:
+                partial = self.diverged(plan, run, fit_seconds)
                 partial.result.score_seconds = score_seconds
-                raise trial_failed(last.control.diverged, partial)
-            status, reason = self.ending(last) or (status, reason)
-            if status == TrialStatus.PRUNED:
-                break  # the folds (executions) after a pruned one do not run
+                raise trial_failed(run.control.diverged, partial)
+            ending = self.ending(run)
+            if ending is not None and ending[0] == TrialStatus.PRUNED:
+                pruned = pruned or ending
+            status, reason = ending or (status, reason)
+        status, reason = pruned or (status, reason)
         outcome = self.outcome(
-            plan, per_execution, last, best, fit_seconds, status, reason
+            plan, per_execution, runs[-1], best, fit_seconds, status, reason
         )
         outcome.result.score_seconds = score_seconds
         if self.folds is not None:
             outcome.result.folds = folds
         return outcome
 
-    def _fold(self, best_epoch: tuple[int, dict], run: Training) -> dict[str, Any]:
+    def fold_record(
+        self, best_epoch: tuple[int, dict], run: Training
+    ) -> dict[str, Any]:
         """What `TrialResult.folds` keeps of one fold's training."""
         epoch, metrics = best_epoch
         score = metrics.get(self.objective.name)

@@ -2,16 +2,20 @@
 
 ``keras_hpo.load(project_dir)`` needs neither the data nor the hypermodel:
 it reads every trial's ``result.json`` (`cv_results_`, `best_params_`,
-`best_score_`) and the refit model that ``refit=True`` (the default) saved
+`best_score_`), the refit model that ``refit=True`` (the default) saved
 whole under ``<project>/refit/`` (a ``.keras`` model, or a pickled
-scikit-learn estimator, with ``refit.json`` saying its task and scores), so
-`best_estimator_`, `predict`, `predict_proba` and `score` work as on the
-tuner that ran the search. ``keras-hpo predict DIR --csv FILE`` uses it.
+scikit-learn estimator, with ``refit.json`` saying its task and scores),
+and the kept trials' models (``trial_<id>/checkpoint.weights.h5`` with the
+architecture beside it, ``checkpoint.model.json``). So `best_model`,
+`get_best_models`, `best_estimator_`, `predict`, `predict_proba` and
+`score` work as on the tuner that ran the search (``search.json`` says the
+task and scores when there is no refit). ``keras-hpo predict DIR --csv
+FILE`` uses it.
 
-What needs the hypermodel (a trial's own model, `best_model`, `retrain`)
-is on the tuner: make it again on the same ``directory`` and
-``project_name`` and it resumes from the same files. This module only
-reads; it must not train or write anything.
+What needs the hypermodel and the data (`retrain`, another search) is on
+the tuner: make it again on the same ``directory`` and ``project_name``
+and it resumes from the same files. This module only reads; it must not
+train or write anything.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from sklearn.metrics import get_scorer
 
 from keras_hpo.errors import NotSearchedError
 from keras_hpo.summary import read_project
+from keras_hpo.tuners.checkpoint import BEST_FILE
 from keras_hpo.tuners.estimator import estimator_predict
 from keras_hpo.tuners.estimator import estimator_predict_proba
 from keras_hpo.tuners.estimator import estimator_score
@@ -31,6 +36,7 @@ from keras_hpo.tuners.refit import Refit
 from keras_hpo.tuners.results import TrialResult
 from keras_hpo.tuners.results import cv_results
 from keras_hpo.tuners.results import ranked
+from keras_hpo.tuners.weights import load_saved_model
 
 __all__ = ["SavedSearch", "load"]
 
@@ -77,6 +83,7 @@ class SavedSearch:
         self.direction = summary.direction
         self.stop_reason = summary.stop_reason
         self._results = summary.results
+        self._model = summary.model
         self._refit = Refit(project_dir)
 
     def results(self) -> list[TrialResult]:
@@ -118,34 +125,124 @@ class SavedSearch:
         pipeline step) are their text labels here.
         """
         scores = None
-        saved = self._record(required=False) or {}
+        saved = self._described()
         if len(saved.get("scores", [])) > 1:
             scores = [(s["name"], s["logged"], s["direction"]) for s in saved["scores"]]
         return cv_results(self.results(), self._ranked(), self.direction, scores=scores)
 
-    def _record(self, required: bool = True) -> dict[str, Any] | None:
-        record = self._refit.saved()
-        if record is None and required:
-            raise FileNotFoundError(
-                f"{os.path.join(self.project_dir, 'refit')} holds no refit model: "
-                "the search ran with refit=False, or was killed before it ended. "
-                "Run it again with refit=True (the default) to save the best "
-                "configuration trained on all the data; for the best trial's own "
-                "model, make the tuner again on this project and call best_model()."
+    def _record(self) -> dict[str, Any] | None:
+        """The refit's ``refit.json`` (``None``: no refit saved)."""
+        return self._refit.saved()
+
+    def _described(self) -> dict[str, Any]:
+        """What the models predict: the refit's record, else ``search.json``'s."""
+        return self._record() or self._model
+
+    def trial_model(self, trial_id: str) -> Any:
+        """A trial's trained Keras model, from its saved files alone.
+
+        Its best epoch's weights (kept for the ``keep_top_k`` best trials
+        with ``checkpoint="best"``, the default) in the architecture saved
+        beside them: the model `SearchTuner.load_model` gives, without the
+        hypermodel. A model with layers of your own needs the code that
+        registers them imported first.
+
+        Raises:
+            ValueError: If ``trial_id`` is not a trial of this search, or
+                the files cannot be read.
+            FileNotFoundError: If the trial's model was not kept (or the
+                project was written before architectures were saved).
+        """
+        known = [r.trial_id for r in self._results]
+        if str(trial_id) not in known:
+            raise ValueError(
+                f"trial_id={trial_id!r} is not an ended trial of "
+                f"{self.project_dir}. Pass one of: {', '.join(known) or 'none yet'}."
             )
-        return record
+        path = os.path.join(self.project_dir, f"trial_{trial_id}", BEST_FILE)
+        return load_saved_model(
+            path,
+            fix=f"Trial {trial_id}'s model was not kept: checkpoint='best' keeps "
+            "the keep_top_k best trials' (see best_trials_on_disk()), "
+            "checkpoint='none' none; a project written before keras_hpo saved "
+            "architectures needs its tuner (make it again on this project and "
+            "call load_model).",
+        )
+
+    def best_trials_on_disk(self) -> list[str]:
+        """IDs of the trials whose models are saved, best first."""
+        return [
+            r.trial_id
+            for r in self._ranked()
+            if os.path.isfile(
+                os.path.join(self.project_dir, f"trial_{r.trial_id}", BEST_FILE)
+            )
+        ]
+
+    def best_model(self) -> Any:
+        """The best trial's trained Keras model (best epoch's weights).
+
+        Not retrained: for the best configuration trained on all the data,
+        use `best_estimator_` (``refit=True``).
+
+        Raises:
+            TypeError: If the search tuned a scikit-learn estimator.
+            FileNotFoundError: If the best trial's model was not saved.
+        """
+        if self._described().get("sklearn"):
+            raise TypeError(
+                "best_model() loads a trial's Keras model, but this search tuned a "
+                "scikit-learn estimator: use best_estimator_ (refit on all the data)."
+            )
+        return self.trial_model(self._best().trial_id)
+
+    def get_best_models(self, num_models: int = 1) -> list[Any]:
+        """The best ``num_models`` trials' models, best first (as keras-tuner's).
+
+        Raises:
+            FileNotFoundError: If one of them was not saved (ask for fewer:
+                `best_trials_on_disk` lists those that were).
+        """
+        if isinstance(num_models, bool) or not isinstance(num_models, int):
+            raise TypeError(f"num_models must be an int; got {num_models!r}.")
+        if num_models < 1:
+            raise ValueError(f"num_models must be >= 1; got {num_models}.")
+        self._best()  # a clear error when no trial has a score
+        return [self.trial_model(r.trial_id) for r in self._ranked()[:num_models]]
 
     @property
     def best_estimator_(self) -> Any:
         """The refit model: a Keras model, or a fitted scikit-learn estimator.
 
+        As on the tuner: with no refit saved (``refit=False``) a Keras
+        search's `best_estimator_` is the best trial's model (`best_model`).
+
         Raises:
-            FileNotFoundError: If the search saved no refit model.
+            AttributeError: If a scikit-learn estimator's search saved no
+                refit (scikit-learn needs ``refit=True`` for it too).
+            FileNotFoundError: If a Keras search saved neither a refit nor
+                the best trial's model.
             ValueError: If the refit is not of the best trial (the search
                 was killed after a better trial ended: run it again), or its
                 file is damaged.
         """
         record = self._record()
+        if record is None:
+            if self._model.get("sklearn"):
+                raise AttributeError(
+                    f"{self.project_dir} holds no refit estimator: best_estimator_ "
+                    "of a scikit-learn search is the estimator refit on all the "
+                    "data; search with refit=True (the default)."
+                )
+            self._best()
+            try:
+                return self.best_model()
+            except FileNotFoundError as err:
+                raise FileNotFoundError(
+                    f"{self.project_dir} holds neither a refit model nor the best "
+                    "trial's model. Search with refit=True (the default), or "
+                    "checkpoint='best' (the default)."
+                ) from err
         best = self._best()
         if record.get("trial_id") != best.trial_id:
             raise ValueError(
@@ -158,14 +255,14 @@ class SavedSearch:
 
     def predict(self, x: Any) -> np.ndarray:
         """`best_estimator_`'s predictions, as `SearchTuner.predict`."""
-        record = self._record()
+        record = self._described()
         return estimator_predict(
             self.best_estimator_, x, record.get("task"), bool(record.get("sklearn"))
         )
 
     def predict_proba(self, x: Any) -> np.ndarray:
         """`best_estimator_`'s class probabilities, as `SearchTuner.predict_proba`."""
-        record = self._record()
+        record = self._described()
         return estimator_predict_proba(
             self.best_estimator_, x, record.get("task"), bool(record.get("sklearn"))
         )
@@ -178,7 +275,7 @@ class SavedSearch:
                 be saved by name: call it on `best_estimator_`), or the model
                 does not say what it predicts.
         """
-        record = self._record()
+        record = self._described()
         ranking = next(
             (s for s in record.get("scores", []) if s["name"] == record.get("ranking")),
             None,

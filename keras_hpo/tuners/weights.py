@@ -3,6 +3,12 @@
 A tuned model is wanted for its weights; the optimizer's slots (two more
 copies of every weight for Adam) are not needed to use it or to fine-tune
 it, so they are left out, which makes each file about three times smaller.
+
+Beside a kept weights file, `save_architecture` writes the model's
+architecture as Keras JSON (``checkpoint.model.json`` next to
+``checkpoint.weights.h5``, a few kilobytes), so `load_saved_model` makes
+the trained model from the two files alone, without the hypermodel
+(`keras_hpo.load`).
 """
 
 from __future__ import annotations
@@ -15,7 +21,16 @@ from keras_hpo.compat import load_weights_only
 from keras_hpo.compat import save_weights_only
 from keras_hpo.files import atomic_write
 
-__all__ = ["load_weights", "save_weights"]
+__all__ = [
+    "architecture_file",
+    "load_saved_model",
+    "load_weights",
+    "save_architecture",
+    "save_weights",
+]
+
+#: What replaces ``.weights.h5`` in a weights file's name for its architecture.
+ARCHITECTURE_SUFFIX = ".model.json"
 
 
 def _skip(model: keras.Model) -> list:
@@ -73,3 +88,62 @@ def load_weights(
             f"weights file) or was written for another model "
             f"({type(err).__name__}: {reason}). {fix}".strip()
         ) from err
+
+
+def architecture_file(weights_path: str) -> str:
+    """The architecture file beside a weights file."""
+    return weights_path.removesuffix(".weights.h5") + ARCHITECTURE_SUFFIX
+
+
+def save_architecture(model: keras.Model, weights_path: str) -> bool:
+    """Writes the model's architecture (Keras JSON) beside its weights file.
+
+    A model Keras cannot serialise (a layer without ``get_config``) gets no
+    file; its weights still load into a model the hypermodel builds.
+
+    Returns:
+        Whether the file was written.
+    """
+    try:
+        text = model.to_json()
+    except Exception:  # noqa: BLE001 - any layer's get_config may raise
+        return False
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w") as handle:
+            handle.write(text)
+
+    atomic_write(architecture_file(weights_path), write)
+    return True
+
+
+def load_saved_model(weights_path: str, fix: str = "") -> keras.Model:
+    """The model `save_architecture` and `save_weights` wrote, trained.
+
+    Args:
+        weights_path: The weights file (the architecture file is beside it).
+        fix: What the user can do if the files cannot be read, for the error.
+
+    Raises:
+        FileNotFoundError: If either file does not exist.
+        ValueError: If the architecture cannot be made again (a layer class
+            that is not registered in this process: import the code that
+            defines it) or the weights do not fit it.
+    """
+    path = architecture_file(weights_path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path} does not exist. {fix}".strip())
+    with open(path) as handle:
+        text = handle.read()
+    try:
+        model = keras.models.model_from_json(text)
+    except Exception as err:  # noqa: BLE001 - deserialisation raises many kinds
+        raise ValueError(
+            f"{path} could not be made into a model ({type(err).__name__}: "
+            f"{str(err).strip()[:300]}). If the model has layers of your own, "
+            "import the code that registers them "
+            "(keras.saving.register_keras_serializable) first. "
+            f"{fix}".strip()
+        ) from err
+    load_weights(model, weights_path, fix=fix)
+    return model
