@@ -20,7 +20,9 @@ from conftest import run_python
 from sklearn.datasets import load_diabetes
 
 import keras_hpo
+from keras_hpo.hypermodels import tabular
 from keras_hpo.hypermodels.tabular import FillMissing
+from keras_hpo.hypermodels.tabular import embedding_width
 from keras_hpo.hypermodels.tabular import TabularSchema
 
 
@@ -179,6 +181,53 @@ def test_bad_tabular_input_is_refused_with_the_fix(tmp_path):
     )
     with pytest.raises(TypeError, match="numeric features"):
         tuner.search(table.drop(columns=["target"]), table["target"], epochs=1)
+
+
+def test_a_column_of_many_categories_is_embedded_and_learned(tmp_path, monkeypatch):
+    # 1,200 product codes (more than one-hot takes), each with its own
+    # label, 8 rows each; "colour" has 3 categories and is one-hot.
+    rng = np.random.default_rng(0)
+    codes = np.array([f"p{i:04d}" for i in range(1200)])
+    label = rng.integers(0, 2, size=1200)
+    pick = np.repeat(np.arange(1200), 8)
+    rng.shuffle(pick)
+    frame = pd.DataFrame(
+        {
+            "product": codes[pick].astype(object),
+            "colour": rng.choice(["red", "green", "blue"], size=len(pick)).astype(
+                object
+            ),
+            "noise": rng.normal(size=len(pick)),
+        }
+    )
+    y = label[pick]
+    tuner = keras_hpo.GridSearch(
+        keras_hpo.HyperMLP(
+            "binary", preprocessing="auto", num_layers=1, units=16, dropout=0.0
+        ),
+        param_grid={"learning_rate": [0.01]},
+        directory=str(tmp_path),
+        verbose=0,
+        refit=False,
+    )
+    train = slice(0, 8000)
+    tuner.search(frame[train], y[train], validation_split=0.2, epochs=8, batch_size=64)
+    model = tuner.best_estimator_
+    embedding = model.get_layer("embedding_0")
+    assert embedding.input_dim == 1201  # the codes, and one for unseen/missing
+    assert embedding.output_dim == embedding_width(1200) == 50
+    assert [type(layer).__name__ for layer in model.layers].count("StringLookup") == 2
+    # Each code's label can only be read from its embedding: learned.
+    held_out = frame.iloc[8000:]
+    accuracy = float((tuner.predict(held_out) == y[8000:]).mean())
+    assert accuracy > 0.8, accuracy
+    unseen = held_out.iloc[:2].copy()
+    unseen["product"] = ["never-seen", None]
+    assert np.isfinite(model.predict(unseen, verbose=0)).all()
+    # More categories than an embedding takes: refused, saying what to do.
+    monkeypatch.setattr(tabular, "MAX_CATEGORIES", 1000)
+    with pytest.raises(ValueError, match="1200 categories.*group its rare values"):
+        TabularSchema.from_frame(frame)
 
 
 # Slow (23 s; the Python, load and predict paths stay; the default run has to stay under

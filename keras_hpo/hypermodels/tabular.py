@@ -10,8 +10,11 @@ from Keras layers inside every model, so the model itself takes raw rows:
 
 * numeric columns: missing values (NaN) filled with the training median
   (`FillMissing`), then standardised (``keras.layers.Normalization``);
-* text columns: one-hot encoded (``keras.layers.StringLookup``); a missing
-  value and a category not seen in training share one extra column.
+* text columns: one-hot encoded (``keras.layers.StringLookup``) up to
+  `MAX_ONE_HOT` categories; a missing value and a category not seen in
+  training share one extra column. A column with more categories (up to
+  `MAX_CATEGORIES`, a postcode, a product ID) gets a trained
+  ``keras.layers.Embedding`` instead, `embedding_width` numbers per row.
 
 A Keras model takes named columns as a dict of tensors; `model_inputs`
 turns a DataFrame into that dict (text as ``tf.string`` tensors). The model
@@ -35,10 +38,30 @@ import numpy as np
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
 
-__all__ = ["FillMissing", "TabularModel", "TabularSchema", "is_frame", "model_inputs"]
+__all__ = [
+    "FillMissing",
+    "TabularModel",
+    "TabularSchema",
+    "embedding_width",
+    "is_frame",
+    "model_inputs",
+]
 
-#: Categories a text column may have (one-hot columns in the model).
-MAX_CATEGORIES = 1000
+#: The most categories a text column is one-hot encoded with.
+MAX_ONE_HOT = 1000
+#: The most categories a text column may have (embedded above `MAX_ONE_HOT`).
+MAX_CATEGORIES = 100_000
+#: The widest embedding of a text column.
+MAX_EMBEDDING = 50
+
+
+def embedding_width(categories: int) -> int:
+    """Numbers per row of an embedded column: ``1.6 * n ** 0.56``, at most 50.
+
+    The rule of thumb of fast.ai's tabular models (a power of the number
+    of categories, capped), as a default that needs no tuning.
+    """
+    return max(1, min(MAX_EMBEDDING, round(1.6 * categories**0.56)))
 
 
 def is_frame(data: Any) -> bool:
@@ -181,8 +204,9 @@ class TabularSchema:
                         "x",
                         name,
                         f"a text column with {len(categories)} categories, more "
-                        f"than {MAX_CATEGORIES} one-hot columns",
-                        "Drop it, or encode it as numbers yourself.",
+                        f"than the {MAX_CATEGORIES} an embedding takes",
+                        "Drop it (an ID column predicts nothing new), group its "
+                        "rare values into one, or encode it as numbers yourself.",
                     )
                 schema.categorical.append(name)
                 schema.vocabularies[name] = categories
@@ -198,7 +222,7 @@ class TabularSchema:
         return made
 
     def encode(self, inputs: dict[str, Any]) -> Any:
-        """The preprocessed features: filled and standardised numbers, one-hots."""
+        """The preprocessed features: filled, standardised numbers; categories."""
         parts = []
         if self.numeric:
             numbers = [inputs[name] for name in self.numeric]
@@ -214,12 +238,26 @@ class TabularSchema:
                 )(x)
             )
         for index, name in enumerate(self.categorical):
+            vocabulary = self.vocabularies[name]
+            if len(vocabulary) <= MAX_ONE_HOT:
+                parts.append(
+                    keras.layers.StringLookup(
+                        vocabulary=vocabulary,
+                        output_mode="one_hot",
+                        name=f"one_hot_{index}",
+                    )(inputs[name])
+                )
+                continue
+            # Index 0 is a missing value or an unseen category, as one-hot's.
+            codes = keras.layers.StringLookup(
+                vocabulary=vocabulary, name=f"lookup_{index}"
+            )(inputs[name])
+            width = embedding_width(len(vocabulary))
+            vectors = keras.layers.Embedding(
+                len(vocabulary) + 1, width, name=f"embedding_{index}"
+            )(codes)
             parts.append(
-                keras.layers.StringLookup(
-                    vocabulary=self.vocabularies[name],
-                    output_mode="one_hot",
-                    name=f"one_hot_{index}",
-                )(inputs[name])
+                keras.layers.Reshape((width,), name=f"embedded_{index}")(vectors)
             )
         if len(parts) == 1:
             return parts[0]
