@@ -22,8 +22,8 @@ from sklearn.datasets import load_diabetes
 import keras_hpo
 from keras_hpo.hypermodels import tabular
 from keras_hpo.hypermodels.tabular import FillMissing
-from keras_hpo.hypermodels.tabular import embedding_width
 from keras_hpo.hypermodels.tabular import TabularSchema
+from keras_hpo.hypermodels.tabular import embedding_width
 
 
 def diabetes_table(seed: int = 0) -> pd.DataFrame:
