@@ -190,7 +190,9 @@ def test_module_and_script_print_the_same_help():
 # -- a search on digits, then resumed ----------------------------------------------
 
 
-def test_tune_on_digits_prints_trials_best_and_test_score_then_resumes(tmp_path):
+def test_tune_on_digits_prints_trials_best_and_test_score_then_resumes(
+    tmp_path, monkeypatch, capsys
+):
     args = ["tune", "--max-trials", "3", "--epochs", "2", "--directory", "runs"]
     project = tmp_path / "runs" / "digits_bayesian"
 
@@ -250,10 +252,12 @@ def test_tune_on_digits_prints_trials_best_and_test_score_then_resumes(tmp_path)
         in out
     )
 
-    # `keras-hpo summary` prints the same trials from disk, the best marked.
-    table = script("summary", "runs/digits_bayesian", cwd=tmp_path)
-    assert table.returncode == 0, table.stderr
-    rows = table.stdout.splitlines()
+    # `keras-hpo summary` prints the same trials from disk, the best marked
+    # (in-process: the console script is the same entry point as above).
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert cli.main(["summary", "runs/digits_bayesian"]) == 0
+    rows = capsys.readouterr().out.splitlines()
     assert rows[0] == "Project runs/digits_bayesian"
     assert rows[1] == "Objective: val_accuracy (max); 3 trials ended"
     assert rows[2] == "Search ended: max_trials: 3 trials run"
@@ -283,23 +287,13 @@ def test_tune_on_digits_prints_trials_best_and_test_score_then_resumes(tmp_path)
     assert second_summary["best_params"] == first_summary["best_params"]
     assert second_summary["test"] == first_summary["test"]
 
-    # --overwrite starts afresh; --quiet prints no trial lines.
-    third = script(
-        "tune",
-        "--max-trials",
-        "1",
-        "--epochs",
-        "1",
-        "--directory",
-        "runs",
-        "--overwrite",
-        "--quiet",
-        cwd=tmp_path,
-    )
-    assert third.returncode == 0, third.stderr
-    assert trials(third.stdout) == []
-    assert "Searching with" not in third.stdout
-    assert "Best model on the test split: accuracy=" in third.stdout
+    # --overwrite starts afresh; --quiet prints no trial lines (in-process).
+    quiet = ["--max-trials", "1", "--epochs", "1", "--overwrite", "--quiet"]
+    assert cli.main(["tune", *quiet, "--directory", "runs"]) == 0
+    third = capsys.readouterr().out
+    assert trials(third) == []
+    assert "Searching with" not in third
+    assert "Best model on the test split: accuracy=" in third
     assert trial_dirs(project) == ["trial_0000"]
     assert summary(project)["trials"] == 1
 
@@ -395,7 +389,7 @@ def write_csv(path: Path, header: list[str], rows) -> Path:
         pytest.param(("no", "yes"), "binary", marks=pytest.mark.slow),
     ],
 )
-def test_csv_classification_with_text_labels(tmp_path, labels, task):
+def test_csv_classification_with_text_labels(tmp_path, capsys, labels, task):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(150, 3)).round(4)
     codes = np.digitize(x[:, 0], [-0.4, 0.4] if len(labels) == 3 else [0.0])
@@ -404,29 +398,16 @@ def test_csv_classification_with_text_labels(tmp_path, labels, task):
         ["a", "b", "c", "kind"],
         [[*row, labels[c]] for row, c in zip(x, codes, strict=True)],
     )
-    done = keras_hpo(
-        "tune",
-        "--dataset",
-        "csv",
-        "--csv",
-        str(path),
-        "--target",
-        "kind",
-        "--strategy",
-        "random",
-        "--max-trials",
-        "2",
-        "--epochs",
-        "2",
-        "--directory",
-        str(tmp_path / "out"),
-    )
-    assert done.returncode == 0, done.stderr
+    # In this process: test_tune_on_digits... runs the console script.
+    args = ["--dataset", "csv", "--csv", str(path), "--target", "kind"]
+    args += ["--strategy", "random", "--max-trials", "2", "--epochs", "2"]
+    assert cli.main(["tune", *args, "--directory", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
     assert (
         f"Data set animals: 90 train, 30 validation, 30 test samples; task {task}\n"
-        in done.stdout
+        in out
     )
-    lines = trials(done.stdout)
+    lines = trials(out)
     assert [t["number"] for t in lines] == [1, 2]
     assert {t["objective"] for t in lines} == {"val_accuracy"}
     result = summary(tmp_path / "out" / "animals_random")
@@ -440,7 +421,6 @@ def test_csv_classification_with_text_labels(tmp_path, labels, task):
     new_rows = write_csv(
         tmp_path / "new.csv", ["c", "b", "a"], [row[::-1] for row in x[:20]]
     )
-    # In this process (a console-script run is the tune above).
     code = cli.main(
         [
             "predict",

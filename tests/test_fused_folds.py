@@ -40,7 +40,7 @@ def _search(directory, digits, fuse, **kwargs):
         verbose=0,
         **kwargs,
     )
-    tuner.search(x, y, epochs=3)
+    tuner.search(x, y, epochs=2)
     return tuner
 
 
@@ -53,7 +53,7 @@ def test_folds_fuse_and_keep_what_folds_one_by_one_keep(tmp_path, digits):
     for one, many in zip(alone.results(), fused.results(), strict=True):
         assert many.fused_with == ids and one.fused_with is None
         assert one.values == many.values and one.seed == many.seed
-        assert [f["epochs_run"] for f in many.folds] == [3, 3, 3]
+        assert [f["epochs_run"] for f in many.folds] == [2, 2, 2]
         scores = [f["score"] for f in many.folds]
         assert many.score == pytest.approx(np.mean(scores), abs=1e-12)
         assert all(s > 0.5 for s in scores)  # each fold learned its rows
@@ -93,13 +93,13 @@ def test_folds_fuse_and_keep_what_folds_one_by_one_keep(tmp_path, digits):
 
 
 class PruneOneFold(Stopper):
-    """Prunes the first fold of trial 2 that asks after 2 epochs, only that one."""
+    """Prunes the first fold of trial 2 that asks after 1 epoch, only that one."""
 
     def __init__(self):
         self.done = False
 
     def should_stop(self, trial_id, epochs, curves):
-        if not self.done and trial_id == "0001" and epochs >= 2:
+        if not self.done and trial_id == "0001" and epochs >= 1:
             self.done = True
             return True
         return False
@@ -109,6 +109,6 @@ def test_a_pruned_fold_stops_its_trials_other_folds_at_once(tmp_path, digits):
     tuner = _search(tmp_path, digits, fuse=4, stopper=PruneOneFold())
     kept, pruned = tuner.results()
     assert kept.status.value == "completed"
-    assert [f["epochs_run"] for f in kept.folds] == [3, 3, 3]
+    assert [f["epochs_run"] for f in kept.folds] == [2, 2, 2]
     assert pruned.status.value == "pruned"
-    assert [f["epochs_run"] for f in pruned.folds] == [2, 2, 2]
+    assert [f["epochs_run"] for f in pruned.folds] == [1, 1, 1]

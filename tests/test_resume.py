@@ -92,7 +92,7 @@ def ended_trials(project) -> list[dict]:
 def test_sigkill_at_random_moments_loses_and_repeats_nothing(
     tmp_path, checkpoint, kills
 ):
-    trials = 8
+    trials = 6
     rng = random.Random(f"kills-{checkpoint}-{kills}")
     project = tmp_path / "killed"
     reloaded = []
