@@ -26,6 +26,7 @@ _EXPORTS = {
     "ProjectInUseError": "keras_hpo.errors",
     "SearchSpaceError": "keras_hpo.errors",
     "HyperMLP": "keras_hpo.hypermodels",
+    "SklearnHyperModel": "keras_hpo.hypermodels",
     "param_distributions_to_hyperparameters": "keras_hpo.hypermodels",
     "param_grid_to_hyperparameters": "keras_hpo.hypermodels",
     "BayesianOracle": "keras_hpo.oracles",
@@ -62,6 +63,7 @@ __all__ = [
     "SavedSearch",
     "SearchSpaceError",
     "SearchTuner",
+    "SklearnHyperModel",
     "SklearnSearch",
     "SuccessiveHalving",
     "TrialResult",
@@ -79,6 +81,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from keras_hpo.errors import ProjectInUseError
     from keras_hpo.errors import SearchSpaceError
     from keras_hpo.hypermodels import HyperMLP
+    from keras_hpo.hypermodels import SklearnHyperModel
     from keras_hpo.hypermodels import param_distributions_to_hyperparameters
     from keras_hpo.hypermodels import param_grid_to_hyperparameters
     from keras_hpo.oracles import BayesianOracle
@@ -98,7 +101,22 @@ if TYPE_CHECKING:  # pragma: no cover
     from keras_hpo.tuners import load
 
 
+#: Subpackages reachable as attributes (``keras_hpo.oracles.GridOracle``)
+#: without importing them first, as after ``import keras_tuner``.
+_SUBPACKAGES = (
+    "callbacks",
+    "fused",
+    "hypermodels",
+    "oracles",
+    "search_space",
+    "stopping",
+    "tuners",
+)
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"keras_hpo.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'keras_hpo' has no attribute {name!r}")

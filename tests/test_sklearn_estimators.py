@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 
+import keras_tuner
 import numpy as np
 import pytest
 import scipy.stats
@@ -230,6 +231,49 @@ def test_bayesian_search_tunes_an_estimator(tmp_path):
     assert 1e-3 <= tuner.best_params_["alpha"] <= 1e2
 
 
+@pytest.mark.parametrize("strategy", ["grid", "random", "bayesian"])
+def test_keras_tuners_sklearn_tuner_runs_on_our_oracles(tmp_path, strategy):
+    # keras-tuner's own SklearnTuner, our oracle, our SklearnHyperModel
+    # declaring a grid with None (which keras-tuner's Choice cannot hold).
+    x, y = load_iris(return_X_y=True)
+    grid = {"max_depth": [None, 1, 2], "criterion": ["gini", "entropy"]}
+    hypermodel = keras_hpo.SklearnHyperModel(
+        DecisionTreeClassifier(random_state=0), param_grid=grid
+    )
+    objective = keras_tuner.Objective("score", "max")
+    oracle = {
+        "grid": lambda: keras_hpo.oracles.GridOracle(objective=objective),
+        "random": lambda: keras_hpo.RandomOracle(
+            objective=objective, max_trials=4, seed=1
+        ),
+        "bayesian": lambda: keras_hpo.BayesianOracle(
+            objective=objective, max_trials=4, seed=1
+        ),
+    }[strategy]()
+    folds = KFold(3, shuffle=True, random_state=0)
+    tuner = keras_tuner.SklearnTuner(
+        oracle=oracle, hypermodel=hypermodel, cv=folds, directory=str(tmp_path)
+    )
+    tuner.search(x, y)
+    tried = [
+        hypermodel.decode(t.hyperparameters.values)
+        for t in tuner.oracle.trials.values()
+    ]
+    assert len(tried) == (6 if strategy == "grid" else 4)
+    assert len({tuple(sorted(v.items(), key=str)) for v in tried}) == len(tried)
+    assert all(v["max_depth"] in (None, 1, 2) for v in tried)
+    if strategy == "grid":
+        expected = GridSearchCV(
+            DecisionTreeClassifier(random_state=0), grid, cv=folds
+        ).fit(x, y)
+        best = tuner.oracle.get_best_trials()[0]
+        assert hypermodel.decode(best.hyperparameters.values) == expected.best_params_
+        assert abs(best.score - expected.best_score_) <= 1e-12
+        assert (
+            tuner.get_best_models()[0].max_depth == expected.best_params_["max_depth"]
+        )
+
+
 def test_estimator_trials_are_in_tensorboard_and_resume(tmp_path, capsys):
     x, y = load_iris(return_X_y=True)
     grid = {"max_depth": [1, 2, 3, None]}
@@ -280,6 +324,12 @@ def test_bad_input_for_an_estimator_names_the_argument(tmp_path):
         keras_hpo.GridSearch(tree, param_grid={"max_depth": [1, 2]}, scoring="mae")
     with pytest.raises(ValueError, match=r"fuse.*scikit-learn estimator.*fuse=4"):
         keras_hpo.GridSearch(tree, param_grid={"max_depth": [1, 2]}, fuse=4)
+    with pytest.raises(ValueError, match=r"param_distributions.*together with"):
+        keras_hpo.SklearnHyperModel(
+            tree, param_grid={"max_depth": [1]}, param_distributions={"max_depth": [2]}
+        )
+    with pytest.raises(ValueError, match=r"param_grid.*'max_dept'"):
+        keras_hpo.SklearnHyperModel(tree, param_grid={"max_dept": [1, 2]})
     x, y = load_iris(return_X_y=True)
     tuner = keras_hpo.GridSearch(
         tree, param_grid={"max_depth": [1, 2]}, directory=str(tmp_path), verbose=0

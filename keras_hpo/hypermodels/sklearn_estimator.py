@@ -34,6 +34,8 @@ from sklearn.base import is_classifier
 from keras_hpo.errors import bad_value
 from keras_hpo.search_space.knobs import to_python
 from keras_hpo.search_space.sklearn_grid import SUBGRID
+from keras_hpo.search_space.sklearn_grid import param_distributions_to_hyperparameters
+from keras_hpo.search_space.sklearn_grid import param_grid_to_hyperparameters
 
 __all__ = ["SklearnHyperModel", "as_hypermodel", "is_sklearn_estimator"]
 
@@ -60,9 +62,22 @@ def as_hypermodel(hypermodel: Any) -> Any:
 class SklearnHyperModel(keras_tuner.HyperModel):
     """A scikit-learn estimator whose parameters a search tunes.
 
+    Our tuners make one from an estimator and their ``param_grid`` /
+    ``param_distributions``. Given one of those itself, it declares that
+    space in ``build`` like any keras-tuner hypermodel, so it runs on
+    keras-tuner's own tuners too, ``keras_tuner.SklearnTuner`` with our
+    oracles included, ``None``, tuples and estimators in the grid as well
+    (the trial's hyperparameters hold their labels: `decode` them).
+
     Args:
         estimator: The estimator (left unfitted and unchanged: each trial
             fits a clone).
+        param_grid: A scikit-learn grid to declare (see
+            `keras_hpo.search_space.param_grid_to_hyperparameters`).
+        param_distributions: Or scikit-learn distributions to declare.
+
+    Raises:
+        ValueError: If both are given, or a name is not the estimator's.
 
     Example:
         >>> from sklearn.tree import DecisionTreeClassifier
@@ -73,11 +88,35 @@ class SklearnHyperModel(keras_tuner.HyperModel):
         {'max_depth': None}
     """
 
-    def __init__(self, estimator: Any):
+    def __init__(
+        self,
+        estimator: Any,
+        *,
+        param_grid: Any = None,
+        param_distributions: Any = None,
+    ):
         super().__init__(name=type(estimator).__name__)
         self.estimator = estimator
         #: Hyperparameter name -> {label: the estimator's value}.
         self.labels_of: dict[str, dict[str, Any]] = {}
+        #: The space ``build`` declares (``None``: the tuner's oracle has it).
+        self.space: keras_tuner.HyperParameters | None = None
+        if param_grid is not None and param_distributions is not None:
+            raise bad_value(
+                "param_distributions",
+                param_distributions,
+                "given together with param_grid",
+                "Pass param_grid= for a grid, or param_distributions= to sample.",
+            )
+        if param_grid is not None:
+            self.space = param_grid_to_hyperparameters(
+                self.encode("param_grid", param_grid), open_names=True
+            )
+        elif param_distributions is not None:
+            self.space = param_distributions_to_hyperparameters(
+                self.encode("param_distributions", param_distributions),
+                open_names=True,
+            )
 
     @property
     def is_classifier(self) -> bool:
@@ -169,7 +208,13 @@ class SklearnHyperModel(keras_tuner.HyperModel):
         return restored
 
     def build(self, hp: Any) -> Any:
-        """An unfitted clone of the estimator with ``hp``'s active values set."""
+        """An unfitted clone of the estimator with ``hp``'s active values set.
+
+        With a ``param_grid`` or ``param_distributions`` of its own, it first
+        declares that space in ``hp`` (as keras-tuner's tuners expect).
+        """
+        if self.space is not None:
+            hp.merge(self.space, overwrite=False)
         values = {k: v for k, v in hp.values.items() if hp.is_active(k)}
         params = {k: clone(v, safe=False) for k, v in self.decode(values).items()}
         return clone(self.estimator).set_params(**params)
