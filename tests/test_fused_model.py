@@ -12,7 +12,7 @@ from keras_hpo import HyperMLP
 from keras_hpo.fused import FusedMLP
 from keras_hpo.fused import NotFusable
 from keras_hpo.fused import read_mlp
-from keras_hpo.fused.model import slice_rows
+from keras_hpo.fused import slice_rows
 from keras_hpo.fused.planning import StepCost
 from keras_hpo.fused.planning import plan_groups
 

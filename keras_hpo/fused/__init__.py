@@ -2,6 +2,7 @@
 
 from keras_hpo.fused.model import FusedMLP
 from keras_hpo.fused.model import SliceMetrics
+from keras_hpo.fused.model import slice_rows
 from keras_hpo.fused.model import sliced_optimizer
 from keras_hpo.fused.spec import NotFusable
 from keras_hpo.fused.spec import SliceSpec
@@ -15,5 +16,6 @@ __all__ = [
     "SliceSpec",
     "check_same_group",
     "read_mlp",
+    "slice_rows",
     "sliced_optimizer",
 ]

@@ -56,7 +56,7 @@ from keras_tuner import errors as kt_errors
 
 from keras_hpo.callbacks import EpochRecorder
 from keras_hpo.callbacks import ValidationTimer
-from keras_hpo.fused.model import slice_rows
+from keras_hpo.fused import slice_rows
 from keras_hpo.tuners.checkpoint import BestWeights
 from keras_hpo.tuners.folds import Folds
 from keras_hpo.tuners.folds import all_training_data
