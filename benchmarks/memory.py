@@ -168,6 +168,7 @@ def run_tool(tool: str, trials: int, directory: str) -> dict:
             early_stopping=None,
             search_callbacks=[Memory()],
             verbose=0,
+            refit=False,  # the trials' memory; keras-tuner has no refit
             isolate_trials=tool == "keras_hpo_isolated",
         )
     else:

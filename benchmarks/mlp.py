@@ -193,6 +193,7 @@ def run_ours(arm: str, data, seed: int, trials: int, epochs: int, directory: str
         "early_stopping": None,
         "stopper": keras_hpo.SuccessiveHalving() if "pruning" in arm else None,
         "verbose": 0,
+        "refit": False,  # best_model() is the best trial's, as keras-tuner's
     }
     if strategy == "grid":
         tuner = keras_hpo.GridSearch(hypermodel(data), param_grid=GRID, **kwargs)

@@ -239,6 +239,7 @@ def main() -> None:
             seed=args.seed,
             directory=directory,
             verbose=0,
+            refit=False,  # the search's cost; keras-tuner has no refit
         )
 
     def theirs(model, directory, trials=args.trials):

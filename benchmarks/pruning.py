@@ -59,6 +59,7 @@ def run_ours(data, seed, trials, epochs, stopper) -> dict:
             stopper=stopper,
             directory=directory,
             verbose=0,
+            refit=False,  # the search's epochs; keras-tuner has no refit
         )
         wall, written = timed_search(tuner, data, epochs)
         table = tuner.cv_results_

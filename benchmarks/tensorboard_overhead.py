@@ -86,6 +86,7 @@ def run(data, logging: bool, trials: int, epochs: int, seed: int) -> dict:
             seed=seed,
             directory=directory,
             verbose=0,
+            refit=False,  # logging's cost in the trials only
             **({} if logging else {"tensorboard_dir": None}),
         )
         timed_logger(tuner, clock)

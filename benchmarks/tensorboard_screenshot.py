@@ -62,6 +62,7 @@ def search(directory: str, trials: int, epochs: int) -> str:
         directory=directory,
         project_name="digits_random",
         verbose=1,
+        refit=False,  # the screenshot shows the trials
     )
     tuner.search(
         data.x_train,
