@@ -245,6 +245,19 @@ def fused_line(r: dict) -> str:
     )
 
 
+def _fused_folds(s: dict) -> str:
+    """The fused-folds figure of a cv_cost summary (none in older results)."""
+    if "mlp_fused_cv5_over_cv5" not in s:
+        return ""
+    return (
+        '; with fuse="auto" the folds of the configurations train as one '
+        "fused model and cv=5 costs "
+        f"{_range(s['mlp_over_holdout']['cv=5, fuse=auto'], '.2f')} holdout "
+        f"searches, {_range(s['mlp_fused_cv5_over_cv5'], '.2f')} of cv=5 one "
+        "by one"
+    )
+
+
 def cv_line(r: dict) -> str:
     s = r["summary"]
     over = s["mlp_over_holdout"]
@@ -254,7 +267,8 @@ def cv_line(r: dict) -> str:
         f"costs {_range(over['cv=3'], '.2f')} holdout searches and cv=5 "
         f"{_range(over['cv=5'], '.2f')} (expected from the rows trained: 2.5 "
         f"and 5.0); our cv=5 search / a hand loop of the same trainings "
-        f"{_range(s['mlp_cv5_over_hand_loop'], '.2f')}. scikit-learn estimators: "
+        f"{_range(s['mlp_cv5_over_hand_loop'], '.2f')}"
+        f"{_fused_folds(s)}. scikit-learn estimators: "
         f"the iris random forest grid ({r['forest_configurations']} "
         f"configurations, cv=5) takes {_range(forest['keras_hpo.GridSearch'], '.2f')}"
         f" times a hand loop's wall time (GridSearchCV "
