@@ -53,10 +53,9 @@ LOCK_FILE = "keras_hpo.lock"
 _MARK = "keras_hpo project"
 
 _CHIEF_WORKER = (
-    "To run several workers on one search, use keras-tuner's chief/worker "
-    "mode: one chief process with KERASTUNER_TUNER_ID=chief and workers with "
-    "their own KERASTUNER_TUNER_ID, all with KERASTUNER_ORACLE_IP and "
-    "KERASTUNER_ORACLE_PORT set (see the README)."
+    "Several processes cannot share one search yet (keras-tuner's "
+    "chief/worker mode does not work with keras_hpo's tuners; see the "
+    "README): give each process its own project_name."
 )
 
 
