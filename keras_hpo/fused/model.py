@@ -288,6 +288,11 @@ class FusedMLP(keras.Model):
         Raises:
             ValueError: If the model has its rows already.
         """
+        if self.rows is not None:
+            raise ValueError(
+                "FusedMLP.use_rows was called already: give it every sample "
+                "once (training and validation rows index the same table)."
+            )
         data = np.asarray(x, "float32").reshape(len(x), self.input_dim)
         target = np.asarray(y)
         target = target.astype("int32" if self.task == "classification" else "float32")
@@ -295,11 +300,6 @@ class FusedMLP(keras.Model):
             target = target.reshape(len(target), -1)
         else:
             target = target.reshape(len(target))
-        if self.rows is not None:
-            raise ValueError(
-                "FusedMLP.use_rows was called already: give it every sample "
-                "once (training and validation rows index the same table)."
-            )
         self.rows = self.add_weight(
             shape=data.shape, initializer="zeros", trainable=False, name="rows"
         )

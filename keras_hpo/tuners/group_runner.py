@@ -78,7 +78,6 @@ class _Slice:
         self, runner: TrialRunner, plan: TrialPlan, fold: int, model, user_callbacks
     ):
         self.plan = plan
-        self.fold = fold
         self.model = model
         self.recorder = EpochRecorder()
         self.best = BestWeights(runner.objective)

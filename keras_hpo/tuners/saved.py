@@ -234,7 +234,6 @@ class SavedSearch:
                     "of a scikit-learn search is the estimator refit on all the "
                     "data; search with refit=True (the default)."
                 )
-            self._best()
             try:
                 return self.best_model()
             except FileNotFoundError as err:
