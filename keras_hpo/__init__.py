@@ -105,6 +105,7 @@ if TYPE_CHECKING:  # pragma: no cover
 #: without importing them first, as after ``import keras_tuner``.
 _SUBPACKAGES = (
     "callbacks",
+    "distributed",
     "fused",
     "hypermodels",
     "oracles",

@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_summary(sub)
     _add_predict(sub)
     _add_tensorboard(sub)
+    _add_launch(sub)
     parser.epilog = "The options of `keras-hpo tune`:\n\n" + tune.format_help()
     return parser
 
@@ -137,6 +138,13 @@ def _add_tune(sub) -> argparse.ArgumentParser:
         default=1,
         help="train up to N trials at once as one fused model, or auto (groups "
         "where a cost model says fusing is faster); 1 trains them one by one",
+    )
+    tune.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        help="train trials in N worker processes while this one serves the "
+        "search (one machine; see `keras-hpo launch` for more)",
     )
     tune.add_argument(
         "--directory", default="keras_hpo_results", help="folder for all results"
@@ -263,6 +271,88 @@ def _add_tensorboard(sub) -> None:
     board.add_argument("--port", type=_positive_int, default=6006, help="port")
 
 
+def _gpus(text: str) -> list[str]:
+    gpus = [g.strip() for g in text.split(",") if g.strip()]
+    if not gpus:
+        raise argparse.ArgumentTypeError(f"expected GPU IDs like 0,1,2,3, got {text!r}")
+    return gpus
+
+
+def _address(text: str) -> tuple[str, int]:
+    from keras_hpo.distributed.settings import parse_address
+
+    try:
+        return parse_address(text, "--chief")
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _add_launch(sub) -> None:
+    """``keras-hpo launch``: a script's search on a chief and N workers."""
+    launch = sub.add_parser(
+        "launch",
+        help="run a script's search on a chief and N worker processes",
+        description="Start the chief and N workers of COMMAND (a script that "
+        "calls tuner.search) with keras-tuner's variables set, print their "
+        "lines tagged, end them all when the search ends, and exit with the "
+        "chief's status. The chief serves the oracle on 127.0.0.1 unless "
+        "--chief says otherwise; beyond loopback every process needs the "
+        "same KERAS_HPO_TOKEN. Example: keras-hpo launch --workers 2 -- "
+        "python train.py",
+        formatter_class=_Formatter,
+    )
+    launch.add_argument(
+        "--workers", type=_positive_int, default=1, help="worker processes here"
+    )
+    launch.add_argument(
+        "--gpus",
+        type=_gpus,
+        default=None,
+        help="one worker per GPU ID (e.g. 0,1,2,3), each seeing only its GPU",
+    )
+    launch.add_argument(
+        "--chief",
+        type=_address,
+        default=None,
+        metavar="HOST:PORT",
+        help="where the chief listens (default: 127.0.0.1, a free port); "
+        "without --serve the workers connect to a chief on another machine",
+    )
+    launch.add_argument(
+        "--serve",
+        action="store_true",
+        help="with --chief: run the chief on this machine, bound to HOST:PORT",
+    )
+    launch.add_argument(
+        "--lease",
+        type=float,
+        default=None,
+        help="seconds a worker's trial stays its own without a heartbeat (default 30)",
+    )
+    launch.add_argument("script", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
+
+
+def _launch(args) -> int:
+    from keras_hpo.distributed.launch import launch
+
+    command = args.script[1:] if args.script[:1] == ["--"] else args.script
+    if not command:
+        print(
+            "keras-hpo launch: error: give the command after --, e.g. "
+            "keras-hpo launch --workers 2 -- python train.py",
+            file=sys.stderr,
+        )
+        return 2
+    return launch(
+        command,
+        args.workers,
+        gpus=args.gpus,
+        chief=args.chief,
+        serve=args.chief is None or args.serve,
+        lease=args.lease,
+    )
+
+
 def _tuner(args, data):
     import keras_hpo
 
@@ -319,6 +409,7 @@ def _tune(args) -> int:
         data.y_train,
         validation_data=(data.x_val, data.y_val),
         epochs=args.epochs,
+        workers=args.workers,
     )
     best = tuner.best_model()
     x_test = model_inputs(best, data.x_test)  # a table's named columns
@@ -436,7 +527,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from keras_hpo.errors import ConfigTypeError
     from keras_hpo.errors import ProjectInUseError
 
-    commands = {"summary": _summary, "tensorboard": _tensorboard, "predict": _predict}
+    commands = {
+        "summary": _summary,
+        "tensorboard": _tensorboard,
+        "predict": _predict,
+        "launch": _launch,
+    }
     if args.command in commands:
         try:
             return commands[args.command](args)

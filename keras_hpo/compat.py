@@ -38,6 +38,9 @@ __all__ = [
     "is_chief_oracle",
     "is_objective",
     "is_worker",
+    "oracle_client_class",
+    "oracle_service",
+    "oracle_servicer_class",
     "load_weights_only",
     "oracle_display",
     "oracle_file",
@@ -56,6 +59,10 @@ __all__ = [
 PRIVATE_SYMBOLS: tuple[tuple[str, str], ...] = (
     ("keras_tuner.src.distribute.utils", "has_chief_oracle"),
     ("keras_tuner.src.distribute.utils", "is_chief_oracle"),
+    ("keras_tuner.src.distribute.oracle_chief", "OracleServicer"),
+    ("keras_tuner.src.distribute.oracle_client", "OracleClient"),
+    ("keras_tuner.src.protos", "get_service"),
+    ("keras_tuner.src.protos", "get_service_grpc"),
     ("keras_tuner.src.engine.tuner_utils", "validate_trial_results"),
     ("keras_tuner.src.engine.tuner_utils", "get_best_step"),
     ("keras_tuner.src.engine.tuner_utils", "convert_to_metrics_dict"),
@@ -113,6 +120,22 @@ def has_chief_oracle() -> bool:
 def is_chief_oracle() -> bool:
     """Whether this process is the chief (it serves the oracle, trains nothing)."""
     return resolve("keras_tuner.src.distribute.utils", "is_chief_oracle")()
+
+
+def oracle_servicer_class() -> type:
+    """keras-tuner's gRPC servicer of a chief's oracle (``OracleServicer``)."""
+    return resolve("keras_tuner.src.distribute.oracle_chief", "OracleServicer")
+
+
+def oracle_client_class() -> type:
+    """keras-tuner's worker-side proxy of the chief's oracle (``OracleClient``)."""
+    return resolve("keras_tuner.src.distribute.oracle_client", "OracleClient")
+
+
+def oracle_service() -> tuple[Any, Any]:
+    """keras-tuner's oracle service: ``(messages module, gRPC module)``."""
+    protos = importlib.import_module("keras_tuner.src.protos")
+    return protos.get_service(), protos.get_service_grpc()
 
 
 # -- keras-tuner: a user's run_trial's return value -----------------------------

@@ -56,6 +56,16 @@ PUBLIC = {
         "TensorBoardLogger",
         "ValidationTimer",
     ],
+    "keras_hpo.distributed": [
+        "ChiefServer",
+        "ChiefUnreachable",
+        "Cluster",
+        "Lease",
+        "LeaseLost",
+        "WorkerOracle",
+        "WorkerProcesses",
+        "launch",
+    ],
     "keras_hpo.hypermodels": [
         "ACTIVATIONS",
         "HyperMLP",
@@ -297,6 +307,7 @@ def test_the_wheel_holds_keras_hpo_callbacks_and_no_top_level_callbacks(wheel):
     assert packages == [
         "keras_hpo",
         "keras_hpo/callbacks",
+        "keras_hpo/distributed",
         "keras_hpo/fused",
         "keras_hpo/hypermodels",
         "keras_hpo/oracles",
@@ -356,6 +367,8 @@ def test_the_wheel_declares_the_console_script_and_metadata(wheel):
         "tensorboard",
         "scikit-learn",
         "scipy",
+        "grpcio",
+        "protobuf",
     }
 
 
@@ -409,6 +422,8 @@ def test_python_requirement_and_dependencies_are_declared():
         "tensorboard",
         "scikit-learn",
         "scipy",
+        "grpcio",
+        "protobuf",
     }
     assert meta["scripts"] == {"keras-hpo": "keras_hpo.cli:main"}
     test_extras = {d.split(">")[0] for d in meta["optional-dependencies"]["test"]}

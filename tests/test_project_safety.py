@@ -225,9 +225,10 @@ def test_two_processes_on_one_project_the_second_fails_at_once(tmp_path):
     assert float(refused.split()[1]) - float(started.split()[1]) < 1.0
     assert f"{tmp_path / 'shared'} is in use by another search" in refused
     assert f"pid {first.pid} on host" in refused
-    # It says what to do, and does not send users to a mode that fails.
+    # It says what to do: one search on several processes, or one each.
     assert "give each process its own project_name" in refused
-    assert "KERASTUNER_ORACLE_IP" not in refused
+    assert "search(..., workers=N)" in refused
+    assert "keras-hpo launch --workers N" in refused
     out1, _ = first.communicate(timeout=600)
     assert first.returncode == 0, out1
     assert "DONE 4" in out1

@@ -255,7 +255,40 @@ def fit_gp(
         )
         if best is None or result.fun < best.fun:
             best = result
-    theta = best.x
+    return condition_gp(x, y, best.x, y_mean, y_scale, -float(best.fun), squared)
+
+
+def condition_gp(
+    x: np.ndarray,
+    y: np.ndarray,
+    theta: np.ndarray,
+    y_mean: float,
+    y_scale: float,
+    log_posterior: float = float("nan"),
+    squared: np.ndarray | None = None,
+) -> GaussianProcess:
+    """A process with a given kernel, conditioned on ``(x, y)`` (no fitting).
+
+    `fit_gp` ends here; the Bayesian oracle also uses it to add running
+    trials at the model's own predicted mean (the "kriging believer"), so
+    they lower the uncertainty around them without changing the kernel.
+
+    Args:
+        x: Inputs, ``(n, dims)``.
+        y: Outputs, ``(n,)``, standardised with ``y_mean`` and ``y_scale``.
+        theta: The kernel's hyperparameters (as `GaussianProcess.theta`).
+        y_mean: The mean to standardise with.
+        y_scale: The scale to standardise with.
+        log_posterior: Recorded as is.
+        squared: Precomputed `_squared_differences` of ``x``.
+
+    Returns:
+        The conditioned process.
+    """
+    x = np.asarray(x, dtype=float)
+    target = (np.asarray(y, dtype=float) - y_mean) / y_scale
+    if squared is None:
+        squared = _squared_differences(x)
     dims = x.shape[1]
     scaled = np.tensordot(np.exp(-2.0 * theta[:dims]), squared, axes=1)
     k = np.exp(theta[dims]) * _matern(scaled)[0]
@@ -273,5 +306,5 @@ def fit_gp(
         y_scale=y_scale,
         factor=factor,
         alpha=alpha,
-        log_posterior=-float(best.fun),
+        log_posterior=log_posterior,
     )

@@ -31,6 +31,7 @@ from keras_hpo import compat
 from keras_hpo.callbacks import ProgressPrinter
 from keras_hpo.callbacks import SearchCallback
 from keras_hpo.callbacks import TensorBoardLogger
+from keras_hpo.distributed.client import WorkerOracle
 from keras_hpo.errors import ProjectInUseError
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
@@ -81,12 +82,20 @@ from keras_hpo.tuners.scoring import make_scoring
 from keras_hpo.tuners.sklearn_api import SklearnResults
 from keras_hpo.tuners.trial_callbacks import check_tensorboard_dir
 from keras_hpo.tuners.view import SearchView
+from keras_hpo.tuners.workers import MultiWorker
+from keras_hpo.tuners.workers import check_workers
+from keras_hpo.tuners.workers import environment_cluster
 
 __all__ = ["SearchTuner"]
 
 
 class SearchTuner(
-    SklearnResults, TrialRecorder, TrialFusion, TrialExecution, keras_tuner.Tuner
+    SklearnResults,
+    TrialRecorder,
+    TrialFusion,
+    MultiWorker,
+    TrialExecution,
+    keras_tuner.Tuner,
 ):
     """The tuner base that runs trials for every keras_hpo strategy.
 
@@ -307,6 +316,13 @@ class SearchTuner(
         self.identity = search_identity(
             oracle.objective, hypermodel, cv_identity(self.cv)
         )
+        cluster = environment_cluster()
+        #: A worker's link to the chief's oracle (``None``: not a worker).
+        self.chief_link: WorkerOracle | None = None
+        if cluster is not None and not cluster.is_chief:
+            # The chief owns the project folder: wait until it serves.
+            self.chief_link = WorkerOracle(oracle, cluster)
+            self.chief_link.hello()
         self.project_lock, self._worker_process = open_project(kwargs)
         try:
             self._finish_init(oracle, hypermodel, declared, tensorboard_dir, kwargs)
@@ -327,11 +343,13 @@ class SearchTuner(
         self.tensorboard_dir = tensorboard_dir
         if tensorboard_dir is not None:
             self.search_callbacks.insert(0, TensorBoardLogger(tensorboard_dir))
+        if self.chief_link is not None:
+            self.connect_worker(self.chief_link)
         self.oracle.verbose = 0  # our ProgressPrinter replaces keras-tuner's display
         self.early_stopping = make_early_stopping(
             self._early_stopping_spec, self.oracle.objective
         )
-        if self._reloaded and not compat.has_chief_oracle():
+        if self._reloaded and not self._worker_process:
             check_same_search(
                 self.project_dir,
                 type(self.oracle).__name__,
@@ -352,14 +370,18 @@ class SearchTuner(
         if self._reloaded and not self._worker_process:
             for trial_id in compat.retry_queue(self.oracle):
                 resume_point(self.get_trial_dir(trial_id))  # refuses altered ones
-        if self._reloaded and self.verbose:
+        if self._reloaded and self.verbose and not self._worker_process:
             print(self._reload_summary(), flush=True)
 
     # -- the project on disk -----------------------------------------------------
     def save(self) -> None:
-        """Writes the oracle's and the tuner's state files, atomically."""
-        if not compat.is_worker(self):
-            self.oracle.save()
+        """Writes the oracle's and the tuner's state files, atomically.
+
+        A worker writes neither: the chief owns the project's state.
+        """
+        if compat.is_worker(self):
+            return
+        self.oracle.save()
         atomic_write_json(compat.tuner_file(self), self.get_state())
 
     def get_state(self) -> dict[str, Any]:
@@ -420,23 +442,38 @@ class SearchTuner(
         super()._populate_initial_space()
 
     # -- the search --------------------------------------------------------------
-    def search(self, *fit_args, **fit_kwargs) -> None:
+    def search(self, *fit_args, workers: int | None = None, **fit_kwargs) -> None:
         """Runs trials until the oracle stops; arguments go to ``fit``.
 
         Args:
             *fit_args: Passed to ``hypermodel.fit`` (e.g. ``x, y``).
+            workers: Train the trials in this many worker processes, each
+                running this script again, while this process serves the
+                oracle (see `keras_hpo.tuners.workers`; call `search` under
+                ``if __name__ == "__main__":``). ``None`` (default): trials
+                train in this process. Ignored in a process that keras-tuner's
+                variables already make a chief or a worker.
             **fit_kwargs: Passed to ``hypermodel.fit`` (``epochs``,
                 ``validation_data``, ``validation_split``, ``callbacks``...).
                 ``verbose`` defaults to 0: progress is one line per trial.
         """
+        workers = check_workers(workers)
+        cluster = environment_cluster()
         with self._owning_project():
-            if compat.is_chief_oracle():
-                super().search(*fit_args, **fit_kwargs)  # serves the oracle
-                return
             fit_args, fit_kwargs = self._preflight(fit_args, fit_kwargs)
             ended_before = len(self.result_store)
-            loop.run_search(self, fit_args, fit_kwargs)
-            if self.refit and not compat.is_worker(self):
+            if cluster is not None and not cluster.is_chief:
+                self.work_search(fit_args, fit_kwargs)
+                if cluster.launched:  # the code after search() is the chief's
+                    raise SystemExit(0)
+                return
+            if cluster is not None:
+                self.serve_search(cluster)
+            elif workers is not None:
+                self.search_with_workers(workers, fit_args, fit_kwargs)
+            else:
+                loop.run_search(self, fit_args, fit_kwargs)
+            if self.refit:
                 refit_after_search(
                     self, fit_args, fit_kwargs, len(self.result_store) > ended_before
                 )

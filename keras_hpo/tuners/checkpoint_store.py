@@ -51,6 +51,12 @@ class CheckpointStore:
         if weights is not None:
             self._pending[trial_id] = weights
 
+    def discard(self, trial_id: str) -> None:
+        """Forgets a trial's held weights without writing them."""
+        handle = self._pending.pop(trial_id, None)
+        if handle is not None:
+            handle.discard()
+
     def settle(
         self, result: TrialResult, ranked: list[TrialResult], ended: Iterable[str]
     ):
@@ -74,8 +80,20 @@ class CheckpointStore:
             handle.write(self.path(result.trial_id), self.checkpoint != "every_epoch")
         else:
             handle.discard()
+        self.prune(ranked, ended)
+
+    def prune(self, ranked: list[TrialResult], ended: Iterable[str]) -> None:
+        """Drops the weights of ended trials outside the ``keep_top_k`` best.
+
+        Only with ``checkpoint="best"``; the others keep every trial's.
+
+        Args:
+            ranked: Every trial with a score, best first.
+            ended: The ended trials whose weights may be dropped.
+        """
         if self.checkpoint != "best":
             return
+        keep = {r.trial_id for r in ranked[: self.keep_top_k]}
         for trial_id in ended:
             if trial_id not in keep:
                 self.drop(trial_id)

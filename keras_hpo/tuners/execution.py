@@ -214,7 +214,10 @@ class TrialExecution:
         return self.builder.fresh(hp, len(self.oracle.start_order))
 
     def trial_number(self, trial: kt_trial.Trial) -> int:
-        """The 1-based position of a trial in the search."""
+        """The 1-based position of a trial in the search (the chief's)."""
+        numbered = getattr(self.oracle, "trial_number", None)
+        if numbered is not None and numbered(trial.trial_id):
+            return numbered(trial.trial_id)
         order = self.oracle.start_order
         return (
             order.index(trial.trial_id) + 1 if trial.trial_id in order else len(order)

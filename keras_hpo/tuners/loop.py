@@ -22,7 +22,7 @@ from keras_hpo.files import atomic_write_json
 from keras_hpo.tuners.building import frozen_heap
 from keras_hpo.tuners.refit import describe
 
-__all__ = ["create_trials", "run_search", "write_search_state"]
+__all__ = ["create_trials", "end_search", "run_search", "write_search_state"]
 
 
 def run_search(tuner: Any, fit_args: tuple, fit_kwargs: dict) -> None:
@@ -70,7 +70,7 @@ def run_search(tuner: Any, fit_args: tuple, fit_kwargs: dict) -> None:
         tuner.stop_reason = f"error: {type(err).__name__}: {err}"
         raise
     finally:
-        _end_search(tuner, ended)
+        end_search(tuner, ended)
 
 
 def _step_size(tuner: Any) -> int:
@@ -79,7 +79,7 @@ def _step_size(tuner: Any) -> int:
     return step_size() if callable(step_size) else tuner.trials_per_step
 
 
-def _end_search(tuner: Any, ended: bool) -> None:
+def end_search(tuner: Any, ended: bool) -> None:
     """Writes ``search.json`` and tells the callbacks, after any ending.
 
     When the search is already failing, an error here is printed and the

@@ -53,9 +53,10 @@ LOCK_FILE = "keras_hpo.lock"
 _MARK = "keras_hpo project"
 
 _CHIEF_WORKER = (
-    "Several processes cannot share one search yet (keras-tuner's "
-    "chief/worker mode does not work with keras_hpo's tuners; see the "
-    "README): give each process its own project_name."
+    "To train one search's trials in several processes, run it with "
+    "search(..., workers=N) or `keras-hpo launch --workers N -- python "
+    'script.py` (see the README\'s "Many GPUs and machines"); otherwise '
+    "give each process its own project_name."
 )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from keras_tuner.engine import trial as kt_trial
 
+from keras_hpo import compat
 from keras_hpo.hypermodels.sklearn_estimator import SklearnHyperModel
 from keras_hpo.tuners.checkpoint import clear_resume_point
 from keras_hpo.tuners.results import TrialResult
@@ -56,7 +57,9 @@ class TrialRecorder:
         if trial.status == kt_trial.TrialStatus.COMPLETED and result.metrics:
             if objective.has_value(result.metrics):
                 result.score = float(objective.get_value(result.metrics))
-        self.checkpoints.settle(result, store.ranked(), list(store.trials))
+        # A worker drops no other trial's weights: the chief prunes them.
+        prunable = [] if compat.is_worker(self) else list(store.trials)
+        self.checkpoints.settle(result, store.ranked(), prunable)
         store.save(result)
         try:
             super().on_trial_end(trial)  # oracle.end_trial + save

@@ -86,6 +86,19 @@ class ResultStore:
                 self.put(result)
         return [trial_id for trial_id in ended or [] if trial_id not in self.trials]
 
+    def read(self, trial_id: str) -> TrialResult | None:
+        """Reads one trial's result from disk and keeps it (``None``: none yet).
+
+        Raises:
+            ValueError: If the file is damaged or another trial's.
+        """
+        path = self.path(trial_id)
+        if not os.path.exists(path):
+            return None
+        result = TrialResult.load(path)
+        self.put(result)
+        return result
+
     def results(self) -> list[TrialResult]:
         """Every ended trial's result, in trial order."""
         return sorted(self.trials.values(), key=lambda r: r.number)

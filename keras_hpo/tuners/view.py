@@ -56,8 +56,9 @@ class SearchView:
 
     @property
     def strategy(self) -> str:
-        """The oracle's class name (e.g. ``"RandomOracle"``)."""
-        return type(self._tuner.oracle).__name__
+        """The oracle's class name, e.g. ``"RandomOracle"`` (a worker: the chief's)."""
+        oracle = self._tuner.oracle
+        return type(getattr(oracle, "local_oracle", oracle)).__name__
 
     @property
     def objective(self) -> Any:

@@ -1,0 +1,270 @@
+"""A worker's side: the chief's oracle by gRPC, and the lease on each trial.
+
+`WorkerOracle` is keras-tuner's ``OracleClient`` (a worker's tuner talks to
+it as to an oracle) with what a keras_hpo worker needs besides:
+
+* every call carries the token and the worker's tuner ID (metadata);
+* a chief that does not answer (starting, or restarting after a crash) is
+  waited for up to ``chief_timeout`` seconds, then `ChiefUnreachable` ends
+  the worker (keras-tuner waits an hour, #645, #990);
+* the search's seed and each trial's number come from the chief, so a
+  trial trains with the same seed and shows the same number in every
+  worker's output as in a single process (#652);
+* the local oracle's space, objective and limits answer the attributes
+  keras-tuner's client does not forward.
+
+`Lease` renews a trial's lease in a background thread while the worker
+trains it (the heartbeat), and says when the lease was lost.
+
+It owns the wire calls of a worker; it must not train or write results.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import grpc
+from keras_tuner import errors as kt_errors
+from keras_tuner.engine import hyperparameters as kt_hp
+from keras_tuner.engine import trial as kt_trial
+
+from keras_hpo import compat
+from keras_hpo.distributed import wire
+from keras_hpo.distributed.settings import ENV_CHIEF_TIMEOUT
+from keras_hpo.distributed.settings import ENV_TOKEN
+from keras_hpo.distributed.settings import Cluster
+
+__all__ = ["ChiefUnreachable", "Lease", "LeaseLost", "WorkerOracle"]
+
+#: The local oracle's attributes a worker reads (keras-tuner forwards 4).
+_FORWARDED = frozenset(
+    {
+        "objective",
+        "max_trials",
+        "allow_new_entries",
+        "tune_new_entries",
+        "hyperparameters",
+        "adaptive",
+        "get_grid",
+    }
+)
+
+
+class ChiefUnreachable(kt_errors.FatalError):
+    """The chief did not answer, or refused this worker: the worker stops."""
+
+
+class LeaseLost(kt_errors.FatalError):
+    """The chief gave this worker's trial to another worker.
+
+    Fatal for the trial's run in this worker (its result is discarded), not
+    for the worker: it asks for the next trial.
+    """
+
+
+class WorkerOracle(compat.oracle_client_class()):
+    """The chief's oracle, seen from a worker (see the module docstring).
+
+    Args:
+        oracle: The worker's own oracle (built from the same arguments as
+            the chief's): it answers for the space and the objective.
+        cluster: Where the chief is, this worker's ID, the token.
+    """
+
+    def __init__(self, oracle: Any, cluster: Cluster):
+        self._oracle = oracle
+        self.cluster = cluster
+        self.tuner_id = cluster.tuner_id
+        self.multi_worker = False
+        self.should_report = True
+        self.verbose = 0
+        self._metadata = [(wire.TUNER_ID_KEY, cluster.tuner_id)]
+        if cluster.token:
+            self._metadata.append((wire.TOKEN_KEY, cluster.token))
+        host = f"[{cluster.host}]" if ":" in cluster.host else cluster.host
+        self.channel = grpc.insecure_channel(f"{host}:{cluster.port}")
+        service, service_grpc = compat.oracle_service()
+        self._service = service
+        self.stub = service_grpc.OracleStub(self.channel)
+        self._extension = {
+            name: self.channel.unary_unary(
+                wire.method(name),
+                request_serializer=wire.encode,
+                response_deserializer=wire.decode,
+            )
+            for name in ("Hello", "Renew", "Release")
+        }
+        #: The trials this worker started, in order.
+        self.start_order: list[str] = []
+        #: The chief's number of each trial this worker ran.
+        self.numbers: dict[str, int] = {}
+        self._hello: dict[str, Any] | None = None
+
+    @property
+    def local_oracle(self) -> Any:
+        """The worker's own oracle (the chief's is of the same class)."""
+        return self._oracle
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _FORWARDED:
+            return getattr(self.__dict__["_oracle"], name)
+        raise AttributeError(f"`WorkerOracle` object has no attribute {name!r}")
+
+    # -- calls -------------------------------------------------------------------
+    def call(self, name: str, request: Any, timeout: float | None = None) -> Any:
+        """Calls the chief, waiting for it up to ``chief_timeout`` seconds.
+
+        Raises:
+            ChiefUnreachable: If it did not answer in time or refused the token.
+            LeaseLost: If it says the trial is another worker's now.
+        """
+        method = self._extension.get(name) or getattr(self.stub, name)
+        try:
+            return method(
+                request,
+                wait_for_ready=True,
+                timeout=timeout or self.cluster.chief_timeout,
+                metadata=self._metadata,
+            )
+        except grpc.RpcError as err:
+            code = err.code() if hasattr(err, "code") else None
+            if code == grpc.StatusCode.FAILED_PRECONDITION:
+                raise LeaseLost(err.details()) from None
+            if code == grpc.StatusCode.UNAUTHENTICATED:
+                raise ChiefUnreachable(
+                    f"The chief at {self.cluster.address} refused this worker: "
+                    f"{err.details()}. Set {ENV_TOKEN} to the chief's token."
+                ) from None
+            if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                raise ChiefUnreachable(
+                    f"The chief at {self.cluster.address} did not answer for "
+                    f"{timeout or self.cluster.chief_timeout:g}s "
+                    f"({ENV_CHIEF_TIMEOUT} sets how long workers wait): is it "
+                    "running, and is the address right?"
+                ) from None
+            raise
+
+    def hello(self) -> dict[str, Any]:
+        """What the chief tells every worker once: the seed, the lease."""
+        if self._hello is None:
+            self._hello = self.call("Hello", {})
+        return self._hello
+
+    @property
+    def seed(self) -> int:
+        """The search's seed, the chief's."""
+        return int(self.hello()["seed"])
+
+    @property
+    def lease(self) -> float:
+        """Seconds a trial's lease lasts on the chief."""
+        return float(self.hello()["lease"])
+
+    def trial_number(self, trial_id: str) -> int | None:
+        """A trial's number in the search, as the chief counts."""
+        return self.numbers.get(trial_id)
+
+    # -- keras-tuner's oracle calls -----------------------------------------------
+    def get_space(self) -> kt_hp.HyperParameters:  # noqa: D102
+        response = self.call("GetSpace", self._service.GetSpaceRequest())
+        return kt_hp.HyperParameters.from_proto(response.hyperparameters)
+
+    def update_space(self, hyperparameters: kt_hp.HyperParameters) -> None:  # noqa: D102
+        self.call(
+            "UpdateSpace",
+            self._service.UpdateSpaceRequest(
+                hyperparameters=hyperparameters.to_proto()
+            ),
+        )
+
+    def create_trial(self, tuner_id: str) -> kt_trial.Trial:
+        """The chief's next trial for this worker (its number noted)."""
+        response = self.call(
+            "CreateTrial", self._service.CreateTrialRequest(tuner_id=tuner_id)
+        )
+        trial = kt_trial.Trial.from_proto(response.trial)
+        if trial.status == kt_trial.TrialStatus.RUNNING:
+            answer = self.call("Renew", {"trial_id": trial.trial_id})
+            self.numbers[trial.trial_id] = int(answer["number"])
+            if trial.trial_id not in self.start_order:
+                self.start_order.append(trial.trial_id)
+        return trial
+
+    def update_trial(self, trial_id: str, metrics: dict, step: int = 0):  # noqa: D102
+        response = self.call(
+            "UpdateTrial",
+            self._service.UpdateTrialRequest(
+                trial_id=trial_id, metrics=metrics, step=step
+            ),
+        )
+        return kt_trial.Trial.from_proto(response.trial)
+
+    def end_trial(self, trial: kt_trial.Trial) -> None:  # noqa: D102
+        self.call("EndTrial", self._service.EndTrialRequest(trial=trial.to_proto()))
+
+    def get_trial(self, trial_id: str) -> kt_trial.Trial:  # noqa: D102
+        response = self.call(
+            "GetTrial", self._service.GetTrialRequest(trial_id=trial_id)
+        )
+        return kt_trial.Trial.from_proto(response.trial)
+
+    def get_best_trials(self, num_trials: int = 1) -> list[kt_trial.Trial]:  # noqa: D102
+        response = self.call(
+            "GetBestTrials", self._service.GetBestTrialsRequest(num_trials=num_trials)
+        )
+        return [kt_trial.Trial.from_proto(t) for t in response.trials]
+
+    def release(self, trial_id: str) -> None:
+        """Gives a trial back to the chief at once (best effort)."""
+        try:
+            self.call("Release", {"trial_id": trial_id}, timeout=5.0)
+        except (ChiefUnreachable, LeaseLost, grpc.RpcError):
+            pass
+
+    def close(self) -> None:
+        """Closes the connection."""
+        self.channel.close()
+
+
+class Lease:
+    """Renews a trial's lease in the background while the worker trains it.
+
+    Four renewals per lease period; a renewal that fails (the chief is
+    restarting) is retried at the next beat. `lost` turns true when the
+    chief answers that the trial is no longer this worker's.
+
+    Args:
+        oracle: The worker's `WorkerOracle`.
+        trial_id: The trial.
+    """
+
+    def __init__(self, oracle: WorkerOracle, trial_id: str):
+        self.oracle = oracle
+        self.trial_id = trial_id
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._beat, name=f"lease-{trial_id}", daemon=True
+        )
+
+    def __enter__(self) -> Lease:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        interval = self.oracle.lease / 4
+        while not self._stop.wait(interval):
+            try:
+                answer = self.oracle.call(
+                    "Renew", {"trial_id": self.trial_id}, timeout=interval
+                )
+            except (ChiefUnreachable, grpc.RpcError):
+                continue  # the chief is away; the next beat tries again
+            if not answer.get("held"):
+                self.lost = True
+                return

@@ -1,0 +1,359 @@
+"""Starting the processes of a multi-worker search, and ending all of them.
+
+`WorkerProcesses` starts N workers running one command, each with
+keras-tuner's variables set (`worker_environment`), prints their lines
+with a ``[worker-i]`` tag, and ends them (SIGTERM, then SIGKILL) when the
+search is over, so no worker is left behind. `launch` is ``keras-hpo
+launch``: it also starts the chief as a process of the same command (or
+connects the workers to a chief elsewhere) and exits with the chief's
+status, non-zero when the search failed.
+
+On a CPU-only machine each worker gets an equal share of the cores for
+TensorFlow's thread pools (``TF_NUM_INTRAOP_THREADS``,
+``TF_NUM_INTEROP_THREADS``, ``OMP_NUM_THREADS``), so that N workers do not
+fight over them; with ``gpus`` each worker sees one GPU
+(``CUDA_VISIBLE_DEVICES``) and the chief none. It owns processes and their
+output; it must not know what they train.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+
+from keras_hpo.distributed.settings import CHIEF
+from keras_hpo.distributed.settings import ENV_IP
+from keras_hpo.distributed.settings import ENV_LAUNCHED
+from keras_hpo.distributed.settings import ENV_LEASE
+from keras_hpo.distributed.settings import ENV_PORT
+from keras_hpo.distributed.settings import ENV_TOKEN
+from keras_hpo.distributed.settings import ENV_TUNER_ID
+from keras_hpo.distributed.settings import check_exposure
+from keras_hpo.errors import bad_value
+
+__all__ = [
+    "WorkerProcesses",
+    "free_port",
+    "launch",
+    "script_command",
+    "worker_environment",
+]
+
+#: Seconds a process gets to end after SIGTERM before SIGKILL.
+TERMINATE_GRACE = 5.0
+
+
+def script_command() -> list[str]:
+    """The command line that started this process (``python -m`` included).
+
+    Raises:
+        ConfigError: In an interactive session (a notebook, the REPL): there
+            is no script for the workers to run.
+    """
+    import __main__
+
+    argv = getattr(sys, "orig_argv", None) or [sys.executable, *sys.argv]
+    interactive = (
+        "ipykernel" in sys.modules
+        or hasattr(sys, "ps1")
+        or (not getattr(__main__, "__file__", None) and "-c" not in argv[1:2])
+    )
+    if interactive:
+        raise bad_value(
+            "workers",
+            "an interactive session",
+            "needs a script: each worker runs the command that started this "
+            "process again, and an interactive session has none",
+            "Put the search in a script (search(...) under "
+            'if __name__ == "__main__":) and run it, or run '
+            "`keras-hpo launch --workers N -- python your_script.py`.",
+        )
+    return [sys.executable, *argv[1:]]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port free on ``host`` now."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def worker_environment(
+    tuner_id: str,
+    host: str,
+    port: int,
+    token: str | None,
+    *,
+    lease: float | None = None,
+    threads: int | None = None,
+    gpu: str | None = None,
+    base: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment of one process of the search.
+
+    Args:
+        tuner_id: ``"chief"`` or the worker's name.
+        host: Where the chief listens.
+        port: Its port.
+        token: The shared token (``None``: none).
+        lease: The chief's lease in seconds (``None``: its default).
+        threads: TensorFlow threads (``None``: TensorFlow's default).
+        gpu: The one GPU this process sees (``""``: none; ``None``: as now).
+        base: The environment to start from (default: this process's).
+    """
+    env = dict(os.environ if base is None else base)
+    env.update(
+        {
+            ENV_TUNER_ID: tuner_id,
+            ENV_IP: host,
+            ENV_PORT: str(port),
+            ENV_LAUNCHED: "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.pop(ENV_TOKEN, None)
+    if token:
+        env[ENV_TOKEN] = token
+    if lease is not None:
+        env[ENV_LEASE] = f"{lease:g}"
+    if threads:
+        for name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
+            env[name] = str(threads)
+        env["TF_NUM_INTEROP_THREADS"] = "1"
+    if gpu is not None:
+        env["CUDA_VISIBLE_DEVICES"] = gpu
+    return env
+
+
+def _threads_each(workers: int, gpus: Sequence[str] | None) -> int | None:
+    """Each worker's share of the cores on a CPU-only run (``None``: GPUs)."""
+    if gpus:
+        return None
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+class _Tagged(threading.Thread):
+    """Prints a process's lines with a tag, as they come."""
+
+    def __init__(self, process: subprocess.Popen, tag: str):
+        super().__init__(name=f"output-{tag}", daemon=True)
+        self.process = process
+        self.tag = tag
+
+    def run(self) -> None:
+        for line in self.process.stdout:
+            sys.stdout.write(f"[{self.tag}] {line}")
+            sys.stdout.flush()
+
+
+class WorkerProcesses:
+    """N worker processes of one command (see the module docstring).
+
+    Args:
+        command: The command each worker runs.
+        workers: How many.
+        gpus: One GPU ID per worker (then ``workers`` is their number).
+        threads: TensorFlow threads per worker (default: an equal share of
+            the cores on a CPU-only run).
+    """
+
+    def __init__(
+        self,
+        command: Sequence[str],
+        workers: int,
+        gpus: Sequence[str] | None = None,
+        threads: int | None = None,
+    ):
+        self.command = list(command)
+        self.workers = len(gpus) if gpus else workers
+        self.gpus = list(gpus) if gpus else None
+        self.threads = threads or _threads_each(self.workers, self.gpus)
+        self.processes: dict[str, subprocess.Popen] = {}
+        #: Workers `stop` had to end (they did not exit on their own).
+        self.ended: list[str] = []
+        self._outputs: list[_Tagged] = []
+
+    def start(
+        self, host: str, port: int, token: str | None, lease: float | None = None
+    ) -> None:
+        """Starts the workers, connected to the chief at ``host:port``."""
+        for i in range(self.workers):
+            name = f"worker-{i}"
+            env = worker_environment(
+                name,
+                host,
+                port,
+                token,
+                lease=lease,
+                threads=self.threads,
+                gpu=self.gpus[i] if self.gpus else None,
+            )
+            self.processes[name] = _start(self.command, env, name, self._outputs)
+
+    def all_exited(self) -> str | None:
+        """Why serving cannot go on (every worker exited), or ``None``."""
+        if not self.processes or any(p.poll() is None for p in self.processes.values()):
+            return None
+        codes = ", ".join(f"{n}: {p.returncode}" for n, p in self.processes.items())
+        return (
+            f"every worker process exited before the search ended ({codes}); "
+            "their output above says why"
+        )
+
+    def failures(self) -> str | None:
+        """Which workers exited with an error, or ``None``."""
+        bad = {n: p.returncode for n, p in self.processes.items() if p.returncode}
+        if not bad:
+            return None
+        return "workers exited with an error: " + ", ".join(
+            f"{n} (exit {c})" for n, c in bad.items()
+        )
+
+    def stop(self, grace: float = TERMINATE_GRACE) -> None:
+        """Waits ``grace`` seconds for the workers to end, then ends them.
+
+        The names of those it had to end are in `ended`; it says so.
+        """
+        ended = _end(list(self.processes.values()), grace)
+        names = {id(p): n for n, p in self.processes.items()}
+        self.ended = [names[id(p)] for p in ended]
+        for output in self._outputs:
+            output.join(timeout=2.0)
+        if self.ended:
+            print(
+                f"launch: ended {', '.join(self.ended)}: still running "
+                f"{grace:g}s after the search ended",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+def _start(
+    command: Sequence[str], env: dict[str, str], tag: str, outputs: list
+) -> subprocess.Popen:
+    process = subprocess.Popen(
+        list(command),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+        start_new_session=True,  # a Ctrl-C reaches the launcher, which ends them
+    )
+    output = _Tagged(process, tag)
+    output.start()
+    outputs.append(output)
+    return process
+
+
+def _end(processes: list[subprocess.Popen], grace: float) -> list[subprocess.Popen]:
+    """Waits up to ``grace`` seconds, then SIGTERM, then SIGKILL.
+
+    Returns:
+        The processes that had to be ended (still running after ``grace``).
+    """
+    deadline = time.monotonic() + grace
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+    ended = [p for p in processes if p.poll() is None]
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        alive = [p for p in processes if p.poll() is None]
+        for process in alive:
+            try:
+                os.killpg(process.pid, sig)
+            except ProcessLookupError:
+                pass
+        for process in alive:
+            try:
+                process.wait(timeout=TERMINATE_GRACE)
+            except subprocess.TimeoutExpired:
+                pass
+    return ended
+
+
+def launch(
+    command: Sequence[str],
+    workers: int = 1,
+    *,
+    gpus: Sequence[str] | None = None,
+    chief: tuple[str, int] | None = None,
+    serve: bool = True,
+    token: str | None = None,
+    lease: float | None = None,
+) -> int:
+    """``keras-hpo launch``: the chief and N workers of a command; its status.
+
+    Args:
+        command: The user's command (a script that calls ``search``).
+        workers: Worker processes on this machine.
+        gpus: One worker per GPU ID instead.
+        chief: ``(host, port)`` of the chief (default: 127.0.0.1 and a free
+            port). With ``serve`` the chief runs here, bound to that
+            address; without, the workers connect to a chief elsewhere.
+        serve: Whether this machine runs the chief.
+        token: The shared token (default: ``KERAS_HPO_TOKEN``, or a fresh one
+            for a chief on loopback).
+        lease: The chief's lease in seconds (default: its own default).
+
+    Returns:
+        The chief's exit status (with ``serve``), or the first non-zero
+        worker status (without): non-zero when the search failed.
+
+    Raises:
+        ConfigError: If a chief beyond loopback has no token.
+    """
+    host, port = chief or ("127.0.0.1", 0)
+    token = token or os.environ.get(ENV_TOKEN) or None
+    if serve:
+        check_exposure(host, token)
+        token = token or secrets.token_hex(16)
+        port = port or free_port(host)
+    group = WorkerProcesses(command, workers, gpus)
+    chief_process = None
+    try:
+        if serve:
+            env = worker_environment(
+                CHIEF, host, port, token, lease=lease, gpu="" if gpus else None
+            )
+            chief_process = _start(command, env, CHIEF, group._outputs)
+        group.start(host, port, token, lease)
+        while True:
+            if chief_process is not None and chief_process.poll() is not None:
+                break
+            if group.all_exited():
+                break
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        print("launch: interrupted; ending every process", file=sys.stderr, flush=True)
+        _end([*group.processes.values(), *filter(None, [chief_process])], 0.0)
+        return 130
+    if chief_process is not None and chief_process.poll() is None:
+        # Every worker exited and the chief still waits for trials.
+        print(
+            "launch: "
+            + (group.all_exited() or "the workers exited")
+            + "; ending the chief",
+            file=sys.stderr,
+            flush=True,
+        )
+        _end([chief_process], 0.0)
+        group.stop(0.0)
+        return 1
+    group.stop()
+    if chief_process is not None:
+        status = chief_process.returncode
+        if status == 0 and group.failures():
+            print(f"launch: {group.failures()}", file=sys.stderr, flush=True)
+        return status
+    return next((p.returncode for p in group.processes.values() if p.returncode), 0)

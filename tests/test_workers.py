@@ -1,0 +1,435 @@
+"""Many workers, one search: the chief's rules, and real processes on loopback.
+
+The first tests drive a real `ChiefServer` over gRPC from real
+`WorkerOracle` clients in this process (leases, the token, the address it
+listens on, the end of a search). The others start real processes of
+``tests/workers_script.py``: ``search(workers=2)``, ``keras-hpo launch``,
+and workers or a chief SIGKILLed mid-trial.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+import keras_tuner
+import pytest
+
+from keras_hpo import compat
+from keras_hpo.distributed import ChiefServer
+from keras_hpo.distributed import ChiefUnreachable
+from keras_hpo.distributed import Cluster
+from keras_hpo.distributed import LeaseLost
+from keras_hpo.distributed import WorkerOracle
+from keras_hpo.distributed import launch
+from keras_hpo.distributed import wire
+from keras_hpo.distributed.launch import free_port
+from keras_hpo.distributed.launch import worker_environment
+from keras_hpo.errors import ConfigError
+from keras_hpo.oracles import RandomOracle
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = str(REPO / "tests" / "workers_script.py")
+#: Fields of result.json that are wall-clock times.
+TIMES = ("seconds", "fit_seconds", "score_seconds")
+
+
+def _oracle(directory=None, max_trials=3, seed=3):
+    hp = keras_tuner.HyperParameters()
+    hp.Float("x", 0.0, 1.0)
+    oracle = RandomOracle(
+        objective=keras_tuner.Objective("score", "min"),
+        max_trials=max_trials,
+        hyperparameters=hp,
+        seed=seed,
+    )
+    if directory is not None:
+        oracle._set_project_dir(str(directory), "search")
+    oracle.verbose = 0  # as the tuners set it
+    return oracle
+
+
+def _worker(name, port, token="t0k3n", timeout=10.0):
+    local = _oracle()  # a worker's own oracle: its space and objective
+    cluster = Cluster(name, "127.0.0.1", port, token=token, chief_timeout=timeout)
+    return WorkerOracle(local, cluster)
+
+
+def _finish(worker, trial, score=0.5):
+    worker.update_trial(trial.trial_id, {"score": score})
+    trial.status = "COMPLETED"
+    worker.end_trial(trial)
+
+
+@pytest.fixture
+def chief(tmp_path):
+    server = ChiefServer(
+        _oracle(tmp_path), token="t0k3n", lease=1.0, log=lambda s: None
+    )
+    server.start()
+    yield server
+    server.stop(0)
+
+
+# -- the token -------------------------------------------------------------------
+def test_a_call_without_the_token_is_refused(chief):
+    channel = grpc.insecure_channel(f"127.0.0.1:{chief.port}")
+    hello = channel.unary_unary(
+        wire.method("Hello"),
+        request_serializer=wire.encode,
+        response_deserializer=wire.decode,
+    )
+    for metadata in ([], [(wire.TOKEN_KEY, "wrong")]):
+        with pytest.raises(grpc.RpcError) as err:
+            hello({}, metadata=metadata, timeout=5)
+        assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    # keras-tuner's own service is behind the same gate.
+    service, service_grpc = compat.oracle_service()
+    with pytest.raises(grpc.RpcError) as err:
+        service_grpc.OracleStub(channel).GetSpace(service.GetSpaceRequest(), timeout=5)
+    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert hello({}, metadata=[(wire.TOKEN_KEY, "t0k3n")], timeout=5) == {
+        "seed": 3,
+        "lease": 1.0,
+    }
+    with pytest.raises(ChiefUnreachable, match="refused this worker.*KERAS_HPO_TOKEN"):
+        _worker("worker-0", chief.port, token="wrong").hello()
+    assert chief.oracle.trials == {}  # nothing was handed out
+
+
+# -- the address -----------------------------------------------------------------
+def _decode(hex_address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """An address of /proc/net/tcp{,6}: 32-bit words in little-endian order."""
+    raw = bytes.fromhex(hex_address)
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+    return ipaddress.ip_address(words)
+
+
+def _listening_addresses(port: int) -> list:
+    """Local addresses of sockets listening on ``port`` (from /proc/net)."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not os.path.exists(table):
+            continue
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if int(hex_port, 16) == port and state == "0A":  # LISTEN
+                found.append(_decode(address))
+    return found
+
+
+def _non_loopback_address() -> str | None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))  # no packet is sent
+            address = probe.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") else address
+
+
+def test_the_chief_listens_on_loopback_only_by_default(chief):
+    assert chief.host == "127.0.0.1"
+    listening = _listening_addresses(chief.port)
+    assert listening  # gRPC may bind 127.0.0.1 as ::ffff:127.0.0.1
+    for address in listening:
+        mapped = getattr(address, "ipv4_mapped", None)
+        assert str(mapped or address) == "127.0.0.1"
+    other = _non_loopback_address()
+    if other is not None:
+        with pytest.raises(OSError):
+            socket.create_connection((other, chief.port), timeout=2).close()
+
+
+def test_a_chief_beyond_loopback_needs_a_token(monkeypatch):
+    env = {
+        "KERASTUNER_TUNER_ID": "chief",
+        "KERASTUNER_ORACLE_IP": "0.0.0.0",
+        "KERASTUNER_ORACLE_PORT": "8765",
+    }
+    with pytest.raises(ConfigError, match="KERASTUNER_ORACLE_IP.*KERAS_HPO_TOKEN"):
+        Cluster.from_env(env)
+    assert Cluster.from_env({**env, "KERAS_HPO_TOKEN": "s"}).host == "0.0.0.0"
+    monkeypatch.delenv("KERAS_HPO_TOKEN", raising=False)
+    with pytest.raises(ConfigError, match="not a loopback address"):
+        launch(["true"], 1, chief=("0.0.0.0", 8765))
+
+
+@pytest.mark.parametrize(
+    ("env", "match"),
+    [
+        ({"KERASTUNER_ORACLE_PORT": "x"}, "KERASTUNER_ORACLE_PORT.*Received"),
+        ({"KERASTUNER_TUNER_ID": ""}, "KERASTUNER_TUNER_ID.*must name"),
+        ({"KERAS_HPO_LEASE": "0"}, "KERAS_HPO_LEASE.*seconds > 0"),
+    ],
+)
+def test_bad_environment_is_named(env, match):
+    base = {
+        "KERASTUNER_TUNER_ID": "worker-0",
+        "KERASTUNER_ORACLE_IP": "127.0.0.1",
+        "KERASTUNER_ORACLE_PORT": "8765",
+    }
+    with pytest.raises(ConfigError, match=match):
+        Cluster.from_env({**base, **env})
+    assert Cluster.from_env({}) is None
+
+
+def test_an_unreachable_chief_ends_the_worker_after_its_timeout():
+    worker = _worker("worker-0", free_port(), timeout=1.0)
+    start = time.monotonic()
+    with pytest.raises(ChiefUnreachable, match="did not answer for 1s"):
+        worker.hello()
+    assert time.monotonic() - start < 5
+
+
+# -- leases ------------------------------------------------------------------------
+def test_an_expired_lease_hands_the_trial_out_again_and_refuses_the_late_worker(
+    chief,
+):
+    slow, other = _worker("worker-0", chief.port), _worker("worker-1", chief.port)
+    trial = slow.create_trial("worker-0")
+    assert slow.numbers == {trial.trial_id: 1}
+    time.sleep(1.3)  # no heartbeat for longer than the 1 s lease
+    assert chief.expire_leases() == [trial.trial_id]
+    again = other.create_trial("worker-1")
+    assert again.trial_id == trial.trial_id
+    assert other.numbers[trial.trial_id] == 1  # the chief's number, everywhere
+    with pytest.raises(LeaseLost, match="another worker runs it"):
+        _finish(slow, trial)
+    _finish(other, again)
+    assert chief.oracle.end_order == [trial.trial_id]
+    assert chief.expired == [(trial.trial_id, "worker-0")]
+
+
+def test_a_heartbeat_keeps_the_lease(chief):
+    from keras_hpo.distributed import Lease
+
+    worker = _worker("worker-0", chief.port)
+    trial = worker.create_trial("worker-0")
+    with Lease(worker, trial.trial_id) as lease:
+        for _ in range(6):  # 1.8 s: longer than the lease
+            time.sleep(0.3)
+            assert chief.expire_leases() == []
+    assert not lease.lost
+    _finish(worker, trial)
+    assert chief.oracle.end_order == [trial.trial_id]
+
+
+def test_the_chief_says_idle_while_a_running_trial_may_come_back(tmp_path):
+    server = ChiefServer(
+        _oracle(tmp_path, max_trials=1), token=None, lease=1.0, log=lambda s: None
+    )
+    server.start()
+    try:
+        first, second = (
+            _worker("w0", server.port, None),
+            _worker("w1", server.port, None),
+        )
+        trial = first.create_trial("w0")
+        assert second.create_trial("w1").status == "IDLE"  # not STOPPED: w0 may die
+        assert not server.done()
+        time.sleep(1.3)
+        server.expire_leases()
+        rerun = second.create_trial("w1")
+        assert rerun.trial_id == trial.trial_id
+        _finish(second, rerun)
+        assert second.create_trial("w1").status == "STOPPED"
+        assert server.stop_reason == "max_trials: 1 trials run"
+        first.hello()  # w0 is back (its trial lost): it must be told
+        assert not server.done()
+        assert first.create_trial("w0").status == "STOPPED"
+        assert server.done()
+    finally:
+        server.stop(0)
+
+
+def test_a_restarted_chief_gives_running_trials_back_to_their_workers(tmp_path):
+    port = free_port()
+    first = ChiefServer(_oracle(tmp_path), port=port, lease=5.0, log=lambda s: None)
+    first.start()
+    worker = _worker("worker-0", port, None)
+    trial = worker.create_trial("worker-0")
+    first.stop(0)  # the chief is gone; its state is on disk
+    oracle = _oracle(tmp_path)
+    oracle.reload()
+    assert oracle._retry_queue == [trial.trial_id]
+    second = ChiefServer(oracle, port=port, lease=5.0, log=lambda s: None)
+    second.start()
+    try:
+        newcomer = _worker("worker-1", port, None)
+        other = newcomer.create_trial("worker-1")
+        assert other.trial_id != trial.trial_id  # kept for its worker
+        assert worker.call("Renew", {"trial_id": trial.trial_id})["held"]
+        _finish(worker, trial)
+        _finish(newcomer, other)
+        assert oracle.end_order == [trial.trial_id, other.trial_id]
+    finally:
+        second.stop(0)
+
+
+def test_workers_argument_is_checked(tmp_path, tiny_classification):
+    import keras_hpo
+
+    tuner = keras_hpo.RandomSearch(
+        keras_hpo.HyperMLP(num_classes=3), max_trials=1, directory=tmp_path
+    )
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises((ConfigError, TypeError), match="`workers`.*Received"):
+            tuner.search(*tiny_classification, epochs=1, workers=bad)
+
+
+# -- real processes ----------------------------------------------------------------
+def _run(args, env=None, timeout=300):
+    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
+    for name in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERAS_HPO_TOKEN"):
+        full_env.pop(name, None)
+    return subprocess.run(
+        args, capture_output=True, text=True, env=full_env, timeout=timeout, cwd=REPO
+    )
+
+
+def _result(output: str) -> dict:
+    line = next(
+        x for x in output.splitlines() if x.split("] ")[-1].startswith("RESULT ")
+    )
+    return json.loads(line.split("RESULT ", 1)[1])
+
+
+def _trial_files(project: Path) -> dict[str, dict]:
+    """Each trial folder's file names and result.json (times left out)."""
+    files = {}
+    for folder in sorted(project.glob("trial_*")):
+        result = json.loads((folder / "result.json").read_text())
+        files[folder.name] = {
+            "files": sorted(p.name for p in folder.iterdir()),
+            "result": {k: v for k, v in result.items() if k not in TIMES},
+        }
+    return files
+
+
+def test_two_workers_run_exactly_max_trials_with_one_process_s_results(tmp_path):
+    parallel = _run([sys.executable, SCRIPT, str(tmp_path / "two"), "--workers", "2"])
+    assert parallel.returncode == 0, parallel.stdout[-3000:] + parallel.stderr[-3000:]
+    single = _run([sys.executable, SCRIPT, str(tmp_path / "one")])
+    assert single.returncode == 0, single.stderr[-3000:]
+    lines = parallel.stdout.splitlines()
+    # Both workers trained, each line tagged; every trial line once.
+    trained = [x for x in lines if x.startswith("[worker-") and "] [trial " in x]
+    assert {x.split("]")[0] for x in trained} == {"[worker-0", "[worker-1"}
+    assert sorted(x.split("] [trial ")[1].split("]")[0] for x in trained) == [
+        "1/4",
+        "2/4",
+        "3/4",
+        "4/4",
+    ]
+    assert "launch: ended" not in parallel.stderr  # they exited on their own
+    assert _result(parallel.stdout) == _result(single.stdout)
+    assert list(_result(parallel.stdout)) == ["0000", "0001", "0002", "0003"]
+    two, one = tmp_path / "two" / "search", tmp_path / "one" / "search"
+    assert _trial_files(two) == _trial_files(one)
+    oracle = json.loads((two / "oracle.json").read_text())
+    assert sorted(oracle["end_order"]) == ["0000", "0001", "0002", "0003"]
+    assert oracle["ongoing_trials"] == {}
+    search = json.loads((two / "search.json").read_text())
+    assert search["stop_reason"] == "max_trials: 4 trials run"
+    assert search["trials"] == 4
+    runs = sorted(p.name for p in (two / "tensorboard").glob("trial_*"))
+    assert runs == ["trial_0000", "trial_0001", "trial_0002", "trial_0003"]
+    assert not list(two.glob("worker-*.json"))  # the chief owns the state
+
+
+def _start(directory, name, port, *extra, lease=3.0):
+    env = worker_environment(name, "127.0.0.1", port, "t0k3n", lease=lease, threads=1)
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    log = open(f"{directory}.{name}.log", "w")  # noqa: SIM115 - the process keeps it
+    command = [sys.executable, SCRIPT, str(directory), "--epochs", "3", *extra]
+    return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _wait_for(path: str, text: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in Path(path).read_text():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} not in {path} after {timeout}s")
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_trial_has_its_trial_rerun_by_the_other(tmp_path):
+    directory = tmp_path / "run"
+    port = free_port()
+    chief = _start(directory, "chief", port, "--sleep", "1")
+    workers = [_start(directory, f"worker-{i}", port, "--sleep", "1") for i in (0, 1)]
+    _wait_for(f"{directory}.worker-0.log", "[trial ")  # it finished one...
+    time.sleep(1.5)  # ...and is in the middle of the next
+    workers[0].send_signal(signal.SIGKILL)
+    assert chief.wait(timeout=180) == 0
+    assert workers[1].wait(timeout=15) == 0  # the finished chief ends it
+    chief_log = Path(f"{directory}.chief.log").read_text()
+    assert "worker-0 was silent for 3s: its trial" in chief_log
+    rerun = chief_log.split("its trial ")[1].split()[0]
+    results = _result(chief_log)
+    assert sorted(results) == ["0000", "0001", "0002", "0003"]
+    assert all(r["status"] == "completed" for r in results.values())
+    oracle = json.loads((directory / "search" / "oracle.json").read_text())
+    assert sorted(oracle["end_order"]) == sorted(results)  # no duplicates
+    survivor = Path(f"{directory}.worker-1.log").read_text()
+    assert f"[trial {results[rerun]['number']}/4]" in survivor
+
+
+@pytest.mark.slow
+def test_a_chief_killed_and_restarted_resumes_with_the_same_workers(tmp_path):
+    directory = tmp_path / "run"
+    port = free_port()
+    args = ("--sleep", "1", "--max-trials", "6")
+    chief = _start(directory, "chief", port, *args, lease=4.0)
+    workers = [_start(directory, f"worker-{i}", port, *args, lease=4.0) for i in (0, 1)]
+    _wait_for(f"{directory}.worker-0.log", "[trial ")
+    time.sleep(1.0)
+    chief.send_signal(signal.SIGKILL)
+    time.sleep(3.0)
+    restarted = _start(directory, "chief", port, *args, lease=4.0)
+    assert restarted.wait(timeout=240) == 0
+    for worker in workers:
+        assert worker.wait(timeout=15) == 0
+    log = Path(f"{directory}.chief.log").read_text()  # the restarted chief's
+    assert "reclaimed trial" in log
+    results = _result(log)
+    assert sorted(results) == [f"{i:04d}" for i in range(6)]
+    assert sorted(r["number"] for r in results.values()) == [1, 2, 3, 4, 5, 6]
+    assert all(r["status"] == "completed" for r in results.values())
+
+
+@pytest.mark.slow
+def test_keras_hpo_launch_runs_the_chief_and_workers_and_ends_them(tmp_path):
+    started = time.monotonic()
+    run = _run(
+        [
+            sys.executable,
+            "-m",
+            "keras_hpo.cli",
+            "launch",
+            "--workers",
+            "2",
+            "--",
+            sys.executable,
+            SCRIPT,
+            str(tmp_path),
+        ]
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "launch: ended" not in run.stderr
+    tags = {x.split("]")[0] for x in run.stdout.splitlines() if x.startswith("[")}
+    assert {"[chief", "[worker-0", "[worker-1"} <= tags
+    assert sorted(_result(run.stdout)) == ["0000", "0001", "0002", "0003"]
+    assert time.monotonic() - started < 120

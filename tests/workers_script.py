@@ -1,0 +1,71 @@
+"""A search script for the multi-worker tests (run as a process).
+
+``python tests/workers_script.py DIR [--max-trials N] [--epochs N]
+[--workers N] [--sleep S]`` runs a seeded `RandomSearch` of a small
+`HyperMLP` on digits in ``DIR/search``. Under keras-tuner's variables it is
+a chief or a worker (as ``keras-hpo launch`` starts it); with ``--workers``
+it serves and starts that many workers itself (``search(workers=N)``).
+``--sleep`` makes every epoch last at least that many seconds (so a test
+can kill a process mid-trial). When the search ends, the chief (or the one
+process) prints ``RESULT <json>`` with the trial IDs and scores it sees.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("directory")
+    parser.add_argument("--max-trials", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--sleep", type=float, default=0.0)
+    args = parser.parse_args()
+
+    import keras
+    from sklearn.datasets import load_digits
+
+    import keras_hpo
+
+    x, y = load_digits(return_X_y=True)
+    x = (x[:600] / 16.0).astype("float32")
+    y = y[:600]
+
+    class Slow(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            time.sleep(args.sleep)
+
+    tuner = keras_hpo.RandomSearch(
+        keras_hpo.HyperMLP(num_classes=10, num_layers=1, units=[8, 16, 32]),
+        max_trials=args.max_trials,
+        seed=7,
+        directory=args.directory,
+        project_name="search",
+        refit=False,
+        verbose=1,
+    )
+    tuner.search(
+        x,
+        y,
+        validation_split=0.25,
+        epochs=args.epochs,
+        batch_size=64,
+        callbacks=[Slow()] if args.sleep else None,
+        workers=args.workers,
+    )
+    results = {
+        r.trial_id: {"number": r.number, "score": r.score, "status": r.status.value}
+        for r in tuner.result_store.results()
+    }
+    print("RESULT " + json.dumps(results), flush=True)
+
+
+if __name__ == "__main__":
+    main()
