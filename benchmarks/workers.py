@@ -19,10 +19,10 @@ Two measurements, in one run:
 2. **The chief's capacity.** A `ChiefServer` with the random strategy on
    HyperMLP's default space (no trial limit) serves W light fake workers
    (W = 8, 32, 128 threads in another process, no training): each loops
-   over ask for a trial, renew its lease, report its metrics, end it, as
-   a real worker does per trial. Over ``--seconds`` seconds: trials per
-   second (one ask plus its reports each) and the latency of the ask
-   (median, 99th percentile). The suggestion latency of the Bayesian
+   over the calls a real worker makes per trial: ask for a trial (its
+   number comes with it), report its metrics, end it, read the verdict.
+   Over ``--seconds`` seconds: trials per second (one ask plus its reports
+   each) and the latency of the ask (median, 99th percentile). The suggestion latency of the Bayesian
    strategy with 1, 8, 32 and 128 trials pending is measured by
    ``parallel_strategy.py`` (same oracle, without the wire).
 
@@ -178,10 +178,10 @@ def fake_workers(port: int, count: int, seconds: float, token: str) -> dict:
             asked = time.perf_counter()
             trial = oracle.create_trial(name)
             took = time.perf_counter() - asked
-            oracle.call("Renew", {"trial_id": trial.trial_id})
             oracle.update_trial(trial.trial_id, {"score": 0.5})
             trial.status = "COMPLETED"
             oracle.end_trial(trial)
+            oracle.get_trial(trial.trial_id)  # as a worker reads the verdict
             with lock:
                 latencies.append(took)
                 ended[0] += 1
@@ -338,8 +338,8 @@ def markdown(report: dict) -> str:
     lines += [
         "",
         f"**The chief's capacity**: random strategy, HyperMLP's default space, "
-        f"W fake workers (threads of one other process) each looping ask, renew, "
-        f"report, end for {report['seconds']:g} s",
+        f"W fake workers (threads of one other process) each looping ask, report, "
+        f"end, read the verdict for {report['seconds']:g} s",
         "",
         "| fake workers | trials/s | ask median ms | ask p99 ms | chief CPU s |",
         "|---|---|---|---|---|",

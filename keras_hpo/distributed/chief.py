@@ -340,10 +340,10 @@ class ChiefServer:
         with self.lock:
             if not self.claim(tuner_id, trial.trial_id):
                 return False
+            # Dropped from the running trials first: keras-tuner's end_trial
+            # saves before it drops it, and a restart would run it again.
+            del self.oracle.ongoing_trials[tuner_id]
             self.oracle.end_trial(trial)
-            # keras-tuner saves before it drops the trial from the running
-            # ones; saved again, a restart does not run it a second time.
-            self.oracle.save()
             self.expiry.pop(trial.trial_id, None)
             self._on_trial_end(trial.trial_id)
             return True
@@ -407,6 +407,9 @@ def _make_servicer(chief: ChiefServer) -> Any:
 
         def CreateTrial(self, request, context):  # noqa: D102, N802
             trial = chief.create_trial(request.tuner_id)
+            if trial.status == _RUNNING:  # its number rides along, as metadata
+                number = str(chief.number(trial.trial_id))
+                context.set_trailing_metadata(((wire.NUMBER_KEY, number),))
             return service.CreateTrialResponse(trial=trial.to_proto())
 
         def UpdateTrial(self, request, context):  # noqa: D102, N802

@@ -112,8 +112,16 @@ class WorkerOracle(compat.oracle_client_class()):
         raise AttributeError(f"`WorkerOracle` object has no attribute {name!r}")
 
     # -- calls -------------------------------------------------------------------
-    def call(self, name: str, request: Any, timeout: float | None = None) -> Any:
+    def call(
+        self, name: str, request: Any, timeout: float | None = None, *, full=False
+    ) -> Any:
         """Calls the chief, waiting for it up to ``chief_timeout`` seconds.
+
+        Args:
+            name: The method (keras-tuner's, or ``Hello``, ``Renew``...).
+            request: Its request.
+            timeout: Seconds to wait (default: ``chief_timeout``).
+            full: Return ``(response, trailing metadata)``.
 
         Raises:
             ChiefUnreachable: If it did not answer in time or refused the token.
@@ -121,11 +129,14 @@ class WorkerOracle(compat.oracle_client_class()):
         """
         method = self._extension.get(name) or getattr(self.stub, name)
         try:
-            return method(
+            response, call = method.with_call(
                 request,
                 wait_for_ready=True,
                 timeout=timeout or self.cluster.chief_timeout,
                 metadata=self._metadata,
+            )
+            return (
+                (response, dict(call.trailing_metadata() or ())) if full else response
             )
         except grpc.RpcError as err:
             code = err.code() if hasattr(err, "code") else None
@@ -180,13 +191,17 @@ class WorkerOracle(compat.oracle_client_class()):
 
     def create_trial(self, tuner_id: str) -> kt_trial.Trial:
         """The chief's next trial for this worker (its number noted)."""
-        response = self.call(
-            "CreateTrial", self._service.CreateTrialRequest(tuner_id=tuner_id)
+        response, trailing = self.call(
+            "CreateTrial",
+            self._service.CreateTrialRequest(tuner_id=tuner_id),
+            full=True,
         )
         trial = kt_trial.Trial.from_proto(response.trial)
         if trial.status == kt_trial.TrialStatus.RUNNING:
-            answer = self.call("Renew", {"trial_id": trial.trial_id})
-            self.numbers[trial.trial_id] = int(answer["number"])
+            number = trailing.get(wire.NUMBER_KEY)
+            if number is None:  # an older chief: ask
+                number = self.call("Renew", {"trial_id": trial.trial_id})["number"]
+            self.numbers[trial.trial_id] = int(number)
             if trial.trial_id not in self.start_order:
                 self.start_order.append(trial.trial_id)
         return trial

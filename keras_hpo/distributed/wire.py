@@ -3,7 +3,9 @@
 keras-tuner's service (``GetSpace``, ``CreateTrial``, ``UpdateTrial``,
 ``EndTrial``, ``GetTrial``, ``GetBestTrials``...) carries the trials. Every
 call also carries two metadata entries: the shared token (when one is set)
-and the caller's tuner ID, so the chief knows which worker speaks. keras_hpo
+and the caller's tuner ID, so the chief knows which worker speaks; the
+answer to ``CreateTrial`` carries the trial's number in the search (trailing
+metadata). keras_hpo
 adds one small service beside keras-tuner's, ``keras_hpo.Chief``, whose
 messages are JSON:
 
@@ -25,6 +27,7 @@ from typing import Any
 
 __all__ = [
     "EXTENSION",
+    "NUMBER_KEY",
     "TOKEN_KEY",
     "TUNER_ID_KEY",
     "decode",
@@ -36,6 +39,8 @@ __all__ = [
 TOKEN_KEY = "keras-hpo-token"
 #: gRPC metadata key of the caller's tuner ID.
 TUNER_ID_KEY = "keras-hpo-tuner-id"
+#: gRPC trailing metadata key of a created trial's number (``CreateTrial``).
+NUMBER_KEY = "keras-hpo-trial-number"
 #: The name of keras_hpo's own service on the chief.
 EXTENSION = "keras_hpo.Chief"
 

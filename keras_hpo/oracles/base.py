@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from typing import Any
 
@@ -131,7 +132,7 @@ class SearchOracle(AtomicState):
         #: trial_id -> the values proposed for it, in proposal order.
         self.proposed: dict[str, dict[str, Any]] = {}
         self._grid_cache: tuple[str, HyperGrid | None] | None = None
-        self._keys_cache: tuple[tuple[str, int], set[str]] | None = None
+        self._keys_cache: tuple[str, int, set[str]] | None = None
 
     # -- what subclasses implement -------------------------------------------
     def propose(self, trial_id: str) -> dict[str, Any] | None:
@@ -155,6 +156,8 @@ class SearchOracle(AtomicState):
             raise RuntimeError(  # pragma: no cover - a strategy bug
                 f"{type(self).__name__} proposed a configuration twice: {values}"
             )
+        if trial_id in self.proposed:  # replaced, not added: key them all again
+            self._keys_cache = None
         self.proposed[trial_id] = dict(values)
         return {"status": kt_trial.TrialStatus.RUNNING, "values": values}
 
@@ -181,11 +184,16 @@ class SearchOracle(AtomicState):
 
     def tried_keys(self) -> set[str]:
         """Keys of every configuration proposed so far, in the current space."""
-        state = (self._signature(), len(self.proposed))
-        if self._keys_cache is None or self._keys_cache[0] != state:
-            keys = {self.key(values) for values in self.proposed.values()}
-            self._keys_cache = (state, keys)
-        return self._keys_cache[1]
+        signature, count = self._signature(), len(self.proposed)
+        cached = self._keys_cache
+        if cached is None or cached[0] != signature or cached[1] > count:
+            cached = (signature, 0, set())
+        if cached[1] < count:  # proposals only grow: key the new ones
+            new = itertools.islice(self.proposed.values(), cached[1], None)
+            cached[2].update(self.key(values) for values in new)
+            cached = (signature, count, cached[2])
+        self._keys_cache = cached
+        return cached[2]
 
     def is_new(self, values: dict[str, Any]) -> bool:
         """Whether a configuration was never proposed (running or finished)."""

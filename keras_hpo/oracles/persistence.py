@@ -185,9 +185,13 @@ class AtomicState(keras_tuner.Oracle):
             number += 1
 
     def save(self) -> None:
-        """Writes ``oracle.json`` atomically."""
+        """Writes ``oracle.json`` atomically.
+
+        On one line: it grows with the trials and is written several times
+        per trial, and Python's C encoder writes only unindented JSON.
+        """
         path = oracle_file(self)
-        atomic_write_json(path, self.get_state())
+        atomic_write_json(path, self.get_state(), indent=None)
         self.saved_signature = file_signature(path)
 
     def _save_trial(self, trial: kt_trial.Trial) -> None:

@@ -1,0 +1,67 @@
+"""benchmarks/workers.py: its report and targets, and a quick real run (slow)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import workers  # noqa: E402
+
+
+def _settings(per_hour: dict[int, float]) -> dict[int, dict]:
+    def spread(value):
+        return {"median": value, "min": value, "max": value, "n": 1}
+
+    return {
+        w: {
+            "trials_per_hour": spread(rate),
+            "wall_s": spread(3600 * 12 / rate),
+            "best_score": spread(0.97),
+            "trials": [12],
+        }
+        for w, rate in per_hour.items()
+    }
+
+
+def test_the_targets_are_judged_on_the_medians():
+    capacity = [{"trials_per_s": 150.0}, {"trials_per_s": 99.0}]
+    targets = workers.check_targets(_settings({1: 100, 2: 170}), capacity, False)
+    assert [(t["met"], round(t["value"], 2)) for t in targets] == [
+        (True, 1.7),
+        (False, 99.0),  # the worst fake-worker count decides
+    ]
+    quick = workers.check_targets(_settings({1: 100, 2: 150}), [], True)
+    assert quick == [
+        {
+            "target": "2 workers >= 1.6x the trials/h of 1 worker",
+            "value": 1.5,
+            "met": False,
+            "judged": False,
+        }
+    ]
+
+
+@pytest.mark.slow
+def test_a_quick_run_writes_its_report(tmp_path):
+    from conftest import run_python
+
+    done = run_python(
+        [str(BENCH / "workers.py"), "--quick", "--out", str(tmp_path)], timeout=600
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    report = json.loads((tmp_path / "workers.json").read_text())
+    assert sorted(report["settings"]) == ["1", "2"]
+    assert all(r["trials"] == 2 for r in report["runs"])
+    (row,) = report["capacity"]
+    assert row["fake_workers"] == 4
+    assert row["trials"] == row["trials_ended_by_oracle"] > 0
+    assert {t["judged"] for t in report["targets"]} == {False}
+    table = (tmp_path / "workers.md").read_text()
+    assert "not judged (quick run)" in table
+    assert report["stamp"]["commit"]
