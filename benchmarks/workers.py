@@ -7,11 +7,13 @@ Two measurements, in one run:
    12 trials of 15 epochs, HyperMLP's default space), is run as one process
    (no workers, the baseline a user has today) and with ``--workers N``:
    the chief serves, N worker processes train, each with an equal share of
-   the cores for TensorFlow's thread pools. The wall time is the whole
-   command's, from start to exit (process starts, TensorFlow imports, data
-   loading and the final test evaluation included), ``--repeats`` times
-   each, interleaved so that load changes hit every setting alike; trials
-   per hour = trials / wall time. The random strategy (``--strategy
+   the cores for TensorFlow's thread pools. Two wall times, ``--repeats``
+   times each, interleaved so that load changes hit every setting alike:
+   the search's, from its start (the chief serving, the workers' start-up
+   included) to its end as the command prints it, and the whole command's,
+   from start to exit (process start, TensorFlow import, data loading, the
+   refit and the test evaluation included); trials per hour = trials /
+   wall time. The random strategy (``--strategy
    random``) runs the same 12 configurations whatever the number of
    workers; the Bayesian strategy's configurations depend on which trials
    were pending when each was proposed, so their cost differs a little
@@ -22,9 +24,10 @@ Two measurements, in one run:
    over the calls a real worker makes per trial: ask for a trial (its
    number comes with it), report its metrics, end it, read the verdict.
    Over ``--seconds`` seconds: trials per second (one ask plus its reports
-   each) and the latency of the ask (median, 99th percentile). The suggestion latency of the Bayesian
-   strategy with 1, 8, 32 and 128 trials pending is measured by
-   ``parallel_strategy.py`` (same oracle, without the wire).
+   each) and the latency of the ask (median, 99th percentile). The
+   suggestion latency of the Bayesian strategy with 1, 8, 32 and 128
+   trials pending is measured by ``parallel_strategy.py`` (same oracle,
+   without the wire).
 
 Targets: 2 workers give at least 1.6x the trials per hour of 1 worker on 2
 cores for the default search; the chief answers at least 100 trial
@@ -101,7 +104,6 @@ def _tune(workers: int, args: argparse.Namespace, directory: str) -> dict:
         "--project-name",
         f"w{workers}",
         "--overwrite",
-        "--quiet",
     ]
     if workers:
         command += ["--workers", str(workers)]
@@ -113,11 +115,20 @@ def _tune(workers: int, args: argparse.Namespace, directory: str) -> dict:
         tail = run.stdout[-2000:] + run.stderr[-2000:]
         raise RuntimeError(f"{command} failed:\n{tail}")
     summary = json.loads((Path(directory) / f"w{workers}" / "summary.json").read_text())
+    # The chief's own (untagged) last line: "... search took 31.2s".
+    ends = [
+        line
+        for line in run.stdout.splitlines()
+        if line.startswith("Best trial ") and "search took " in line
+    ]
+    search_s = float(ends[-1].rsplit("search took ", 1)[1].rstrip("s"))
     return {
         "workers": workers,
         "wall_s": wall,
+        "search_s": search_s,
         "trials": summary["trials"],
         "trials_per_hour": summary["trials"] / wall * 3600,
+        "search_trials_per_hour": summary["trials"] / search_s * 3600,
         "best_score": summary["best_score"],
     }
 
@@ -134,8 +145,9 @@ def throughput(args: argparse.Namespace) -> list[dict]:
                 runs.append(run)
                 print(
                     f"{workers or 'no'} workers, repeat {repeat}: "
-                    f"{run['wall_s']:.1f}s, {run['trials']} trials, "
-                    f"{run['trials_per_hour']:.0f} trials/h",
+                    f"{run['wall_s']:.1f}s ({run['search_s']:.1f}s searching), "
+                    f"{run['trials']} trials, {run['trials_per_hour']:.0f} trials/h "
+                    f"({run['search_trials_per_hour']:.0f} while searching)",
                     flush=True,
                 )
     return runs
@@ -269,7 +281,9 @@ def _per_setting(runs: list[dict]) -> dict[int, dict]:
         mine = [r for r in runs if r["workers"] == workers]
         settings[workers] = {
             "trials_per_hour": spread(r["trials_per_hour"] for r in mine),
+            "search_trials_per_hour": spread(r["search_trials_per_hour"] for r in mine),
             "wall_s": spread(r["wall_s"] for r in mine),
+            "search_s": spread(r["search_s"] for r in mine),
             "best_score": spread(r["best_score"] for r in mine),
             "trials": sorted({r["trials"] for r in mine}),
         }
@@ -280,18 +294,20 @@ def check_targets(settings: dict[int, dict], capacity: list[dict], quick: bool):
     """Each target: its value this run and whether it was met."""
     targets = []
     if 1 in settings and 2 in settings:
-        ratio = (
-            settings[2]["trials_per_hour"]["median"]
-            / settings[1]["trials_per_hour"]["median"]
-        )
-        targets.append(
-            {
-                "target": f"2 workers >= {TARGET_SPEEDUP}x the trials/h of 1 worker",
-                "value": ratio,
-                "met": ratio >= TARGET_SPEEDUP,
-                "judged": not quick,
-            }
-        )
+        for key, what in (
+            ("search_trials_per_hour", "while searching"),
+            ("trials_per_hour", "whole command"),
+        ):
+            ratio = settings[2][key]["median"] / settings[1][key]["median"]
+            targets.append(
+                {
+                    "target": f"2 workers >= {TARGET_SPEEDUP}x the trials/h of 1 "
+                    f"worker ({what})",
+                    "value": ratio,
+                    "met": ratio >= TARGET_SPEEDUP,
+                    "judged": not quick,
+                }
+            )
     if capacity:
         worst = min(row["trials_per_s"] for row in capacity)
         targets.append(
@@ -315,24 +331,35 @@ def markdown(report: dict) -> str:
         f"{s['load_average']:.2f}; whole run {report['wall_s']:.0f} s",
         "",
         f"**Trials per hour**: `keras-hpo tune --strategy {report['strategy']}` "
-        f"on digits, {report['trials']} trials x {report['epochs']} epochs, the "
-        "whole command's wall time (process starts included), median [min, max] "
-        f"of {report['repeats']} interleaved runs",
+        f"on digits, {report['trials']} trials x {report['epochs']} epochs, "
+        f"median [min, max] of {report['repeats']} interleaved runs. *While "
+        "searching*: from the search's start (the chief serving; the workers' "
+        "start-up included) to its end, as the command prints it; *whole "
+        "command*: from start to exit (process start, data loading, the refit "
+        "and the test evaluation included)",
         "",
-        "| workers | trials/h | wall s | vs 1 worker | vs one process | best score |",
-        "|---|---|---|---|---|---|",
+        "| workers | trials/h while searching | vs 1 worker | vs one process "
+        "| trials/h whole command | vs 1 worker | vs one process | best score |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     settings = {int(k): v for k, v in report["settings"].items()}
-    base1 = settings.get(1, {}).get("trials_per_hour", {}).get("median")
-    base0 = settings.get(0, {}).get("trials_per_hour", {}).get("median")
+
+    def cells(workers: int, key: str) -> str:
+        t = settings[workers][key]
+        text = f"{t['median']:.0f} [{t['min']:.0f}, {t['max']:.0f}]"
+        for base in (1, 0):
+            if base in settings:
+                text += f" | {t['median'] / settings[base][key]['median']:.2f}x"
+            else:
+                text += " | -"
+        return text
+
     for workers, row in settings.items():
-        t, w, b = row["trials_per_hour"], row["wall_s"], row["best_score"]
-        vs1 = f"{t['median'] / base1:.2f}x" if base1 else "-"
-        vs0 = f"{t['median'] / base0:.2f}x" if base0 else "-"
+        b = row["best_score"]
         lines.append(
-            f"| {workers or 'none (one process)'} | {t['median']:.0f} "
-            f"[{t['min']:.0f}, {t['max']:.0f}] | {w['median']:.1f} "
-            f"[{w['min']:.1f}, {w['max']:.1f}] | {vs1} | {vs0} | "
+            f"| {workers or 'none (one process)'} | "
+            f"{cells(workers, 'search_trials_per_hour')} | "
+            f"{cells(workers, 'trials_per_hour')} | "
             f"{b['median']:.4f} [{b['min']:.4f}, {b['max']:.4f}] |"
         )
     lines += [

@@ -388,6 +388,42 @@ def test_a_worker_killed_mid_trial_has_its_trial_rerun_by_the_other(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_worker_back_after_its_lease_expired_counts_nothing_twice(tmp_path):
+    directory = tmp_path / "run"
+    port = free_port()
+    chief = _start(directory, "chief", port, "--sleep", "1")
+    workers = [_start(directory, f"worker-{i}", port, "--sleep", "1") for i in (0, 1)]
+    _wait_for(f"{directory}.worker-0.log", "[trial ")
+    time.sleep(1.0)
+    workers[0].send_signal(signal.SIGSTOP)  # frozen: no heartbeat...
+    _wait_for(f"{directory}.chief.log", "worker-0 was silent")
+    time.sleep(2.0)
+    workers[0].send_signal(signal.SIGCONT)  # ...and back, its lease expired
+    assert chief.wait(timeout=180) == 0
+    for worker in workers:
+        assert worker.wait(timeout=15) == 0
+    chief_log = Path(f"{directory}.chief.log").read_text()
+    frozen = chief_log.split("its trial ")[1].split()[0]
+    results = _result(chief_log)
+    assert sorted(results) == ["0000", "0001", "0002", "0003"]
+    assert all(r["status"] == "completed" for r in results.values())
+    project = directory / "search"
+    oracle = json.loads((project / "oracle.json").read_text())
+    assert sorted(oracle["end_order"]) == sorted(results)  # each ended once
+    # Whoever ran the frozen trial, its result agrees with the oracle's record.
+    for trial_id in results:
+        folder = project / f"trial_{trial_id}"
+        recorded = json.loads((folder / "trial.json").read_text())["score"]
+        assert json.loads((folder / "result.json").read_text())["score"] == recorded
+    back = Path(f"{directory}.worker-0.log").read_text()
+    if f"trial {frozen} is another worker's now" in back:
+        other = Path(f"{directory}.worker-1.log").read_text()
+        assert f"[trial {results[frozen]['number']}/4]" in other
+    else:  # it renewed before anyone took the trial: it finished it
+        assert f"reclaimed trial {frozen}" in chief_log
+
+
+@pytest.mark.slow
 def test_a_chief_killed_and_restarted_resumes_with_the_same_workers(tmp_path):
     directory = tmp_path / "run"
     port = free_port()
@@ -433,3 +469,76 @@ def test_keras_hpo_launch_runs_the_chief_and_workers_and_ends_them(tmp_path):
     assert {"[chief", "[worker-0", "[worker-1"} <= tags
     assert sorted(_result(run.stdout)) == ["0000", "0001", "0002", "0003"]
     assert time.monotonic() - started < 120
+
+
+# -- the launcher, with commands that train nothing ----------------------------------
+def _role_script(chief: str, worker: str) -> list[str]:
+    """A command that runs ``chief`` or ``worker`` (Python) by its role."""
+    code = (
+        "import os, sys, time\n"
+        "role = os.environ['KERASTUNER_TUNER_ID']\n"
+        f"exec({chief!r} if role == 'chief' else {worker!r})\n"
+    )
+    return [sys.executable, "-c", code]
+
+
+def test_launch_gives_each_worker_its_gpu_and_tags_its_lines(capfd):
+    show = (
+        "print(role, os.environ.get('CUDA_VISIBLE_DEVICES'), "
+        "os.environ['KERASTUNER_ORACLE_IP'], "
+        "'token' if os.environ.get('KERAS_HPO_TOKEN') else 'none', flush=True)"
+    )
+    assert launch(_role_script(show, show), gpus=["3", "5"]) == 0
+    lines = sorted(capfd.readouterr().out.splitlines())
+    assert lines == [
+        "[chief] chief  127.0.0.1 token",
+        "[worker-0] worker-0 3 127.0.0.1 token",
+        "[worker-1] worker-1 5 127.0.0.1 token",
+    ]
+
+
+def test_launch_exits_with_the_chief_s_status_and_ends_stuck_workers(capfd):
+    started = time.monotonic()
+    status = launch(_role_script("sys.exit(3)", "time.sleep(60)"), workers=2)
+    assert status == 3
+    assert time.monotonic() - started < 20  # 5 s of grace, then SIGTERM
+    assert "launch: ended worker-0, worker-1" in capfd.readouterr().err
+
+
+def test_launch_ends_the_chief_when_every_worker_exited(capfd):
+    started = time.monotonic()
+    status = launch(_role_script("time.sleep(60)", "sys.exit(1)"), workers=2)
+    assert status == 1
+    assert time.monotonic() - started < 20
+    assert "every worker process exited before the search ended" in (
+        capfd.readouterr().err
+    )
+
+
+@pytest.mark.slow
+def test_keras_hpo_tune_with_workers(tmp_path):
+    run = _run(
+        [
+            sys.executable,
+            "-m",
+            "keras_hpo.cli",
+            "tune",
+            "--workers",
+            "2",
+            "--max-trials",
+            "3",
+            "--epochs",
+            "2",
+            "--limit",
+            "400",
+            "--directory",
+            str(tmp_path),
+        ]
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    summary = json.loads((tmp_path / "digits_bayesian" / "summary.json").read_text())
+    assert summary["trials"] == 3
+    trained = [x for x in run.stdout.splitlines() if "] [trial " in x]
+    assert len(trained) == 3
+    assert "Best model on the test split" in run.stdout
+    assert run.stdout.count("Best model on the test split") == 1  # the chief's

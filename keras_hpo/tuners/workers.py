@@ -175,6 +175,8 @@ class MultiWorker:
                         self.run_trials([trial], *fit_args, **fit_kwargs)
                     except LeaseLost:
                         lease.lost = True
+                if not lease.lost and not self._still_held(trial):
+                    lease.lost = True  # checked before its files are written
                 if not lease.lost:
                     self.result_store.load()
                     try:
@@ -199,6 +201,17 @@ class MultiWorker:
         self.stop_reason = "the chief ended the search"
         self.result_store.load()
         self.on_search_end()
+
+    def _still_held(self, trial: kt_trial.Trial) -> bool:
+        """Renews the trial's lease now; whether it is still this worker's.
+
+        Called before the trial's result and weights are written to the
+        shared folder, so a worker whose trial went to another worker does
+        not overwrite that worker's files (the renewal gives a whole lease
+        for the writes).
+        """
+        answer = self.oracle.call("Renew", {"trial_id": trial.trial_id})
+        return bool(answer.get("held"))
 
     def _next_trial(self) -> kt_trial.Trial | None:
         """The chief's next trial for this worker; ``None`` once it stops."""
