@@ -136,6 +136,9 @@ class MultiWorker:
             give_up = workers.all_exited if workers is not None else None
             self.stop_reason = server.serve_until_done(give_up=give_up)
             ended = True
+        except KeyboardInterrupt:
+            self.stop_reason = "interrupted (Ctrl-C)"
+            raise
         except Exception as err:
             self.stop_reason = f"error: {type(err).__name__}: {err}"
             raise
