@@ -193,6 +193,7 @@ def suggest_cost_quick(tmp_path_factory):
     return out, run_script("suggest_cost.py", out, "--quick")
 
 
+@pytest.mark.slow  # a 13 s run: the default run has to stay under 12 minutes
 def test_suggest_cost_quick(suggest_cost_quick):
     out, report = suggest_cost_quick
     assert report["benchmark"] == "suggest_cost"
@@ -210,6 +211,7 @@ def test_suggest_cost_quick(suggest_cost_quick):
         assert "Left out: optuna gp" in (out / "suggest_cost.md").read_text()
 
 
+@pytest.mark.slow
 def test_suggest_cost_quick_targets(suggest_cost_quick):
     """The targets, recomputed from the same run's medians at 20 trials."""
     if not HAS_TORCH:

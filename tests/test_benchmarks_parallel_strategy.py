@@ -18,6 +18,9 @@ import sys
 import pytest
 from conftest import REPO
 
+#: A benchmark's run (about 10 s): with the slow tests.
+pytestmark = pytest.mark.slow
+
 #: What ``--quick`` runs.
 FINISHED, PENDING, REPEATS = 20, [1, 4], 2
 TRIALS, SEEDS, IN_FLIGHT = 12, [1], 4

@@ -30,6 +30,23 @@ def main() -> None:
     args = parser.parse_args()
 
     import keras
+
+    class Slow(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            time.sleep(args.sleep)
+
+    tuner = search(
+        args.directory,
+        args.max_trials,
+        args.epochs,
+        workers=args.workers,
+        callbacks=[Slow()] if args.sleep else None,
+    )
+    print("RESULT " + json.dumps(results(tuner)), flush=True)
+
+
+def search(directory, max_trials=4, epochs=2, **search_kwargs):
+    """The seeded search, in ``directory/search``; returns its tuner."""
     from sklearn.datasets import load_digits
 
     import keras_hpo
@@ -37,34 +54,27 @@ def main() -> None:
     x, y = load_digits(return_X_y=True)
     x = (x[:600] / 16.0).astype("float32")
     y = y[:600]
-
-    class Slow(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            time.sleep(args.sleep)
-
     tuner = keras_hpo.RandomSearch(
         keras_hpo.HyperMLP(num_classes=10, num_layers=1, units=[8, 16, 32]),
-        max_trials=args.max_trials,
+        max_trials=max_trials,
         seed=7,
-        directory=args.directory,
+        directory=directory,
         project_name="search",
         refit=False,
         verbose=1,
     )
     tuner.search(
-        x,
-        y,
-        validation_split=0.25,
-        epochs=args.epochs,
-        batch_size=64,
-        callbacks=[Slow()] if args.sleep else None,
-        workers=args.workers,
+        x, y, validation_split=0.25, epochs=epochs, batch_size=64, **search_kwargs
     )
-    results = {
+    return tuner
+
+
+def results(tuner) -> dict:
+    """Trial ID -> number, score and status, as the tuner sees them."""
+    return {
         r.trial_id: {"number": r.number, "score": r.score, "status": r.status.value}
         for r in tuner.result_store.results()
     }
-    print("RESULT " + json.dumps(results), flush=True)
 
 
 if __name__ == "__main__":

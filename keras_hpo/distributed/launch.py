@@ -291,6 +291,7 @@ def launch(
     serve: bool = True,
     token: str | None = None,
     lease: float | None = None,
+    grace: float = TERMINATE_GRACE,
 ) -> int:
     """``keras-hpo launch``: the chief and N workers of a command; its status.
 
@@ -305,6 +306,8 @@ def launch(
         token: The shared token (default: ``KERAS_HPO_TOKEN``, or a fresh one
             for a chief on loopback).
         lease: The chief's lease in seconds (default: its own default).
+        grace: Seconds the workers get to exit on their own once the chief
+            has, before they are ended.
 
     Returns:
         The chief's exit status (with ``serve``), or the first non-zero
@@ -350,7 +353,7 @@ def launch(
         _end([chief_process], 0.0)
         group.stop(0.0)
         return 1
-    group.stop()
+    group.stop(grace)
     if chief_process is not None:
         status = chief_process.returncode
         if status == 0 and group.failures():
