@@ -253,6 +253,24 @@ def test_the_chief_says_idle_while_a_running_trial_may_come_back(tmp_path):
         server.stop(0)
 
 
+def test_too_many_failed_trials_in_a_row_stop_the_search_as_in_one_process(
+    tmp_path,
+):
+    oracle = _oracle(tmp_path, max_trials=5)
+    oracle.max_consecutive_failed_trials = 1
+    server = ChiefServer(oracle, lease=5.0, log=lambda line: None)
+    server.start()
+    worker = _worker("worker-0", server.port, None)
+    trial = worker.create_trial("worker-0")
+    trial.status, trial.message = "FAILED", "this trial cannot be trained"
+    worker.end_trial(trial)  # accepted: the worker is not the one failing
+    assert worker.create_trial("worker-0").status == "STOPPED"
+    with pytest.raises(RuntimeError, match="1 trials failed in a row"):
+        server.serve_until_done(poll=0.05)
+    assert server.stop_reason.startswith("error: RuntimeError: 1 trials failed")
+    assert oracle.end_order == [trial.trial_id]
+
+
 def test_a_restarted_chief_gives_running_trials_back_to_their_workers(tmp_path):
     port = free_port()
     first = ChiefServer(_oracle(tmp_path), port=port, lease=5.0, log=lambda s: None)

@@ -130,6 +130,9 @@ class ChiefServer:
         self._log = log
         #: Why the search ended (``None`` while it runs).
         self.stop_reason: str | None = None
+        #: The oracle's error that ended the search (too many failed trials in
+        #: a row...), raised by `serve_until_done`; ``None`` if none.
+        self.failure: Exception | None = None
         #: Monotonic time each trial's lease ends, by trial ID.
         self.expiry: dict[str, float] = {}
         #: Monotonic time each worker was last heard, by tuner ID.
@@ -181,7 +184,10 @@ class ChiefServer:
     def done(self) -> bool:
         """Whether the search ended and every live worker was told."""
         with self.lock:
-            if self.stop_reason is None or self._busy():
+            if self.stop_reason is None:
+                return False
+            busy = bool(self.oracle.ongoing_trials) if self.failure else self._busy()
+            if busy:
                 return False
             now = time.monotonic()
             return all(
@@ -201,6 +207,7 @@ class ChiefServer:
 
         Raises:
             RuntimeError: If ``give_up`` said why.
+            Exception: The oracle's error that ended the search (`failure`).
         """
         try:
             while not self.done():
@@ -209,6 +216,8 @@ class ChiefServer:
                 if reason and not self.done():
                     raise RuntimeError(reason)
                 time.sleep(poll)
+            if self.failure is not None:
+                raise self.failure
             return str(self.stop_reason)
         finally:
             self.stop()
@@ -303,15 +312,15 @@ class ChiefServer:
             if running is not None:  # a restarted worker: its trial again
                 self.expiry[running.trial_id] = time.monotonic() + self.lease
                 return running
-            reason = None
-            if not compat.retry_queue(self.oracle):
+            reason = self.stop_reason if self.failure else None
+            if reason is None and not compat.retry_queue(self.oracle):
                 reason = self._should_stop()
             trial = None if reason else self._next_trial(tuner_id)
             if trial is not None and trial.status != _STOPPED:
                 if trial.status == _RUNNING:
                     self.expiry[trial.trial_id] = time.monotonic() + self.lease
                 return trial
-            if self._busy():  # a running trial may still come back: wait
+            if self._busy() and not self.failure:  # a trial may come back: wait
                 self.oracle.tuner_ids.add(tuner_id)
                 return self._placeholder(_IDLE)
             if self.stop_reason is None:
@@ -343,8 +352,16 @@ class ChiefServer:
             # Dropped from the running trials first: keras-tuner's end_trial
             # saves before it drops it, and a restart would run it again.
             del self.oracle.ongoing_trials[tuner_id]
-            self.oracle.end_trial(trial)
             self.expiry.pop(trial.trial_id, None)
+            try:
+                self.oracle.end_trial(trial)
+            except Exception as err:  # noqa: BLE001 - it ends the search, not the call
+                # As in one process (max_consecutive_failed_trials...): the
+                # search stops; running trials may finish, none starts.
+                self.failure = err
+                self.stop_reason = f"error: {type(err).__name__}: {err}"
+                self.oracle.save()
+                self._log(f"chief: the search stops: {self.stop_reason}")
             self._on_trial_end(trial.trial_id)
             return True
 
