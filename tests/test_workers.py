@@ -374,6 +374,16 @@ def _start(directory, name, port, *extra, lease=3.0):
     return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
+def _chief_and_two_workers(directory, *extra, lease=3.0):
+    """A chief and two workers of the test script, as processes; and the port."""
+    port = free_port()
+    chief = _start(directory, "chief", port, *extra, lease=lease)
+    workers = [
+        _start(directory, f"worker-{i}", port, *extra, lease=lease) for i in (0, 1)
+    ]
+    return chief, workers, port
+
+
 def _wait_for(path: str, text: str, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -386,9 +396,7 @@ def _wait_for(path: str, text: str, timeout: float = 120.0) -> None:
 @pytest.mark.slow
 def test_a_worker_killed_mid_trial_has_its_trial_rerun_by_the_other(tmp_path):
     directory = tmp_path / "run"
-    port = free_port()
-    chief = _start(directory, "chief", port, "--sleep", "1")
-    workers = [_start(directory, f"worker-{i}", port, "--sleep", "1") for i in (0, 1)]
+    chief, workers, _ = _chief_and_two_workers(directory, "--sleep", "1")
     _wait_for(f"{directory}.worker-0.log", "[trial ")  # it finished one...
     time.sleep(1.5)  # ...and is in the middle of the next
     workers[0].send_signal(signal.SIGKILL)
@@ -409,9 +417,7 @@ def test_a_worker_killed_mid_trial_has_its_trial_rerun_by_the_other(tmp_path):
 @pytest.mark.slow
 def test_a_worker_back_after_its_lease_expired_counts_nothing_twice(tmp_path):
     directory = tmp_path / "run"
-    port = free_port()
-    chief = _start(directory, "chief", port, "--sleep", "1")
-    workers = [_start(directory, f"worker-{i}", port, "--sleep", "1") for i in (0, 1)]
+    chief, workers, _ = _chief_and_two_workers(directory, "--sleep", "1")
     _wait_for(f"{directory}.worker-0.log", "[trial ")
     time.sleep(1.0)
     workers[0].send_signal(signal.SIGSTOP)  # frozen: no heartbeat...
@@ -445,10 +451,8 @@ def test_a_worker_back_after_its_lease_expired_counts_nothing_twice(tmp_path):
 @pytest.mark.slow
 def test_a_chief_killed_and_restarted_resumes_with_the_same_workers(tmp_path):
     directory = tmp_path / "run"
-    port = free_port()
     args = ("--sleep", "1", "--max-trials", "6")
-    chief = _start(directory, "chief", port, *args, lease=4.0)
-    workers = [_start(directory, f"worker-{i}", port, *args, lease=4.0) for i in (0, 1)]
+    chief, workers, port = _chief_and_two_workers(directory, *args, lease=4.0)
     _wait_for(f"{directory}.worker-0.log", "[trial ")
     time.sleep(1.0)
     chief.send_signal(signal.SIGKILL)

@@ -334,7 +334,9 @@ def launch(
         while True:
             if chief_process is not None and chief_process.poll() is not None:
                 break
-            if group.all_exited():
+            # Workers exit 0 once the chief told them the search ended; the
+            # chief may still be finishing it (its files, the refit): wait.
+            if group.all_exited() and (chief_process is None or group.failures()):
                 break
             time.sleep(0.2)
     except KeyboardInterrupt:
@@ -342,7 +344,8 @@ def launch(
         _end([*group.processes.values(), *filter(None, [chief_process])], 0.0)
         return 130
     if chief_process is not None and chief_process.poll() is None:
-        # Every worker exited and the chief still waits for trials.
+        # Every worker exited, some with an error: the chief would wait for
+        # trials that no one runs.
         print(
             "launch: "
             + (group.all_exited() or "the workers exited")
