@@ -520,6 +520,18 @@ def test_launch_gives_each_worker_its_gpu_and_tags_its_lines(capfd):
     ]
 
 
+def test_workers_launched_for_a_chief_elsewhere_have_ids_unique_per_machine(capfd):
+    show = "print(role, flush=True)"
+    command = _role_script(show, show)
+    assert launch(command, 2, chief=("127.0.0.1", free_port()), serve=True) == 0
+    host = f"worker-{socket.gethostname()}-{os.getpid()}"
+    assert sorted(capfd.readouterr().out.splitlines()) == [
+        "[chief] chief",
+        f"[worker-0] {host}-0",
+        f"[worker-1] {host}-1",
+    ]
+
+
 def test_launch_exits_with_the_chief_s_status_and_ends_stuck_workers(capfd):
     started = time.monotonic()
     command = _role_script("sys.exit(3)", "time.sleep(60)")

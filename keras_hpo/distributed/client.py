@@ -107,13 +107,19 @@ class WorkerOracle(compat.oracle_client_class()):
         return self._oracle
 
     def __getattr__(self, name: str) -> Any:
-        if name in _FORWARDED:
-            return getattr(self.__dict__["_oracle"], name)
+        local = self.__dict__.get("_oracle")
+        if name in _FORWARDED and local is not None:
+            return getattr(local, name)
         raise AttributeError(f"`WorkerOracle` object has no attribute {name!r}")
 
     # -- calls -------------------------------------------------------------------
     def call(
-        self, name: str, request: Any, timeout: float | None = None, *, full=False
+        self,
+        name: str,
+        request: Any,
+        timeout: float | None = None,
+        *,
+        full: bool = False,
     ) -> Any:
         """Calls the chief, waiting for it up to ``chief_timeout`` seconds.
 

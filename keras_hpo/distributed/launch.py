@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -79,8 +80,6 @@ def script_command() -> list[str]:
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A port free on ``host`` now."""
-    import socket
-
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
@@ -133,6 +132,11 @@ def worker_environment(
     return env
 
 
+def _host_id() -> str:
+    """This machine and launcher, for worker IDs: ``<hostname>-<pid>``."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
 def _threads_each(workers: int, gpus: Sequence[str] | None) -> int | None:
     """Each worker's share of the cores on a CPU-only run (``None``: GPUs)."""
     if gpus:
@@ -163,6 +167,8 @@ class WorkerProcesses:
         gpus: One GPU ID per worker (then ``workers`` is their number).
         threads: TensorFlow threads per worker (default: an equal share of
             the cores on a CPU-only run).
+        prefix: The workers' tuner IDs are ``<prefix>-<i>`` (unique per
+            search: the chief tells workers apart by them).
     """
 
     def __init__(
@@ -171,8 +177,10 @@ class WorkerProcesses:
         workers: int,
         gpus: Sequence[str] | None = None,
         threads: int | None = None,
+        prefix: str = "worker",
     ):
         self.command = list(command)
+        self.prefix = prefix
         self.workers = len(gpus) if gpus else workers
         self.gpus = list(gpus) if gpus else None
         self.threads = threads or _threads_each(self.workers, self.gpus)
@@ -188,7 +196,7 @@ class WorkerProcesses:
         for i in range(self.workers):
             name = f"worker-{i}"
             env = worker_environment(
-                name,
+                f"{self.prefix}-{i}",
                 host,
                 port,
                 token,
@@ -322,7 +330,9 @@ def launch(
         check_exposure(host, token)
         token = token or secrets.token_hex(16)
         port = port or free_port(host)
-    group = WorkerProcesses(command, workers, gpus)
+    # Workers of several machines on one chief need IDs unique across them.
+    prefix = "worker" if chief is None else f"worker-{_host_id()}"
+    group = WorkerProcesses(command, workers, gpus, prefix=prefix)
     chief_process = None
     try:
         if serve:
