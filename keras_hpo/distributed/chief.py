@@ -43,6 +43,7 @@ from keras_tuner.engine import trial as kt_trial
 
 from keras_hpo import compat
 from keras_hpo.distributed import wire
+from keras_hpo.oracles.base import stop_reason
 
 __all__ = ["ChiefServer"]
 
@@ -324,7 +325,7 @@ class ChiefServer:
                 self.oracle.tuner_ids.add(tuner_id)
                 return self._placeholder(_IDLE)
             if self.stop_reason is None:
-                self.stop_reason = reason or _oracle_stop_reason(self.oracle)
+                self.stop_reason = reason or stop_reason(self.oracle)
             self.told.add(tuner_id)
             self.oracle.tuner_ids.discard(tuner_id)
             return self._placeholder(_STOPPED)
@@ -401,27 +402,12 @@ class ChiefServer:
         )
 
 
-def _oracle_stop_reason(oracle: Any) -> str:
-    max_trials = oracle.max_trials
-    if max_trials and len(oracle.trials) >= max_trials:
-        return f"max_trials: {max_trials} trials run"
-    return "the search space is exhausted"
-
-
 def _make_servicer(chief: ChiefServer) -> Any:
     """keras-tuner's servicer, with every call under the chief's rules."""
     base = _servicer_base()
     service, _ = compat.oracle_service()
 
     class Servicer(base):
-        def GetSpace(self, request, context):  # noqa: D102, N802
-            with chief.lock:
-                return super().GetSpace(request, context)
-
-        def UpdateSpace(self, request, context):  # noqa: D102, N802
-            with chief.lock:
-                return super().UpdateSpace(request, context)
-
         def CreateTrial(self, request, context):  # noqa: D102, N802
             trial = chief.create_trial(request.tuner_id)
             if trial.status == _RUNNING:  # its number rides along, as metadata
@@ -441,15 +427,20 @@ def _make_servicer(chief: ChiefServer) -> Any:
                 _lost(context, trial.trial_id)
             return service.EndTrialResponse()
 
-        def GetTrial(self, request, context):  # noqa: D102, N802
-            with chief.lock:
-                return super().GetTrial(request, context)
-
-        def GetBestTrials(self, request, context):  # noqa: D102, N802
-            with chief.lock:
-                return super().GetBestTrials(request, context)
-
+    # keras-tuner's other calls, as they are, one at a time.
+    for name in ("GetSpace", "UpdateSpace", "GetTrial", "GetBestTrials"):
+        setattr(Servicer, name, _locked(getattr(base, name), chief.lock))
     return Servicer(chief.oracle)
+
+
+def _locked(call: Callable, lock: threading.RLock) -> Callable:
+    """``call`` holding ``lock``."""
+
+    def locked(self, request, context):
+        with lock:
+            return call(self, request, context)
+
+    return locked
 
 
 def _lost(context: grpc.ServicerContext, trial_id: str) -> None:

@@ -204,7 +204,23 @@ class WorkerProcesses:
                 threads=self.threads,
                 gpu=self.gpus[i] if self.gpus else None,
             )
-            self.processes[name] = _start(self.command, env, name, self._outputs)
+            self.processes[name] = self.spawn(env, name)
+
+    def spawn(self, env: dict[str, str], tag: str) -> subprocess.Popen:
+        """Starts the command with ``env``, its lines printed with ``tag``."""
+        process = subprocess.Popen(
+            self.command,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            start_new_session=True,  # a Ctrl-C reaches the launcher, which ends it
+        )
+        output = _Tagged(process, tag)
+        output.start()
+        self._outputs.append(output)
+        return process
 
     def all_exited(self) -> str | None:
         """Why serving cannot go on (every worker exited), or ``None``."""
@@ -242,24 +258,6 @@ class WorkerProcesses:
                 file=sys.stderr,
                 flush=True,
             )
-
-
-def _start(
-    command: Sequence[str], env: dict[str, str], tag: str, outputs: list
-) -> subprocess.Popen:
-    process = subprocess.Popen(
-        list(command),
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        bufsize=1,
-        start_new_session=True,  # a Ctrl-C reaches the launcher, which ends them
-    )
-    output = _Tagged(process, tag)
-    output.start()
-    outputs.append(output)
-    return process
 
 
 def _end(processes: list[subprocess.Popen], grace: float) -> list[subprocess.Popen]:
@@ -339,7 +337,7 @@ def launch(
             env = worker_environment(
                 CHIEF, host, port, token, lease=lease, gpu="" if gpus else None
             )
-            chief_process = _start(command, env, CHIEF, group._outputs)
+            chief_process = group.spawn(env, CHIEF)
         group.start(host, port, token, lease)
         while True:
             if chief_process is not None and chief_process.poll() is not None:

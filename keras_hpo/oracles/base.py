@@ -19,10 +19,24 @@ from keras_hpo.oracles.space import HyperGrid
 from keras_hpo.oracles.space import active_values
 from keras_hpo.oracles.space import values_key
 
-__all__ = ["SearchOracle", "check_count", "check_max_trials", "check_seed"]
+__all__ = [
+    "SearchOracle",
+    "check_count",
+    "check_max_trials",
+    "check_seed",
+    "stop_reason",
+]
 
 #: Random proposals tried before a finite space is searched exhaustively.
 _MAX_RANDOM_ATTEMPTS = 64
+
+
+def stop_reason(oracle: Any) -> str:
+    """Why an oracle (any keras-tuner oracle) answered that the search stops."""
+    max_trials = oracle.max_trials
+    if max_trials and len(oracle.trials) >= max_trials:
+        return f"max_trials: {max_trials} trials run"
+    return "the search space is exhausted"
 
 
 def check_seed(seed: Any) -> int:

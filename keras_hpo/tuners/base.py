@@ -316,12 +316,14 @@ class SearchTuner(
         self.identity = search_identity(
             oracle.objective, hypermodel, cv_identity(self.cv)
         )
-        cluster = environment_cluster()
+        #: This process's place in a multi-worker search (``None``: alone),
+        #: from keras-tuner's environment variables.
+        self.cluster = environment_cluster()
         #: A worker's link to the chief's oracle (``None``: not a worker).
         self.chief_link: WorkerOracle | None = None
-        if cluster is not None and not cluster.is_chief:
+        if self.cluster is not None and not self.cluster.is_chief:
             # The chief owns the project folder: wait until it serves.
-            self.chief_link = WorkerOracle(oracle, cluster)
+            self.chief_link = WorkerOracle(oracle, self.cluster)
             self.chief_link.hello()
         self.project_lock, self._worker_process = open_project(kwargs)
         try:
@@ -458,7 +460,7 @@ class SearchTuner(
                 ``verbose`` defaults to 0: progress is one line per trial.
         """
         workers = check_workers(workers)
-        cluster = environment_cluster()
+        cluster = self.cluster
         with self._owning_project():
             fit_args, fit_kwargs = self._preflight(fit_args, fit_kwargs)
             ended_before = len(self.result_store)

@@ -19,6 +19,7 @@ from typing import Any
 from keras_tuner.engine import trial as kt_trial
 
 from keras_hpo.files import atomic_write_json
+from keras_hpo.oracles.base import stop_reason
 from keras_hpo.tuners.building import frozen_heap
 from keras_hpo.tuners.refit import describe
 
@@ -49,7 +50,7 @@ def run_search(tuner: Any, fit_args: tuple, fit_kwargs: dict) -> None:
                 tuner.pre_create_trial()
                 trials = tuner.create_trials(_step_size(tuner))
                 if not trials:
-                    tuner.stop_reason = _oracle_stop_reason(tuner.oracle)
+                    tuner.stop_reason = stop_reason(tuner.oracle)
                     break
                 for trial in trials:
                     if trial.trial_id not in begun:  # a held trial has begun
@@ -116,13 +117,6 @@ def write_search_state(tuner: Any) -> None:
             "model": describe(tuner),
         },
     )
-
-
-def _oracle_stop_reason(oracle: Any) -> str:
-    max_trials = oracle.max_trials
-    if max_trials and len(oracle.trials) >= max_trials:
-        return f"max_trials: {max_trials} trials run"
-    return "the search space is exhausted"
 
 
 def create_trials(oracle: Any, tuner_id: str, count: int) -> list[kt_trial.Trial]:

@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterable
 
 from keras_hpo.errors import NotSearchedError
+from keras_hpo.files import file_signature
 from keras_hpo.stopping.base import Curve
 from keras_hpo.tuners.results import TrialResult
 from keras_hpo.tuners.results import TrialStatus
@@ -40,6 +41,8 @@ class ResultStore:
         self.direction = direction
         #: trial_id -> `TrialResult`, for every trial that ended.
         self.trials: dict[str, TrialResult] = {}
+        # The version of each file `refresh` read (see `files.file_signature`).
+        self._read: dict[str, tuple[int, int, int] | None] = {}
 
     def __len__(self) -> int:
         return len(self.trials)
@@ -85,6 +88,23 @@ class ResultStore:
             if ended is None or result.trial_id in ended:
                 self.put(result)
         return [trial_id for trial_id in ended or [] if trial_id not in self.trials]
+
+    def refresh(self) -> None:
+        """Reads the results on disk written since the last refresh.
+
+        For a worker of a multi-worker search: the other workers' results,
+        each file read once per version (they are written atomically, so a
+        new version is a new file).
+
+        Raises:
+            ValueError: If a result file is damaged or another trial's.
+        """
+        pattern = os.path.join(self.project_dir, "trial_*", RESULT_FILE)
+        for path in glob.glob(pattern):
+            signature = file_signature(path)
+            if signature is not None and self._read.get(path) != signature:
+                self.put(TrialResult.load(path))
+                self._read[path] = signature
 
     def read(self, trial_id: str) -> TrialResult | None:
         """Reads one trial's result from disk and keeps it (``None``: none yet).

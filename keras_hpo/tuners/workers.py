@@ -75,14 +75,20 @@ class LeaseGuard(SearchCallback):
 
     def trial_callbacks(self, search, trial, execution) -> list:
         """A Keras callback that ends the training when the lease is lost."""
-        guard = self
+        return [_StopWhenLost(self)]
 
-        class _Stop(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch, logs=None):
-                if guard.lease is not None and guard.lease.lost:
-                    self.model.stop_training = True
 
-        return [_Stop()]
+class _StopWhenLost(keras.callbacks.Callback):
+    """Ends a training at an epoch's end once its guard's lease is lost."""
+
+    def __init__(self, guard: LeaseGuard):
+        super().__init__()
+        self.guard = guard
+
+    def on_epoch_end(self, epoch, logs=None):
+        lease = self.guard.lease
+        if lease is not None and lease.lost:
+            self.model.stop_training = True
 
 
 class MultiWorker:
@@ -170,7 +176,7 @@ class MultiWorker:
                 trial = self._next_trial()
                 if trial is None:
                     break
-                self.result_store.load()  # the other workers' results
+                self.result_store.refresh()  # the other workers' results
                 with Lease(oracle, trial.trial_id) as lease:
                     self.lease_guard.lease = lease
                     try:
@@ -181,7 +187,7 @@ class MultiWorker:
                 if not lease.lost and not self._still_held(trial):
                     lease.lost = True  # checked before its files are written
                 if not lease.lost:
-                    self.result_store.load()
+                    self.result_store.refresh()
                     try:
                         self.on_trial_end(trial)
                     except LeaseLost:
@@ -202,7 +208,7 @@ class MultiWorker:
         finally:
             self.lease_guard.lease = None
         self.stop_reason = "the chief ended the search"
-        self.result_store.load()
+        self.result_store.refresh()
         self.on_search_end()
 
     def _still_held(self, trial: kt_trial.Trial) -> bool:
