@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING
 from typing import Any
 from typing import TextIO
 
+import keras
 from keras_hpo.callbacks.base import SearchCallback
+from keras_hpo.callbacks.timing import CLEAR_LINE
+from keras_hpo.callbacks.timing import LiveStatus
+from keras_hpo.callbacks.timing import format_duration
+from keras_hpo.callbacks.timing import remaining_seconds
 
 if TYPE_CHECKING:  # pragma: no cover
     from keras_hpo.tuners.results import TrialResult
@@ -34,24 +39,83 @@ class ProgressPrinter(SearchCallback):
     A line looks like::
 
         [trial 3/12] val_accuracy=0.9611 best=0.9722 (trial 2) | 11 epochs,
-        4.1s | units=128 ...
+        4.1s | 13s elapsed, ~39s left | units=128 ...
 
-    (on one line).
+    (on one line): the time since the search started and an estimate of
+    the time left, from the mean time per trial of this run and the budget
+    (``max_trials``, or the grid's size, and ``max_time``; see
+    `keras_hpo.callbacks.timing.remaining_seconds`). When the output is a
+    terminal, one live line during each trial is rewritten after every
+    epoch (``[trial 3/12] epoch 4/15 val_accuracy=0.9611``) and replaced by
+    the trial's line; printed to a file or a pipe, only the trial lines.
 
     Args:
         stream: Where to print. Defaults to ``sys.stdout``.
+        live: Whether to show the live line: ``None`` (default) when the
+            stream is a terminal.
     """
 
-    def __init__(self, stream: TextIO | None = None):
+    def __init__(self, stream: TextIO | None = None, live: bool | None = None):
         self.stream = stream
+        self.live = live
         self._start = 0.0
+        self._first_trial: float | None = None
+        self._ended = 0
+        self._live_shown = False
+
+    @property
+    def _out(self) -> TextIO:
+        return self.stream or sys.stdout
 
     def _print(self, text: str) -> None:
-        print(text, file=self.stream or sys.stdout, flush=True)
+        if self._live_shown:
+            text, self._live_shown = CLEAR_LINE + text, False
+        print(text, file=self._out, flush=True)
+
+    def _is_live(self) -> bool:
+        if self.live is not None:
+            return self.live
+        isatty = getattr(self._out, "isatty", None)
+        try:
+            return bool(isatty and isatty())
+        except ValueError:  # a closed stream
+            return False
+
+    def on_trial_begin(self, search: SearchView, trial: Any) -> None:
+        """Starts the clock of the time per trial at the run's first trial."""
+        if self._first_trial is None:
+            self._first_trial = time.perf_counter()
+
+    def trial_callbacks(
+        self, search: SearchView, trial: Any, execution: int
+    ) -> list[keras.callbacks.Callback]:
+        """The live line's Keras callback, on a terminal."""
+        if not self._is_live():
+            return []
+        self._live_shown = True
+        number = search.trial_number(trial.trial_id)
+        head = f"[trial {number}/{search.expected_trials or '?'}]"
+        return [LiveStatus(self._out, head, search.objective.name)]
+
+    def _clock(self, search: SearchView) -> str:
+        """``13s elapsed, ~39s left`` (no estimate before a bound is known)."""
+        now = time.perf_counter()
+        elapsed = now - self._start
+        left = remaining_seconds(
+            elapsed=now - (self._first_trial or self._start),
+            ended=self._ended,
+            done=len(search.trial_results),
+            total=search.expected_trials,
+            max_time=search.max_time,
+            time_used=elapsed,
+        )
+        text = f"{format_duration(elapsed)} elapsed"
+        return text if left is None else f"{text}, ~{format_duration(left)} left"
 
     def on_search_begin(self, search: SearchView) -> None:
         """Prints the search's plan."""
         self._start = time.perf_counter()
+        self._first_trial, self._ended = None, 0
         total = search.expected_trials
         done = len(search.trial_results)
         plan = f"up to {total} trials" if total else "until the space is exhausted"
@@ -91,6 +155,8 @@ class ProgressPrinter(SearchCallback):
                 timing = f"{result.seconds:.1f}s"
         if result.ok and result.status.value != "completed":
             timing = f"{result.status.value.replace('_', ' ')} | {timing}"
+        self._ended += 1
+        timing = f"{timing} | {self._clock(search)}"
         self._print(f"{head} {outcome} | {timing} | {format_values(result.values)}")
 
     def on_search_end(self, search: SearchView) -> None:

@@ -17,14 +17,42 @@ from keras_hpo.callbacks.hparams import metric_columns
 from keras_hpo.callbacks.hparams import session_end_summary
 from keras_hpo.callbacks.hparams import session_start_summary
 
+from keras_hpo.files import atomic_write_json
+from keras_hpo.files import read_json
+
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Sequence
+
     import keras
     from keras_tuner.engine.trial import Trial
 
     from keras_hpo.tuners.results import TrialResult
     from keras_hpo.tuners.view import SearchView
 
-__all__ = ["TensorBoardLogger"]
+__all__ = [
+    "EXPERIMENT_FILES",
+    "IMPORTANCE_AFTER",
+    "TensorBoardLogger",
+    "importance_table",
+]
+
+#: The experiment files this logger wrote, in ``log_dir`` (the only root event
+#: files it may replace).
+EXPERIMENT_FILES = ".keras_hpo_experiment.json"
+
+#: Finished trials before the importance is written and orders the columns
+#: (with fewer, the shares are mostly noise).
+IMPORTANCE_AFTER = 10
+
+
+def importance_table(shares: dict[str, float]) -> str:
+    """A Markdown table of hyperparameter importance shares, largest first."""
+    rows = [
+        f"| {i} | {name} | {share:.3f} |"
+        for i, (name, share) in enumerate(shares.items(), 1)
+    ]
+    head = "| rank | hyperparameter | share of variance (fANOVA) |\n|---|---|---|"
+    return "\n".join([head, *rows])
 
 
 class TensorBoardLogger(SearchCallback):
@@ -48,7 +76,12 @@ class TensorBoardLogger(SearchCallback):
       execution has its own ``trial_<id>/execution_<n>/train`` and
       ``.../validation``.
     * ``search``: ``search/objective`` (each finished trial's score) and
-      ``search/best_so_far``, against the trial number.
+      ``search/best_so_far``, against the trial number; at the end of a
+      search with at least `IMPORTANCE_AFTER` finished trials, the text
+      ``importance`` (each hyperparameter's share of the score's variance,
+      see `keras_hpo.analysis.importance`), and the HParams experiment is
+      written again with its columns in that order (replacing the
+      experiment file it wrote before, and only that).
 
     Writers open when they first have something to write, flush after every
     epoch or trial and close at the end of each trial (the search run at the
@@ -86,19 +119,54 @@ class TensorBoardLogger(SearchCallback):
         self._search = EventLog(os.path.join(self.log_dir, "search"))
         if glob.glob(os.path.join(self.log_dir, "events.out.tfevents.*")):
             return
+        self._write_experiment(search, search.importance)
+
+    def _write_experiment(self, search: SearchView, order: Sequence[str]) -> None:
+        """Writes the HParams experiment and notes its file as ours."""
         objective = search.objective.name
         metrics = metric_columns(objective, search.logged_metrics or [objective])
         root = EventLog(self.log_dir)
-        root.write(experiment_summary(search.space, metrics, search.importance))
+        root.write(experiment_summary(search.space, metrics, order))
         root.close()
+        atomic_write_json(
+            os.path.join(self.log_dir, EXPERIMENT_FILES),
+            {"written_by": "keras_hpo", "files": [os.path.basename(root.path)]},
+        )
 
     def on_search_end(self, search: SearchView) -> None:
-        """Closes every writer still open."""
+        """Writes the hyperparameters' importance; closes every writer still open."""
         for log in self._trials.values():
             log.close()
         self._trials.clear()
+        shares = search.measured_importance(IMPORTANCE_AFTER)
+        if shares and self._search is not None:
+            done = len([r for r in search.results() if r.ok])
+            self._search.write(
+                text_summary("importance", importance_table(shares)), done
+            )
+            self._reorder_experiment(search, list(shares))
         if self._search is not None:
             self._search.close()
+
+    def _reorder_experiment(self, search: SearchView, order: list[str]) -> None:
+        """Writes the experiment again, its columns in ``order``.
+
+        TensorBoard keeps the first experiment it reads, so the old one must
+        go: only when every experiment file in the folder is one this logger
+        wrote (named in `EXPERIMENT_FILES`); otherwise the order stays.
+        """
+        root = glob.glob(os.path.join(self.log_dir, "events.out.tfevents.*"))
+        try:
+            ours = set(
+                read_json(os.path.join(self.log_dir, EXPERIMENT_FILES), "")["files"]
+            )
+        except (ValueError, KeyError, TypeError):
+            return
+        if not root or {os.path.basename(path) for path in root} - ours:
+            return
+        self._write_experiment(search, order)
+        for path in root:
+            os.remove(path)
 
     # -- one trial ---------------------------------------------------------------
     def on_trial_begin(self, search: SearchView, trial: Trial) -> None:

@@ -104,6 +104,7 @@ if TYPE_CHECKING:  # pragma: no cover
 #: Subpackages reachable as attributes (``keras_hpo.oracles.GridOracle``)
 #: without importing them first, as after ``import keras_tuner``.
 _SUBPACKAGES = (
+    "analysis",
     "callbacks",
     "distributed",
     "fused",

@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_options(tune)
     _add_summary(sub)
     _add_predict(sub)
+    _add_report(sub)
     _add_tensorboard(sub)
     _add_launch(sub)
     parser.epilog = "The options of `keras-hpo tune`:\n\n" + tune.format_help()
@@ -253,6 +254,49 @@ def _add_predict(sub) -> None:
     predict.add_argument(
         "--output", metavar="PATH", default=None, help="CSV to write (default: print)"
     )
+
+
+def _add_report(sub) -> None:
+    """``keras-hpo report DIR``."""
+    report = sub.add_parser(
+        "report",
+        help="write a search's plots and an HTML page of its trials",
+        description="Draw the optimization history, hyperparameter importance, "
+        "parallel coordinates, slices and learning curves of the search in DIR "
+        "as PNG files and write index.html (no JavaScript, no network) showing "
+        "them and the trial table, best first. Prints the paths written. "
+        'Needs matplotlib (pip install "keras-hpo[report]").',
+        formatter_class=_Formatter,
+    )
+    report.add_argument(
+        "directory", metavar="DIR", help="the project directory of the search"
+    )
+    report.add_argument(
+        "--output",
+        metavar="OUT",
+        default=None,
+        help="folder to write (default: DIR/report); an existing folder must be "
+        "empty or an earlier report's",
+    )
+    report.add_argument(
+        "--seed", type=_seed, default=0, help="seed of the importance estimate"
+    )
+
+
+def _report(args) -> int:
+    from keras_hpo.analysis.report import write_report
+
+    try:
+        written = write_report(args.directory, args.output, seed=args.seed)
+    except ValueError as err:  # the library's argument, as the flag it is here
+        message = str(err).replace("`output_dir`", "`--output`")
+        raise ValueError(message.replace("output_dir=", "--output ")) from err
+    except ImportError as err:  # matplotlib is missing: say how to install it
+        print(f"keras-hpo report: error: {err}", file=sys.stderr)
+        return 1
+    for path in written.values():
+        print(path)
+    return 0
 
 
 def _add_tensorboard(sub) -> None:
@@ -531,6 +575,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "summary": _summary,
         "tensorboard": _tensorboard,
         "predict": _predict,
+        "report": _report,
         "launch": _launch,
     }
     if args.command in commands:

@@ -54,7 +54,7 @@ SCRIPT = Path(sys.executable).parent / "keras-hpo"
 
 TRIAL_LINE = re.compile(
     r"^\[trial (\d+)/(\d+)\] (\w+)=([0-9.]+) best=([0-9.]+) \(trial (\d+)\) \| "
-    r"(\d+) epochs, [0-9.]+s \| (.*)$",
+    r"(\d+) epochs, [0-9.]+s \| (\S+) elapsed(?:, ~(\S+) left)? \| (.*)$",
     re.M,
 )
 
@@ -87,7 +87,9 @@ def trials(stdout: str) -> list[dict]:
             "best": float(m[4]),
             "best_number": int(m[5]),
             "epochs": int(m[6]),
-            "values": dict(pair.split("=", 1) for pair in m[7].split()),
+            "elapsed": m[7],
+            "left": m[8] or None,
+            "values": dict(pair.split("=", 1) for pair in m[9].split()),
         }
         for m in TRIAL_LINE.findall(stdout)
     ]
@@ -216,6 +218,10 @@ def test_tune_on_digits_prints_trials_best_and_test_score_then_resumes(
     assert {t["objective"] for t in lines} == {"val_accuracy"}
     assert {t["epochs"] for t in lines} == {2}
     assert all(set(t["values"]) == KNOBS for t in lines)
+    # Output to a pipe: no live epoch line; each trial line has the time so
+    # far and the time left (none after the last trial).
+    assert "\r" not in out and "epoch 1/2" not in out
+    assert all(t["left"] is not None for t in lines) and lines[-1]["left"] == "0.0s"
     # Each line's running best is the best score so far.
     for index, line in enumerate(lines):
         assert line["best"] == max(t["score"] for t in lines[: index + 1])

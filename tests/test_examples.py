@@ -370,3 +370,30 @@ def test_sklearn_random_forest_agrees_with_grid_search_cv(tmp_path):
     assert summary["random_test_accuracy"] > 0.85
     assert "same best_params_ and best_score_ (to 1e-12): True" in out
     assert "[trial 27/27] val_accuracy=" in out
+
+
+# -- 7. after the search: importance, an ensemble, features, the report ---------
+@pytest.mark.slow  # about 40 s: the default run has to stay under 12 minutes
+def test_after_the_search(tmp_path):
+    out = run_example(
+        "after_the_search.py",
+        "--trials",
+        "6",
+        "--epochs",
+        "3",
+        "--directory",
+        str(tmp_path),
+        "--project-name",
+        "after",
+    )
+    summary = example_result(tmp_path / "after")
+    assert len(trial_results(tmp_path / "after")) == 6
+    assert abs(sum(summary["importance"].values()) - 1.0) < 1e-9
+    assert len(summary["ensemble"]["members"]) == 3
+    # The saved ensemble, loaded back, predicts exactly as before.
+    assert summary["loaded_ensemble_test_accuracy"] == summary["ensemble_test_accuracy"]
+    assert 0.5 < summary["ensemble_test_accuracy"] <= 1.0
+    assert len(summary["top_features"]) == 5
+    assert all(re.fullmatch(r"x\d+", name) for name in summary["top_features"])
+    assert Path(summary["report"]).is_file()
+    assert "ensemble of trials" in out and "importance: " in out

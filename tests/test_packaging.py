@@ -47,6 +47,20 @@ PUBLIC = {
         "param_distributions_to_hyperparameters",
         "param_grid_to_hyperparameters",
     ],
+    "keras_hpo.analysis": [
+        "MajorityVote",
+        "Trials",
+        "build_ensemble",
+        "hyperparameter_importance",
+        "permutation_importance",
+        "plot_importance",
+        "plot_learning_curves",
+        "plot_optimization_history",
+        "plot_parallel_coordinates",
+        "plot_slice",
+        "trials_of",
+        "write_report",
+    ],
     "keras_hpo.callbacks": [
         "DeviceProbe",
         "EpochRecorder",
@@ -306,6 +320,7 @@ def test_the_wheel_holds_keras_hpo_callbacks_and_no_top_level_callbacks(wheel):
     )
     assert packages == [
         "keras_hpo",
+        "keras_hpo/analysis",
         "keras_hpo/callbacks",
         "keras_hpo/distributed",
         "keras_hpo/fused",
@@ -428,3 +443,5 @@ def test_python_requirement_and_dependencies_are_declared():
     assert meta["scripts"] == {"keras-hpo": "keras_hpo.cli:main"}
     test_extras = {d.split(">")[0] for d in meta["optional-dependencies"]["test"]}
     assert {"pytest", "setuptools", "wheel"} <= test_extras
+    # keras-hpo report draws with matplotlib, an extra of its own.
+    assert meta["optional-dependencies"]["report"] == ["matplotlib>=3.7"]

@@ -135,8 +135,9 @@ class KillOnce(keras.callbacks.Callback):
     # once: before keras_hpo's own callbacks saw that epoch.
     def on_epoch_end(self, epoch, logs=None):
         marker = os.path.join(sys.argv[1], "killed")
-        trials = len(os.listdir(os.path.join(sys.argv[1], "p", "tensorboard")))
-        if epoch == 2 and trials >= 3 and not os.path.exists(marker):
+        runs = os.listdir(os.path.join(sys.argv[1], "p", "tensorboard"))
+        trials = len([run for run in runs if run.startswith("trial_")])
+        if epoch == 2 and trials >= 2 and not os.path.exists(marker):
             open(marker, "w").close()
             os.kill(os.getpid(), signal.SIGKILL)
 

@@ -40,7 +40,12 @@ def now(tmp_path_factory):
     return _Searches(str(tmp_path_factory.mktemp("same")))
 
 
-@pytest.mark.parametrize("search", ["random", "grid", "isolated"])
+@pytest.mark.parametrize(
+    "search",
+    # The isolated search (16 s) is slow: tests/test_isolation.py checks in
+    # the default run that a trial in a child process trains as in-process.
+    ["random", "grid", pytest.param("isolated", marks=pytest.mark.slow)],
+)
 @pytest.mark.parametrize("part", ["cv_results_", "history", "seed", "kept"])
 def test_a_seeded_search_gives_the_reference_results(now, search, part):
     reference = json.loads(REFERENCE.read_text())

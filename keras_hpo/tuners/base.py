@@ -44,6 +44,7 @@ from keras_hpo.protocols import is_plain_fit
 from keras_hpo.stopping.base import Stopper
 from keras_hpo.tuners import loop
 from keras_hpo.tuners import preflight
+from keras_hpo.tuners.analysis_api import SearchAnalysis
 from keras_hpo.tuners.arguments import model_logs
 from keras_hpo.tuners.checkpoint import resume_point
 from keras_hpo.tuners.checkpoint_store import CheckpointStore
@@ -90,6 +91,7 @@ __all__ = ["SearchTuner"]
 
 
 class SearchTuner(
+    SearchAnalysis,
     SklearnResults,
     TrialRecorder,
     TrialFusion,
@@ -271,6 +273,8 @@ class SearchTuner(
         if estimator and self.cv is None:
             self.cv = 5  # scikit-learn's default: an estimator is cross-validated
         self.folds: Folds | None = None
+        #: ``(fit_args, fit_kwargs)`` of the last `search`, after its checks.
+        self.searched_data: tuple[tuple, dict] | None = None
         if self.cv is not None and kwargs.get("executions_per_trial", 1) > 1:
             raise bad_value(
                 "executions_per_trial",
@@ -463,6 +467,7 @@ class SearchTuner(
         cluster = self.cluster
         with self._owning_project():
             fit_args, fit_kwargs = self._preflight(fit_args, fit_kwargs)
+            self.searched_data = (fit_args, fit_kwargs)
             ended_before = len(self.result_store)
             if cluster is not None and not cluster.is_chief:
                 self.work_search(fit_args, fit_kwargs)

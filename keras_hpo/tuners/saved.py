@@ -14,8 +14,10 @@ FILE`` uses it.
 
 What needs the hypermodel and the data (`retrain`, another search) is on
 the tuner: make it again on the same ``directory`` and ``project_name``
-and it resumes from the same files. This module only reads; it must not
-train or write anything.
+and it resumes from the same files. `importance`, `feature_importance` and
+`ensemble` work here too (`keras_hpo.tuners.analysis_api`). This module
+only reads (an ensemble's record, ``ensemble.json``, is the one file
+written); it must not train anything.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from sklearn.metrics import get_scorer
 
 from keras_hpo.errors import NotSearchedError
 from keras_hpo.summary import read_project
+from keras_hpo.tuners.analysis_api import SearchAnalysis
 from keras_hpo.tuners.checkpoint import BEST_FILE
 from keras_hpo.tuners.estimator import estimator_predict
 from keras_hpo.tuners.estimator import estimator_predict_proba
@@ -63,7 +66,7 @@ def load(project_dir: str) -> SavedSearch:
     return SavedSearch(project_dir)
 
 
-class SavedSearch:
+class SavedSearch(SearchAnalysis):
     """A search's results and refit model, read from disk.
 
     Args:
@@ -274,11 +277,19 @@ class SavedSearch:
                 be saved by name: call it on `best_estimator_`), or the model
                 does not say what it predicts.
         """
+        return self._score_model(self.best_estimator_, x, y)
+
+    def _ranking(self) -> dict[str, Any] | None:
         record = self._described()
-        ranking = next(
+        return next(
             (s for s in record.get("scores", []) if s["name"] == record.get("ranking")),
             None,
         )
+
+    def _score_model(self, model: Any, x: Any, y: Any) -> float:
+        """`score` of ``model`` (the best estimator, or an ensemble)."""
+        record = self._described()
+        ranking = self._ranking()
         if ranking is not None and ranking.get("callable"):
             raise TypeError(
                 f"The search was ranked by a scorer callable ({ranking['name']}), "
@@ -291,7 +302,7 @@ class SavedSearch:
         elif ranking is not None and not record.get("sklearn"):
             metric = ranking["logged"].removeprefix("val_")
         return estimator_score(
-            self.best_estimator_,
+            model,
             x,
             y,
             task=record.get("task"),
@@ -300,3 +311,23 @@ class SavedSearch:
             scorer=scorer,
             metric=metric,
         )
+
+    def _score_direction(self) -> str:
+        """Whether `score` is better higher (``"max"``) or lower."""
+        ranking = self._ranking()
+        if ranking is None or ranking.get("scorer") or self._described().get("sklearn"):
+            return "max"
+        return ranking.get("direction", "max")
+
+    def _is_sklearn(self) -> bool:
+        return bool(self._described().get("sklearn"))
+
+    def _model_task(self) -> str | None:
+        return self._described().get("task")
+
+    def _kept_model(self, trial_id: str) -> Any:
+        return self.trial_model(trial_id)
+
+    def _validation_data(self) -> None:
+        """A saved search keeps no data: pass ``validation_data=``."""
+        return None

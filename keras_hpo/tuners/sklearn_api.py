@@ -23,6 +23,7 @@ from keras_hpo.tuners.estimator import estimator_predict
 from keras_hpo.tuners.estimator import estimator_predict_proba
 from keras_hpo.tuners.estimator import estimator_score
 from keras_hpo.tuners.estimator import require_classifier
+from keras_hpo.tuners.folds import explicit_validation
 from keras_hpo.tuners.graph_memory import released_gradient_functions
 from keras_hpo.tuners.results import TrialResult
 
@@ -179,9 +180,13 @@ class SklearnResults:
             TypeError: If there is no ``scoring=`` and the hypermodel does
                 not say what it predicts.
         """
+        return self._score_model(self.best_estimator_, x, y)
+
+    def _score_model(self, model: Any, x: Any, y: Any) -> float:
+        """`score` of ``model`` (the best estimator, or an ensemble)."""
         ranking = self.scoring.ranking if self.scoring is not None else None
         return estimator_score(
-            self.best_estimator_,
+            model,
             x,
             y,
             task=self._task(),
@@ -194,6 +199,31 @@ class SklearnResults:
     @property
     def _sklearn(self) -> bool:
         return isinstance(self.hypermodel, SklearnHyperModel)
+
+    def _is_sklearn(self) -> bool:
+        return self._sklearn
+
+    def _score_direction(self) -> str:
+        """Whether `score` is better higher (``"max"``) or lower."""
+        ranking = self.scoring.ranking if self.scoring is not None else None
+        if ranking is None or ranking.scorer is not None:
+            return "max"
+        return ranking.direction
+
+    def _model_task(self) -> str | None:
+        return self._task()
+
+    def _kept_model(self, trial_id: str) -> keras.Model:
+        """A trial's saved model (its best epoch's weights), loaded afresh."""
+        return self.load_model(self.oracle.get_trial(trial_id))
+
+    def _validation_data(self) -> tuple[Any, Any] | None:
+        """The data the last `search` validated on (``None``: unknown, ``cv=``)."""
+        data = getattr(self, "searched_data", None)
+        if data is None or self.folds is not None:
+            return None
+        fit_args, fit_kwargs = explicit_validation(*data)
+        return fit_kwargs.get("validation_data")
 
     def _task(self) -> str | None:
         """The hypermodel's task (``"classification"``...), if it says."""

@@ -94,6 +94,25 @@ class SearchView:
         return self._tuner.expected_trials
 
     @property
+    def max_time(self) -> float | None:
+        """The search's ``max_time`` in seconds (``None``: no time limit)."""
+        return self._tuner.limits.max_time
+
+    def measured_importance(self, at_least: int = 2) -> dict[str, float] | None:
+        """Hyperparameter importance from the finished trials (`importance`).
+
+        Args:
+            at_least: ``None`` is returned with fewer finished trials.
+        """
+        if len([r for r in self._tuner.results() if r.ok]) < at_least:
+            return None
+        return self._tuner.importance()
+
+    def trial_number(self, trial_id: str) -> int:
+        """A trial's 1-based number in the search (the chief's, with workers)."""
+        return self._tuner.trial_number(self._tuner.oracle.get_trial(trial_id))
+
+    @property
     def logged_metrics(self) -> list[str]:
         """Metric names the model logs, when known before the first trial."""
         return list(self._tuner.logged_metrics)

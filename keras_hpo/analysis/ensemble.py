@@ -1,0 +1,161 @@
+"""An ensemble of trained models as one ordinary Keras model.
+
+`build_ensemble` wraps the top trials' models, each called on the same
+inputs, into one functional Keras model: ``"mean"`` averages their outputs
+(class probabilities, or regression values), ``"vote"`` outputs each class's
+share of the members' votes (each member votes for its most probable class;
+ties go to the class with the highest mean probability). The result saves
+and loads with ``model.save`` / ``keras.models.load_model`` like any model
+(``"vote"`` uses `MajorityVote`, registered with Keras when
+``keras_hpo`` is imported). This module builds models; it must not train
+them or know about trials.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from keras_hpo.errors import bad_value
+
+__all__ = ["METHODS", "MajorityVote", "build_ensemble"]
+
+#: The ways members are combined.
+METHODS = ("mean", "vote")
+
+#: The weight of the mean probability in a vote: it only breaks ties.
+_TIE_BREAK = 1e-4
+
+
+@keras.saving.register_keras_serializable(package="keras_hpo")
+class MajorityVote(keras.layers.Layer):
+    """Each class's share of votes from several models' probabilities.
+
+    Called on a list of tensors of shape (batch, classes) (one per member),
+    it returns (batch, classes) shares that sum to 1; with one output unit
+    (a binary classifier's probability of class 1) the share of members
+    that say class 1. A tie goes to the class with the highest mean
+    probability (it adds at most ``1e-4`` to a share before normalising).
+    """
+
+    def call(self, inputs: list[Any]) -> Any:
+        """The vote shares of the members' outputs ``inputs``."""
+        ops = keras.ops
+        stacked = ops.stack(inputs, axis=0)  # (members, batch, classes)
+        mean = ops.mean(stacked, axis=0)
+        if stacked.shape[-1] == 1:
+            votes = ops.mean(ops.cast(stacked >= 0.5, mean.dtype), axis=0)
+            return ops.clip(votes + _TIE_BREAK * (mean - 0.5), 0.0, 1.0)
+        classes = stacked.shape[-1]
+        votes = ops.mean(ops.one_hot(ops.argmax(stacked, axis=-1), classes), axis=0)
+        votes = ops.cast(votes, mean.dtype) + _TIE_BREAK * mean
+        return votes / ops.sum(votes, axis=-1, keepdims=True)
+
+    def compute_output_shape(self, input_shape: list[tuple]) -> tuple:
+        """One member's output shape."""
+        return tuple(input_shape[0])
+
+
+def build_ensemble(
+    models: list[keras.Model],
+    method: str = "mean",
+    *,
+    task: str | None = None,
+    names: list[str] | None = None,
+    name: str = "ensemble",
+) -> keras.Model:
+    """One Keras model combining ``models``, which take the same inputs.
+
+    Args:
+        models: Trained models with the same inputs and output shape (the
+            ensemble holds copies of them, without their optimizers).
+        method: ``"mean"`` (average the outputs) or ``"vote"`` (majority
+            vote of classifiers).
+        task: What the models predict (``"classification"``, ``"binary"``,
+            ``"regression"``; ``None``: unknown); ``"vote"`` needs a
+            classifier.
+        names: A unique name per member (e.g. ``trial_0003``), so the
+            members can be told apart in ``model.summary()`` and saved
+            together. Defaults to ``member_<i>``.
+        name: The ensemble model's name.
+
+    Returns:
+        A functional Keras model, compiled as the first member was (so
+        ``evaluate`` reports the same metrics), never trained.
+
+    Raises:
+        ValueError: For an unknown method, a vote of a regression, no
+            models, or members whose outputs differ in shape.
+    """
+    if method not in METHODS:
+        raise bad_value(
+            "method",
+            method,
+            "is not a way to combine models",
+            f"Pass one of {', '.join(map(repr, METHODS))}.",
+        )
+    if not models:
+        raise bad_value("models", models, "is empty", "Pass at least one model.")
+    if method == "vote" and task not in ("classification", "binary"):
+        raise bad_value(
+            "method",
+            method,
+            f"needs classifiers, and these models predict {task or 'an unknown task'}",
+            "Pass method='mean' (it averages regression outputs).",
+        )
+    shapes = {tuple(m.outputs[0].shape[1:]) for m in models}
+    if len(shapes) > 1:
+        raise bad_value(
+            "models",
+            f"{len(models)} models with output shapes {sorted(shapes)}",
+            "cannot be combined: their outputs differ in shape",
+            "Ensemble trials of one search (one task, one output layer).",
+        )
+    names = names or [f"member_{i}" for i in range(len(models))]
+    config = models[0].get_compile_config()
+    models = [
+        _uncompiled(model, member) for model, member in zip(models, names, strict=True)
+    ]
+    inputs = _fresh_inputs(models[0])
+    outputs = [model(inputs) for model in models]
+    if len(outputs) == 1:
+        combined = outputs[0]
+    elif method == "mean":
+        combined = keras.layers.Average(name="mean")(outputs)
+    else:
+        combined = MajorityVote(name="vote")(outputs)
+    ensemble = keras.Model(inputs, combined, name=name)
+    if config:
+        ensemble.compile_from_config(config)
+    return ensemble
+
+
+def _uncompiled(model: keras.Model, name: str) -> keras.Model:
+    """A copy of ``model`` with its weights, named ``name``, without optimizer.
+
+    A compiled member would carry its optimizer into the ensemble's file,
+    and loading it would warn that the optimizer's variables do not match.
+    """
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    copy.name = name
+    return copy
+
+
+def _fresh_inputs(model: keras.Model) -> Any:
+    """New ``keras.Input``s shaped like ``model``'s, in the same structure."""
+    try:
+        struct = model.input
+    except (AttributeError, ValueError):
+        struct = list(model.inputs)
+    if isinstance(struct, (list, tuple)) and len(struct) == 1:
+        struct = struct[0]
+    if isinstance(struct, dict):
+        return {
+            key: keras.Input(shape=t.shape[1:], dtype=t.dtype, name=key)
+            for key, t in struct.items()
+        }
+    return keras.tree.map_structure(
+        lambda t: keras.Input(shape=t.shape[1:], dtype=t.dtype), struct
+    )

@@ -1,0 +1,161 @@
+"""The progress line's time so far and time left, and the live epoch line.
+
+The estimate is checked against the real remaining time of a search whose
+trials take equal time (each epoch lasts 0.4 s); the live line is checked on
+a stream that says it is a terminal, and its absence on one that does not.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+
+import keras
+import numpy as np
+import pytest
+from keras_hpo.callbacks import ProgressPrinter
+from keras_hpo.callbacks.timing import CLEAR_LINE
+from keras_hpo.callbacks.timing import LiveStatus
+from keras_hpo.callbacks.timing import format_duration
+from keras_hpo.callbacks.timing import remaining_seconds
+
+import keras_hpo
+
+LEFT = re.compile(r"^\[trial (\d+)/(\d+)\] .* \| (\S+) elapsed, ~(\S+) left \| ")
+
+
+class Timed(io.StringIO):
+    """A stream that notes when each line was written."""
+
+    def __init__(self, tty: bool = False):
+        super().__init__()
+        self.tty = tty
+        self.lines: list[tuple[float, str]] = []
+
+    def write(self, text: str) -> int:
+        for line in text.splitlines():
+            if line.strip():
+                self.lines.append((time.perf_counter(), line))
+        return super().write(text)
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+class SlowEpochs(keras.callbacks.Callback):
+    """Makes every epoch take at least ``seconds``: trials of equal length."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = seconds
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._began = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        time.sleep(max(0.0, self.seconds - (time.perf_counter() - self._began)))
+
+
+def seconds(text: str) -> float:
+    """The inverse of `format_duration` for its three forms."""
+    if text.endswith("s") and "m" not in text:
+        return float(text[:-1])
+    if "h" in text:
+        hours, minutes = text.rstrip("m").split("h")
+        return int(hours) * 3600 + int(minutes) * 60
+    minutes, rest = text.rstrip("s").split("m")
+    return int(minutes) * 60 + int(rest)
+
+
+def search(tmp_path, stream: Timed, trials: int, epoch_seconds: float, **kwargs):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    tuner = keras_hpo.GridSearch(
+        keras_hpo.HyperMLP(num_classes=2, num_layers=1, units=8, activation="relu"),
+        param_grid={"dropout": [i / 20 for i in range(trials)]},
+        directory=str(tmp_path),
+        tensorboard_dir=None,
+        refit=False,
+        verbose=0,
+        search_callbacks=[ProgressPrinter(stream)],
+        **kwargs,
+    )
+    tuner.search(
+        x, y, validation_split=0.25, epochs=2, callbacks=[SlowEpochs(epoch_seconds)]
+    )
+    return tuner
+
+
+def test_format_duration():
+    assert [format_duration(s) for s in (0.04, 3.21, 42.4, 185, 3725)] == [
+        "0.0s",
+        "3.2s",
+        "42s",
+        "3m05s",
+        "1h02m",
+    ]
+    assert all(
+        seconds(format_duration(s)) == pytest.approx(s, abs=0.6) for s in (3.2, 42, 185)
+    )
+
+
+def test_remaining_seconds_from_the_mean_trial_and_the_budget():
+    # 4 of 8 trials in 10 s: 4 more at 2.5 s each.
+    assert remaining_seconds(elapsed=10, ended=4, done=4, total=8) == 10
+    # Resumed: 2 ended before this run, the rate is this run's.
+    assert remaining_seconds(elapsed=10, ended=4, done=6, total=8) == 5
+    # max_time: trials start until it is used up (2.1 s left: one more start).
+    assert remaining_seconds(
+        elapsed=10, ended=4, done=4, total=None, max_time=12.1
+    ) == pytest.approx(2.5)
+    assert remaining_seconds(elapsed=10, ended=4, done=4, total=8, max_time=11) == 2.5
+    # No bound, or no trial ended yet: no estimate.
+    assert remaining_seconds(elapsed=10, ended=4, done=4, total=None) is None
+    assert remaining_seconds(elapsed=1, ended=0, done=0, total=8) is None
+
+
+def test_estimate_after_half_the_trials_is_within_20_percent(tmp_path):
+    stream = Timed()
+    search(tmp_path, stream, trials=6, epoch_seconds=0.4)
+    lines = [(t, LEFT.match(line)) for t, line in stream.lines if LEFT.match(line)]
+    assert [int(m[1]) for _, m in lines] == list(range(1, 7))
+    assert {int(m[2]) for _, m in lines} == {6}
+    half_time, half = lines[2]
+    real = lines[-1][0] - half_time
+    estimate = seconds(half[4])
+    print(f"after 3 of 6 trials: estimated {estimate:.2f}s left, real {real:.2f}s")
+    assert real > 2.4  # 3 trials of 2 epochs of 0.4 s
+    assert abs(estimate - real) <= 0.2 * real, (estimate, real)
+    assert seconds(lines[-1][1][4]) == 0.0
+    # Elapsed grows with the lines.
+    elapsed = [seconds(m[3]) for _, m in lines]
+    assert elapsed == sorted(elapsed) and elapsed[-1] >= 4.8
+
+
+def test_live_line_on_a_terminal_only(tmp_path):
+    terminal = Timed(tty=True)
+    search(tmp_path / "tty", terminal, trials=2, epoch_seconds=0.0)
+    out = terminal.getvalue()
+    assert f"{CLEAR_LINE}[trial 1/2] epoch 1/2 val_accuracy=" in out
+    assert f"{CLEAR_LINE}[trial 2/2] epoch 2/2 val_accuracy=" in out
+    # Each trial's line replaces the live one and ends with a newline.
+    assert re.search(
+        r"epoch 2/2 val_accuracy=[0-9.]+\r\x1b\[K\[trial 1/2\] val_accuracy=[^\r]*\n",
+        out,
+    )
+    file = Timed(tty=False)
+    search(tmp_path / "file", file, trials=2, epoch_seconds=0.0)
+    assert "\r" not in file.getvalue() and "epoch 1/2" not in file.getvalue()
+
+
+def test_live_status_pickles_with_its_standard_stream():
+    import pickle
+    import sys
+
+    live = pickle.loads(pickle.dumps(LiveStatus(sys.stdout, "[trial 1/2]", "loss")))
+    assert live.stream is sys.stdout and live.head == "[trial 1/2]"
+    other = pickle.loads(pickle.dumps(LiveStatus(io.StringIO(), "[trial 1/2]", "loss")))
+    assert other.stream is None  # in a child process it stays silent
+    other.on_epoch_end(0, {"loss": 1.0})
