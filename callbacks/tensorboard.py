@@ -121,16 +121,27 @@ class TensorBoardLogger(SearchCallback):
             return
         self._write_experiment(search, search.importance)
 
-    def _write_experiment(self, search: SearchView, order: Sequence[str]) -> None:
-        """Writes the HParams experiment and notes its file as ours."""
+    def _write_experiment(
+        self, search: SearchView, order: Sequence[str], also: Sequence[str] = ()
+    ) -> str:
+        """Writes the HParams experiment, notes its file (and ``also``) as ours.
+
+        Returns:
+            The new file's name.
+        """
         objective = search.objective.name
         metrics = metric_columns(objective, search.logged_metrics or [objective])
         root = EventLog(self.log_dir)
         root.write(experiment_summary(search.space, metrics, order))
         root.close()
+        name = os.path.basename(root.path)
+        self._note_experiment_files([name, *also])
+        return name
+
+    def _note_experiment_files(self, names: list[str]) -> None:
         atomic_write_json(
             os.path.join(self.log_dir, EXPERIMENT_FILES),
-            {"written_by": "keras_hpo", "files": [os.path.basename(root.path)]},
+            {"written_by": "keras_hpo", "files": sorted(names)},
         )
 
     def on_search_end(self, search: SearchView) -> None:
@@ -164,9 +175,12 @@ class TensorBoardLogger(SearchCallback):
             return
         if not root or {os.path.basename(path) for path in root} - ours:
             return
-        self._write_experiment(search, order)
+        # Killed before the old file is gone, both stay listed as ours.
+        old = [os.path.basename(path) for path in root]
+        new = self._write_experiment(search, order, also=old)
         for path in root:
             os.remove(path)
+        self._note_experiment_files([new])
 
     # -- one trial ---------------------------------------------------------------
     def on_trial_begin(self, search: SearchView, trial: Trial) -> None:

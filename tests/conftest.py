@@ -61,6 +61,34 @@ def digits():
     return train_test_split(x, y, test_size=0.25, random_state=0, stratify=y)
 
 
+def digits_tuner(directory: str):
+    """A 12-trial random search of HyperMLP on digits, TensorBoard on."""
+    import keras_hpo
+
+    return keras_hpo.RandomSearch(
+        keras_hpo.HyperMLP(num_classes=10),
+        max_trials=12,
+        seed=1,
+        directory=directory,
+        project_name="digits",
+        refit=False,
+        verbose=0,
+    )
+
+
+@pytest.fixture(scope="session")
+def finished_digits_search(tmp_path_factory, digits):
+    """`digits_tuner` after its search (2 epochs): ``(tuner, (x_test, y_test))``.
+
+    Shared by the analyses and the report (about 18 s); tests that write
+    into its project write only files of their own.
+    """
+    x_train, x_test, y_train, y_test = digits
+    tuner = digits_tuner(str(tmp_path_factory.mktemp("finished_digits")))
+    tuner.search(x_train, y_train, validation_split=0.2, epochs=2)
+    return tuner, (x_test, y_test)
+
+
 @pytest.fixture
 def tiny_classification():
     """200 samples of 8 features, 3 classes: fast enough for many trials."""

@@ -102,6 +102,7 @@ def test_cv_results_has_every_column_scikit_learn_has(digits_cv3):
     assert theirs <= set(tuner.cv_results_)
 
 
+@pytest.mark.slow  # 9 s; an int cv= and its folds are checked in the default run
 def test_splitters_and_index_pairs_are_used_as_given(tmp_path, tiny_classification):
     x, y = tiny_classification
     pairs = [

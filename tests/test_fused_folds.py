@@ -44,6 +44,7 @@ def _search(directory, digits, fuse, **kwargs):
     return tuner
 
 
+@pytest.mark.slow  # 9 s; the pruning test below fuses folds in the default run
 def test_folds_fuse_and_keep_what_folds_one_by_one_keep(tmp_path, digits):
     alone = _search(tmp_path, digits, fuse=1)
     fused = _search(tmp_path, digits, fuse=4)

@@ -119,6 +119,7 @@ def test_remaining_seconds_from_the_mean_trial_and_the_budget():
 def test_estimate_after_half_the_trials_is_within_20_percent(tmp_path):
     stream = Timed()
     search(tmp_path, stream, trials=6, epoch_seconds=0.4)
+    assert "\r" not in stream.getvalue() and "epoch 1/2" not in stream.getvalue()
     lines = [(t, LEFT.match(line)) for t, line in stream.lines if LEFT.match(line)]
     assert [int(m[1]) for _, m in lines] == list(range(1, 7))
     assert {int(m[2]) for _, m in lines} == {6}
@@ -145,9 +146,8 @@ def test_live_line_on_a_terminal_only(tmp_path):
         r"epoch 2/2 val_accuracy=[0-9.]+\r\x1b\[K\[trial 1/2\] val_accuracy=[^\r]*\n",
         out,
     )
-    file = Timed(tty=False)
-    search(tmp_path / "file", file, trials=2, epoch_seconds=0.0)
-    assert "\r" not in file.getvalue() and "epoch 1/2" not in file.getvalue()
+    # To a file or a pipe: no live line (the estimate test above, and
+    # tests/test_cli.py for the command line).
 
 
 def test_live_status_pickles_with_its_standard_stream():

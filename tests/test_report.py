@@ -354,26 +354,9 @@ def test_a_search_without_a_project_needs_an_output_dir():
 
 
 @pytest.fixture(scope="module")
-def digits_project(tmp_path_factory) -> str:
-    """A finished 4-trial random search of HyperMLP on 300 digits, 2 epochs."""
-    from sklearn.datasets import load_digits
-
-    import keras_hpo
-
-    x, y = load_digits(return_X_y=True)
-    x = (x[:300] / 16.0).astype("float32")
-    tuner = keras_hpo.RandomSearch(
-        keras_hpo.HyperMLP(num_classes=10, units=[16, 32, 64]),
-        max_trials=4,
-        seed=1,
-        directory=str(tmp_path_factory.mktemp("runs")),
-        project_name="digits",
-        verbose=0,
-        refit=False,
-        tensorboard_dir=None,
-    )
-    tuner.search(x, y[:300], validation_split=0.25, epochs=2)
-    return tuner.project_dir
+def digits_project(finished_digits_search) -> str:
+    """A finished 12-trial random search of HyperMLP on digits (conftest)."""
+    return finished_digits_search[0].project_dir
 
 
 def test_keras_hpo_report_writes_the_report_into_the_project(digits_project, capsys):
@@ -387,8 +370,8 @@ def test_keras_hpo_report_writes_the_report_into_the_project(digits_project, cap
     for name in PLOTS:
         assert png_size(os.path.join(out, f"{name}.png")) == PNG_SIZES[name]
     page = open(os.path.join(out, "index.html"), encoding="utf-8").read()
-    assert "Objective: <b>val_accuracy</b> (higher is better). 4 trials ended" in page
-    assert len(re.findall(r"<tr(?: class=\"\w+\")?><td>\d</td>", page)) == 4
+    assert "Objective: <b>val_accuracy</b> (higher is better). 12 trials ended" in page
+    assert len(re.findall(r"<tr(?: class=\"\w+\")?><td>\d+</td>", page)) == 12
 
 
 def test_keras_hpo_report_errors_are_one_line(digits_project, tmp_path, capsys):

@@ -152,6 +152,7 @@ tuner.search(x, y, validation_split=0.25, epochs=5, batch_size=30,
 """
 
 
+@pytest.mark.slow  # 16 s; the default run kills and resumes in the sigkill test
 def test_every_epoch_checkpoint_resumes_an_interrupted_trial_from_its_last_epoch(
     tmp_path,
 ):
@@ -358,6 +359,7 @@ def test_ctrl_c_stops_cleanly_and_the_search_resumes(tmp_path):
     assert second.results()[0] == first.results()[0]
 
 
+@pytest.mark.slow  # 11 s: the default run has to stay under 12 minutes
 def test_retrain_reproduces_every_trials_metrics_exactly(tmp_path):
     x, y = _data()
     tuner = keras_hpo.RandomSearch(

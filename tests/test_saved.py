@@ -37,6 +37,7 @@ def _digits_search(directory, **kwargs):
     return tuner, x[600:700], y[600:700]
 
 
+@pytest.mark.slow  # 12 s; the other tests here load a folder in the default run
 def test_a_new_process_predicts_as_the_tuner_did_from_the_folder_alone(tmp_path):
     tuner, x, y = _digits_search(
         tmp_path, scoring=["accuracy", "f1_macro"], refit="f1_macro"

@@ -324,6 +324,7 @@ def test_gpu_name_and_peak_memory_are_recorded(
     assert resets == ["GPU:0"]
 
 
+@pytest.mark.slow  # 9 s; curves flushed per epoch are read back in the default run
 def test_a_killed_search_leaves_curves_up_to_its_last_finished_epoch(tmp_path):
     script = f"""
 import os, signal

@@ -102,11 +102,15 @@ class SearchView:
         """Hyperparameter importance from the finished trials (`importance`).
 
         Args:
-            at_least: ``None`` is returned with fewer finished trials.
+            at_least: ``None`` is returned with fewer finished trials (or
+                hyperparameter values it cannot encode, such as lists).
         """
         if len([r for r in self._tuner.results() if r.ok]) < at_least:
             return None
-        return self._tuner.importance()
+        try:
+            return self._tuner.importance()
+        except (TypeError, ValueError):  # values it cannot encode: no answer
+            return None
 
     def trial_number(self, trial_id: str) -> int:
         """A trial's 1-based number in the search (the chief's, with workers)."""
