@@ -328,15 +328,27 @@ def ensemble_line(r: dict) -> str:
     def median(arm: str) -> float:
         return summary[arm]["test"]["median"]
 
-    met = "met" if summary["targets"]["mean_gain_pp >= 0"] else "**missed**"
-    gain = summary["mean_gain_pp"]
+    def verdict(arm: str) -> str:
+        gain = summary[f"{arm}_gain_pp"]
+        met = "met" if summary["targets"].get(f"{arm}_gain_pp >= 0") else "**missed**"
+        return (
+            f"{gain['median']:+.2f} [{gain['min']:+.2f}, {gain['max']:+.2f}] "
+            f"points, {met}"
+        )
+
+    greedy = ""
+    if "greedy" in summary:
+        greedy = (
+            f", and {median('greedy'):.4f} for ensemble selection "
+            f'(`method="greedy"`; {verdict("greedy")})'
+        )
     return (
         f"- Ensembles (`tuner.ensemble(k={r['k']})`, digits, {r['trials']} random "
         f"trials x {r['epochs']} epochs, median of seeds {r['seeds']}): test "
-        f"accuracy {median('mean'):.4f} for the mean of the {r['k']} best trials "
-        f"and {median('vote'):.4f} for their vote, against {median('best_trial'):.4f} "
-        f"for the best trial ({gain['median']:+.2f} [{gain['min']:+.2f}, "
-        f"{gain['max']:+.2f}] points; target >= 0, {met}) "
+        f"accuracy {median('best_trial'):.4f} for the best trial against "
+        f"{median('mean'):.4f} for the mean of the {r['k']} best trials "
+        f"({verdict('mean')}; target: at least the best trial's), "
+        f"{median('vote'):.4f} for their vote{greedy} "
         f"({_short(r['stamp'])}; `benchmarks/ensemble.py`)."
     )
 

@@ -29,6 +29,7 @@ from tb_reading import hparams
 from tb_reading import read_logs
 
 import keras_hpo
+from keras_hpo.analysis.ensemble import greedy_weights
 from keras_hpo.analysis.importance import hyperparameter_importance
 from keras_hpo.analysis.source import Trials
 from keras_hpo.tuners.results import TrialResult
@@ -326,3 +327,43 @@ def test_importance_orders_the_tensorboard_hparams_columns(
         [*root, foreign.name]
     )
     assert foreign.read_bytes() == b"not ours"
+
+
+def test_greedy_weights_keep_what_lowers_the_validation_loss():
+    labels = np.array([0, 1, 2, 0, 1, 2])
+    good = np.eye(3)[labels] * 0.8 + 0.2 / 3
+    bad = np.full((6, 3), 1 / 3)
+    assert greedy_weights([bad, good, bad], labels, "classification") == [0, 1, 0]
+    # Two members right on different halves: their average beats each alone.
+    left, right = good.copy(), good.copy()
+    left[3:], right[:3] = bad[3:], bad[:3]
+    weights = greedy_weights([left, right], labels, "classification")
+    assert weights == [0.5, 0.5]
+    values = np.array([1.0, 2.0, 3.0])
+    assert greedy_weights(
+        [values[:, None] + 1, values[:, None] - 1], values, "regression"
+    ) == [0.5, 0.5]
+
+
+def test_greedy_ensemble_weights_the_members_on_the_validation_data(
+    digits_search, tmp_path
+):
+    tuner, (x_test, y_test) = digits_search
+    model = tuner.ensemble(3, "greedy")
+    record = tuner.ensemble_record_
+    weights = record["weights"]
+    assert len(weights) == 3 and sum(weights) == pytest.approx(1.0)
+    assert record["scored_on"] == "the search's validation data"
+    members = [tuner.load_model(tuner.oracle.get_trial(t)) for t in record["members"]]
+    expected = sum(
+        w * m.predict(x_test, verbose=0) for w, m in zip(weights, members, strict=True)
+    )
+    np.testing.assert_allclose(model.predict(x_test, verbose=0), expected, atol=1e-5)
+    path = str(tmp_path / "greedy.keras")
+    model.save(path)
+    np.testing.assert_allclose(
+        keras.models.load_model(path).predict(x_test, verbose=0), expected, atol=1e-5
+    )
+    saved = keras_hpo.load(tuner.project_dir)
+    with pytest.raises(keras_hpo.ConfigError, match="`validation_data`: is needed"):
+        saved.ensemble(3, "greedy")

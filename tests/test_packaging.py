@@ -51,6 +51,7 @@ PUBLIC = {
         "MajorityVote",
         "Trials",
         "build_ensemble",
+        "greedy_weights",
         "hyperparameter_importance",
         "permutation_importance",
         "plot_importance",

@@ -8,12 +8,14 @@ kept models; none of them trains. Importing this package registers
 
 * `importance`: `hyperparameter_importance` (fANOVA on a random forest).
 * `features`: `permutation_importance` of input features.
-* `ensemble`: `build_ensemble` (mean or vote of trained models).
+* `ensemble`: `build_ensemble` (mean, weighted mean or vote of trained
+  models) and `greedy_weights` (ensemble selection).
 * `plots`, `report`: matplotlib figures, and ``keras-hpo report``'s page.
 """
 
 from keras_hpo.analysis.ensemble import MajorityVote
 from keras_hpo.analysis.ensemble import build_ensemble
+from keras_hpo.analysis.ensemble import greedy_weights
 from keras_hpo.analysis.features import permutation_importance
 from keras_hpo.analysis.importance import hyperparameter_importance
 from keras_hpo.analysis.plots import plot_importance
@@ -29,6 +31,7 @@ __all__ = [
     "MajorityVote",
     "Trials",
     "build_ensemble",
+    "greedy_weights",
     "hyperparameter_importance",
     "permutation_importance",
     "plot_importance",

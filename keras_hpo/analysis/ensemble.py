@@ -2,9 +2,13 @@
 
 `build_ensemble` wraps the top trials' models, each called on the same
 inputs, into one functional Keras model: ``"mean"`` averages their outputs
-(class probabilities, or regression values), ``"vote"`` outputs each class's
-share of the members' votes (each member votes for its most probable class;
-ties go to the class with the highest mean probability). The result saves
+(class probabilities, or regression values), with ``weights`` a weighted
+average, ``"vote"`` outputs each class's share of the members' votes (each
+member votes for its most probable class; ties go to the class with the
+highest mean probability). `greedy_weights` chooses the weights of
+``"greedy"``: Caruana et al.'s ensemble selection (ICML 2004, as
+auto-sklearn does), members added one at a time, with replacement, while
+the validation loss of their average falls. The result saves
 and loads with ``model.save`` / ``keras.models.load_model`` like any model
 (``"vote"`` uses `MajorityVote`, registered with Keras when
 ``keras_hpo`` is imported). This module builds models; it must not train
@@ -16,13 +20,14 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+import numpy as np
 
 from keras_hpo.errors import bad_value
 
-__all__ = ["METHODS", "MajorityVote", "build_ensemble"]
+__all__ = ["METHODS", "MajorityVote", "build_ensemble", "greedy_weights"]
 
 #: The ways members are combined.
-METHODS = ("mean", "vote")
+METHODS = ("mean", "vote", "greedy")
 
 #: The weight of the mean probability in a vote: it only breaks ties.
 _TIE_BREAK = 1e-4
@@ -57,6 +62,65 @@ class MajorityVote(keras.layers.Layer):
         return tuple(input_shape[0])
 
 
+def greedy_weights(
+    predictions: list[np.ndarray], y: Any, task: str | None, rounds: int = 20
+) -> list[float]:
+    """Ensemble selection: how much of each member the average should hold.
+
+    Starts from the member with the lowest validation loss, then adds, one
+    round at a time and with replacement, the member whose addition lowers
+    the loss of the (equally weighted) average most; it stops when no
+    addition lowers it, or after ``rounds``. The loss is the cross-entropy
+    for classifiers, the mean squared error otherwise. A member's weight is
+    how often it was added: the best member alone, if nothing helps it.
+
+    Args:
+        predictions: Each member's outputs on the validation data.
+        y: The validation targets (labels, one-hot rows, or values).
+        task: ``"classification"``, ``"binary"``, ``"regression"`` or ``None``.
+        rounds: The most members added after the first.
+
+    Returns:
+        One weight per member, summing to 1.
+    """
+    outputs = [np.asarray(p, dtype="float64") for p in predictions]
+    target = np.asarray(y)
+
+    def loss(average: np.ndarray) -> float:
+        if task == "classification":
+            labels = (
+                target.argmax(-1)
+                if target.ndim == 2 and target.shape[1] > 1
+                else target.reshape(-1)
+            )
+            chosen = average[np.arange(len(average)), labels.astype(int)]
+            return float(-np.mean(np.log(np.clip(chosen, 1e-7, 1.0))))
+        if task == "binary":
+            p = np.clip(average.reshape(-1), 1e-7, 1 - 1e-7)
+            t = target.reshape(-1)
+            return float(-np.mean(t * np.log(p) + (1 - t) * np.log(1 - p)))
+        return float(
+            np.mean(
+                (average.reshape(len(average), -1) - target.reshape(len(average), -1))
+                ** 2
+            )
+        )
+
+    counts = np.zeros(len(outputs))
+    first = min(range(len(outputs)), key=lambda i: loss(outputs[i]))
+    counts[first], total, best = 1, outputs[first].copy(), loss(outputs[first])
+    for _ in range(rounds):
+        n = counts.sum()
+        trials = [loss((total + out) / (n + 1)) for out in outputs]
+        pick = int(np.argmin(trials))
+        if trials[pick] >= best:
+            break
+        counts[pick] += 1
+        total += outputs[pick]
+        best = trials[pick]
+    return [float(c) for c in counts / counts.sum()]
+
+
 def build_ensemble(
     models: list[keras.Model],
     method: str = "mean",
@@ -64,14 +128,16 @@ def build_ensemble(
     task: str | None = None,
     names: list[str] | None = None,
     name: str = "ensemble",
+    weights: list[float] | None = None,
 ) -> keras.Model:
     """One Keras model combining ``models``, which take the same inputs.
 
     Args:
         models: Trained models with the same inputs and output shape (the
             ensemble holds copies of them, without their optimizers).
-        method: ``"mean"`` (average the outputs) or ``"vote"`` (majority
-            vote of classifiers).
+        method: ``"mean"`` (average the outputs; ``"greedy"`` is its
+            synonym here, with ``weights`` from `greedy_weights`) or
+            ``"vote"`` (majority vote of classifiers).
         task: What the models predict (``"classification"``, ``"binary"``,
             ``"regression"``; ``None``: unknown); ``"vote"`` needs a
             classifier.
@@ -79,6 +145,8 @@ def build_ensemble(
             members can be told apart in ``model.summary()`` and saved
             together. Defaults to ``member_<i>``.
         name: The ensemble model's name.
+        weights: With ``"mean"``, each member's weight (summing to 1);
+            members of weight 0 are left out. ``None``: equal weights.
 
     Returns:
         A functional Keras model, compiled as the first member was (so
@@ -113,6 +181,26 @@ def build_ensemble(
             "Ensemble trials of one search (one task, one output layer).",
         )
     names = names or [f"member_{i}" for i in range(len(models))]
+    if weights is not None:
+        if len(weights) != len(models) or min(weights) < 0 or sum(weights) <= 0:
+            raise bad_value(
+                "weights",
+                weights,
+                f"must be {len(models)} non-negative numbers, not all 0",
+                "Pass one weight per model (or None for equal weights).",
+            )
+        if method == "vote":
+            raise bad_value(
+                "weights",
+                weights,
+                "are for an average, not a vote",
+                "Pass method='mean' with weights, or no weights.",
+            )
+        kept = [i for i, w in enumerate(weights) if w > 0]
+        total = float(sum(weights))
+        models = [models[i] for i in kept]
+        names = [names[i] for i in kept]
+        weights = [weights[i] / total for i in kept]
     config = models[0].get_compile_config()
     models = [
         _uncompiled(model, member) for model, member in zip(models, names, strict=True)
@@ -121,7 +209,13 @@ def build_ensemble(
     outputs = [model(inputs) for model in models]
     if len(outputs) == 1:
         combined = outputs[0]
-    elif method == "mean":
+    elif method != "vote" and weights is not None and len(set(weights)) > 1:
+        scaled = [
+            keras.layers.Rescaling(w, name=f"weight_{member}")(out)
+            for w, member, out in zip(weights, names, outputs, strict=True)
+        ]
+        combined = keras.layers.Add(name="weighted_mean")(scaled)
+    elif method != "vote":
         combined = keras.layers.Average(name="mean")(outputs)
     else:
         combined = MajorityVote(name="vote")(outputs)

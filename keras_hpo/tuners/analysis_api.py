@@ -21,12 +21,14 @@ from typing import Any
 
 from keras_hpo.analysis.ensemble import METHODS
 from keras_hpo.analysis.ensemble import build_ensemble
+from keras_hpo.analysis.ensemble import greedy_weights
 from keras_hpo.analysis.features import permutation_importance
 from keras_hpo.analysis.importance import hyperparameter_importance
 from keras_hpo.analysis.source import trials_of
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
 from keras_hpo.files import atomic_write_json
+from keras_hpo.hypermodels.tabular import model_inputs
 from keras_hpo.tuners.checkpoint import BEST_FILE
 
 __all__ = ["ENSEMBLE_FILE", "SearchAnalysis"]
@@ -109,7 +111,12 @@ class SearchAnalysis:
         """One Keras model combining the ``k`` best trials' saved models.
 
         ``"mean"`` averages their outputs (probabilities, or regression
-        values); ``"vote"`` gives each class's share of their votes (see
+        values); ``"vote"`` gives each class's share of their votes;
+        ``"greedy"`` is a weighted average whose weights ensemble selection
+        (Caruana et al., 2004) chooses on the validation data: the ``k``
+        best trials are the candidates, added one at a time with
+        replacement while the validation loss falls, so it holds the best
+        trial alone when averaging does not help (see
         `keras_hpo.analysis.ensemble`). The members are the trials' best
         epochs, as saved (``checkpoint="best"`` keeps ``keep_top_k`` of
         them, 3 by default), so it works from disk after a resume or on
@@ -121,10 +128,12 @@ class SearchAnalysis:
 
         Args:
             k: How many of the best trials to combine.
-            method: ``"mean"`` or ``"vote"`` (classifiers only).
-            validation_data: ``(x, y)`` to score it on. Defaults to the data
-                the search validated on (this tuner's last `search`, without
-                ``cv=``); with none, no score is recorded.
+            method: ``"mean"``, ``"vote"`` (classifiers only) or
+                ``"greedy"`` (needs validation data).
+            validation_data: ``(x, y)`` to score it on (and choose the
+                weights of ``"greedy"``). Defaults to the data the search
+                validated on (this tuner's last `search`, without ``cv=``);
+                with none, no score is recorded.
 
         Returns:
             The ensemble, a compiled functional Keras model.
@@ -164,23 +173,40 @@ class SearchAnalysis:
             )
         members = kept[:k]
         task = self._model_task()
+        data = self._checked_validation(validation_data)
         models = [self._kept_model(r.trial_id) for r in members]
         names = [f"trial_{r.trial_id}" for r in members]
-        model = build_ensemble(models, method, task=task, names=names)
-        self._record_ensemble(model, members, method, validation_data)
+        weights = None
+        if method == "greedy":
+            if data is None:
+                raise bad_value(
+                    "validation_data",
+                    None,
+                    "is needed by method='greedy' (it chooses the weights on "
+                    "it), and this search has none",
+                    "Pass validation_data=(x_val, y_val).",
+                )
+            outputs = [m.predict(model_inputs(m, data[0]), verbose=0) for m in models]
+            weights = greedy_weights(outputs, data[1], task)
+        model = build_ensemble(models, method, task=task, names=names, weights=weights)
+        where = "validation_data" if validation_data is not None else None
+        self._record_ensemble(
+            model,
+            members,
+            method,
+            data,
+            weights,
+            where or "the search's validation data",
+        )
         return model
 
     def _has_kept_model(self, trial_id: str) -> bool:
         path = os.path.join(self.project_dir, f"trial_{trial_id}", BEST_FILE)
         return os.path.isfile(path)
 
-    def _record_ensemble(
-        self, model: Any, members: list, method: str, validation_data: Any
-    ) -> None:
-        """Scores the ensemble and the best trial; writes ``ensemble.json``."""
-        data = validation_data
-        if data is None:
-            data = self._validation_data()
+    def _checked_validation(self, given: Any) -> tuple[Any, Any] | None:
+        """``validation_data``, else the search's (``None``: there is none)."""
+        data = given if given is not None else self._validation_data()
         if data is not None and (not isinstance(data, (tuple, list)) or len(data) < 2):
             raise bad_value(
                 "validation_data",
@@ -188,10 +214,26 @@ class SearchAnalysis:
                 "must be a pair (x, y)",
                 "Pass validation_data=(x_val, y_val).",
             )
+        return data
+
+    def _record_ensemble(
+        self,
+        model: Any,
+        members: list,
+        method: str,
+        data: tuple[Any, Any] | None,
+        weights: list[float] | None,
+        where: str,
+    ) -> None:
+        """Scores the ensemble and the best trial on ``data`` (said by ``where``).
+
+        Keeps the record in `ensemble_record_` and writes it to `ENSEMBLE_FILE`.
+        """
         record: dict[str, Any] = {
             "method": method,
             "members": [r.trial_id for r in members],
             "member_scores": [r.score for r in members],
+            "weights": weights,
             "score": None,
             "best_trial_score": None,
             "scored_on": None,
@@ -202,10 +244,6 @@ class SearchAnalysis:
             best = self._kept_model(members[0].trial_id)
             record["score"] = self._score_model(model, x, y)
             record["best_trial_score"] = self._score_model(best, x, y)
-            record["scored_on"] = (
-                "validation_data"
-                if validation_data is not None
-                else "the search's validation data"
-            )
+            record["scored_on"] = where
         self.ensemble_record_ = record
         atomic_write_json(os.path.join(self.project_dir, ENSEMBLE_FILE), record)
