@@ -24,21 +24,31 @@ matplotlib is an optional dependency: ``pip install "keras-hpo[report]"``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from typing import Any
 
 import numpy as np
-from keras_tuner.engine import hyperparameters as kt_hp
 
-from keras_hpo.analysis.source import Trials
+from keras_hpo.analysis.plot_parts import FIGSIZES
+from keras_hpo.analysis.plot_parts import INACTIVE
+from keras_hpo.analysis.plot_parts import MAX_LEGEND
+from keras_hpo.analysis.plot_parts import Axis
+from keras_hpo.analysis.plot_parts import alpha_for
+from keras_hpo.analysis.plot_parts import axes_of
+from keras_hpo.analysis.plot_parts import axis_ticks
+from keras_hpo.analysis.plot_parts import better
+from keras_hpo.analysis.plot_parts import category_ticks
+from keras_hpo.analysis.plot_parts import left_out
+from keras_hpo.analysis.plot_parts import line_colors
+from keras_hpo.analysis.plot_parts import log_ticks
+from keras_hpo.analysis.plot_parts import marker_size
+from keras_hpo.analysis.plot_parts import new_figure
+from keras_hpo.analysis.plot_parts import score_colors
 from keras_hpo.analysis.source import require_finished
 from keras_hpo.analysis.source import trials_of
 from keras_hpo.errors import bad_value
-from keras_hpo.tuners.results import TrialResult
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 __all__ = [
@@ -49,147 +59,6 @@ __all__ = [
     "plot_parallel_coordinates",
     "plot_slice",
 ]
-
-#: Each plot's figure size in inches (width, height).
-FIGSIZES: dict[str, tuple[float, float]] = {
-    "optimization_history": (9.0, 5.0),
-    "learning_curves": (9.0, 5.0),
-    "parallel_coordinates": (12.0, 6.0),
-    "importance": (8.0, 5.0),
-    "slice": (12.0, 8.0),
-}
-
-INSTALL_HINT = 'Plots need matplotlib: pip install "keras-hpo[report]"'
-
-_MAX_TICKS = 12  # categorical tick labels shown per axis, at most
-_MAX_LEGEND = 10  # legend entries, at most
-_INACTIVE = -0.12  # parallel coordinates: where inactive values are drawn
-
-
-def _figure(name: str) -> Figure:
-    """An empty figure of the plot's size, with constrained layout."""
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as err:  # pragma: no cover - matplotlib is in [test]
-        raise ImportError(INSTALL_HINT) from err
-    return Figure(figsize=FIGSIZES[name], layout="constrained")
-
-
-@dataclass(frozen=True)
-class _Axis:
-    """How one hyperparameter is drawn: ``linear``, ``log`` or ``categorical``."""
-
-    name: str
-    kind: str
-    categories: tuple = ()
-    integer: bool = False
-
-    def value(self, result: TrialResult) -> float | None:
-        """The trial's value on this axis (a category's index); ``None``: inactive."""
-        value = result.values.get(self.name)
-        if value is None:
-            return None
-        if self.kind == "categorical":
-            return float(self.categories.index(value))
-        return float(value)
-
-    def unit(self, value: float, lo: float, hi: float) -> float:
-        """``value`` scaled to [0, 1] between ``lo`` and ``hi``."""
-        if self.kind == "categorical":
-            lo, hi = 0.0, float(len(self.categories) - 1)
-        elif self.kind == "log":
-            value, lo, hi = math.log(value), math.log(lo), math.log(hi)
-        return 0.5 if hi == lo else (value - lo) / (hi - lo)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
-
-
-def _distinct(values: list) -> list:
-    found: list = []
-    for value in values:
-        if not any(value == seen and type(value) is type(seen) for seen in found):
-            found.append(value)
-    return found
-
-
-def _axis(name: str, hp: kt_hp.HyperParameter | None, seen: list) -> _Axis:
-    numeric = all(_is_number(v) for v in seen)
-    if isinstance(hp, (kt_hp.Choice, kt_hp.Boolean)) or not numeric:
-        known = list(getattr(hp, "values", None) or [])
-        if isinstance(hp, kt_hp.Boolean):
-            known = [False, True]
-        if not known:
-            known = sorted(_distinct(seen), key=lambda v: (type(v).__name__, str(v)))
-        extra = [v for v in _distinct(seen) if v not in known]
-        return _Axis(name, "categorical", tuple(known + extra))
-    positive = min(seen) > 0
-    if hp is not None:
-        log = "log" in str(getattr(hp, "sampling", "linear") or "linear")
-    else:
-        log = positive and max(seen) >= 100 * min(seen)
-    integer = isinstance(hp, kt_hp.Int) or (
-        hp is None and all(isinstance(v, (int, np.integer)) for v in seen)
-    )
-    return _Axis(name, "log" if log and positive else "linear", integer=integer)
-
-
-def _axes(trials: Trials, results: list[TrialResult]) -> list[_Axis]:
-    """The hyperparameters to draw: in the space's order, Fixed and constant out."""
-    space = {hp.name: hp for hp in trials.space or []}
-    names = list(space)
-    for result in trials.results:
-        names += [n for n in result.values if n not in names]
-    axes = []
-    for name in names:
-        hp = space.get(name)
-        if isinstance(hp, kt_hp.Fixed):
-            continue
-        seen = [r.values.get(name) for r in results]
-        seen = [v for v in seen if v is not None]
-        if len(_distinct(seen)) >= 2:
-            axes.append(_axis(name, hp, seen))
-    return axes
-
-
-def _label(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value)
-
-
-def _marker_size(n: int) -> float:
-    return float(np.clip(400.0 / math.sqrt(max(n, 1)), 6.0, 40.0))
-
-
-def _alpha(n: int, low: float = 0.25) -> float:
-    return float(np.clip(10.0 / math.sqrt(max(n, 1)), low, 0.9))
-
-
-def _better(direction: str) -> str:
-    return "higher is better" if direction == "max" else "lower is better"
-
-
-def _left_out(trials: Trials) -> str:
-    failed = len(trials.results) - len(trials.finished())
-    return f"; {failed} failed left out" if failed else ""
-
-
-def _category_ticks(ax: Axes, categories: tuple, which: str = "x") -> None:
-    """One labelled tick per category, thinned and rotated so labels never overlap."""
-    labels = [_label(c) for c in categories]
-    step = math.ceil(len(labels) / _MAX_TICKS)
-    ticks = list(range(0, len(labels), step))
-    rotate = len(ticks) > 4 or max(len(label) for label in labels) > 8
-    if which == "x":
-        ax.set_xticks(ticks, [labels[i] for i in ticks])
-        if rotate:
-            ax.tick_params(axis="x", labelrotation=35)
-            for text in ax.get_xticklabels():
-                text.set_horizontalalignment("right")
-    else:
-        ax.set_yticks(ticks, [labels[i] for i in ticks])
 
 
 def plot_optimization_history(search: Any) -> Figure:
@@ -212,7 +81,7 @@ def plot_optimization_history(search: Any) -> Figure:
     """
     trials = trials_of(search)
     done = require_finished(trials, 1, "An optimization history")
-    fig = _figure("optimization_history")
+    fig = new_figure("optimization_history")
     ax = fig.add_subplot()
     numbers = np.array([r.number for r in done])
     scores = np.array([r.score for r in done], dtype=float)
@@ -221,8 +90,8 @@ def plot_optimization_history(search: Any) -> Figure:
     ax.scatter(
         numbers,
         scores,
-        s=_marker_size(n),
-        alpha=_alpha(n),
+        s=marker_size(n),
+        alpha=alpha_for(n),
         color="C0",
         edgecolors="none",
         label="trial score",
@@ -245,14 +114,14 @@ def plot_optimization_history(search: Any) -> Figure:
             [0.02] * len(failed),
             transform=ax.get_xaxis_transform(),
             marker="x",
-            s=_marker_size(n) * 0.8,
+            s=marker_size(n) * 0.8,
             color="0.35",
-            alpha=max(_alpha(n), 0.5),
+            alpha=max(alpha_for(n), 0.5),
             label=f"failed ({len(failed)}, no score)",
             zorder=2,
         )
     ax.set_xlabel("trial")
-    ax.set_ylabel(f"{trials.objective} ({_better(trials.direction)})")
+    ax.set_ylabel(f"{trials.objective} ({better(trials.direction)})")
     ax.set_title(f"Optimization history: {n} trials")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right" if trials.direction == "max" else "upper right")
@@ -293,16 +162,14 @@ def plot_learning_curves(
             f"{', '.join(logged) or 'nothing'}). Pass metric= one of those; trials "
             "rebuilt from trial.json have no per-epoch history."
         )
-    fig = _figure("learning_curves")
+    fig = new_figure("learning_curves")
     ax = fig.add_subplot()
-    colors = _colors(len(best))
+    colors = line_colors(len(best))
     width = float(np.clip(2.2 / len(best) ** 0.25, 0.7, 2.0))
     for i, (result, color) in enumerate(zip(best, colors, strict=True)):
         curve = result.history[metric]
         epochs = np.arange(1, len(curve) + 1)
-        label = (
-            f"trial {result.number}: {result.score:.4g}" if i < _MAX_LEGEND else None
-        )
+        label = f"trial {result.number}: {result.score:.4g}" if i < MAX_LEGEND else None
         ax.plot(epochs, curve, color=color, lw=width, alpha=0.9, label=label)
         if result.best_epoch is not None and result.best_epoch < len(curve):
             ax.plot(
@@ -313,76 +180,11 @@ def plot_learning_curves(
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric)
-    more = f" (legend: the best {_MAX_LEGEND})" if len(best) > _MAX_LEGEND else ""
+    more = f" (legend: the best {MAX_LEGEND})" if len(best) > MAX_LEGEND else ""
     ax.set_title(f"{metric} per epoch: the {len(best)} best trials{more}")
     ax.grid(alpha=0.3)
     ax.legend(title=f"trial: {trials.objective}", fontsize="small")
     return fig
-
-
-def _colors(n: int) -> list:
-    from matplotlib import colormaps
-
-    if n <= 10:
-        return [f"C{i}" for i in range(n)]
-    return list(colormaps["viridis"](np.linspace(0.0, 0.9, n)))
-
-
-def _score_colors(trials: Trials, scores: list[float]):
-    """A colormap (the best score brightest), a norm and the colorbar's ``extend``.
-
-    With 10 or more scores whose worst tenth spans more than half the range
-    of the rest (a few diverged trials), the colours run from the 10th
-    percentile (from the worse end) to the best score: the outliers share
-    the darkest colour and the colorbar gets an arrow at that end.
-    """
-    from matplotlib import colormaps
-    from matplotlib.colors import Normalize
-
-    maximize = trials.direction == "max"
-    cmap = colormaps["viridis" if maximize else "viridis_r"]
-    lo, hi = min(scores), max(scores)
-    extend = "neither"
-    if len(scores) >= 10:
-        if maximize:
-            cut = float(np.percentile(scores, 10))
-            if cut - lo > 0.5 * (hi - cut):
-                lo, extend = cut, "min"
-        else:
-            cut = float(np.percentile(scores, 90))
-            if hi - cut > 0.5 * (cut - lo):
-                hi, extend = cut, "max"
-    return cmap, Normalize(lo, hi if hi > lo else lo + 1e-12), extend
-
-
-def _axis_ticks(axis: _Axis, lo: float, hi: float) -> list[tuple[float, str]]:
-    """(position in [0, 1], label) of an axis' tick labels."""
-    if axis.kind == "categorical":
-        step = math.ceil(len(axis.categories) / _MAX_TICKS)
-        return [
-            (axis.unit(i, 0, 0), _label(c))
-            for i, c in enumerate(axis.categories)
-            if i % step == 0
-        ]
-    if lo == hi:
-        return [(0.5, _label(lo))]
-    values = np.geomspace(lo, hi, 5) if axis.kind == "log" else np.linspace(lo, hi, 5)
-    if axis.integer:
-        whole = np.arange(lo, hi + 1) if hi - lo < 6 else np.unique(np.round(values))
-        return [(axis.unit(v, lo, hi), str(int(v))) for v in whole]
-    return [(axis.unit(v, lo, hi), _label(float(v))) for v in values]
-
-
-def _log_ticks(ax: Axes, lo: float, hi: float) -> None:
-    """A log x axis labelled with plain numbers that never overlap."""
-    from matplotlib.ticker import LogLocator
-    from matplotlib.ticker import NullFormatter
-
-    ax.set_xscale("log")
-    subs = (1.0,) if hi >= 100 * lo else (1.0, 2.0, 5.0)
-    ax.xaxis.set_major_locator(LogLocator(base=10, subs=subs))
-    ax.xaxis.set_major_formatter(lambda x, _: _label(float(x)))
-    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def plot_parallel_coordinates(search: Any) -> Figure:
@@ -411,12 +213,12 @@ def plot_parallel_coordinates(search: Any) -> Figure:
     """
     trials = trials_of(search)
     done = require_finished(trials, 1, "A parallel coordinates plot")
-    axes = _axes(trials, done)
+    axes = axes_of(trials, done)
     scores = [float(r.score) for r in done]
-    fig = _figure("parallel_coordinates")
+    fig = new_figure("parallel_coordinates")
     ax = fig.add_subplot()
-    cmap, norm, extend = _score_colors(trials, scores)
-    score_axis = _Axis(trials.objective, "linear")
+    cmap, norm, extend = score_colors(trials, scores)
+    score_axis = Axis(trials.objective, "linear")
     columns = []  # (axis, lo, hi, values)
     for axis in [*axes, score_axis]:
         values = (
@@ -428,7 +230,7 @@ def plot_parallel_coordinates(search: Any) -> Figure:
     inactive = [False] * len(columns)
     for j, (axis, lo, hi, values) in enumerate(columns):
         for i, value in enumerate(values):
-            y = _INACTIVE if value is None else axis.unit(value, lo, hi)
+            y = INACTIVE if value is None else axis.unit(value, lo, hi)
             inactive[j] = inactive[j] or value is None
             lines[i, j] = (j, y)
     from matplotlib.collections import LineCollection
@@ -440,15 +242,15 @@ def plot_parallel_coordinates(search: Any) -> Figure:
         cmap=cmap,
         norm=norm,
         linewidths=float(np.clip(2.5 / n**0.25, 0.4, 2.0)),
-        alpha=_alpha(n, low=0.2),
+        alpha=alpha_for(n, low=0.2),
     )
     collection.set_array(np.array(scores)[order])
     ax.add_collection(collection)
     for j, (axis, lo, hi, _) in enumerate(columns):
         ax.axvline(j, color="0.25", lw=1.0, zorder=3)
-        ticks = _axis_ticks(axis, lo, hi)
+        ticks = axis_ticks(axis, lo, hi)
         if inactive[j]:
-            ticks.append((_INACTIVE, "inactive"))
+            ticks.append((INACTIVE, "inactive"))
         for y, label in ticks:
             ax.annotate(
                 label,
@@ -474,11 +276,11 @@ def plot_parallel_coordinates(search: Any) -> Figure:
         for text in ax.get_xticklabels():
             text.set_horizontalalignment("right")
     ax.set_xlim(-0.45, len(columns) - 1 + 0.15)
-    ax.set_ylim(_INACTIVE - 0.06 if any(inactive) else -0.05, 1.05)
+    ax.set_ylim(INACTIVE - 0.06 if any(inactive) else -0.05, 1.05)
     ax.set_yticks([])
     for side in ("left", "right", "top"):
         ax.spines[side].set_visible(False)
-    ax.set_title(f"Parallel coordinates: {n} trials{_left_out(trials)}")
+    ax.set_title(f"Parallel coordinates: {n} trials{left_out(trials)}")
     bar = fig.colorbar(
         collection, ax=ax, pad=0.01, label=trials.objective, extend=extend
     )
@@ -520,7 +322,7 @@ def plot_importance(
             "Pass hyperparameter name -> share, or None to compute it.",
         )
     items = sorted(importance.items(), key=lambda kv: (-kv[1], kv[0]))[::-1]
-    fig = _figure("importance")
+    fig = new_figure("importance")
     ax = fig.add_subplot()
     shares = [float(share) for _, share in items]
     positions = np.arange(len(items))
@@ -567,13 +369,13 @@ def plot_slice(search: Any) -> Figure:
     """
     trials = trials_of(search)
     done = require_finished(trials, 1, "A slice plot")
-    axes = _axes(trials, done)
+    axes = axes_of(trials, done)
     if not axes:
         raise ValueError(
             "A slice plot needs a hyperparameter that took at least two values in "
             "the finished trials; this search has none."
         )
-    fig = _figure("slice")
+    fig = new_figure("slice")
     columns = math.ceil(math.sqrt(len(axes)))
     rows = math.ceil(len(axes) / columns)
     from matplotlib import colormaps
@@ -599,15 +401,15 @@ def plot_slice(search: Any) -> Figure:
             c=[r.number for _, r in pairs],
             cmap=colormaps["viridis"],
             norm=norm,
-            s=_marker_size(n),
-            alpha=_alpha(n),
+            s=marker_size(n),
+            alpha=alpha_for(n),
             edgecolors="none",
         )
         if axis.kind == "categorical":
-            _category_ticks(ax, axis.categories)
+            category_ticks(ax, axis.categories)
             ax.set_xlim(-0.5, len(axis.categories) - 0.5)
         elif axis.kind == "log":
-            _log_ticks(ax, float(x.min()), float(x.max()))
+            log_ticks(ax, float(x.min()), float(x.max()))
         elif axis.integer:
             from matplotlib.ticker import MaxNLocator
 
@@ -624,7 +426,7 @@ def plot_slice(search: Any) -> Figure:
     bar = fig.colorbar(drawn, ax=fig.axes, label="trial number", shrink=0.9)
     bar.solids.set_alpha(1.0)
     fig.suptitle(
-        f"Slices: {trials.objective} ({_better(trials.direction)}) against each "
-        f"hyperparameter, {n} trials{_left_out(trials)}"
+        f"Slices: {trials.objective} ({better(trials.direction)}) against each "
+        f"hyperparameter, {n} trials{left_out(trials)}"
     )
     return fig
