@@ -359,12 +359,17 @@ def test_ctrl_c_stops_cleanly_and_the_search_resumes(tmp_path):
     assert second.results()[0] == first.results()[0]
 
 
-@pytest.mark.slow  # 11 s: the default run has to stay under 12 minutes
-def test_retrain_reproduces_every_trials_metrics_exactly(tmp_path):
+@pytest.mark.parametrize(
+    "trials",
+    # One trial in the default run; three (11 s) with -m slow: the default
+    # run has to stay under 12 minutes.
+    [1, pytest.param(3, marks=pytest.mark.slow)],
+)
+def test_retrain_reproduces_every_trials_metrics_exactly(tmp_path, trials):
     x, y = _data()
     tuner = keras_hpo.RandomSearch(
         keras_hpo.HyperMLP(num_classes=2),
-        max_trials=3,
+        max_trials=trials,
         seed=2,
         directory=tmp_path,
         verbose=0,
@@ -372,6 +377,7 @@ def test_retrain_reproduces_every_trials_metrics_exactly(tmp_path):
         refit=False,
     )
     tuner.search(x, y, validation_split=0.25, epochs=3)
+    assert len(tuner.results()) == trials
     for result in tuner.results():
         model, history = tuner.retrain(result.trial_id, x, y, validation_split=0.25)
         assert history == result.history
