@@ -289,6 +289,7 @@ def test_refit_trains_the_best_configuration_on_all_the_data_and_predicts(
     np.testing.assert_array_equal(again.predict(x_test), labels)
 
 
+@pytest.mark.slow  # 10 s; cv= refit is checked by the test above in the default run
 def test_refit_joins_the_validation_data_and_refit_false_keeps_the_best_trial(
     tmp_path, tiny_classification, capsys
 ):

@@ -35,6 +35,7 @@ def results(tuner):
     return sorted(tuner.trial_results.values(), key=lambda r: r.number)
 
 
+@pytest.mark.slow  # 9 s; the other fused-search tests keep trials in the default run
 def test_a_fused_search_keeps_every_trial_as_an_unfused_one_would(
     tmp_path, digits, capsys
 ):

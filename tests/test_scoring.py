@@ -53,6 +53,7 @@ def test_neg_rmse_is_computed_on_the_validation_split_every_epoch(tmp_path):
         tuner.predict_proba(x_val)
 
 
+@pytest.mark.slow  # 9 s; one scoring= score is recorded and refit in the default run
 def test_several_scores_are_recorded_and_refit_names_the_one_that_ranks(
     tmp_path, tiny_classification
 ):
