@@ -178,6 +178,14 @@ class SearchAnalysis:
         names = [f"trial_{r.trial_id}" for r in members]
         weights = None
         if method == "greedy":
+            if task is None:
+                raise bad_value(
+                    "method",
+                    method,
+                    "needs to know what the models predict (to choose a loss), "
+                    "and this search's hypermodel does not say (HyperMLP does)",
+                    "Pass method='mean' or 'vote'.",
+                )
             if data is None:
                 raise bad_value(
                     "validation_data",
