@@ -80,11 +80,11 @@ def ended_trials(project) -> list[dict]:
 
 @pytest.mark.parametrize(
     ("checkpoint", "kills"),
-    # Both modes share the kill/resume path. The default run kills twice
+    # Both modes share the kill/resume path. The default run kills once
     # (each kill costs a process start, about 8 s: the default run has to
     # stay under 12 minutes); -m slow kills four times in each mode.
     [
-        ("best", 2),
+        ("best", 1),
         pytest.param("best", 4, marks=pytest.mark.slow),
         pytest.param("every_epoch", 4, marks=pytest.mark.slow),
     ],

@@ -335,6 +335,7 @@ def _trial_files(project: Path) -> dict[str, dict]:
     return files
 
 
+@pytest.mark.slow  # 22 s; the default run keeps the chief, lease and launcher tests
 def test_two_workers_run_exactly_max_trials_with_one_process_s_results(tmp_path):
     parallel = _run([sys.executable, SCRIPT, str(tmp_path / "two"), "--workers", "2"])
     assert parallel.returncode == 0, parallel.stdout[-3000:] + parallel.stderr[-3000:]
