@@ -30,6 +30,7 @@ from pathlib import Path
 
 from tensorboard_screenshot import find_chromium
 from tensorboard_screenshot import screenshot
+from tensorboard_screenshot import search
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -38,29 +39,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 WINDOW = "1280,3900"
 
 
-def search(directory: str, trials: int, epochs: int) -> str:
-    """A small Bayesian search on digits; returns its project directory."""
-    import keras_hpo
-    from keras_hpo.datasets import load_dataset
-
-    data = load_dataset("digits")
-    tuner = keras_hpo.BayesianSearch(
-        keras_hpo.HyperMLP(num_classes=data.num_classes),
-        max_trials=trials,
-        seed=1,
-        directory=directory,
-        project_name="digits_bayesian",
-        verbose=1,
-        refit=False,  # the page shows the trials
-        tensorboard_dir=None,
-    )
-    tuner.search(
-        data.x_train,
-        data.y_train,
-        validation_data=(data.x_val, data.y_val),
-        epochs=epochs,
-    )
-    return tuner.project_dir
+def bayesian_search(directory: str, trials: int, epochs: int) -> str:
+    """A small Bayesian search on digits, no TensorBoard logs; its project."""
+    return search(directory, trials, epochs, "bayesian", tensorboard_dir=None)
 
 
 def report(project: str, output: str) -> Path:
@@ -99,7 +80,7 @@ def main() -> None:
     out = Path(args.out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as directory:
-        project = args.project or search(directory, args.trials, args.epochs)
+        project = args.project or bayesian_search(directory, args.trials, args.epochs)
         index = report(project, os.path.join(directory, "report"))
         screenshot(chromium, index.as_uri(), out, size=args.window_size)
     print(f"Wrote {out}")

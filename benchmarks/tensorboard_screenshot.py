@@ -49,20 +49,27 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def search(directory: str, trials: int, epochs: int) -> str:
-    """A small random search on digits; returns its project directory."""
+def search(
+    directory: str, trials: int, epochs: int, strategy: str = "random", **kwargs
+) -> str:
+    """A small search on digits (``"random"`` or ``"bayesian"``); its project.
+
+    ``kwargs`` go to the tuner (``tensorboard_dir=None``...).
+    """
     import keras_hpo
     from keras_hpo.datasets import load_dataset
 
     data = load_dataset("digits")
-    tuner = keras_hpo.RandomSearch(
+    tuners = {"random": keras_hpo.RandomSearch, "bayesian": keras_hpo.BayesianSearch}
+    tuner = tuners[strategy](
         keras_hpo.HyperMLP(num_classes=data.num_classes),
         max_trials=trials,
         seed=1,
         directory=directory,
-        project_name="digits_random",
+        project_name=f"digits_{strategy}",
         verbose=1,
         refit=False,  # the screenshot shows the trials
+        **kwargs,
     )
     tuner.search(
         data.x_train,

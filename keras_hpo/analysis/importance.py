@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 from keras_tuner.engine import hyperparameters as kt_hp
 
+from keras_hpo.analysis.source import log_scaled
 from keras_hpo.analysis.source import require_finished
 from keras_hpo.analysis.source import trials_of
 from keras_hpo.errors import bad_type
@@ -233,7 +234,7 @@ def _encoder(
     )
     if numbers and hp is None and len(values) > 2:
         low, high = min(values), max(values)
-        return _numeric(low, high, low > 0 and high / low >= 100)
+        return _numeric(low, high, log_scaled(low, high))
     if numbers:
         return _cells(sorted(values))
 

@@ -19,6 +19,7 @@ import numpy as np
 from keras_tuner.engine import hyperparameters as kt_hp
 
 from keras_hpo.analysis.source import Trials
+from keras_hpo.analysis.source import log_scaled
 from keras_hpo.tuners.results import TrialResult
 
 if TYPE_CHECKING:
@@ -130,7 +131,7 @@ def axis_of(name: str, hp: kt_hp.HyperParameter | None, seen: list) -> Axis:
     if hp is not None:
         log = "log" in str(getattr(hp, "sampling", "linear") or "linear")
     else:
-        log = positive and max(seen) >= 100 * min(seen)
+        log = log_scaled(min(seen), max(seen))
     integer = isinstance(hp, kt_hp.Int) or (
         hp is None and all(isinstance(v, (int, np.integer)) for v in seen)
     )

@@ -18,7 +18,7 @@ from keras_hpo.files import read_json
 from keras_hpo.tuners.results import TrialResult
 from keras_hpo.tuners.results import ranked
 
-__all__ = ["Trials", "require_finished", "trials_of"]
+__all__ = ["Trials", "log_scaled", "require_finished", "trials_of"]
 
 
 @dataclass(frozen=True)
@@ -112,3 +112,12 @@ def require_finished(trials: Trials, at_least: int, what: str) -> list[TrialResu
             "it resumes)."
         )
     return done
+
+
+def log_scaled(low: float, high: float) -> bool:
+    """Whether numbers from ``low`` to ``high`` read best on a log scale.
+
+    For a hyperparameter the search space does not describe: all positive
+    and spanning a factor of 100 or more.
+    """
+    return low > 0 and high >= 100 * low

@@ -174,13 +174,7 @@ class SavedSearch(SearchAnalysis):
 
     def best_trials_on_disk(self) -> list[str]:
         """IDs of the trials whose models are saved, best first."""
-        return [
-            r.trial_id
-            for r in self._ranked()
-            if os.path.isfile(
-                os.path.join(self.project_dir, f"trial_{r.trial_id}", BEST_FILE)
-            )
-        ]
+        return [r.trial_id for r in self._ranked() if self._has_kept_model(r.trial_id)]
 
     def best_model(self) -> Any:
         """The best trial's trained Keras model (best epoch's weights).
