@@ -58,8 +58,11 @@ def test_one_slice_reproduces_the_unfused_training_per_epoch(digits):
         )
         column = [float(np.asarray(v)[0]) for v in got[fused_name]]
         np.testing.assert_allclose(column, expected[name], rtol=2e-5, atol=1e-6)
+    # The same predictions are right: one more or fewer would move the
+    # accuracy by 1/597; 1e-6 leaves room for float32 rounding of the mean
+    # (JAX divides in float32).
     assert got["val_fused_accuracy"][-1][0] == pytest.approx(
-        expected["val_accuracy"][-1], abs=1e-9
+        expected["val_accuracy"][-1], abs=1e-6
     )
 
 

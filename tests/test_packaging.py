@@ -446,3 +446,7 @@ def test_python_requirement_and_dependencies_are_declared():
     assert {"pytest", "setuptools", "wheel"} <= test_extras
     # keras-hpo report draws with matplotlib, an extra of its own.
     assert meta["optional-dependencies"]["report"] == ["matplotlib>=3.7"]
+    # The other Keras backends: each extra adds its framework and six, which
+    # keras-tuner imports without declaring it (TensorFlow brings it itself).
+    assert meta["optional-dependencies"]["jax"] == ["jax>=0.4.30", "six>=1.16"]
+    assert meta["optional-dependencies"]["torch"] == ["torch>=2.1", "six>=1.16"]

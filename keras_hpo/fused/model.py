@@ -116,8 +116,9 @@ class SliceMetrics(keras.metrics.Metric):
 
     def reset_state(self):
         """Forgets the samples seen."""
-        self.totals.assign(ops.zeros_like(self.totals))
-        self.count.assign(ops.zeros_like(self.count))
+        # zeros, not zeros_like: JAX cannot take a Keras variable's dtype.
+        self.totals.assign(ops.zeros(self.totals.shape, self.totals.dtype))
+        self.count.assign(ops.zeros(self.count.shape, self.count.dtype))
 
 
 class _SlicedRates:
@@ -127,9 +128,40 @@ class _SlicedRates:
     slice's rate broadcasts as ``(K, 1, ...)``; the optimizer's own learning
     rate is 1.0 and the slice's rate is its trial's learning rate (0.0 once
     the slice has stopped).
+
+    The rates the step reads are the optimizer's own variable
+    (``slice_rates``), copied from the model's ``rates`` when the optimizer
+    is built and by `sync_rates`: on JAX the train step sees only the
+    optimizer's and the model's state passed to it, and the model's
+    variables are emptied while an epoch runs, so a step cannot read the
+    model's ``rates``.
     """
 
-    slice_rates: keras.Variable
+    rates_source: keras.Variable
+
+    def build(self, variables):
+        """Builds the wrapped optimizer, then its per-slice rates."""
+        if self.built:
+            return
+        super().build(variables)
+        # An initializer, not an assign: Keras may build the optimizer while
+        # tracing (TensorFlow) or in a stateless scope, where an assign is lost.
+        start = self._start_rates
+
+        def initial(shape, dtype=None):
+            return ops.reshape(ops.convert_to_tensor(start, dtype=dtype), shape)
+
+        self.slice_rates = self.add_variable(
+            shape=start.shape, initializer=initial, dtype="float32", name="slice_rates"
+        )
+
+    def sync_rates(self) -> None:
+        """Takes the model's per-slice rates (call it eagerly, between steps)."""
+        values = keras.ops.convert_to_numpy(self.rates_source.value).astype("float32")
+        if self.built:
+            self.slice_rates.assign(values)
+        else:
+            object.__setattr__(self, "_start_rates", values)
 
     def _rate(self, variable, learning_rate):
         shape = (-1,) + (1,) * (len(variable.shape) - 1)
@@ -152,13 +184,40 @@ class _SlicedRates:
                 variable.assign(variable - variable * decay * lr)
 
 
+class _PerVariableSteps:
+    """Mixin for PyTorch: one `update_step` per variable.
+
+    Keras' PyTorch optimizers update every variable at once
+    (``_parallel_update_step``) and never call ``update_step``, so the
+    slices' rates would be skipped; this restores the per-variable step,
+    without gradient tracking, as the other backends run it.
+    """
+
+    def _backend_update_step(self, grads, trainable_variables, learning_rate):
+        import torch  # noqa: PLC0415 - only on the PyTorch backend
+
+        with torch.no_grad():
+            for grad, variable in zip(grads, trainable_variables, strict=True):
+                self.update_step(grad, variable, learning_rate)
+
+
 def sliced_optimizer(
     spec: SliceSpec, rates: keras.Variable
 ) -> keras.optimizers.Optimizer:
-    """An optimizer of the slices' class and settings, with per-slice rates."""
-    cls = type(f"Sliced{spec.optimizer.__name__}", (_SlicedRates, spec.optimizer), {})
+    """An optimizer of the slices' class and settings, with per-slice rates.
+
+    Args:
+        spec: The slices' optimizer class and settings.
+        rates: The model's ``(K,)`` rates variable, copied into the
+            optimizer's own state when it is built (see `_SlicedRates`).
+    """
+    bases: tuple[type, ...] = (_SlicedRates, spec.optimizer)
+    if keras.backend.backend() == "torch":
+        bases = (_PerVariableSteps, *bases)
+    cls = type(f"Sliced{spec.optimizer.__name__}", bases, {})
     optimizer = cls(learning_rate=1.0, **spec.optimizer_config)
-    object.__setattr__(optimizer, "slice_rates", rates)  # not an optimizer state
+    object.__setattr__(optimizer, "rates_source", rates)  # not an optimizer state
+    optimizer.sync_rates()
     return optimizer
 
 
@@ -329,7 +388,7 @@ class FusedMLP(keras.Model):
             x, pattern = ops.reshape(inputs, (-1, self.input_dim)), "bi,kio->kbo"
         x = ops.cast(x, self.kernels[0].dtype)
         if self.mean is not None:
-            x = (x - self.mean) / self.std
+            x = ops.divide(ops.subtract(x, self.mean), self.std)
         h = ops.einsum(pattern, x, self.kernels[0]) + self.biases[0]
         for layer in range(len(self.widths)):
             h = self._hidden(h, layer, training)
@@ -339,18 +398,23 @@ class FusedMLP(keras.Model):
         return keras.activations.get(activation)(out)
 
     def _hidden(self, h, layer: int, training):
+        # The masks and rates are NumPy arrays: ops.* converts them (a NumPy
+        # array on the left of `*` would take a PyTorch tensor into NumPy).
         plan = self.activations[layer]
         if plan[0][1] is None:
             h = keras.activations.get(plan[0][0])(h)
         else:
-            h = sum(mask * keras.activations.get(name)(h) for name, mask in plan)
+            h = sum(
+                ops.multiply(keras.activations.get(name)(h), mask)
+                for name, mask in plan
+            )
         rate = self.dropout_rates[layer]
         if training and rate is not None:
             noise = keras.random.uniform(ops.shape(h), seed=self.seed_generator)
-            keep = ops.cast(noise >= rate, h.dtype)
-            h = h * keep / (1.0 - rate)
+            keep = ops.cast(ops.greater_equal(noise, rate), h.dtype)
+            h = ops.divide(h * keep, 1.0 - rate)
         mask = self.unit_masks[layer]
-        return h if mask is None else h * mask
+        return h if mask is None else ops.multiply(h, mask)
 
     # -- training ------------------------------------------------------------
     def compile_fused(self, **kwargs) -> None:
@@ -367,6 +431,7 @@ class FusedMLP(keras.Model):
             per_slice = ops.mean(loss, axis=0)
         else:  # each slice's mean over its own samples in the batch
             _, targets, mask = self._gather(y)
+            self._step_targets = (targets, mask)  # for compute_metrics, see there
             loss = _per_sample_losses(self.task, targets, y_pred, (), per_slice=True)[0]
             mask = ops.cast(mask, loss.dtype)
             seen = ops.maximum(ops.sum(mask, axis=0), 1.0)
@@ -379,7 +444,10 @@ class FusedMLP(keras.Model):
         if self.rows is None:
             self.slice_metrics.update_state(y, y_pred)
         else:
-            _, targets, mask = self._gather(y)
+            # The targets compute_loss gathered in this step: on JAX the
+            # metrics' step sees only the metrics' state, not the row table.
+            found = self.__dict__.pop("_step_targets", None)
+            targets, mask = found if found is not None else self._gather(y)[1:]
             self.slice_metrics.update_state(targets, y_pred, mask=mask)
         return self.get_metrics_result()
 
@@ -389,6 +457,8 @@ class FusedMLP(keras.Model):
             values = keras.ops.convert_to_numpy(variable).copy()
             values[k] = 0.0
             variable.assign(values)
+        if getattr(self, "optimizer", None) is not None:
+            self.optimizer.sync_rates()
 
     # -- slices as ordinary models -------------------------------------------
     def numpy_weights(self) -> list[tuple[np.ndarray, np.ndarray]]:

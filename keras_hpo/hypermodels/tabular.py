@@ -22,7 +22,9 @@ turns a DataFrame into that dict (text as ``tf.string`` tensors). The model
 ``fit``, ``evaluate`` and ``predict`` call it, so
 ``best_estimator_.predict(raw_dataframe)`` works, also after
 ``keras.saving.load_model``. The text columns need TensorFlow's string
-tensors: TensorFlow backend only. This module owns the schema and the
+tensors: TensorFlow backend only (`TabularSchema.from_frame` refuses them on
+JAX and PyTorch, naming the columns and the fix); numeric columns work on
+every backend. This module owns the schema and the
 layers; it must not train or choose hyperparameters.
 """
 
@@ -212,6 +214,17 @@ class TabularSchema:
                 schema.vocabularies[name] = categories
         if not schema.columns:
             raise bad_value("x", frame, "a DataFrame with no column", "Give columns.")
+        backend = keras.backend.backend()
+        if schema.categorical and backend != "tensorflow":
+            raise bad_value(
+                "x",
+                f"text columns {schema.categorical} on KERAS_BACKEND={backend}",
+                "text columns need the TensorFlow backend: the model reads them "
+                "as TensorFlow string tensors",
+                "Run with KERAS_BACKEND=tensorflow, or encode the text columns as "
+                "numbers first (pandas.get_dummies(x), or x[c].astype('category')"
+                ".cat.codes).",
+            )
         return schema
 
     def inputs(self) -> dict[str, Any]:
