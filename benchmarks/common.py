@@ -21,7 +21,7 @@ from typing import Any
 
 import keras
 import keras_tuner
-import tensorflow as tf
+from keras_hpo.callbacks import DeviceProbe
 
 import keras_hpo
 
@@ -45,11 +45,10 @@ __all__ = [
 
 
 def device() -> str:
-    """The GPU's name, or the CPU and its core count."""
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        details = tf.config.experimental.get_device_details(gpus[0])
-        return details.get("device_name", gpus[0].name)
+    """The GPU's name, or the CPU and its core count (asked of Keras' backend)."""
+    name = DeviceProbe().name()
+    if name.startswith("GPU: "):
+        return name.removeprefix("GPU: ")
     return f"CPU: {cpu_model()} ({os.cpu_count()} cores)"
 
 
@@ -198,13 +197,20 @@ def time_callbacks(callbacks: Iterable[Any], clock: dict[str, float]) -> None:
 
 
 def versions() -> dict[str, str]:
-    """Versions of keras_hpo and of what it is compared with."""
-    return {
+    """Versions of keras_hpo, of what it is compared with, and the backend's."""
+    backend = keras.backend.backend()
+    found = {
         "keras_hpo": keras_hpo.__version__,
         "keras": keras.__version__,
         "keras_tuner": keras_tuner.__version__,
-        "tensorflow": tf.__version__,
+        "backend": backend,
     }
+    for name in ("tensorflow", *({"jax", "torch"} & {backend})):
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
 
 
 def bytes_written() -> int:

@@ -98,6 +98,7 @@ def run_tool(name: str, make_tuner, data, epochs: int) -> dict:
         tuner = make_tuner(model, directory)
         wall, _ = timed_search(tuner, data, epochs)
         trials = list(tuner.oracle.trials.values())
+        best_score = tuner.oracle.get_best_trials(1)[0].score
     return {
         "tool": name,
         "trials": len(trials),
@@ -106,6 +107,7 @@ def run_tool(name: str, make_tuner, data, epochs: int) -> dict:
         "fit_s": model.fit_seconds,
         "outside_fit_per_trial_s": (wall - model.fit_seconds) / len(trials),
         "callback_s": model.callback_seconds,
+        "best_score": best_score,
         "values": [t.hyperparameters.values for t in trials],
     }
 

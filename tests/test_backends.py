@@ -23,6 +23,7 @@ import sys
 import keras
 import numpy as np
 import pytest
+from conftest import REPO
 from tb_reading import read_logs
 from test_resume import Run
 from test_resume import ended_trials
@@ -293,3 +294,31 @@ def test_a_table_of_numbers_works_and_text_needs_tensorflow(tmp_path):
     else:
         with pytest.raises(keras_hpo.ConfigError, match="text columns \\['c'\\]"):
             text.search(frame, y, validation_split=0.25, epochs=1)
+
+
+def test_the_backends_benchmark_runs_on_the_installed_backends(tmp_path):
+    installed = [b for b in BACKENDS if importlib.util.find_spec(b) is not None]
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "backends.py"),
+            "--quick",
+            f"--backends={','.join(installed)}",
+            f"--out={tmp_path}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((tmp_path / "backends.json").read_text())
+    assert list(report["summary"]) == installed
+    assert len(report["values"]) == 2
+    for backend in installed:
+        arms = report["rounds"][0][backend]["arms"]
+        assert [arm["trials"] for arm in arms.values()] == [2, 2, 2]
+        summary = report["summary"][backend]
+        assert summary["search_over_fit"]["median"] > 1.0
+        assert 0.0 < summary["best_val_accuracy"]["median"] <= 1.0
+        assert f"| {backend} (" in (tmp_path / "backends.md").read_text()

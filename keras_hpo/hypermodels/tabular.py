@@ -313,12 +313,12 @@ def model_inputs(model: Any, x: Any) -> Any:
             f"lacks {', '.join(map(repr, missing))}, which the model takes",
             f"Pass the columns it was tuned on: {', '.join(names)}.",
         )
-    import tensorflow as tf  # noqa: PLC0415 - text columns need tf.string
-
     arrays = {}
     for name, dtype in names.items():
         column = x[name]
         if dtype == "string":
+            import tensorflow as tf  # noqa: PLC0415 - only text columns need it
+
             text = np.asarray([_text(v) for v in column], dtype=object)
             arrays[name] = tf.constant(text.reshape(-1, 1), dtype=tf.string)
         else:

@@ -14,6 +14,10 @@ open. A finished trial's compiled functions keep working without them (they
 are only read while a step is being traced), so models kept from the trial
 still predict and train.
 
+Other backends: JAX and PyTorch keep no such process-wide registry of
+traced gradients, so on them the block does nothing (``_gradient_registry``
+is ``None``).
+
 Threads: the registry is process-wide and a name does not say which thread
 registered it. The cleanup is therefore only made when the block was the only
 one open in the process for its whole duration: if two blocks overlap (trials
