@@ -46,12 +46,16 @@ def test_check_reports_stale_blocks_and_the_rewrite_fixes_them(
     (results / "only.json").write_text('{"figure": 1.234}')
     (results / "only.md").write_text("| table | 1.234 |\n")
     monkeypatch.setattr(report, "TABLES", ("only",))
+    monkeypatch.setattr(report, "README_TABLES", ("only",))  # in both READMEs
     monkeypatch.setattr(
         report, "LINES", (("only", lambda r: f"- figure {r['figure']:.2f}"),)
     )
     readme = tmp_path / "README.md"
     bench = tmp_path / "BENCH.md"
-    readme.write_text(f"# top\n{block('compare', '- figure 9.99')}\nrest\n")
+    readme.write_text(
+        f"# top\n{block('compare', '- figure 9.99')}\n"
+        f"{block('only', '| table | old |')}\nrest\n"
+    )
     bench.write_text(f"{block('only', '| table | old |')}\n")
     args = ["--results", str(results), "--readme", str(readme)]
     args += ["--bench-readme", str(bench)]
@@ -62,6 +66,9 @@ def test_check_reports_stale_blocks_and_the_rewrite_fixes_them(
     assert "9.99" in readme.read_text()  # --check writes nothing
 
     assert report.main(args) == 0
-    assert readme.read_text() == f"# top\n{block('compare', '- figure 1.23')}\nrest\n"
+    assert readme.read_text() == (
+        f"# top\n{block('compare', '- figure 1.23')}\n"
+        f"{block('only', '| table | 1.234 |')}\nrest\n"
+    )
     assert bench.read_text() == f"{block('only', '| table | 1.234 |')}\n"
     assert report.main([*args, "--check"]) == 0
