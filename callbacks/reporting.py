@@ -61,6 +61,8 @@ class ProgressPrinter(SearchCallback):
         self._start = 0.0
         self._first_trial: float | None = None
         self._ended = 0
+        #: When each trial of this run ended (perf_counter seconds).
+        self._ends: list[float] = []
         self._live_shown = False
 
     @property
@@ -108,14 +110,32 @@ class ProgressPrinter(SearchCallback):
             total=search.expected_trials,
             max_time=search.max_time,
             time_used=elapsed,
+            per_trial=self._per_trial(now),
         )
         text = f"{format_duration(elapsed)} elapsed"
         return text if left is None else f"{text}, ~{format_duration(left)} left"
 
+    def _per_trial(self, now: float) -> float | None:
+        """Seconds per trial, the run's first trial (or group) left out.
+
+        The first trial pays for what later ones reuse (the backend's
+        start-up, tracing and compiling), so after it the rate is measured
+        from its end: the time since then over the trials that ended since.
+        Trials that end together with the first (a fused group, parallel
+        workers) count with it. ``None`` until a later trial ended (the
+        mean over the run is used then).
+        """
+        if not self._ends:
+            return None
+        start = self._first_trial or self._start
+        first = self._ends[0]
+        later = [t for t in self._ends if t > first + 0.1 * (first - start)]
+        return (now - first) / len(later) if later else None
+
     def on_search_begin(self, search: SearchView) -> None:
         """Prints the search's plan."""
         self._start = time.perf_counter()
-        self._first_trial, self._ended = None, 0
+        self._first_trial, self._ended, self._ends = None, 0, []
         total = search.expected_trials
         done = len(search.trial_results)
         plan = f"up to {total} trials" if total else "until the space is exhausted"
@@ -156,6 +176,7 @@ class ProgressPrinter(SearchCallback):
         if result.ok and result.status.value != "completed":
             timing = f"{result.status.value.replace('_', ' ')} | {timing}"
         self._ended += 1
+        self._ends.append(time.perf_counter())
         timing = f"{timing} | {self._clock(search)}"
         self._print(f"{head} {outcome} | {timing} | {format_values(result.values)}")
 

@@ -42,13 +42,17 @@ def remaining_seconds(
     total: int | None,
     max_time: float | None = None,
     time_used: float | None = None,
+    per_trial: float | None = None,
 ) -> float | None:
     """The time the search has left, estimated from the trials so far.
 
-    Each trial is assumed to take the mean wall time of the trials that
+    Each trial is assumed to take ``per_trial`` seconds when given (the
+    progress printer measures it after the run's first trial, which pays
+    for start-up and compiling), else the mean wall time of the trials that
     ended in this run (``elapsed / ended``, measured from the first trial's
-    start, so it counts what runs between trials too and suits fused groups
-    and parallel workers alike, which end several trials per interval).
+    start). Both are wall time between trial ends, so they count what runs
+    between trials too and suit fused groups and parallel workers alike,
+    which end several trials per interval.
 
     Args:
         elapsed: Seconds since the first trial of this run started.
@@ -57,6 +61,7 @@ def remaining_seconds(
         total: The most trials the search runs (``None``: unknown).
         max_time: The search's ``max_time`` (no trial starts after it).
         time_used: Seconds of ``max_time`` used (defaults to ``elapsed``).
+        per_trial: Seconds per trial, measured by the caller.
 
     Returns:
         Seconds, or ``None`` when nothing bounds the search or no trial
@@ -64,7 +69,8 @@ def remaining_seconds(
     """
     if ended < 1 or (total is None and max_time is None):
         return None
-    per_trial = elapsed / ended
+    if per_trial is None:
+        per_trial = elapsed / ended
     estimates = []
     if total is not None:
         estimates.append(max(0, total - done) * per_trial)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-__all__ = ["log_expected_improvement", "log_expected_improvement_gradient"]
+__all__ = [
+    "confidence_bound_gradient",
+    "log_expected_improvement",
+    "log_expected_improvement_gradient",
+]
 
 _SQRT_HALF_PI = np.sqrt(np.pi / 2)
 _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
@@ -83,3 +87,25 @@ def log_expected_improvement_gradient(
     d_mean = -np.exp(special.log_ndtr(z) - log_h) / std
     d_std = np.exp(log_phi - log_h) / std
     return np.log(std) + log_h, d_mean, d_std
+
+
+def confidence_bound_gradient(
+    mean: np.ndarray, std: np.ndarray, beta: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The lower confidence bound, negated to be maximised, and its derivatives.
+
+    ``-(mean - beta * std)``: keras-tuner's acquisition (with its ``beta``),
+    for minimisation; the larger ``beta``, the more a candidate's
+    uncertainty counts.
+
+    Args:
+        mean: Posterior means.
+        std: Posterior standard deviations.
+        beta: Weight of the standard deviation (>= 0).
+
+    Returns:
+        ``(value, d value / d mean, d value / d std)``, each like ``mean``.
+    """
+    mean = np.asarray(mean, dtype=float)
+    std = np.asarray(std, dtype=float)
+    return beta * std - mean, -np.ones_like(mean), np.full_like(std, beta)

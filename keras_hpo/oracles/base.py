@@ -21,6 +21,7 @@ from keras_hpo.oracles.space import values_key
 
 __all__ = [
     "SearchOracle",
+    "SeedThirdOracle",
     "check_count",
     "check_max_trials",
     "check_seed",
@@ -302,3 +303,36 @@ class SearchOracle(AtomicState):
         self.seed = state["seed"]
         self.proposed = {k: dict(v) for k, v in state.get("proposed", {}).items()}
         self._keys_cache = None
+
+
+class SeedThirdOracle(SearchOracle):
+    """A `SearchOracle` whose arguments bind in keras-tuner's order, seed third.
+
+    keras-tuner's ``RandomSearchOracle`` and ``GridSearchOracle`` take
+    ``(objective, max_trials, seed, hyperparameters, ...)``, while its base
+    ``Oracle`` (and `SearchOracle`) puts ``hyperparameters`` third: code
+    written for keras-tuner's classes passes ``seed`` by position, so ours
+    take it there too.
+    """
+
+    def __init__(
+        self,
+        objective=None,
+        max_trials: int | None = None,
+        seed: int | None = None,
+        hyperparameters=None,
+        allow_new_entries: bool = True,
+        tune_new_entries: bool = True,
+        max_retries_per_trial: int = 0,
+        max_consecutive_failed_trials: int = 3,
+    ):
+        super().__init__(
+            objective=objective,
+            max_trials=max_trials,
+            hyperparameters=hyperparameters,
+            allow_new_entries=allow_new_entries,
+            tune_new_entries=tune_new_entries,
+            seed=seed,
+            max_retries_per_trial=max_retries_per_trial,
+            max_consecutive_failed_trials=max_consecutive_failed_trials,
+        )

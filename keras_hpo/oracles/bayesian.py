@@ -11,6 +11,7 @@ from scipy.stats import qmc
 from threadpoolctl import ThreadpoolController
 
 from keras_hpo.errors import bad_value
+from keras_hpo.oracles.acquisition import confidence_bound_gradient
 from keras_hpo.oracles.acquisition import log_expected_improvement
 from keras_hpo.oracles.acquisition import log_expected_improvement_gradient
 from keras_hpo.oracles.base import SearchOracle
@@ -104,6 +105,14 @@ class BayesianOracle(SearchOracle):
         num_initial_points: Size of the quasi-random initial design. Defaults
             to twice the number of tunable dimensions, between 3 and 10, and
             at most half of ``max_trials``.
+        alpha: keras-tuner's ``alpha``: the least noise variance of the
+            Gaussian process, in units of the standardised scores (added to
+            the kernel's diagonal). ``None`` (default): the noise is fitted
+            freely (from 1e-9 up).
+        beta: keras-tuner's ``beta``: with a number, candidates are chosen
+            by keras-tuner's lower confidence bound, ``mean - beta * std``,
+            instead of expected improvement (``xi`` is then unused).
+            ``None`` (default): expected improvement.
         xi: Exploration margin of expected improvement, in standard
             deviations of the observed objective. Defaults to 0 (plain EI):
             a margin stops the search from refining a good optimum, as it
@@ -121,14 +130,47 @@ class BayesianOracle(SearchOracle):
 
     def __init__(
         self,
-        *args,
+        objective=None,
+        max_trials: int | None = None,
         num_initial_points: int | None = None,
+        alpha: float | None = None,
+        beta: float | None = None,
+        seed: int | None = None,
+        hyperparameters=None,
+        allow_new_entries: bool = True,
+        tune_new_entries: bool = True,
+        max_retries_per_trial: int = 0,
+        max_consecutive_failed_trials: int = 3,
+        *,
         xi: float = 0.0,
         num_candidates: int = 1024,
         warp_outputs: bool = True,
-        **kwargs,
     ):
-        super().__init__(*args, **kwargs)
+        super().__init__(
+            objective=objective,
+            max_trials=max_trials,
+            hyperparameters=hyperparameters,
+            allow_new_entries=allow_new_entries,
+            tune_new_entries=tune_new_entries,
+            seed=seed,
+            max_retries_per_trial=max_retries_per_trial,
+            max_consecutive_failed_trials=max_consecutive_failed_trials,
+        )
+        for name, value in (("alpha", alpha), ("beta", beta)):
+            if value is not None and (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not value >= 0
+            ):
+                raise bad_value(
+                    name,
+                    value,
+                    "must be None or a number >= 0",
+                    f"E.g. {name}={1e-4 if name == 'alpha' else 2.6} "
+                    "(keras-tuner's default), or leave it out.",
+                )
+        self.alpha = None if alpha is None else float(alpha)
+        self.beta = None if beta is None else float(beta)
         if num_initial_points is not None:
             num_initial_points = check_count(
                 "num_initial_points", num_initial_points, 1, 8
@@ -186,7 +228,7 @@ class BayesianOracle(SearchOracle):
             starts.append(self._theta)
         if not starts or len(y) <= _FRESH_FITS or len(y) % _FRESH_EVERY == 0:
             starts.append(fresh)
-        model = fit_gp(x, y, starts)
+        model = fit_gp(x, y, starts, noise_floor=self.alpha)
         self._theta = model.theta
         return model
 
@@ -220,9 +262,12 @@ class BayesianOracle(SearchOracle):
             full = points.copy()
             full[:, free] = flat.reshape(count, width)
             mean, std, d_mean, d_std = model.predict_with_gradient(full)
-            value, by_mean, by_std = log_expected_improvement_gradient(
-                mean, std, best, margin
-            )
+            if self.beta is not None:
+                value, by_mean, by_std = confidence_bound_gradient(mean, std, self.beta)
+            else:
+                value, by_mean, by_std = log_expected_improvement_gradient(
+                    mean, std, best, margin
+                )
             grad = by_mean[:, None] * d_mean + by_std[:, None] * d_std
             return -float(value.sum()), -grad[:, free].ravel()
 
@@ -263,6 +308,8 @@ class BayesianOracle(SearchOracle):
 
         def acquisition(points: np.ndarray) -> np.ndarray:
             mean, std = model.predict(points)
+            if self.beta is not None:
+                return confidence_bound_gradient(mean, std, self.beta)[0]
             return log_expected_improvement(mean, std, best, margin)
 
         free = _continuous_columns(cube)
@@ -326,6 +373,8 @@ class BayesianOracle(SearchOracle):
         state["bayesian"] = {
             "num_initial_points": self.num_initial_points,
             "xi": self.xi,
+            "alpha": self.alpha,
+            "beta": self.beta,
             "num_candidates": self.num_candidates,
             "warp_outputs": self.warp_outputs,
             "kernel": None if self._theta is None else self._theta.tolist(),

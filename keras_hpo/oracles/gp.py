@@ -55,8 +55,12 @@ def default_theta(dims: int) -> np.ndarray:
     )
 
 
-def _bounds(dims: int) -> list[tuple[float, float]]:
-    return [_LOG_LENGTH_BOUNDS] * dims + [_LOG_SIGNAL_BOUNDS, _LOG_NOISE_BOUNDS]
+def _bounds(dims: int, noise_floor: float | None = None) -> list[tuple[float, float]]:
+    noise = _LOG_NOISE_BOUNDS
+    if noise_floor is not None:  # at least this much noise, standardised units
+        low = min(max(np.log(noise_floor), noise[0]), noise[1])
+        noise = (low, noise[1])
+    return [_LOG_LENGTH_BOUNDS] * dims + [_LOG_SIGNAL_BOUNDS, noise]
 
 
 def _matern(squared: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -221,7 +225,12 @@ class GaussianProcess:
 
 
 def fit_gp(
-    x: np.ndarray, y: np.ndarray, starts: list[np.ndarray], *, max_iter: int = 200
+    x: np.ndarray,
+    y: np.ndarray,
+    starts: list[np.ndarray],
+    *,
+    max_iter: int = 200,
+    noise_floor: float | None = None,
 ) -> GaussianProcess:
     """Fits the kernel hyperparameters by MAP from each start; keeps the best.
 
@@ -230,6 +239,9 @@ def fit_gp(
         y: Outputs, ``(n,)``; standardised inside.
         starts: Starting values of ``theta`` (see `default_theta`).
         max_iter: L-BFGS-B iterations per start.
+        noise_floor: The least noise variance, in standardised units (as
+            keras-tuner's ``alpha``, added to the kernel's diagonal of
+            normalised outputs); ``None``: fitted from 1e-9 up.
 
     Returns:
         The fitted process.
@@ -239,7 +251,7 @@ def fit_gp(
     y_mean = float(np.mean(y))
     y_scale = float(np.std(y)) or 1.0
     target = (y - y_mean) / y_scale
-    bounds = _bounds(x.shape[1])
+    bounds = _bounds(x.shape[1], noise_floor)
     squared = _squared_differences(x)
     best = None
     for start in starts:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from keras_hpo.oracles.base import SearchOracle
+from keras_hpo.oracles.base import SeedThirdOracle
 from keras_hpo.oracles.space import HyperGrid
 
 __all__ = ["GridOracle"]
 
 
-class GridOracle(SearchOracle):
+class GridOracle(SeedThirdOracle):
     """Tries every combination of a discrete search space exactly once.
 
     The combinations are those of `HyperGrid` (first hyperparameter slowest,
@@ -21,9 +21,10 @@ class GridOracle(SearchOracle):
     our tuners: at construction), never silently discretised.
 
     Args:
-        **kwargs: The arguments of `SearchOracle` (``objective``,
-            ``max_trials`` (default: the whole grid), ``hyperparameters``,
-            ``seed``, ...). The seed is unused: the order is fixed.
+        objective, max_trials, seed, hyperparameters, ...: As for
+            `SeedThirdOracle` (keras-tuner's order: ``seed`` third; see
+            `SearchOracle` for each). ``max_trials`` defaults to the whole
+            grid; the seed is unused: the order is fixed.
 
     Example:
         >>> hp = keras_tuner.HyperParameters()

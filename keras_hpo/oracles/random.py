@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from keras_hpo.oracles.base import SearchOracle
+from keras_hpo.oracles.base import SeedThirdOracle
 from keras_hpo.oracles.space import UnitCube
 
 __all__ = ["RandomOracle"]
 
 
-class RandomOracle(SearchOracle):
+class RandomOracle(SeedThirdOracle):
     """Samples each hyperparameter independently, on its own scale.
 
     The n-th proposal depends only on ``seed`` and n, so a search is
@@ -19,8 +19,9 @@ class RandomOracle(SearchOracle):
     search stops once every configuration has been tried.
 
     Args:
-        **kwargs: The arguments of `SearchOracle` (``objective``,
-            ``max_trials``, ``hyperparameters``, ``seed``, ...).
+        objective, max_trials, seed, hyperparameters, ...: As for
+            `SeedThirdOracle` (keras-tuner's order: ``seed`` third; see
+            `SearchOracle` for each).
 
     Example:
         >>> oracle = RandomOracle(objective="val_loss", max_trials=20, seed=0)

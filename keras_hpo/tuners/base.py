@@ -229,6 +229,15 @@ class SearchTuner(
         **kwargs,
     ):
         check_flags(verbose, trials_per_step, isolate_trials)
+        if hypermodel is None and type(self).run_trial is TrialExecution.run_trial:
+            raise bad_value(
+                "hypermodel",
+                None,
+                "is needed: nothing else says how a trial builds and trains its model",
+                "Pass a hypermodel (e.g. keras_hpo.HyperMLP(num_classes=10) or "
+                "a build(hp) function), or subclass the tuner and override "
+                "run_trial(trial, *args, **kwargs) to run each trial yourself.",
+            )
         hypermodel = as_hypermodel(hypermodel)
         estimator = isinstance(hypermodel, SklearnHyperModel)
         if estimator:
@@ -462,10 +471,13 @@ class SearchTuner(
             **fit_kwargs: Passed to ``hypermodel.fit`` (``epochs``,
                 ``validation_data``, ``validation_split``, ``callbacks``...).
                 ``verbose`` defaults to 0: progress is one line per trial.
+                An explicit ``verbose=0`` also silences this search's own
+                lines, as keras-tuner's ``search(verbose=0)`` does (errors
+                still go to stderr).
         """
         workers = check_workers(workers)
         cluster = self.cluster
-        with self._owning_project():
+        with self._owning_project(), self._silenced(fit_kwargs.get("verbose") == 0):
             fit_args, fit_kwargs = self._preflight(fit_args, fit_kwargs)
             self.searched_data = (fit_args, fit_kwargs)
             ended_before = len(self.result_store)
@@ -484,6 +496,22 @@ class SearchTuner(
                 refit_after_search(
                     self, fit_args, fit_kwargs, len(self.result_store) > ended_before
                 )
+
+    @contextlib.contextmanager
+    def _silenced(self, quiet: bool):
+        """While the block runs, prints nothing if ``quiet`` (no progress lines)."""
+        if not quiet:
+            yield
+            return
+        verbose, callbacks = self.verbose, self.search_callbacks
+        self.verbose = 0
+        self.search_callbacks = [
+            c for c in callbacks if not isinstance(c, ProgressPrinter)
+        ]
+        try:
+            yield
+        finally:
+            self.verbose, self.search_callbacks = verbose, callbacks
 
     @contextlib.contextmanager
     def _owning_project(self):

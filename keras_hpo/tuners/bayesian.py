@@ -33,6 +33,9 @@ class BayesianSearch(SearchTuner):
             Gaussian process sees them. Defaults to True (see
             `BayesianOracle`).
         param_distributions: Optional scikit-learn style search space.
+        alpha, beta: keras-tuner's least GP noise and confidence-bound
+            weight, in keras-tuner's positions (see `BayesianOracle`); both
+            ``None`` by default: fitted noise and expected improvement.
         seed, hyperparameters, tune_new_entries, allow_new_entries,
         max_retries_per_trial, max_consecutive_failed_trials: As for
             `keras_hpo.oracles.SearchOracle`.
@@ -47,23 +50,27 @@ class BayesianSearch(SearchTuner):
         hypermodel=None,
         objective=None,
         max_trials: int | None = None,
-        *,
         num_initial_points: int | None = None,
-        xi: float = 0.0,
-        warp_outputs: bool = True,
-        param_distributions: Any = None,
+        alpha: float | None = None,
+        beta: float | None = None,
         seed: int | None = None,
         hyperparameters=None,
         tune_new_entries: bool = True,
         allow_new_entries: bool = True,
         max_retries_per_trial: int = 0,
         max_consecutive_failed_trials: int = 3,
+        *,
+        xi: float = 0.0,
+        warp_outputs: bool = True,
+        param_distributions: Any = None,
         **kwargs,
     ):
         hypermodel = as_hypermodel(hypermodel)
         oracle = BayesianOracle(
             max_trials=10 if max_trials is None else max_trials,
             num_initial_points=num_initial_points,
+            alpha=alpha,
+            beta=beta,
             xi=xi,
             warp_outputs=warp_outputs,
             seed=seed,

@@ -61,14 +61,14 @@ class GridSearch(SearchTuner):
         hypermodel=None,
         objective=None,
         max_trials: int | None = None,
-        *,
-        param_grid: Any = None,
         seed: int | None = None,
         hyperparameters=None,
         tune_new_entries: bool = True,
         allow_new_entries: bool = True,
         max_retries_per_trial: int = 0,
         max_consecutive_failed_trials: int = 3,
+        *,
+        param_grid: Any = None,
         **kwargs,
     ):
         hypermodel = as_hypermodel(hypermodel)

@@ -48,15 +48,15 @@ class RandomSearch(SearchTuner):
         hypermodel=None,
         objective=None,
         max_trials: int | None = None,
-        *,
-        n_iter: int | None = None,
-        param_distributions: Any = None,
         seed: int | None = None,
         hyperparameters=None,
         tune_new_entries: bool = True,
         allow_new_entries: bool = True,
         max_retries_per_trial: int = 0,
         max_consecutive_failed_trials: int = 3,
+        *,
+        n_iter: int | None = None,
+        param_distributions: Any = None,
         **kwargs,
     ):
         hypermodel = as_hypermodel(hypermodel)

@@ -24,6 +24,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from keras_hpo import compat
 from keras_hpo.callbacks import EpochRecorder
 from keras_hpo.search_space.sklearn_grid import SUBGRID
 from keras_hpo.stopping.base import Curve
@@ -102,6 +103,9 @@ class Training:
     control: TrialControl
     early: Any
     seconds: float
+    #: What ``hypermodel.fit`` returned (a ``History``; a number or a dict of
+    #: metrics is the trial's answer, as keras-tuner reads it).
+    returned: Any = None
 
 
 class TrialRunner:
@@ -216,7 +220,7 @@ class TrialRunner:
         for run in runs:
             fit_seconds += run.seconds
             score_seconds += run.recorder.validation_seconds
-            per_execution.append(self.best_epoch_metrics(run.recorder.history))
+            per_execution.append(self.training_metrics(run))
             if self.folds is not None:
                 folds.append(self.fold_record(per_execution[-1], run))
             if run.control.diverged:
@@ -273,10 +277,11 @@ class TrialRunner:
         if self.checkpoint == "every_epoch":
             callbacks.append(LastEpoch(plan.directory, recorder, best))
         start = time.perf_counter()
-        self.hypermodel.fit(
+        returned = self.hypermodel.fit(
             plan.hyperparameters, model, *fit_args, callbacks=callbacks, **kwargs
         )
-        return Training(model, recorder, control, early, time.perf_counter() - start)
+        seconds = time.perf_counter() - start
+        return Training(model, recorder, control, early, seconds, returned)
 
     def _validation_scores(self, fit_kwargs: dict) -> ValidationScores:
         """The scikit-learn scorers' callback, on this training's validation data."""
@@ -376,6 +381,27 @@ class TrialRunner:
             end_reason=reason,
         )
         return TrialOutcome(result, metrics, weights)
+
+    def training_metrics(self, run: Training) -> tuple[int, dict]:
+        """A training's best epoch and its metrics.
+
+        As in keras-tuner, a number or a dict of metrics that
+        ``hypermodel.fit`` returned is the training's answer (a number is the
+        objective's value; the epoch is the last one recorded, or 0); else
+        (a ``History``, ``None``) the best epoch of what the callbacks
+        recorded.
+
+        Raises:
+            TypeError: If ``fit`` returned something keras-tuner refuses too
+                (a string...), with keras-tuner's message.
+        """
+        returned = run.returned
+        if returned is None or isinstance(returned, keras.callbacks.History):
+            return self.best_epoch_metrics(run.recorder.history)
+        compat.validate_trial_results(returned, self.objective, "HyperModel.fit()")
+        metrics = compat.convert_to_metrics_dict(returned, self.objective)
+        epochs = len(next(iter(run.recorder.history.values()), []))
+        return max(epochs - 1, 0), {k: float(v) for k, v in metrics.items()}
 
     def best_epoch_metrics(self, history: dict[str, list[float]]):
         """The best epoch's index and its metrics (``(0, {})``: not logged)."""

@@ -1,0 +1,254 @@
+"""keras-tuner behaviours keras_hpo keeps, each incompatibility of issue 21 on its own.
+
+Code written for keras-tuner's tuners and oracles passes arguments by
+position, lets ``search(verbose=0)`` silence the search and sets the Bayesian
+oracle's ``alpha`` and ``beta``; these tests hold keras_hpo to that.
+"""
+
+from __future__ import annotations
+
+import keras_tuner
+import numpy as np
+import pytest
+from conftest import run_python
+from test_bayesian import bowl
+from test_bayesian import make
+from test_bayesian import run
+from test_bayesian import square_space
+
+import keras_hpo
+from keras_hpo.oracles import BayesianOracle
+from keras_hpo.oracles import GridOracle
+from keras_hpo.oracles import RandomOracle
+from keras_hpo.oracles import acquisition
+from keras_hpo.oracles import bayesian
+from keras_hpo.oracles import gp
+from keras_hpo.oracles.gp import default_theta
+
+
+def small_mlp() -> keras_hpo.HyperMLP:
+    return keras_hpo.HyperMLP(
+        num_classes=2,
+        num_layers=1,
+        units=[8, 16],
+        dropout=0.0,
+        activation="relu",
+        learning_rate=[1e-2],
+        optimizer="adam",
+        batch_size=[20],
+    )
+
+
+def tiny_data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 4)).astype("float32")
+    return x, (x[:, 0] > 0).astype("int64")
+
+
+# -- (6) positional arguments --------------------------------------------------
+def test_tuner_arguments_bind_by_position_as_in_keras_tuner(tmp_path):
+    # keras-tuner: (hypermodel, objective, max_trials, seed, hyperparameters,
+    # ...) and BayesianOptimization(..., max_trials, num_initial_points,
+    # alpha, beta, seed, ...).
+    random = keras_hpo.RandomSearch(
+        small_mlp(), "val_loss", 3, 7, directory=tmp_path, project_name="r"
+    )
+    assert (random.oracle.max_trials, random.oracle.seed) == (3, 7)
+    grid = keras_hpo.GridSearch(
+        small_mlp(), "val_loss", None, 5, directory=tmp_path, project_name="g"
+    )
+    assert (grid.oracle.seed, len(grid.grid)) == (5, 2)
+    bayes = keras_hpo.BayesianSearch(
+        small_mlp(), "val_loss", 6, 2, 1e-3, 1.5, 9, directory=tmp_path
+    )
+    oracle = bayes.oracle
+    assert (oracle.max_trials, oracle.num_initial_points) == (6, 2)
+    assert (oracle.alpha, oracle.beta, oracle.seed) == (1e-3, 1.5, 9)
+
+
+def test_oracle_arguments_bind_by_position_as_in_keras_tuner():
+    hp = keras_tuner.HyperParameters()
+    hp.Choice("units", [8, 16])
+    random = RandomOracle("val_loss", 4, 11, hp)
+    grid = GridOracle("val_loss", None, 3, hp)
+    bayes = BayesianOracle("val_loss", 6, 2, 1e-4, 2.6, 5, hp)
+    assert (random.max_trials, random.seed) == (4, 11)
+    assert grid.seed == 3
+    assert (bayes.num_initial_points, bayes.alpha, bayes.beta) == (2, 1e-4, 2.6)
+    assert bayes.seed == 5
+    for oracle in (random, grid, bayes):
+        assert oracle.objective.name == "val_loss"
+        assert oracle.hyperparameters.get("units") == 8
+
+
+def test_keras_hpo_oracles_is_an_attribute_after_import_keras_hpo():
+    done = run_python(
+        ["-c", "import keras_hpo; print(keras_hpo.oracles.BayesianOracle.__name__)"]
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "BayesianOracle"
+
+
+# -- (6) search(verbose=0) -----------------------------------------------------
+def test_search_verbose_0_prints_nothing_and_the_next_search_prints_again(
+    tmp_path, capsys
+):
+    x, y = tiny_data()
+    tuner = keras_hpo.RandomSearch(small_mlp(), max_trials=1, directory=tmp_path)
+    capsys.readouterr()
+    tuner.search(x, y, validation_split=0.25, epochs=1, verbose=0)
+    assert capsys.readouterr().out == ""
+    assert len(tuner.results()) == 1
+    tuner.oracle.max_trials = 2
+    tuner.search(x, y, validation_split=0.25, epochs=1)
+    assert "[trial 2/2]" in capsys.readouterr().out
+
+
+# -- (5) hypermodel=None -------------------------------------------------------
+def test_no_hypermodel_is_refused_unless_run_trial_is_overridden(tmp_path):
+    with pytest.raises(keras_hpo.ConfigError, match="`hypermodel`.*run_trial"):
+        keras_hpo.RandomSearch(None, objective="val_loss", directory=tmp_path)
+
+    class Scripted(keras_hpo.RandomSearch):
+        def run_trial(self, trial, *args, **kwargs):
+            return {"score": trial.hyperparameters.Float("x", 0.0, 1.0)}
+
+    objective = keras_tuner.Objective("score", "max")
+    tuner = Scripted(None, objective=objective, max_trials=1, directory=tmp_path)
+    assert tuner.hypermodel is None
+
+
+# -- (5) alpha and beta ----------------------------------------------------------
+def test_alpha_is_the_least_noise_of_the_gaussian_process():
+    rng = np.random.default_rng(0)
+    x = rng.random((12, 2))
+    y = np.sin(6 * x[:, 0]) + x[:, 1]  # noiseless: the fit finds little noise
+    free = gp.fit_gp(x, y, [default_theta(2)])
+    floored = gp.fit_gp(x, y, [default_theta(2)], noise_floor=1e-2)
+    assert free.noise < 1e-3
+    assert floored.noise == pytest.approx(1e-2, rel=1e-6)
+
+
+def test_confidence_bound_and_its_gradient():
+    mean, std = np.array([0.5, -1.0]), np.array([0.1, 2.0])
+    value, by_mean, by_std = acquisition.confidence_bound_gradient(mean, std, 2.6)
+    np.testing.assert_allclose(value, 2.6 * std - mean)
+    np.testing.assert_allclose(by_mean, [-1.0, -1.0])
+    np.testing.assert_allclose(by_std, [2.6, 2.6])
+
+
+@pytest.mark.parametrize("beta", [None, 2.6])
+def test_beta_chooses_by_confidence_bound_instead_of_expected_improvement(
+    tmp_path, monkeypatch, beta
+):
+    calls = {"bound": 0, "ei": 0}
+
+    def counted(name, function):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    for attribute, name in [
+        ("confidence_bound_gradient", "bound"),
+        ("log_expected_improvement", "ei"),
+        ("log_expected_improvement_gradient", "ei"),
+    ]:
+        monkeypatch.setattr(
+            bayesian, attribute, counted(name, getattr(bayesian, attribute))
+        )
+    oracle = make(
+        BayesianOracle,
+        square_space(),
+        tmp_path,
+        max_trials=12,
+        num_initial_points=4,
+        beta=beta,
+        seed=1,
+    )
+    history = run(oracle, bowl, 12)
+    if beta is None:
+        assert calls["bound"] == 0 and calls["ei"] > 0
+    else:
+        assert calls["ei"] == 0 and calls["bound"] > 0
+    # Either way the model finds the bowl's bottom better than its 4 random
+    # starting points did.
+    scores = [score for _, score in history]
+    assert min(scores[4:]) < min(scores[:4])
+
+
+def test_bad_alpha_or_beta_is_refused_with_the_fix():
+    with pytest.raises(keras_hpo.ConfigError, match="`alpha`.*>= 0"):
+        BayesianOracle(objective="val_loss", alpha=-1.0)
+    with pytest.raises(keras_hpo.ConfigError, match="`beta`.*E.g. beta=2.6"):
+        BayesianOracle(objective="val_loss", beta="wide")
+
+
+# -- (1) a number or a dict returned from HyperModel.fit -------------------------
+class Returning(keras_tuner.HyperModel):
+    """Trains one epoch, then returns what ``answer(units)`` says."""
+
+    def __init__(self, answer):
+        super().__init__()
+        self.answer = answer
+
+    def build(self, hp):
+        import keras
+
+        model = keras.Sequential(
+            [
+                keras.Input((4,)),
+                keras.layers.Dense(hp.Int("units", 1, 3)),
+                keras.layers.Dense(1),
+            ]
+        )
+        model.compile(optimizer="adam", loss="mse")
+        return model
+
+    def fit(self, hp, model, x, y, callbacks=None, **kwargs):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=callbacks)
+        return self.answer(hp.get("units"))
+
+
+@pytest.mark.parametrize(
+    ("answer", "objective", "name"),
+    [
+        (lambda units: float(units), None, "default_objective"),
+        (
+            lambda units: {"score": units / 10, "other": 1.0},
+            keras_tuner.Objective("score", "min"),
+            "score",
+        ),
+    ],
+    ids=["number", "dict"],
+)
+def test_what_fit_returns_is_the_trials_score(tmp_path, answer, objective, name):
+    x, y = tiny_data()
+    tuner = keras_hpo.GridSearch(
+        Returning(answer), objective=objective, directory=tmp_path, verbose=0
+    )
+    tuner.search(x, y.astype("float32"))
+    results = tuner.results()
+    assert len(results) == 3
+    assert all(r.status == keras_hpo.TrialStatus.COMPLETED for r in results)
+    for r in results:
+        expected = answer(r.values["units"])
+        expected = expected if isinstance(expected, float) else expected["score"]
+        assert r.metrics[name] == pytest.approx(expected)
+        assert r.score == pytest.approx(expected)
+    assert tuner.best_params_ == {"units": 1}
+
+
+def test_a_string_returned_from_fit_stops_the_search_as_in_keras_tuner(tmp_path):
+    x, y = tiny_data()
+    tuner = keras_hpo.RandomSearch(
+        Returning(lambda units: "good"),
+        objective=keras_tuner.Objective("score", "min"),
+        max_trials=1,
+        directory=tmp_path,
+        verbose=0,
+    )
+    # keras-tuner's own check and its fatal error: nothing else would work.
+    with pytest.raises(keras_tuner.errors.FatalTypeError, match="HyperModel.fit"):
+        tuner.search(x, y.astype("float32"))
