@@ -355,7 +355,11 @@ class BayesianOracle(SearchOracle):
             return self.random_new(lambda rng: cube.decode(np.zeros(0)), 0)
         index = self.num_proposed
         observed = len(self.completed_trials())
-        if index < self.initial_points(cube) or observed < 2:
+        initial = self.initial_points(cube)
+        # The initial design ends after its points, or once the oracle has as
+        # many finished trials from elsewhere (put into `trials`, as
+        # keras-tuner's tests and tools do): the model can start from those.
+        if (index < initial and observed < initial) or observed < 2:
             values = cube.decode(self._sobol_point(cube, index))
             if self.is_new(values):
                 return values

@@ -65,7 +65,9 @@ class WeightsHandle:
         if self.weights is not None:
             self.model.set_weights(self.weights)
             save_weights(self.model, path)
-        elif current_if_no_best and self.model is not None:
+        elif current_if_no_best and self.model is not None and self.model.built:
+            # (A model never built has no weights: a hypermodel whose fit
+            # only scored it, as keras-tuner allows; nothing is written.)
             save_weights(self.model, path)
         if self.model is not None and os.path.isfile(path):
             save_architecture(self.model, path)

@@ -34,7 +34,9 @@ ARCHITECTURE_SUFFIX = ".model.json"
 
 
 def _skip(model: keras.Model) -> list:
-    return [model.optimizer] if model.optimizer is not None else []
+    # An uncompiled model (a hypermodel whose fit only scores it) has none.
+    optimizer = getattr(model, "optimizer", None)
+    return [optimizer] if optimizer is not None else []
 
 
 def save_weights(model: keras.Model, path: str, optimizer: bool = False) -> None:
@@ -75,7 +77,8 @@ def load_weights(
         ValueError: If the file is damaged (truncated, not HDF5) or does not
             fit the model; the message names the file.
     """
-    if optimizer and model.optimizer is not None and not model.optimizer.built:
+    optimizer = optimizer and getattr(model, "optimizer", None) is not None
+    if optimizer and not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path} does not exist. {fix}".strip())

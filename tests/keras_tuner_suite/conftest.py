@@ -137,15 +137,135 @@ PATCHES = [
 ]
 
 
+#: The one list of keras-tuner tests that fail against keras_hpo, and why.
+#: Each is marked xfail(strict=True): one that starts to pass fails the run,
+#: so the list cannot go stale.
+#:
+#: Deliberate differences (the README's "Drop-in for keras-tuner" says why):
+DELIBERATE = {
+    "bayesian_test.py::test_scipy_not_install_error": (
+        "SciPy is a dependency of keras_hpo (its Gaussian process), so "
+        "keras-tuner's missing-SciPy error path does not exist"
+    ),
+    "bayesian_test.py::test_sklearn_not_install_error": (
+        "scikit-learn is a dependency of keras_hpo, so keras-tuner's "
+        "missing-scikit-learn error path does not exist"
+    ),
+    "gridsearch_test.py::test_int_and_float": (
+        "a grid refuses a Float without a step (SearchSpaceError) instead of "
+        "sampling it"
+    ),
+    "tuner_test.py::test_reloading_error_message": (
+        "resuming a project with another strategy is refused (it would mix "
+        "two searches' results), with keras_hpo's message"
+    ),
+    "tuner_test.py::test_error_on_unknown_objective_direction": (
+        "refused as keras-tuner refuses it, with keras_hpo's message (the "
+        "argument, the value and the fix)"
+    ),
+    "tuner_test.py::test_no_hypermodel_without_override_run_trial_error": (
+        "refused as keras-tuner refuses it, with keras_hpo's message (the "
+        "argument, the value and the fix)"
+    ),
+    "tuner_test.py::test_build_did_not_return_keras_model": (
+        "stricter validation: a validation objective without validation "
+        "data is refused before the first trial, before the error awaited"
+    ),
+    "tuner_test.py::test_callback_cannot_be_deep_copied": (
+        "stricter validation: a validation objective without validation "
+        "data is refused before the first trial, before the error awaited"
+    ),
+    "tuner_test.py::test_basic_tuner_attributes": (
+        "tuner.directory is the folder as a string (os.fspath), not the "
+        "pathlib.Path given"
+    ),
+    "tuner_test.py::test_correct_display_trial_number": (
+        "reads keras-tuner's private display (oracle._display), which "
+        "keras_hpo replaces by its own progress lines"
+    ),
+}
+#: Incompatibilities not fixed yet (issue 21's numbers):
+NOT_YET = {
+    "base_tuner_test.py::test_retry_common_errors": (
+        "(2) hyperparameters first declared in run_trial: the first "
+        "configuration runs twice"
+    ),
+    "base_tuner_test.py::test_failed_trial_error_no_retry": (
+        "(2) hyperparameters first declared in run_trial: the first "
+        "configuration runs twice"
+    ),
+    "bayesian_test.py::test_exhausted_search_space": (
+        "(2) the first configuration runs twice: one trial too many"
+    ),
+    "randomsearch_test.py::test_exhausted_search_space": (
+        "(2) the first configuration runs twice: one trial too many"
+    ),
+    "gridsearch_test.py::test_that_exhaustive_space_is_explored": (
+        "(2) the first configuration runs twice: one trial too many"
+    ),
+    "gridsearch_test.py::test_new_hp": (
+        "(2), (3) the grid runs the full product of new hyperparameters"
+    ),
+    "gridsearch_test.py::test_hp_in_fit": (
+        "(2), (3) hyperparameters declared in fit: one trial too many"
+    ),
+    "gridsearch_test.py::test_conditional_scope": (
+        "(3) the grid runs the full product of conditional hyperparameters"
+    ),
+    "gridsearch_test.py::test_exhaust_trials_in_between_before_the_latter_finishes": (
+        "(4) GridOracle answers STOPPED where keras-tuner answers IDLE"
+    ),
+    "tuner_test.py::test_multi_objective": "(5) a list of objectives is refused",
+    "tuner_test.py::test_subclass_model_loading": (
+        "(5) a subclassed model cannot be reloaded (not built)"
+    ),
+    "tuner_test.py::test_build_and_fit_model": (
+        "(5) an override of _build_and_fit_model is not called"
+    ),
+    "tuner_test.py::test_callbacks_in_fit_kwargs": (
+        "(5) an override of _build_and_fit_model is not called"
+    ),
+    "tuner_test.py::test_override_optimizer_with_actual_optimizer_object": (
+        "found by this suite: the refit model cannot be saved when the tuner's "
+        "optimizer= is one optimizer object shared by every model"
+    ),
+}
+#: Not fixed yet, and not every run fails (the oracle is unseeded there), so
+#: its xfail cannot be strict: with 10 finished trials put into
+#: oracle.trials, where score rises with `a`, the model should propose a
+#: positive `a`; it does in about 2 runs of 3.
+FLAKY = {
+    "bayesian_test.py::test_bayesian_oracle_maximize": (
+        "found by this suite: expected improvement sometimes proposes a point "
+        "on the low side of trials put into oracle.trials from outside"
+    ),
+}
+#: Long, and run by hand (-m "keras_tuner_suite and slow"): keras-tuner's
+#: 200-epoch end-to-end search, and its own Hyperband (nothing substituted).
+SLOW = ("end_to_end_test.py::", "hyperband_test.py::")
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Marks this folder's tests ``keras_tuner_suite`` (the default run skips them).
+    """Marks this folder's tests: ``keras_tuner_suite``, ``slow``, and the xfails.
 
     ``tryfirst``: before pytest's ``-m`` selection reads the markers.
     """
     for item in items:
-        if HERE in Path(str(item.fspath)).resolve().parents:
-            item.add_marker(pytest.mark.keras_tuner_suite)
+        path = Path(str(item.fspath)).resolve()
+        if HERE not in path.parents:
+            continue
+        item.add_marker(pytest.mark.keras_tuner_suite)
+        key = f"{path.name}::{item.name}"
+        if key.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
+        for kind, listed in (("deliberate", DELIBERATE), ("not fixed yet", NOT_YET)):
+            if key in listed:
+                reason = f"{kind}: {listed[key]}"
+                item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
+        if key in FLAKY:
+            reason = f"not fixed yet, fails in some runs: {FLAKY[key]}"
+            item.add_marker(pytest.mark.xfail(strict=False, reason=reason))
 
 
 @pytest.fixture(autouse=True)
