@@ -40,46 +40,23 @@ TARGET = 1.10
 def worker(args: argparse.Namespace) -> None:
     """One round on the backend this process was started with: prints JSON."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import functools  # noqa: PLC0415 - the worker's imports pick the backend
 
-    import keras  # noqa: PLC0415
-    import keras_tuner  # noqa: PLC0415
+    import keras  # noqa: PLC0415 - imported here: KERAS_BACKEND picks the backend
     from common import device  # noqa: PLC0415
     from common import versions  # noqa: PLC0415
     from overhead import OURS  # noqa: PLC0415
     from overhead import THEIRS  # noqa: PLC0415
     from overhead import run_loop  # noqa: PLC0415
     from overhead import run_tool  # noqa: PLC0415
+    from overhead import tuner_makers  # noqa: PLC0415
+    from overhead import warm_up  # noqa: PLC0415
 
-    import keras_hpo  # noqa: PLC0415
     from keras_hpo.datasets import load_digits  # noqa: PLC0415
 
     data = load_digits(seed=0)
 
-    def ours(model, directory, trials=args.trials):
-        return keras_hpo.RandomSearch(
-            model,
-            max_trials=trials,
-            seed=args.seed,
-            directory=directory,
-            verbose=0,
-            refit=False,  # the search's cost; keras-tuner has no refit
-        )
-
-    def theirs(model, directory, trials=args.trials):
-        return keras_tuner.RandomSearch(
-            model,
-            objective="val_accuracy",
-            max_trials=trials,
-            seed=args.seed,
-            directory=directory,
-        )
-
-    # Warm-up, not counted: the process's first model and search pay for
-    # initialising the backend and the tools' code.
-    run_loop([{}], data, 1)
-    for make in (ours, theirs):
-        run_tool("warm-up", functools.partial(make, trials=1), data, 1)
+    ours, theirs = tuner_makers(args.trials, args.seed)
+    warm_up(data, ours, theirs)
     values = json.loads(args.values) if args.values else None
     order = list(ARMS)
     if values is not None:  # the loop needs the values; round 1 draws them

@@ -143,6 +143,43 @@ def run_loop(values: list[dict], data, epochs: int) -> dict:
     }
 
 
+def tuner_makers(trials: int, seed: int):
+    """``(ours, theirs)``: each makes its tool's seeded random search."""
+
+    def ours(model, directory, trials=trials):
+        return keras_hpo.RandomSearch(
+            model,
+            max_trials=trials,
+            seed=seed,
+            directory=directory,
+            verbose=0,
+            refit=False,  # the search's cost; keras-tuner has no refit
+        )
+
+    def theirs(model, directory, trials=trials):
+        return keras_tuner.RandomSearch(
+            model,
+            objective="val_accuracy",
+            max_trials=trials,
+            seed=seed,
+            directory=directory,
+        )
+
+    return ours, theirs
+
+
+def warm_up(data, ours, theirs) -> None:
+    """One model and one search per tool, not counted.
+
+    The first model and the first search of a process pay for initialising
+    the backend and the tools' code, which would fall on whichever arm ran
+    first.
+    """
+    run_loop([{}], data, 1)
+    for make in (ours, theirs):
+        run_tool("warm-up", functools.partial(make, trials=1), data, 1)
+
+
 def summarize(rounds: list[dict]) -> dict:
     """Per-round ratios to the hand loop, and their spread over the rounds."""
     summary: dict = {"wall_over_loop": {}, "outside_fit_per_trial_s": {}}
@@ -234,31 +271,8 @@ def main() -> None:
         args.trials, args.epochs, args.repeats = 2, 2, 2
     data = load_digits(seed=0)
 
-    def ours(model, directory, trials=args.trials):
-        return keras_hpo.RandomSearch(
-            model,
-            max_trials=trials,
-            seed=args.seed,
-            directory=directory,
-            verbose=0,
-            refit=False,  # the search's cost; keras-tuner has no refit
-        )
-
-    def theirs(model, directory, trials=args.trials):
-        return keras_tuner.RandomSearch(
-            model,
-            objective="val_accuracy",
-            max_trials=trials,
-            seed=args.seed,
-            directory=directory,
-        )
-
-    # Warm-up, not counted: the first model and the first search of a
-    # process pay for initialising TensorFlow and the tools' code, which
-    # would fall on whichever arm ran first.
-    run_loop([{}], data, 1)
-    for make in (ours, theirs):
-        run_tool("warm-up", functools.partial(make, trials=1), data, 1)
+    ours, theirs = tuner_makers(args.trials, args.seed)
+    warm_up(data, ours, theirs)
     values: list[dict] | None = None
     rounds = []
     for repeat in range(args.repeats):
