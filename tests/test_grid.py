@@ -26,13 +26,22 @@ def make_oracle(hp, directory, **kwargs) -> GridOracle:
 
 
 def drive(oracle, *, concurrent: int = 1, limit: int = 1000) -> list[dict]:
-    """Runs the oracle until it stops; returns the values handed out, in order."""
+    """Runs the oracle until it stops; returns the values handed out, in order.
+
+    IDLE (nothing new while trials run: they may declare hyperparameters)
+    ends a round early; the next round asks again.
+    """
     created = []
     while len(created) < limit:
         running = []
+        stopped = False
         for worker in range(concurrent):
             trial = oracle.create_trial(f"worker-{worker}")
+            if trial.status == "IDLE":
+                assert running, "IDLE with no trial running"
+                break
             if trial.status == "STOPPED":
+                stopped = True
                 break
             running.append(trial)
             created.append(dict(trial.hyperparameters.values))
@@ -40,7 +49,7 @@ def drive(oracle, *, concurrent: int = 1, limit: int = 1000) -> list[dict]:
             oracle.update_trial(trial.trial_id, {"score": float(len(created))})
             trial.status = "COMPLETED"
             oracle.end_trial(trial)
-        if len(running) < concurrent:
+        if stopped:
             return created
     raise AssertionError(f"the oracle did not stop after {limit} trials")
 

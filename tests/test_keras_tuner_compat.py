@@ -7,6 +7,7 @@ oracle's ``alpha`` and ``beta``; these tests hold keras_hpo to that.
 
 from __future__ import annotations
 
+import keras
 import keras_tuner
 import numpy as np
 import pytest
@@ -252,3 +253,116 @@ def test_a_string_returned_from_fit_stops_the_search_as_in_keras_tuner(tmp_path)
     # keras-tuner's own check and its fatal error: nothing else would work.
     with pytest.raises(keras_tuner.errors.FatalTypeError, match="HyperModel.fit"):
         tuner.search(x, y.astype("float32"))
+
+
+# -- (2), (3) hyperparameters declared while a trial runs ----------------------
+class Branches(keras_hpo.GridSearch):
+    """keras-tuner's gridsearch_test: every hyperparameter declared in run_trial.
+
+    ``bool`` picks a branch; each branch declares its own Choice, without a
+    conditional scope.
+    """
+
+    def run_trial(self, trial, *args, **kwargs):
+        hp = trial.hyperparameters
+        if hp.Boolean("bool"):
+            return float(hp.Choice("c1", [0, 1, 2]))
+        return float(hp.Choice("c2", [3, 4, 5]))
+
+
+@pytest.mark.parametrize("tuner", ["grid", "random", "bayesian"])
+def test_a_space_declared_in_run_trial_runs_each_configuration_once(tmp_path, tuner):
+    class InRunTrial:
+        def run_trial(self, trial, *args, **kwargs):
+            return float(trial.hyperparameters.Choice("units", [1, 2, 3]))
+
+    base = {
+        "grid": keras_hpo.GridSearch,
+        "random": keras_hpo.RandomSearch,
+        "bayesian": keras_hpo.BayesianSearch,
+    }[tuner]
+    cls = type("Tuner", (InRunTrial, base), {})
+    search = cls(directory=tmp_path, max_trials=10, seed=1, verbose=0)
+    search.search()
+    # The first trial ran with the default (units=1) and declared `units`:
+    # it is that configuration, so it is not run again.
+    values = [r.values for r in search.results()]
+    assert sorted(v["units"] for v in values) == [1, 2, 3]
+    assert values[0] == {"units": 1}
+    assert search.stop_reason == "the search space is exhausted"
+
+
+def test_a_grid_does_not_multiply_a_branch_by_another_branchs_values(tmp_path):
+    search = Branches(directory=tmp_path, verbose=0)
+    search.search()
+    values = [r.values for r in search.results()]
+    # bool=False declares c2 (3 trials); bool=True then declares c1. The
+    # False branch is not run again for each value of c1, which it never
+    # reads. The True branch runs with each c2 it was proposed with (c2 was
+    # known then), as keras-tuner's grid does: 3 + 3 * 3.
+    assert values[:3] == [{"bool": False, "c2": c} for c in (3, 4, 5)]
+    assert len(values) == 3 + 3 * 3
+    assert {(v["c2"], v["c1"]) for v in values[3:]} == {
+        (c2, c1) for c2 in (3, 4, 5) for c1 in (0, 1, 2)
+    }
+    assert len({tuple(sorted(v.items())) for v in values}) == len(values)
+
+
+def test_hyperparameters_declared_in_fit_join_the_grid_once(tmp_path):
+    class InFit(keras_tuner.HyperModel):
+        def build(self, hp):
+            hp.Fixed("fixed", 3)
+            return keras.Sequential()  # never trained: fit answers
+
+        def fit(self, hp, model, *args, **kwargs):
+            return float(hp.Choice("choice", [0, 1, 2]))
+
+    search = keras_hpo.GridSearch(InFit(), directory=tmp_path, verbose=0)
+    search.search()
+    assert [r.values for r in search.results()] == [
+        {"fixed": 3, "choice": c} for c in (0, 1, 2)
+    ]
+
+
+# -- (4) a grid waits for the running trials -----------------------------------
+def test_a_grid_answers_idle_while_a_running_trial_may_declare_more(tmp_path):
+    hp = keras_tuner.HyperParameters()
+    hp.Boolean("a")
+    oracle = GridOracle(
+        objective=keras_tuner.Objective("score", "min"), hyperparameters=hp
+    )
+    oracle._set_project_dir(str(tmp_path), "p")
+    first, second = oracle.create_trial("w0"), oracle.create_trial("w1")
+    assert (first.status, second.status) == ("RUNNING", "RUNNING")
+    # Both values of `a` are running: nothing new now, but the trials may
+    # still declare hyperparameters, so "ask again", not "stop".
+    assert oracle.create_trial("w2").status == "IDLE"
+    first.hyperparameters.Boolean("b")  # declared while it ran (b=False)
+    oracle.update_space(first.hyperparameters)
+    oracle.update_trial(first.trial_id, {"score": 1.0})
+    first.status = "COMPLETED"
+    oracle.end_trial(first)
+    third = oracle.create_trial("w2")
+    assert third.hyperparameters.values == {"a": False, "b": True}
+    # a=True with b is the running second trial's to declare: wait for it.
+    assert oracle.create_trial("w3").status == "IDLE"
+    for trial in (second, third):
+        oracle.update_trial(trial.trial_id, {"score": 1.0})
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+    # The second trial (a=True) ended without declaring `b`: its branch
+    # never reads b, so a=True with either b is that trial. Nothing is left.
+    assert oracle.create_trial("w0").status == "STOPPED"
+    assert len(oracle.trials) == 3
+
+
+def test_a_search_with_trials_in_hand_runs_them_when_the_grid_waits(tmp_path):
+    # Asking for more trials than the grid has left, the search's own running
+    # trials make the grid answer IDLE: the search runs the trials in hand
+    # instead of waiting for itself.
+    x, y = tiny_data()
+    search = keras_hpo.GridSearch(
+        small_mlp(), directory=tmp_path, verbose=0, fuse=4, refit=False
+    )
+    search.search(x, y, epochs=1, validation_split=0.25)
+    assert sorted(r.values["units"] for r in search.results()) == [8, 16]

@@ -180,7 +180,8 @@ def run(oracle, num_trials: int, *, concurrent: int = 1) -> tuple[list[dict], bo
 
     Returns:
         The values of every trial created, in creation order, and whether the
-        oracle answered STOPPED.
+        oracle answered STOPPED. IDLE (a grid with nothing new while trials
+        run: they may declare hyperparameters) ends a round early.
     """
     created: list[dict] = []
     stopped = False
@@ -188,6 +189,9 @@ def run(oracle, num_trials: int, *, concurrent: int = 1) -> tuple[list[dict], bo
         running = []
         for worker in range(min(concurrent, num_trials - len(created))):
             trial = oracle.create_trial(f"worker-{worker}")
+            if trial.status == "IDLE":
+                assert running, "IDLE with no trial running"
+                break
             if trial.status == "STOPPED":
                 stopped = True
                 break

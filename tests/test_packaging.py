@@ -443,7 +443,8 @@ def test_python_requirement_and_dependencies_are_declared():
     }
     assert meta["scripts"] == {"keras-hpo": "keras_hpo.cli:main"}
     test_extras = {d.split(">")[0] for d in meta["optional-dependencies"]["test"]}
-    assert {"pytest", "setuptools", "wheel"} <= test_extras
+    # pytest-xdist: the README's test command asks for two processes (-n 2).
+    assert {"pytest", "pytest-xdist", "setuptools", "wheel"} <= test_extras
     # keras-hpo report draws with matplotlib, an extra of its own.
     assert meta["optional-dependencies"]["report"] == ["matplotlib>=3.7"]
     # The other Keras backends: each extra adds its framework and six, which

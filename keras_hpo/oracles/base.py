@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import random
 from typing import Any
 
@@ -92,7 +91,18 @@ class SearchOracle(AtomicState):
       finished (whatever its status), is remembered by its active values in
       the search space (`values_key`), and the memory is saved with the
       oracle's state.
+    * Hyperparameters a trial declares while it runs (in ``run_trial`` or
+      ``HyperModel.fit``, or a build's new branch) join its record when it
+      ends. A hyperparameter that a trial neither had nor declared does not
+      matter to it: every configuration that agrees with the trial on the
+      names it knew runs the same code, so it counts as tried (`is_new`).
+      The first trial of a space declared in ``run_trial`` is not run again
+      with the defaults it chose, and a grid does not multiply a branch by
+      the values of hyperparameters that only another branch declares.
     * A finite space is detected and the search stops when it is exhausted.
+      Running trials may still declare hyperparameters: an oracle that
+      `wait_for_running` (the grid) answers IDLE ("ask again") until none
+      is running, as keras-tuner's grid does.
     * Concurrent workers see each other's pending trials in
       `pending_values`.
 
@@ -147,7 +157,8 @@ class SearchOracle(AtomicState):
         #: trial_id -> the values proposed for it, in proposal order.
         self.proposed: dict[str, dict[str, Any]] = {}
         self._grid_cache: tuple[str, HyperGrid | None] | None = None
-        self._keys_cache: tuple[str, int, set[str]] | None = None
+        self._keys_cache: tuple[tuple, dict[frozenset[str] | None, set[str]]] | None
+        self._keys_cache = None
 
     # -- what subclasses implement -------------------------------------------
     def propose(self, trial_id: str) -> dict[str, Any] | None:
@@ -166,14 +177,21 @@ class SearchOracle(AtomicState):
         """Asks `propose` for values and records them (keras-tuner's hook)."""
         values = self.propose(trial_id)
         if values is None:
-            return {"status": kt_trial.TrialStatus.STOPPED, "values": None}
+            # A running trial may still declare hyperparameters, and so open
+            # configurations: an oracle that waits for them says "ask again"
+            # (keras-tuner's grid does; its random and Bayesian stop).
+            status = (
+                kt_trial.TrialStatus.IDLE
+                if self.wait_for_running and self.ongoing_trials
+                else kt_trial.TrialStatus.STOPPED
+            )
+            return {"status": status, "values": None}
         if not self.is_new(values):
             raise RuntimeError(  # pragma: no cover - a strategy bug
                 f"{type(self).__name__} proposed a configuration twice: {values}"
             )
-        if trial_id in self.proposed:  # replaced, not added: key them all again
-            self._keys_cache = None
         self.proposed[trial_id] = dict(values)
+        self._keys_cache = None
         return {"status": kt_trial.TrialStatus.RUNNING, "values": values}
 
     def _record_values(self, trial: kt_trial.Trial) -> None:
@@ -183,6 +201,13 @@ class SearchOracle(AtomicState):
         # fills missing values with unseeded random draws. Our proposals hold
         # every active value already, so they are recorded as they are.
         remember_values(self, trial)
+        # At the trial's end (keras-tuner calls this again then): the values
+        # it declared while running join its record, which is what makes the
+        # configurations it covers tried (see `is_new`).
+        record = self.proposed.get(trial.trial_id)
+        if record is not None:
+            self.proposed[trial.trial_id] = {**record, **trial.hyperparameters.values}
+            self._keys_cache = None
 
     # -- helpers for strategies ------------------------------------------------
     @property
@@ -197,22 +222,54 @@ class SearchOracle(AtomicState):
     def _signature(self) -> str:
         return repr(self.hyperparameters.get_config())
 
-    def tried_keys(self) -> set[str]:
-        """Keys of every configuration proposed so far, in the current space."""
-        signature, count = self._signature(), len(self.proposed)
-        cached = self._keys_cache
-        if cached is None or cached[0] != signature or cached[1] > count:
-            cached = (signature, 0, set())
-        if cached[1] < count:  # proposals only grow: key the new ones
-            new = itertools.islice(self.proposed.values(), cached[1], None)
-            cached[2].update(self.key(values) for values in new)
-            cached = (signature, count, cached[2])
-        self._keys_cache = cached
-        return cached[2]
+    #: Whether a running trial's record covers the configurations that only
+    #: add hyperparameters to it (`is_new`). A grid waits to learn what the
+    #: running trial declares rather than risk running it twice (keras-tuner's
+    #: grid does); sampling strategies match a running trial exactly and do
+    #: not keep workers waiting.
+    wait_for_running = False
+
+    def tried_keys(self) -> dict[frozenset[str] | None, set[str]]:
+        """Keys of every configuration proposed so far, grouped for `is_new`.
+
+        A trial's record holds the values it was proposed with and, once it
+        ended, those it declared while running: its names. Records are
+        grouped by their names (``None``: matched exactly, as a running
+        trial is unless `wait_for_running`), each keyed in the current space.
+        """
+        stamp = (self._signature(), len(self.proposed), len(self.end_order))
+        if self._keys_cache is not None and self._keys_cache[0] == stamp:
+            return self._keys_cache[1]
+        ended = set(self.end_order)
+        groups: dict[frozenset[str] | None, set[str]] = {}
+        for trial_id, values in self.proposed.items():
+            if trial_id in ended or self.wait_for_running:
+                names = frozenset(values)
+            else:
+                names = None
+            groups.setdefault(names, set()).add(self.key(values))
+        self._keys_cache = (stamp, groups)
+        return groups
 
     def is_new(self, values: dict[str, Any]) -> bool:
-        """Whether a configuration was never proposed (running or finished)."""
-        return self.key(values) not in self.tried_keys()
+        """Whether a configuration was never tried, nor is running.
+
+        It was tried when an ended trial's record agrees with it on every
+        name the record holds: a hyperparameter that trial neither had nor
+        declared is one its code never reached, so this configuration runs
+        the same code. A record that holds no name stands for the empty
+        configuration only (a trial that failed before declaring anything
+        says nothing about the others). A running trial's record is matched
+        exactly, or as an ended one's when `wait_for_running`.
+        """
+        for names, keys in self.tried_keys().items():
+            if names:
+                known = {n: v for n, v in values.items() if n in names}
+            else:
+                known = values
+            if self.key(known) in keys:
+                return False
+        return True
 
     def rng(self, *stream: int) -> np.random.Generator:
         """A generator determined by the seed and ``stream`` alone."""
@@ -237,8 +294,7 @@ class SearchOracle(AtomicState):
         grid = self.grid()
         if grid is None:
             return None
-        tried = self.tried_keys()
-        return [values for values in grid if self.key(values) not in tried]
+        return [values for values in grid if self.is_new(values)]
 
     def random_new(self, sample, stream: int) -> dict[str, Any] | None:
         """Draws new configurations with ``sample(rng)`` until one is new.

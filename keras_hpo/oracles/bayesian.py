@@ -340,10 +340,9 @@ class BayesianOracle(SearchOracle):
             points = np.vstack([climbed, points])
             scores = np.concatenate([acquisition(climbed), scores])
         # The best-scoring candidate that was never tried (or is not running).
-        tried = self.tried_keys()
         for index in np.argsort(-scores, kind="stable"):
             values = cube.decode(points[index])
-            if self.key(values) not in tried:
+            if self.is_new(values):
                 return values
         return None
 

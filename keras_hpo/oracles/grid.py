@@ -36,6 +36,9 @@ class GridOracle(SeedThirdOracle):
 
     #: Its proposals do not depend on results, so a search may draw ahead.
     adaptive = False
+    #: A running trial may still declare hyperparameters: the combinations
+    #: that only add values to it wait until it ends (keras-tuner's order).
+    wait_for_running = True
 
     def get_grid(self) -> HyperGrid:
         """All the combinations this oracle will hand out, in order.
@@ -51,8 +54,7 @@ class GridOracle(SeedThirdOracle):
 
     def propose(self, trial_id: str) -> dict[str, Any] | None:
         """The first combination of the grid not yet handed out."""
-        tried = self.tried_keys()
         for values in self.get_grid():
-            if self.key(values) not in tried:
+            if self.is_new(values):
                 return values
         return None

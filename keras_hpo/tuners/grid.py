@@ -106,8 +106,15 @@ class GridSearch(SearchTuner):
             )
 
     @property
-    def expected_trials(self) -> int:
-        """The grid's size, or ``max_trials`` if smaller."""
+    def expected_trials(self) -> int | None:
+        """The grid's size, or ``max_trials`` if smaller.
+
+        A space that trials declare as they run (in ``run_trial`` or
+        ``HyperModel.fit``) is empty before the first trial: its size is
+        unknown then (``max_trials``, or ``None``), and grows with it.
+        """
+        if not self.oracle.hyperparameters.space:
+            return self.oracle.max_trials
         size = len(self.grid)
         return min(size, self.oracle.max_trials) if self.oracle.max_trials else size
 

@@ -126,8 +126,15 @@ def create_trials(oracle: Any, tuner_id: str, count: int) -> list[kt_trial.Trial
     ``<tuner_id>-<i>``, skipping IDs that hold a running trial), so the
     oracle sees them as pending together.
 
+    An oracle answers IDLE when it has nothing new while trials are running
+    (they may still declare hyperparameters). When those trials are this
+    process's own (asked for here, or held by the tuner), waiting would never
+    end: the trials in hand are returned, to be run. Only another worker's
+    running trial is waited for.
+
     Returns:
-        The trials, empty when the oracle has stopped the search.
+        The trials, empty when the oracle has stopped the search or has
+        nothing until this process's running trials end.
     """
     trials = []
     workers = (tuner_id if i == 0 else f"{tuner_id}-{i}" for i in range(1 << 30))
@@ -138,8 +145,18 @@ def create_trials(oracle: Any, tuner_id: str, count: int) -> list[kt_trial.Trial
             trial = oracle.create_trial(worker)
             if trial.status != kt_trial.TrialStatus.IDLE:
                 break
-            time.sleep(0.1)  # another worker holds the oracle's attention
+            if _own_trial_running(oracle, tuner_id):
+                return trials
+            time.sleep(0.1)  # another worker's trial may open new values
         if trial.status == kt_trial.TrialStatus.STOPPED:
             break
         trials.append(trial)
     return trials
+
+
+def _own_trial_running(oracle: Any, tuner_id: str) -> bool:
+    """Whether a running trial was handed to this process's tuner IDs."""
+    return any(
+        worker == tuner_id or worker.startswith(f"{tuner_id}-")
+        for worker in getattr(oracle, "ongoing_trials", {})
+    )
