@@ -366,3 +366,165 @@ def test_a_search_with_trials_in_hand_runs_them_when_the_grid_waits(tmp_path):
     )
     search.search(x, y, epochs=1, validation_split=0.25)
     assert sorted(r.values["units"] for r in search.results()) == [8, 16]
+
+
+# -- (5) a list of objectives ----------------------------------------------------
+def test_a_list_of_objectives_is_their_sum_each_negated_where_maximised(tmp_path):
+    x, y = tiny_data()
+    search = keras_hpo.GridSearch(
+        small_mlp(),
+        objective=["val_accuracy", "val_loss"],
+        directory=tmp_path,
+        verbose=0,
+        early_stopping=None,
+        refit=False,
+    )
+    assert search.oracle.objective.name == "multi_objective"
+    search.search(x, y, epochs=3, validation_split=0.25)
+    results = search.results()
+    assert len(results) == 2
+    for r in results:
+        history = r.history
+        combined = [
+            loss - accuracy
+            for loss, accuracy in zip(
+                history["val_loss"], history["val_accuracy"], strict=True
+            )
+        ]
+        # Every epoch's logs carry it; the best epoch is its minimum.
+        assert history["multi_objective"] == pytest.approx(combined)
+        assert r.best_epoch == int(np.argmin(combined))
+        assert r.score == pytest.approx(min(combined))
+    best = min(results, key=lambda r: r.score)
+    assert search.best_params_["units"] == best.values["units"]
+
+
+def test_a_list_of_objectives_names_the_part_that_is_not_logged(tmp_path):
+    x, y = tiny_data()
+    search = keras_hpo.RandomSearch(
+        small_mlp(),
+        objective=["val_accuracy", keras_tuner.Objective("val_auc", "max")],
+        max_trials=1,
+        directory=tmp_path,
+        verbose=0,
+    )
+    with pytest.raises(keras_hpo.ConfigError, match=r"`objective\[1\]`.*'val_auc'"):
+        search.search(x, y, epochs=1, validation_split=0.25)
+
+
+# -- (5) subclassed models reload --------------------------------------------------
+def build_subclassed(hp):
+    class Subclassed(keras.Model):
+        """Made on its first call, as keras-tuner's test model is."""
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = keras.layers.Dense(2, activation="softmax")
+
+        def build(self, input_shape):
+            self.dense.build(input_shape)
+            super().build(input_shape)
+
+        def call(self, inputs):
+            return self.dense(inputs * hp.Choice("scale", [1.0, 2.0]))
+
+        def get_config(self):
+            return {}
+
+    model = Subclassed()
+    model.compile(
+        optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
+    return model
+
+
+def test_a_subclassed_model_is_reloaded_with_its_trained_weights(tmp_path):
+    x, y = tiny_data()
+    search = keras_hpo.GridSearch(
+        build_subclassed, "val_accuracy", directory=tmp_path, verbose=0, refit=False
+    )
+    search.search(x, y, epochs=2, validation_split=0.25)
+    best = search.result_store.best()
+    model = search.best_model()
+    assert model.built
+    scored = model.evaluate(x[45:], y[45:], verbose=0, return_dict=True)
+    assert scored["accuracy"] == pytest.approx(best.score)
+
+
+# -- (5) an override of _build_and_fit_model ---------------------------------------
+def test_an_override_of_build_and_fit_model_trains_every_execution(tmp_path):
+    calls = []
+
+    class Prepared(keras_hpo.GridSearch):
+        def _build_and_fit_model(self, trial, *args, **kwargs):
+            calls.append(
+                (trial.trial_id, sorted(type(c).__name__ for c in kwargs["callbacks"]))
+            )
+            x, y = args
+            return super()._build_and_fit_model(trial, x * 2.0, y, **kwargs)
+
+    x, y = tiny_data()
+    search = Prepared(
+        small_mlp(), directory=tmp_path, verbose=0, executions_per_trial=2
+    )
+    search.search(x, y, epochs=2, validation_split=0.25)
+    results = search.results()
+    assert [trial_id for trial_id, _ in calls] == [
+        r.trial_id for r in results for _ in range(2)
+    ]
+    # It got the training's callbacks (the recorder among them), and the
+    # model it trained is the trial's: its history and its kept weights.
+    assert all("EpochRecorder" in names for _, names in calls)
+    assert all(len(r.history["val_loss"]) >= 1 for r in results)
+    assert search.best_model().built
+    assert search.refitted.saved() is None  # it trains its own way: no refit
+
+
+def test_an_override_of_build_and_fit_model_refuses_isolated_trials(tmp_path):
+    class Prepared(keras_hpo.RandomSearch):
+        def _build_and_fit_model(self, trial, *args, **kwargs):
+            return super()._build_and_fit_model(trial, *args, **kwargs)
+
+    with pytest.raises(ValueError, match="`isolate_trials`.*_build_and_fit_model"):
+        Prepared(small_mlp(), max_trials=1, directory=tmp_path, isolate_trials=True)
+
+
+# -- found by the suite: optimizer= an object, and the refit saves -----------------
+def test_an_optimizer_object_is_copied_and_the_refit_model_saves(tmp_path):
+    x, y = tiny_data()
+    shared = keras.optimizers.Adam(0.01)
+    search = keras_hpo.GridSearch(
+        build_subclassed,
+        "val_accuracy",
+        directory=tmp_path,
+        verbose=0,
+        optimizer=shared,
+    )
+    search.search(x, y, epochs=1, validation_split=0.25)
+    model = search.best_estimator_
+    assert model.optimizer is not shared
+    assert model.optimizer.learning_rate.numpy() == pytest.approx(0.01)
+    # The hypermodel's metrics are kept, and the refit model was saved.
+    assert "accuracy" in model.evaluate(x, y, verbose=0, return_dict=True)
+    assert search.refitted.saved()["trial_id"] == search.result_store.best().trial_id
+
+
+# -- found by the suite: trials put into oracle.trials ------------------------------
+@pytest.mark.parametrize("seed", range(8))
+def test_finished_trials_put_into_the_oracle_inform_the_bayesian_model(seed):
+    # keras-tuner's test_bayesian_oracle_maximize, seeded: the score rises
+    # with `a`; trials never ended through end_trial still count.
+    hp = keras_tuner.HyperParameters()
+    hp.Int("a", -100, 100)
+    oracle = BayesianOracle(
+        keras_tuner.Objective("score", "max"), 20, 2, hyperparameters=hp, seed=seed
+    )
+    for sign in (1, -1):
+        for i in range(5):
+            trial = keras_tuner.engine.trial.Trial(hyperparameters=hp.copy())
+            trial.hyperparameters.values["a"] = sign * 10 * i
+            trial.score = sign * i
+            trial.status = "COMPLETED"
+            oracle.trials[trial.trial_id] = trial
+    assert len(oracle.completed_trials()) == 10
+    assert oracle.populate_space("new")["values"]["a"] > 0

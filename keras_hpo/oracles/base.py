@@ -330,8 +330,15 @@ class SearchOracle(AtomicState):
         ]
 
     def completed_trials(self) -> list[kt_trial.Trial]:
-        """Finished trials with a finite score, in the order they ended."""
+        """Finished trials with a finite score, in the order they ended.
+
+        Trials put into ``oracle.trials`` from outside (keras-tuner's tests
+        and tools do, to seed a model) never went through ``end_trial``:
+        they count too, after the others, in the order they were put there.
+        """
+        ended = set(self.end_order)
         trials = [self.trials[trial_id] for trial_id in self.end_order]
+        trials += [t for tid, t in self.trials.items() if tid not in ended]
         return [
             t
             for t in trials

@@ -52,6 +52,8 @@ from keras_hpo.tuners.data_checks import lists_as_arrays
 from keras_hpo.tuners.estimator_runner import check_estimator_fit_arguments
 from keras_hpo.tuners.estimator_runner import check_estimator_options
 from keras_hpo.tuners.execution import TrialExecution
+from keras_hpo.tuners.execution import overrides_build_and_fit
+from keras_hpo.tuners.execution import own_training
 from keras_hpo.tuners.folds import Folds
 from keras_hpo.tuners.folds import check_cv
 from keras_hpo.tuners.folds import cv_identity
@@ -82,6 +84,7 @@ from keras_hpo.tuners.scoring import estimator_scoring
 from keras_hpo.tuners.scoring import make_scoring
 from keras_hpo.tuners.sklearn_api import SklearnResults
 from keras_hpo.tuners.trial_callbacks import check_tensorboard_dir
+from keras_hpo.tuners.trial_callbacks import objective_parts
 from keras_hpo.tuners.view import SearchView
 from keras_hpo.tuners.workers import MultiWorker
 from keras_hpo.tuners.workers import check_workers
@@ -237,6 +240,15 @@ class SearchTuner(
                 "Pass a hypermodel (e.g. keras_hpo.HyperMLP(num_classes=10) or "
                 "a build(hp) function), or subclass the tuner and override "
                 "run_trial(trial, *args, **kwargs) to run each trial yourself.",
+            )
+        if isolate_trials and overrides_build_and_fit(self):
+            raise bad_value(
+                "isolate_trials",
+                isolate_trials,
+                f"cannot run {type(self).__name__}._build_and_fit_model, an "
+                "override in this process, in each trial's own process",
+                "Pass isolate_trials=False, or do the override's work in the "
+                "hypermodel's build() and fit().",
             )
         hypermodel = as_hypermodel(hypermodel)
         estimator = isinstance(hypermodel, SklearnHyperModel)
@@ -572,11 +584,19 @@ class SearchTuner(
             args, kwargs = self.folds.fit_arguments(0, fit_args, fit_kwargs)
             self.samples_per_epoch = len(self.folds.splits[0][0])
         if plain:
-            objective = self.oracle.objective.name
-            preflight.check_objective_is_logged(objective, kwargs)
-            monitored = {"objective": objective}
+            parts = objective_parts(self.oracle.objective)
+            for name in parts:
+                preflight.check_objective_is_logged(name, kwargs)
+            # A list of objectives: each part is named by its place in it.
+            arguments = [f"objective[{i}]" for i in range(len(parts))]
+            if len(parts) == 1:
+                arguments = ["objective"]
+            monitored = dict(zip(arguments, parts, strict=True))
             if self.early_stopping is not None:
                 monitored["early_stopping"] = self.early_stopping.monitor
+            added = tuple(self.scoring.scorers) if self.scoring else ()
+            if len(parts) > 1:  # ObjectiveLogs adds it to every epoch's logs
+                added += (self.oracle.objective.name,)
             space = self.oracle.get_space()
             self.logged_metrics = (
                 preflight.check_metrics_exist(
@@ -584,7 +604,7 @@ class SearchTuner(
                     monitored,
                     args,
                     kwargs,
-                    tuple(self.scoring.scorers) if self.scoring else (),
+                    added,
                 )
                 or self.logged_metrics
             )
@@ -611,10 +631,7 @@ class SearchTuner(
 
     def _plain_fit(self) -> bool:
         """Whether trials train with a plain fit (see `preflight`)."""
-        if (
-            type(self).run_trial is not TrialExecution.run_trial
-            or self.hypermodel is None
-        ):
+        if own_training(self) or self.hypermodel is None:
             return False
         return is_plain_fit(self.hypermodel)
 

@@ -115,6 +115,15 @@ class ModelBuilder:
         return model
 
     def _override_compile(self, model: keras.Model) -> None:
+        """Compiles the model again with the tuner's optimizer, loss, metrics.
+
+        Each model gets its own copy of an optimizer object. What is not
+        overridden is kept as the hypermodel compiled it, from the model's
+        compile config: keras-tuner passes ``model.metrics`` back instead,
+        which in Keras 3 holds Keras' own ``CompileMetrics`` wrapper, and a
+        model compiled with that cannot be saved (``model.save`` fails in
+        its ``get_config``).
+        """
         optimizer, loss, metrics = self.compile_overrides
         if not (optimizer or loss or metrics):
             return
@@ -122,9 +131,25 @@ class ModelBuilder:
             optimizer = keras.optimizers.deserialize(
                 keras.optimizers.serialize(optimizer)
             )
-        kept = [m for m in model.metrics if m.name not in ("loss", "compile_metric")]
-        model.compile(
-            optimizer=optimizer or model.optimizer,
-            loss=loss or model.loss,
-            metrics=metrics or kept,
-        )
+        arguments = _compile_arguments(model)
+        for name, value in (("optimizer", optimizer), ("loss", loss)):
+            if value:
+                arguments[name] = value
+        if metrics:
+            arguments["metrics"] = metrics
+        model.compile(**arguments)
+
+
+def _compile_arguments(model: keras.Model) -> dict[str, Any]:
+    """The arguments the model was compiled with (as ``compile_from_config``).
+
+    A model that was not compiled, or whose compile config cannot be read
+    back (an unregistered custom loss), keeps its optimizer and loss.
+    """
+    config = model.get_compile_config() if getattr(model, "compiled", False) else None
+    if config:
+        try:
+            return dict(keras.saving.deserialize_keras_object(config))
+        except Exception:  # noqa: BLE001 - any custom object may fail to load
+            pass
+    return {"optimizer": model.optimizer, "loss": model.loss}

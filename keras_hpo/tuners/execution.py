@@ -38,7 +38,30 @@ from keras_hpo.tuners.runner import TrialRunner
 from keras_hpo.tuners.runner import active_values
 from keras_hpo.tuners.view import run_name
 
-__all__ = ["TrialExecution"]
+__all__ = ["TrialExecution", "own_training"]
+
+
+def own_training(tuner: Any) -> str | None:
+    """Why a tuner's trials train in the tuner's own code, or ``None``.
+
+    A subclass that overrides ``run_trial`` trains each trial its own way; one
+    that overrides keras-tuner's ``_build_and_fit_model`` hook (as AutoKeras
+    does) builds and fits each training its own way. What keras_hpo does
+    around a plain fit (the checks before the first trial, fused trials,
+    the refit) cannot be repeated for either.
+    """
+    name = type(tuner).__name__
+    if type(tuner).run_trial is not TrialExecution.run_trial:
+        return f"{name}.run_trial trains its own way"
+    if overrides_build_and_fit(tuner):
+        return f"{name}._build_and_fit_model trains its own way"
+    return None
+
+
+def overrides_build_and_fit(tuner: Any) -> bool:
+    """Whether ``_build_and_fit_model`` is not keras_hpo's (a subclass's, a wrapper)."""
+    hook = getattr(tuner, "_build_and_fit_model", None)
+    return getattr(hook, "__func__", None) is not TrialExecution._build_and_fit_model
 
 
 class TrialExecution:
@@ -139,17 +162,38 @@ class TrialExecution:
             FailedTrialError: If training diverged or the objective was not
                 logged.
         """
-        outcome = self._runner(self.build_model).run(
+        build_and_fit = None
+        if overrides_build_and_fit(self):
+            build_and_fit = functools.partial(self._build_and_fit_model, trial)
+        outcome = self._runner(self.build_model, build_and_fit).run(
             self._plan(trial), fit_args, fit_kwargs
         )
         return RunTrialMetrics(outcome, outcome.metrics)
 
-    def _runner(self, build) -> TrialRunner | EstimatorRunner:
+    def _build_and_fit_model(self, trial: kt_trial.Trial, *fit_args, **fit_kwargs):
+        """keras-tuner's hook for one training of a trial: build, then fit.
+
+        Override it (as AutoKeras does) to prepare the data or the model of
+        each training; ``run_trial`` then calls it for every execution (or
+        fold) with ``fit``'s arguments, the training's callbacks in
+        ``callbacks``, and reads the trained model from those callbacks
+        (keras-tuner's contract: return what ``fit`` returned). Without an
+        override the runner builds and fits itself, which is the same.
+
+        Returns:
+            What ``hypermodel.fit`` returned (a ``History``, a number or a
+            dict of metrics).
+        """
+        hp = trial.hyperparameters
+        return self.hypermodel.fit(hp, self.build_model(hp), *fit_args, **fit_kwargs)
+
+    def _runner(self, build, build_and_fit=None) -> TrialRunner | EstimatorRunner:
         if isinstance(self.hypermodel, SklearnHyperModel):
             return EstimatorRunner(self.hypermodel, self.scoring, self.folds)
         return TrialRunner(
             hypermodel=self.hypermodel,
             build=build,
+            build_and_fit=build_and_fit,
             objective=self.oracle.objective,
             executions=self.executions_per_trial,
             early_stopping=self.early_stopping,

@@ -80,6 +80,7 @@ class TrialFusion:
     def fusion_refusal(self, fit_args: tuple, fit_kwargs: dict) -> str | None:
         """Why this search's trials cannot fuse, or ``None``."""
         from keras_hpo.tuners.execution import TrialExecution
+        from keras_hpo.tuners.execution import overrides_build_and_fit
 
         callbacks = fit_kwargs.get("callbacks") or []
         early = keras.callbacks.EarlyStopping
@@ -92,6 +93,10 @@ class TrialFusion:
             (
                 type(self).run_trial is not TrialExecution.run_trial,
                 "run_trial is overridden",
+            ),
+            (
+                overrides_build_and_fit(self),
+                "_build_and_fit_model is overridden",
             ),
             (not is_plain_fit(self.hypermodel), "the hypermodel overrides fit"),
             (self.isolate_trials, "isolate_trials=True"),

@@ -40,7 +40,7 @@ from keras_hpo.files import atomic_write
 from keras_hpo.files import atomic_write_json
 from keras_hpo.files import read_json
 from keras_hpo.hypermodels.sklearn_estimator import SklearnHyperModel
-from keras_hpo.tuners.execution import TrialExecution
+from keras_hpo.tuners.execution import own_training
 from keras_hpo.tuners.folds import all_training_data
 from keras_hpo.tuners.graph_memory import released_gradient_functions
 from keras_hpo.tuners.results import TrialResult
@@ -333,17 +333,15 @@ def refit_after_search(
     saved = tuner.refitted.saved()
     if not new_trials and saved and saved.get("trial_id") == best.trial_id:
         return
-    why = None
-    if type(tuner).run_trial is not TrialExecution.run_trial:
-        why = f"{type(tuner).__name__}.run_trial trains its own way"
-    elif tuner.hypermodel is None:
+    why = own_training(tuner)
+    if why is None and tuner.hypermodel is None:
         why = "there is no hypermodel"
-    elif isinstance(tuner.hypermodel, SklearnHyperModel):
+    if why is None and isinstance(tuner.hypermodel, SklearnHyperModel):
         hp = tuner.oracle.get_trial(best.trial_id).hyperparameters.copy()
         record = tuner.refitted.train_estimator(
             best, hp, tuner.hypermodel.build, fit_args, fit_kwargs, describe(tuner)
         )
-    else:
+    elif why is None:
         hp = tuner.oracle.get_trial(best.trial_id).hyperparameters.copy()
         try:
             record = tuner.refitted.train(

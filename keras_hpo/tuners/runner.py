@@ -41,7 +41,9 @@ from keras_hpo.tuners.results import TrialResult
 from keras_hpo.tuners.results import TrialStatus
 from keras_hpo.tuners.scoring import Scoring
 from keras_hpo.tuners.scoring import ValidationScores
+from keras_hpo.tuners.trial_callbacks import ObjectiveLogs
 from keras_hpo.tuners.trial_callbacks import copy_user_callbacks
+from keras_hpo.tuners.trial_callbacks import objective_parts
 from keras_hpo.tuners.weights import load_weights
 
 __all__ = ["TrialPlan", "TrialRunner", "Training", "active_values", "public_values"]
@@ -98,7 +100,7 @@ class TrialPlan:
 class Training:
     """One training of a trial: what the runner reads after ``fit``."""
 
-    model: keras.Model
+    model: keras.Model | None
     recorder: EpochRecorder
     control: TrialControl
     early: Any
@@ -128,6 +130,13 @@ class TrialRunner:
     Args:
         hypermodel: Its ``fit(hp, model, *args, **kwargs)`` trains.
         build: ``build(hp) -> keras.Model``, a fresh model.
+        build_and_fit: A tuner's overridden ``_build_and_fit_model`` with
+            the trial bound, or ``None``: called as
+            ``build_and_fit(*fit_args, callbacks=..., **fit_kwargs)`` for
+            each training instead of ``build`` and ``hypermodel.fit``; the
+            model is the one its ``fit`` gave the callbacks (none if it did
+            not train with them: its answer is then what it returned). An
+            interrupted training (``checkpoint="every_epoch"``) starts over.
         objective: The keras-tuner ``Objective``.
         executions: Trainings per trial.
         early_stopping: A ``keras.callbacks.EarlyStopping`` (copied for each
@@ -146,6 +155,7 @@ class TrialRunner:
         *,
         hypermodel: Any,
         build: Callable[[Any], keras.Model],
+        build_and_fit: Callable[..., Any] | None = None,
         objective: Any,
         executions: int = 1,
         early_stopping: keras.callbacks.EarlyStopping | None = None,
@@ -156,6 +166,7 @@ class TrialRunner:
     ):
         self.hypermodel = hypermodel
         self.build = build
+        self.build_and_fit = build_and_fit
         self.objective = objective
         self.folds = folds
         self.scoring = scoring
@@ -179,7 +190,8 @@ class TrialRunner:
         user_callbacks = list(fit_kwargs.pop("callbacks", None) or [])
         best = BestWeights(self.objective)
         resume = None
-        if self.checkpoint == "every_epoch" and self.executions == 1:
+        once = self.executions == 1 and self.build_and_fit is None
+        if self.checkpoint == "every_epoch" and once:
             resume = resume_point(plan.directory)
         runs: list[Training] = []
         for execution in range(self.executions):
@@ -261,7 +273,7 @@ class TrialRunner:
     ) -> Training:
         """One execution: seed, build, resume if asked, fit with its callbacks."""
         keras.utils.set_random_seed(plan.seed + execution)
-        model = self.build(plan.hyperparameters)
+        model = None if self.build_and_fit else self.build(plan.hyperparameters)
         recorder = EpochRecorder()
         kwargs = fit_kwargs
         if resume is not None:  # interrupted: go on from its last epoch
@@ -277,9 +289,13 @@ class TrialRunner:
         if self.checkpoint == "every_epoch":
             callbacks.append(LastEpoch(plan.directory, recorder, best))
         start = time.perf_counter()
-        returned = self.hypermodel.fit(
-            plan.hyperparameters, model, *fit_args, callbacks=callbacks, **kwargs
-        )
+        if self.build_and_fit is not None:
+            returned = self.build_and_fit(*fit_args, callbacks=callbacks, **kwargs)
+            model = recorder.model  # what fit trained, if it had our callbacks
+        else:
+            returned = self.hypermodel.fit(
+                plan.hyperparameters, model, *fit_args, callbacks=callbacks, **kwargs
+            )
         seconds = time.perf_counter() - start
         return Training(model, recorder, control, early, seconds, returned)
 
@@ -302,9 +318,9 @@ class TrialRunner:
     def callbacks(self, plan, execution, recorder, best, user_callbacks):
         """One training's Keras callbacks, with its control and early stopping.
 
-        In order: copies of the user's callbacks, a copy of the early
-        stopping, the recorder, the best weights, a new `TrialControl`, then
-        the observers' callbacks.
+        In order: with a list of objectives, `ObjectiveLogs`; copies of the
+        user's callbacks, a copy of the early stopping, the recorder, the
+        best weights, a new `TrialControl`, then the observers' callbacks.
 
         Returns:
             ``(callbacks, control, early)``.
@@ -316,6 +332,8 @@ class TrialRunner:
             functools.partial(plan.curves, execution),
         )
         callbacks = copy_user_callbacks(user_callbacks, plan.run_names[execution])
+        if len(objective_parts(self.objective)) > 1:  # a list of objectives
+            callbacks.insert(0, ObjectiveLogs(self.objective))
         early = copy_user_callbacks([self.early_stopping], "")[0]
         callbacks += [c for c in (early,) if c is not None]
         callbacks += [recorder, best, control]

@@ -1,4 +1,4 @@
-"""The Keras callbacks each training of a trial gets: the user's, copied."""
+"""Keras callbacks of a trial's training: the user's, copied; the objective's."""
 
 from __future__ import annotations
 
@@ -11,7 +11,46 @@ from keras_tuner import errors as kt_errors
 
 from keras_hpo.errors import bad_type
 
-__all__ = ["check_tensorboard_dir", "copy_user_callbacks"]
+__all__ = [
+    "ObjectiveLogs",
+    "check_tensorboard_dir",
+    "copy_user_callbacks",
+    "objective_parts",
+]
+
+
+def objective_parts(objective: Any) -> list[str]:
+    """The metric names an objective is made of (several for a list of them).
+
+    keras-tuner turns ``objective=["val_accuracy", "val_loss"]`` into one
+    ``MultiObjective`` named ``multi_objective``: the sum of its parts, each
+    negated where it is maximised.
+    """
+    parts = getattr(objective, "objectives", None)
+    return [part.name for part in parts] if parts else [objective.name]
+
+
+class ObjectiveLogs(keras.callbacks.Callback):
+    """Adds a combined objective's value to every epoch's logs, by its name.
+
+    With a list of objectives, no metric is called ``multi_objective``: this
+    callback, first in a training's list, computes it from its parts
+    (keras-tuner's ``MultiObjective.get_value``) into the logs that every
+    later callback reads (the early stopping, the best weights, the
+    recorder, the stopper), so each of them treats it as one metric.
+
+    Args:
+        objective: A keras-tuner ``MultiObjective``.
+    """
+
+    def __init__(self, objective: Any):
+        super().__init__()
+        self.objective = objective
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        """Writes the objective's value, once every part is in the logs."""
+        if logs is not None and self.objective.has_value(logs):
+            logs[self.objective.name] = float(self.objective.get_value(logs))
 
 
 def check_tensorboard_dir(value: Any) -> str | None:

@@ -13,6 +13,7 @@ the trained model from the two files alone, without the hypermodel
 
 from __future__ import annotations
 
+import json
 import os
 
 import keras
@@ -77,6 +78,8 @@ def load_weights(
         ValueError: If the file is damaged (truncated, not HDF5) or does not
             fit the model; the message names the file.
     """
+    if not model.built:  # a subclassed model, built by its first call
+        _build_as_saved(model, path)
     optimizer = optimizer and getattr(model, "optimizer", None) is not None
     if optimizer and not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
@@ -91,6 +94,25 @@ def load_weights(
             f"weights file) or was written for another model "
             f"({type(err).__name__}: {reason}). {fix}".strip()
         ) from err
+
+
+def _build_as_saved(model: keras.Model, weights_path: str) -> None:
+    """Builds an unbuilt model for the input shape it was saved with.
+
+    A subclassed model makes its weights on its first call, so a fresh one
+    has none to load into. Keras writes the shape it was built for into the
+    model's serialisation (``build_config``), which `save_architecture`
+    saved beside the weights (keras-tuner keeps a ``build_config.json``).
+    Without that file, or that entry, the model is left as it is.
+    """
+    path = architecture_file(weights_path)
+    try:
+        with open(path) as handle:
+            config = json.load(handle).get("build_config")
+    except (OSError, ValueError, AttributeError):
+        return
+    if config:
+        model.build_from_config(config)
 
 
 def architecture_file(weights_path: str) -> str:

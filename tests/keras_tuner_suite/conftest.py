@@ -1,11 +1,12 @@
 """Run keras-tuner 1.4.8's own tests against keras_hpo's tuners and oracles.
 
 The test files next to this one are keras-tuner's (see their headers: the
-upstream commit and path; LICENSE is keras-tuner's). They build tuners and oracles through a handful of names; the
-autouse fixture `substitute_keras_hpo` below points each of those names at
-keras_hpo's class for the duration of one test (pytest's `monkeypatch`
-restores keras-tuner's class afterwards, so nothing leaks into other test
-folders run in the same process).
+upstream commit and path; LICENSE is keras-tuner's). They build tuners and
+oracles through a handful of names; the autouse fixture
+`substitute_keras_hpo` below points each of those names at keras_hpo's
+class for the duration of one test (pytest's `monkeypatch` restores
+keras-tuner's class afterwards, so nothing leaks into other test folders
+run in the same process).
 
 How the tests reach a class, and how each route is patched:
 
@@ -180,34 +181,16 @@ DELIBERATE = {
         "reads keras-tuner's private display (oracle._display), which "
         "keras_hpo replaces by its own progress lines"
     ),
-}
-#: Incompatibilities not fixed yet (issue 21's numbers):
-NOT_YET = {
-    "tuner_test.py::test_multi_objective": "(5) a list of objectives is refused",
-    "tuner_test.py::test_subclass_model_loading": (
-        "(5) a subclassed model cannot be reloaded (not built)"
-    ),
-    "tuner_test.py::test_build_and_fit_model": (
-        "(5) an override of _build_and_fit_model is not called"
-    ),
     "tuner_test.py::test_callbacks_in_fit_kwargs": (
-        "(5) an override of _build_and_fit_model is not called"
-    ),
-    "tuner_test.py::test_override_optimizer_with_actual_optimizer_object": (
-        "found by this suite: the refit model cannot be saved when the tuner's "
-        "optimizer= is one optimizer object shared by every model"
-    ),
-}
-#: Not fixed yet, and not every run fails (the oracle is unseeded there), so
-#: its xfail cannot be strict: with 10 finished trials put into
-#: oracle.trials, where score rises with `a`, the model should propose a
-#: positive `a`; it does in about 2 runs of 3.
-FLAKY = {
-    "bayesian_test.py::test_bayesian_oracle_maximize": (
-        "found by this suite: expected improvement sometimes proposes a point "
-        "on the low side of trials put into oracle.trials from outside"
+        "looks for keras-tuner's own callbacks by class name (TunerCallback, "
+        "SaveBestEpoch) among those _build_and_fit_model gets: keras_hpo's "
+        "do that work as EpochRecorder, TrialControl and BestWeights (the "
+        "user's EarlyStopping and TensorBoard are there, as the test asks)"
     ),
 }
+#: Incompatibilities not fixed yet (issue 21's numbers): none. A test that
+#: fails for a reason that is not deliberate goes here, strict like the rest.
+NOT_YET: dict[str, str] = {}
 #: Long, and run by hand (-m "keras_tuner_suite and slow"): keras-tuner's
 #: 200-epoch end-to-end search, and its own Hyperband (nothing substituted).
 SLOW = ("end_to_end_test.py::", "hyperband_test.py::")
@@ -231,9 +214,6 @@ def pytest_collection_modifyitems(config, items):
             if key in listed:
                 reason = f"{kind}: {listed[key]}"
                 item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
-        if key in FLAKY:
-            reason = f"not fixed yet, fails in some runs: {FLAKY[key]}"
-            item.add_marker(pytest.mark.xfail(strict=False, reason=reason))
 
 
 @pytest.fixture(autouse=True)
