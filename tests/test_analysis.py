@@ -367,3 +367,35 @@ def test_greedy_ensemble_weights_the_members_on_the_validation_data(
     saved = keras_hpo.load(tuner.project_dir)
     with pytest.raises(keras_hpo.ConfigError, match="`validation_data`: is needed"):
         saved.ensemble(3, "greedy")
+
+
+def test_a_greedy_ensemble_needs_a_hypermodel_that_says_what_it_predicts(tmp_path):
+    # A plain build function does not say whether its models classify or
+    # regress, so there is no loss to choose the members' weights by.
+    def build(hp):
+        units = hp.Choice("units", [2, 3])
+        model = keras.Sequential(
+            [keras.Input((4,)), keras.layers.Dense(units), keras.layers.Dense(2)]
+        )
+        model.compile(optimizer="adam", loss="mse")
+        return model
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 4)).astype("float32")
+    y = rng.normal(size=(40, 2)).astype("float32")
+    tuner = keras_hpo.GridSearch(
+        build, "val_loss", directory=tmp_path, verbose=0, refit=False
+    )
+    tuner.search(x, y, epochs=1, validation_split=0.25)
+    with pytest.raises(
+        keras_hpo.ConfigError,
+        match=r"`method`: needs to know what the models predict.*'greedy'.*'mean'",
+    ):
+        tuner.ensemble(2, "greedy")
+    # The mean needs no loss; it is not scored either (nothing says how).
+    model = tuner.ensemble(2, "mean")
+    members = tuner.get_best_models(2)
+    expected = np.mean([m.predict(x, verbose=0) for m in members], axis=0)
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5)
+    assert tuner.ensemble_record_["score"] is None
+    assert "needs to know what the model predicts" in tuner.ensemble_record_["unscored"]

@@ -7,6 +7,8 @@ oracle's ``alpha`` and ``beta``; these tests hold keras_hpo to that.
 
 from __future__ import annotations
 
+import re
+
 import keras
 import keras_tuner
 import numpy as np
@@ -292,10 +294,18 @@ def test_a_space_declared_in_run_trial_runs_each_configuration_once(tmp_path, tu
     assert search.stop_reason == "the search space is exhausted"
 
 
-def test_a_grid_does_not_multiply_a_branch_by_another_branchs_values(tmp_path):
-    search = Branches(directory=tmp_path, verbose=0)
+def test_a_grid_does_not_multiply_a_branch_by_another_branchs_values(tmp_path, capsys):
+    search = Branches(directory=tmp_path)
     search.search()
     values = [r.values for r in search.results()]
+    # The progress lines: the size is unknown before the first trial declares
+    # anything, then the grid's size so far; never a trial past the total.
+    lines = capsys.readouterr().out.splitlines()
+    assert "(until the space is exhausted)" in lines[0]
+    numbers = [re.match(r"\[trial (\d+)/(\d+)\]", line) for line in lines]
+    numbers = [(int(m[1]), int(m[2])) for m in numbers if m]
+    assert [n for n, _ in numbers] == list(range(1, 13))
+    assert all(n <= total for n, total in numbers)
     # bool=False declares c2 (3 trials); bool=True then declares c1. The
     # False branch is not run again for each value of c1, which it never
     # reads. The True branch runs with each c2 it was proposed with (c2 was

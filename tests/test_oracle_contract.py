@@ -399,3 +399,40 @@ def test_reload_exhausts_a_finite_space_without_repeats(strategy, tmp_path):
     assert stopped
     assert len(after) == 2
     assert {key(v) for v in before + after} == {key(v) for v in expected}
+
+
+def test_tried_configurations_key_only_the_records_that_changed():
+    # A proposal must not cost more as trials accumulate: the records are
+    # keyed again only when they change, or when the space does.
+    from keras_hpo.oracles.tried import TriedConfigurations
+
+    keyed = []
+
+    def key_of(values):
+        keyed.append(dict(values))
+        return repr(sorted(values.items()))
+
+    tried = TriedConfigurations(key_of)
+    records = {str(i): {"a": i} for i in range(100)}
+    ended = set(records)
+    tried.update("space", records, ended.__contains__)
+    assert len(keyed) == 100
+    keyed.clear()
+    records["100"] = {"a": 100}
+    tried.changed("100")  # proposed, running: matched exactly
+    tried.update("space", records, ended.__contains__)
+    assert keyed == [{"a": 100}]
+    assert tried.is_tried({"a": 100})
+    assert not tried.is_tried({"a": 100, "b": 1})
+    records["100"] = {"a": 100, "b": 0}  # it ended, having declared b=0
+    ended.add("100")
+    tried.changed("100")
+    tried.update("space", records, ended.__contains__)
+    assert tried.is_tried({"a": 100, "b": 0})
+    assert not tried.is_tried({"a": 100, "b": 1})
+    assert tried.is_tried({"a": 7, "b": 1})  # record 7 never reached b
+    keyed.clear()
+    tried.update("space", records, ended.__contains__)
+    assert keyed == []  # nothing changed: nothing keyed
+    tried.update("another space", records, ended.__contains__)
+    assert len(keyed) == 101

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from keras_hpo.oracles.persistence import AtomicState
 from keras_hpo.oracles.space import HyperGrid
 from keras_hpo.oracles.space import active_values
 from keras_hpo.oracles.space import values_key
+from keras_hpo.oracles.tried import TriedConfigurations
 
 __all__ = [
     "SearchOracle",
@@ -157,8 +159,7 @@ class SearchOracle(AtomicState):
         #: trial_id -> the values proposed for it, in proposal order.
         self.proposed: dict[str, dict[str, Any]] = {}
         self._grid_cache: tuple[str, HyperGrid | None] | None = None
-        self._keys_cache: tuple[tuple, dict[frozenset[str] | None, set[str]]] | None
-        self._keys_cache = None
+        self._tried = TriedConfigurations(self.key)
 
     # -- what subclasses implement -------------------------------------------
     def propose(self, trial_id: str) -> dict[str, Any] | None:
@@ -191,7 +192,7 @@ class SearchOracle(AtomicState):
                 f"{type(self).__name__} proposed a configuration twice: {values}"
             )
         self.proposed[trial_id] = dict(values)
-        self._keys_cache = None
+        self._tried.changed(trial_id)
         return {"status": kt_trial.TrialStatus.RUNNING, "values": values}
 
     def _record_values(self, trial: kt_trial.Trial) -> None:
@@ -207,7 +208,7 @@ class SearchOracle(AtomicState):
         record = self.proposed.get(trial.trial_id)
         if record is not None:
             self.proposed[trial.trial_id] = {**record, **trial.hyperparameters.values}
-            self._keys_cache = None
+            self._tried.changed(trial.trial_id)  # and it may be ending now
 
     # -- helpers for strategies ------------------------------------------------
     @property
@@ -232,24 +233,20 @@ class SearchOracle(AtomicState):
     def tried_keys(self) -> dict[frozenset[str] | None, set[str]]:
         """Keys of every configuration proposed so far, grouped for `is_new`.
 
-        A trial's record holds the values it was proposed with and, once it
-        ended, those it declared while running: its names. Records are
-        grouped by their names (``None``: matched exactly, as a running
-        trial is unless `wait_for_running`), each keyed in the current space.
+        Grouped by the names each record holds (``None``: matched exactly,
+        as a running trial is unless `wait_for_running`); see
+        `keras_hpo.oracles.tried`.
         """
-        stamp = (self._signature(), len(self.proposed), len(self.end_order))
-        if self._keys_cache is not None and self._keys_cache[0] == stamp:
-            return self._keys_cache[1]
-        ended = set(self.end_order)
-        groups: dict[frozenset[str] | None, set[str]] = {}
-        for trial_id, values in self.proposed.items():
-            if trial_id in ended or self.wait_for_running:
-                names = frozenset(values)
-            else:
-                names = None
-            groups.setdefault(names, set()).add(self.key(values))
-        self._keys_cache = (stamp, groups)
-        return groups
+        self._update_tried()
+        return self._tried.groups()
+
+    def _update_tried(self) -> None:
+        ended = self.end_order
+        self._tried.update(
+            self._signature(),
+            self.proposed,
+            lambda trial_id: self.wait_for_running or trial_id in ended,
+        )
 
     def is_new(self, values: dict[str, Any]) -> bool:
         """Whether a configuration was never tried, nor is running.
@@ -257,19 +254,20 @@ class SearchOracle(AtomicState):
         It was tried when an ended trial's record agrees with it on every
         name the record holds: a hyperparameter that trial neither had nor
         declared is one its code never reached, so this configuration runs
-        the same code. A record that holds no name stands for the empty
-        configuration only (a trial that failed before declaring anything
-        says nothing about the others). A running trial's record is matched
-        exactly, or as an ended one's when `wait_for_running`.
+        the same code. A running trial's record is matched exactly, or as an
+        ended one's when `wait_for_running` (see `keras_hpo.oracles.tried`).
         """
-        for names, keys in self.tried_keys().items():
-            if names:
-                known = {n: v for n, v in values.items() if n in names}
-            else:
-                known = values
-            if self.key(known) in keys:
-                return False
-        return True
+        return self.newness()(values)
+
+    def newness(self) -> Callable[[dict[str, Any]], bool]:
+        """`is_new` for many configurations in a row: the records as they are now.
+
+        Brings the keys up to date once, so a strategy can test a whole grid
+        or a batch of candidates for the price of their keys.
+        """
+        self._update_tried()
+        tried = self._tried
+        return lambda values: not tried.is_tried(values)
 
     def rng(self, *stream: int) -> np.random.Generator:
         """A generator determined by the seed and ``stream`` alone."""
@@ -294,7 +292,8 @@ class SearchOracle(AtomicState):
         grid = self.grid()
         if grid is None:
             return None
-        return [values for values in grid if self.is_new(values)]
+        is_new = self.newness()
+        return [values for values in grid if is_new(values)]
 
     def random_new(self, sample, stream: int) -> dict[str, Any] | None:
         """Draws new configurations with ``sample(rng)`` until one is new.
@@ -310,9 +309,10 @@ class SearchOracle(AtomicState):
             New values, or ``None`` if the space is exhausted.
         """
         rng = self.rng(stream)
+        is_new = self.newness()
         for _ in range(_MAX_RANDOM_ATTEMPTS):
             values = sample(rng)
-            if self.is_new(values):
+            if is_new(values):
                 return values
         remaining = self.untried()
         if remaining is None:
@@ -358,14 +358,14 @@ class SearchOracle(AtomicState):
     def adopt(self, trial: kt_trial.Trial) -> None:
         """Remembers the values of a trial found on disk but not in the state."""
         self.proposed.setdefault(trial.trial_id, dict(trial.hyperparameters.values))
-        self._keys_cache = None
+        self._tried.changed(trial.trial_id)
 
     def set_state(self, state: dict[str, Any]) -> None:
         """Restores `get_state`'s output."""
         super().set_state(state)
         self.seed = state["seed"]
         self.proposed = {k: dict(v) for k, v in state.get("proposed", {}).items()}
-        self._keys_cache = None
+        self._tried.forget()
 
 
 class SeedThirdOracle(SearchOracle):

@@ -340,9 +340,10 @@ class BayesianOracle(SearchOracle):
             points = np.vstack([climbed, points])
             scores = np.concatenate([acquisition(climbed), scores])
         # The best-scoring candidate that was never tried (or is not running).
+        is_new = self.newness()
         for index in np.argsort(-scores, kind="stable"):
             values = cube.decode(points[index])
-            if self.is_new(values):
+            if is_new(values):
                 return values
         return None
 

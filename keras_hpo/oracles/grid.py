@@ -54,7 +54,8 @@ class GridOracle(SeedThirdOracle):
 
     def propose(self, trial_id: str) -> dict[str, Any] | None:
         """The first combination of the grid not yet handed out."""
+        is_new = self.newness()
         for values in self.get_grid():
-            if self.is_new(values):
+            if is_new(values):
                 return values
         return None

@@ -133,7 +133,10 @@ class SearchAnalysis:
             validation_data: ``(x, y)`` to score it on (and choose the
                 weights of ``"greedy"``). Defaults to the data the search
                 validated on (this tuner's last `search`, without ``cv=``);
-                with none, no score is recorded.
+                with none, no score is recorded. Nor is one when nothing
+                says how to score (no ``scoring=``, and a hypermodel that
+                does not say what it predicts): the record's ``unscored``
+                says so.
 
         Returns:
             The ensemble, a compiled functional Keras model.
@@ -250,8 +253,12 @@ class SearchAnalysis:
         if data is not None:
             x, y = data[0], data[1]
             best = self._kept_model(members[0].trial_id)
-            record["score"] = self._score_model(model, x, y)
-            record["best_trial_score"] = self._score_model(best, x, y)
-            record["scored_on"] = where
+            try:
+                record["score"] = self._score_model(model, x, y)
+                record["best_trial_score"] = self._score_model(best, x, y)
+                record["scored_on"] = where
+            except TypeError as err:  # no scoring= and no known task: unscored
+                record["score"] = record["best_trial_score"] = None
+                record["unscored"] = str(err)
         self.ensemble_record_ = record
         atomic_write_json(os.path.join(self.project_dir, ENSEMBLE_FILE), record)
