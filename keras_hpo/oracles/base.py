@@ -230,16 +230,6 @@ class SearchOracle(AtomicState):
     #: not keep workers waiting.
     wait_for_running = False
 
-    def tried_keys(self) -> dict[frozenset[str] | None, set[str]]:
-        """Keys of every configuration proposed so far, grouped for `is_new`.
-
-        Grouped by the names each record holds (``None``: matched exactly,
-        as a running trial is unless `wait_for_running`); see
-        `keras_hpo.oracles.tried`.
-        """
-        self._update_tried()
-        return self._tried.groups()
-
     def _update_tried(self) -> None:
         ended = self.end_order
         self._tried.update(

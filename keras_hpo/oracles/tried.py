@@ -105,7 +105,3 @@ class TriedConfigurations:
             if self._key(known) in keys:
                 return True
         return False
-
-    def groups(self) -> dict[Names, set[str]]:
-        """The keys, by the names their records hold (for inspection)."""
-        return {names: set(keys) for names, keys in self._groups.items()}
