@@ -7,6 +7,7 @@ objective: no Keras model is built or trained here.
 
 from __future__ import annotations
 
+import json
 import math
 
 import keras_tuner
@@ -385,6 +386,44 @@ def test_continues_after_save_and_reload(strategy, tmp_path):
     assert before + after == expected
     assert len({key(v) for v in before + after}) == 10
     assert len(second.trials) == 10
+
+
+@pytest.mark.parametrize("strategy", ALL)
+def test_the_state_lists_proposals_by_id_and_reload_recalls_their_values(
+    strategy, tmp_path
+):
+    # oracle.json is rewritten twice per trial: it names each proposed trial
+    # and the values come back from the trials' own files.
+    first = make_oracle(strategy, space_for(strategy), tmp_path)
+    run(first, 4)
+    running = first.create_trial("worker-9")
+    first.save()
+    state = json.loads((tmp_path / "p" / "oracle.json").read_text())
+    assert state["proposed"] == ["0000", "0001", "0002", "0003", "0004"]
+    assert running.trial_id == "0004"
+    second = make_oracle(strategy, space_for(strategy), tmp_path)
+    second.reload()
+    assert second.proposed == first.proposed
+    assert len(second.proposed["0004"]) > 0
+    assert second.proposed["0004"] == running.hyperparameters.values
+
+
+def test_a_state_saved_with_the_proposed_values_resumes_as_before(tmp_path):
+    # Earlier versions saved every proposal's values in oracle.json.
+    straight = make_oracle("random", space_for("random"), tmp_path / "straight")
+    expected, _ = run(straight, 8)
+    first = make_oracle("random", space_for("random"), tmp_path / "old")
+    before, _ = run(first, 4)
+    first.save()
+    path = tmp_path / "old" / "p" / "oracle.json"
+    state = json.loads(path.read_text())
+    state["proposed"] = {k: dict(v) for k, v in first.proposed.items()}
+    path.write_text(json.dumps(state))
+    second = make_oracle("random", space_for("random"), tmp_path / "old")
+    second.reload()
+    assert second.proposed == first.proposed
+    after, _ = run(second, 4)
+    assert before + after == expected
 
 
 @pytest.mark.parametrize("strategy", ALL)

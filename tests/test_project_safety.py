@@ -23,6 +23,7 @@ from keras_hpo.callbacks import SearchCallback
 import keras_hpo
 from keras_hpo.files import atomic_write_json
 from keras_hpo.files import temp_name
+from keras_hpo.hypermodels import SUBGRID
 from keras_hpo.tuners.project import PROJECT_FILE
 
 
@@ -277,6 +278,37 @@ def test_a_lost_trial_file_is_rebuilt_and_no_trial_is_overwritten(tmp_path, caps
     assert json.loads(path.read_text())["score"] == first.trial_results["0002"].score
     # And again, with nothing left to do.
     assert _scores(_search(_random(tmp_path, max_trials=5))) == scores
+
+
+def test_a_lost_trial_file_keeps_the_sub_grid_of_its_param_grid(tmp_path, capsys):
+    # result.json leaves out which of a list of param_grids a trial came
+    # from; the rebuilt trial.json has it again, so the trial rebuilds as it
+    # trained and its configuration does not run twice.
+    grids = [{"units": [4, 8]}, {"units": [16], "dropout": [0.25]}]
+
+    def grid():
+        return keras_hpo.GridSearch(
+            keras_hpo.HyperMLP(num_classes=2, num_layers=1),
+            param_grid=grids,
+            directory=tmp_path,
+            project_name="g",
+            verbose=0,
+            tensorboard_dir=None,
+            refit=False,
+        )
+
+    first = _search(grid())
+    assert len(first.results()) == 3
+    second_grid = next(r.trial_id for r in first.results() if r.values["units"] == 16)
+    path = tmp_path / "g" / f"trial_{second_grid}" / "trial.json"
+    saved = json.loads(path.read_text())["hyperparameters"]["values"]
+    assert saved[SUBGRID] == 1
+    path.unlink()
+    resumed = _search(grid())
+    assert f"{path} was missing; rebuilt it from" in capsys.readouterr().err
+    assert json.loads(path.read_text())["hyperparameters"]["values"] == saved
+    assert len(resumed.results()) == 3
+    assert resumed.get_best_models(3)[0] is not None
 
 
 def test_a_lost_trial_folder_is_named_not_a_key_error(tmp_path):

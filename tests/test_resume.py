@@ -251,6 +251,22 @@ def test_resuming_with_another_space_or_strategy_is_refused(tmp_path, capsys):
     assert fresh.cv_results_["param_units"] == [8, 32]
 
 
+def test_a_list_of_param_grids_that_share_a_name_resumes(tmp_path, capsys):
+    # Each sub-grid has its own "units": each is compared with its own.
+    grids = [{"units": [4, 8]}, {"units": [16], "dropout": [0.25]}]
+    _search(_grid(tmp_path, grids), epochs=1)
+    capsys.readouterr()
+    again = _grid(tmp_path, grids, verbose=1)
+    assert capsys.readouterr().out == (
+        f"Reloaded project {tmp_path / 'p'}: 3 trials finished, 0 to go\n"
+    )
+    assert len(again.results()) == 3
+    changed = [{"units": [4, 8]}, {"units": [32], "dropout": [0.25]}]
+    with pytest.raises(ValueError) as info:
+        _grid(tmp_path, changed)
+    assert "units was Fixed(value=16), now Fixed(value=32)" in str(info.value)
+
+
 # Slow (11 s; test_tuners resumes with a larger max_trials; the default run has to stay
 # under 12 minutes).
 @pytest.mark.slow

@@ -339,9 +339,15 @@ class SearchOracle(AtomicState):
 
     # -- state -------------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
-        """The oracle's state, our strategy memory included."""
+        """The oracle's state, our strategy memory included.
+
+        ``proposed`` lists the IDs of the trials this strategy proposed, in
+        order; their values are each trial's own (in its ``trial.json``), so
+        ``oracle.json``, rewritten twice per trial, does not grow with a copy
+        of every configuration.
+        """
         state = super().get_state()
-        state["proposed"] = dict(self.proposed)
+        state["proposed"] = list(self.proposed)
         state["strategy"] = type(self).__name__
         return state
 
@@ -351,10 +357,26 @@ class SearchOracle(AtomicState):
         self._tried.changed(trial.trial_id)
 
     def set_state(self, state: dict[str, Any]) -> None:
-        """Restores `get_state`'s output."""
+        """Restores `get_state`'s output, with the trials already in `trials`.
+
+        As keras-tuner's, it expects the trials read first (``reload`` does):
+        a proposed trial's values are its own. A state that holds the values
+        themselves (saved by earlier versions of keras_hpo) is read as is.
+        """
         super().set_state(state)
         self.seed = state["seed"]
-        self.proposed = {k: dict(v) for k, v in state.get("proposed", {}).items()}
+        proposed = state.get("proposed", {})
+        if isinstance(proposed, dict):
+            self.proposed = {k: dict(v) for k, v in proposed.items()}
+        else:
+            # A trial not in `trials` has no values to recall: its record
+            # covers only the empty configuration, and it still counts.
+            self.proposed = {
+                trial_id: dict(self.trials[trial_id].hyperparameters.values)
+                if trial_id in self.trials
+                else {}
+                for trial_id in proposed
+            }
         self._tried.forget()
 
 

@@ -283,7 +283,17 @@ class BayesianOracle(SearchOracle):
         refined[:, free] = np.clip(result.x.reshape(count, width), 0.0, 1.0)
         return refined
 
-    def _model_point(self, cube: UnitCube, trial_id: str) -> dict[str, Any] | None:
+    def _model(
+        self, cube: UnitCube, trial_id: str
+    ) -> tuple[GaussianProcess, float, np.ndarray, np.ndarray]:
+        """The process that scores candidates, with the finished trials.
+
+        Returns:
+            ``(model, best, x, y)``: the process fitted on the finished
+            trials and conditioned on the running ones, the value to
+            improve on, and the finished trials' encoded points and
+            (warped) scores.
+        """
         x, y = self._observations(cube)
         if self.warp_outputs:
             y = power_transform(y)
@@ -303,6 +313,10 @@ class BayesianOracle(SearchOracle):
                 model.y_mean,
                 model.y_scale,
             )
+        return model, best, x, y
+
+    def _model_point(self, cube: UnitCube, trial_id: str) -> dict[str, Any] | None:
+        model, best, x, y = self._model(cube, trial_id)
         # EI's margin is in standard deviations of the observations.
         margin = self.xi * (float(np.std(y)) or 1.0)
 

@@ -196,7 +196,9 @@ class AtomicState(keras_tuner.Oracle):
 
     def _save_trial(self, trial: kt_trial.Trial) -> None:
         path = os.path.join(oracle_trial_dir(self, trial.trial_id), "trial.json")
-        atomic_write_json(path, trial.get_state())
+        # Unindented, as keras-tuner writes it (the C encoder): it is
+        # written at each report.
+        atomic_write_json(path, trial.get_state(), indent=None)
 
     def reload(self) -> None:
         """Reloads the trials and the oracle's state, checking every file.

@@ -35,6 +35,7 @@ from keras_hpo.files import read_json
 from keras_hpo.hypermodels.sklearn_estimator import SklearnHyperModel
 from keras_hpo.oracles.persistence import listed_trial_ids
 from keras_hpo.protocols import DataAwareHyperModel
+from keras_hpo.search_space.sklearn_grid import SUBGRID
 from keras_hpo.tuners.results import TrialResult
 
 __all__ = [
@@ -70,16 +71,29 @@ def _same(old: kt_hp.HyperParameter, new: kt_hp.HyperParameter) -> bool:
 def space_differences(
     declared: kt_hp.HyperParameters, saved: kt_hp.HyperParameters
 ) -> list[str]:
-    """How the declared search space differs from the saved one."""
-    saved_by_name = {hp.name: hp for hp in saved.space}
+    """How the declared search space differs from the saved one.
+
+    An entry is compared with the saved entry of its name and conditions
+    (one name may have an entry per sub-grid of a list of ``param_grid``
+    dicts), else with the first saved entry of its name.
+    """
+    saved_by_place = {_place(hp): hp for hp in saved.space}
+    saved_by_name: dict[str, kt_hp.HyperParameter] = {}
+    for hp in saved.space:
+        saved_by_name.setdefault(hp.name, hp)
     differences = []
     for hp in declared.space:
-        old = saved_by_name.get(hp.name)
+        old = saved_by_place.get(_place(hp), saved_by_name.get(hp.name))
         if old is None:
             differences.append(f"{hp.name} is new: {describe(hp)}")
         elif not _same(old, hp):
             differences.append(f"{hp.name} was {describe(old)}, now {describe(hp)}")
     return differences
+
+
+def _place(hp: kt_hp.HyperParameter) -> tuple:
+    """An entry's name with its conditions (where it is active)."""
+    return (hp.name, tuple((c.name, repr(c.values)) for c in hp.conditions))
 
 
 def search_identity(
@@ -195,7 +209,9 @@ def _trial_from_result(state, path, trial_id, result, objectives) -> kt_trial.Tr
     """keras-tuner's trial rebuilt from our ``result.json`` and ``oracle.json``."""
     try:
         hp = kt_hp.HyperParameters.from_config(state["hyperparameters"])
-        hp.values = dict(state.get("proposed", {}).get(trial_id) or result.values)
+        proposed = state.get("proposed", {})
+        saved = proposed.get(trial_id) if isinstance(proposed, dict) else None
+        hp.values = dict(saved or _with_subgrid(hp, result.values))
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise foreign_file(path, "a keras-tuner oracle's state") from err
     ended = trial_id in state.get("end_order", [])
@@ -213,6 +229,51 @@ def _trial_from_result(state, path, trial_id, result, objectives) -> kt_trial.Tr
         trial.score, trial.best_step = result.score, result.best_epoch or 0
     trial.message = result.error
     return trial
+
+
+def _with_subgrid(hp: kt_hp.HyperParameters, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with the sub-grid index that ``result.json`` leaves out.
+
+    A list of ``param_grid`` dicts is one space with a `SUBGRID` choice
+    (see `keras_hpo.search_space.sklearn_grid`); a trial's public values do
+    not say which grid they came from. It is the one grid whose every entry
+    the values hold (a value in its list or range); where several do, the
+    values are left as they are.
+
+    Args:
+        hp: The search's space.
+        values: A trial's public values.
+
+    Returns:
+        The values with `SUBGRID` added when the space has one and a single
+        grid fits; as given otherwise.
+    """
+    index = next((p for p in hp.space if p.name == SUBGRID), None)
+    if index is None or SUBGRID in values:
+        return dict(values)
+    fits = []
+    for choice in index.values:
+        trial = {**values, SUBGRID: choice}
+        active = [p for p in hp.space if p.name != SUBGRID and _active(p, trial)]
+        if all(p.name in values and _holds(p, values[p.name]) for p in active):
+            fits.append(trial)
+    return fits[0] if len(fits) == 1 else dict(values)
+
+
+def _active(hp: kt_hp.HyperParameter, values: dict[str, Any]) -> bool:
+    return all(condition.is_active(values) for condition in hp.conditions)
+
+
+def _holds(hp: kt_hp.HyperParameter, value: Any) -> bool:
+    """Whether ``value`` is one of ``hp``'s (a range is checked by its ends)."""
+    if isinstance(hp, kt_hp.Choice):
+        return value in hp.values
+    if isinstance(hp, kt_hp.Fixed):
+        return value == hp.value
+    if isinstance(hp, kt_hp.Boolean):
+        return isinstance(value, bool)
+    low, high = getattr(hp, "min_value", None), getattr(hp, "max_value", None)
+    return low is None or high is None or low <= value <= high
 
 
 def check_same_search(
