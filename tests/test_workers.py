@@ -225,6 +225,29 @@ def test_a_heartbeat_keeps_the_lease(chief):
     assert chief.oracle.end_order == [trial.trial_id]
 
 
+def test_workers_see_each_other_s_running_curves_through_the_chief(chief):
+    first, second = _worker("worker-0", chief.port), _worker("worker-1", chief.port)
+    a = first.create_trial("worker-0")
+    b = second.create_trial("worker-1")
+    assert first.share_progress(a.trial_id, 0, [0.5]) == {}
+    assert second.share_progress(b.trial_id, 0, [0.4, 0.3]) == {a.trial_id: [0.5]}
+    assert first.share_progress(a.trial_id, 0, [0.5, 0.6]) == {b.trial_id: [0.4, 0.3]}
+    # Another execution (or fold) is another curve.
+    assert first.share_progress(a.trial_id, 1, [0.2]) == {}
+    # A worker that does not hold the trial is not heard; an ended trial's
+    # curve is gone (its result is on disk).
+    assert second.share_progress(a.trial_id, 1, [9.0]) == {}
+    assert chief.running_curves[a.trial_id] == (1, [0.2])
+    _finish(first, a)
+    assert second.share_progress(b.trial_id, 1, [0.1]) == {}
+    assert set(chief.running_curves) == {b.trial_id}
+    # Telling the chief renews the lease, as a heartbeat does.
+    for _ in range(5):  # 1.5 s: longer than the 1 s lease
+        time.sleep(0.3)
+        second.share_progress(b.trial_id, 1, [0.1])
+        assert chief.expire_leases() == []
+
+
 def test_the_chief_says_idle_while_a_running_trial_may_come_back(tmp_path):
     server = ChiefServer(
         _oracle(tmp_path, max_trials=1), token=None, lease=1.0, log=lambda s: None
@@ -413,6 +436,47 @@ def test_a_worker_killed_mid_trial_has_its_trial_rerun_by_the_other(tmp_path):
     assert sorted(oracle["end_order"]) == sorted(results)  # no duplicates
     survivor = Path(f"{directory}.worker-1.log").read_text()
     assert f"[trial {results[rerun]['number']}/4]" in survivor
+
+
+@pytest.mark.slow
+def test_a_stopper_sees_the_trials_other_workers_are_running(tmp_path):
+    directory = tmp_path / "run"
+    record = str(tmp_path / "asked")
+    chief, workers, _ = _chief_and_two_workers(
+        directory, "--sleep", "0.5", "--record-stopper", record
+    )
+    assert chief.wait(timeout=180) == 0
+    assert [w.wait(timeout=15) for w in workers] == [0, 0]
+    asked = {
+        name: [
+            json.loads(line)
+            for line in Path(f"{record}.{name}").read_text().splitlines()
+        ]
+        for name in ("worker-0", "worker-1")
+    }
+    ran = {name: {a["trial"] for a in rows} for name, rows in asked.items()}
+    assert ran["worker-0"] | ran["worker-1"] == {"0000", "0001", "0002", "0003"}
+    assert not ran["worker-0"] & ran["worker-1"]
+    for name, other in (("worker-0", "worker-1"), ("worker-1", "worker-0")):
+        running = [
+            (trial, values["values"])
+            for row in asked[name]
+            for trial, values in row["others"].items()
+            if trial in ran[other] and not values["finished"]
+        ]
+        # The other worker's trial while it ran: its curve up to the epoch
+        # it had reached (lower is better: -val_accuracy), as in its result.
+        assert running, f"{name}'s stopper never saw {other}'s running trials"
+        for trial, values in running:
+            result = json.loads(
+                (directory / "search" / f"trial_{trial}" / "result.json").read_text()
+            )
+            history = result["history"]["val_accuracy"]
+            assert 1 <= len(values) <= 3
+            assert values == pytest.approx([-v for v in history[: len(values)]])
+    # Asked after epochs 1 and 2 of each trial, not after the last.
+    epochs = sorted(row["epochs"] for rows in asked.values() for row in rows)
+    assert epochs == [1] * 4 + [2] * 4
 
 
 @pytest.mark.slow

@@ -6,7 +6,10 @@
 a chief or a worker (as ``keras-hpo launch`` starts it); with ``--workers``
 it serves and starts that many workers itself (``search(workers=N)``).
 ``--sleep`` makes every epoch last at least that many seconds (so a test
-can kill a process mid-trial). When the search ends, the chief (or the one
+can kill a process mid-trial). ``--record-stopper PATH`` gives the search a
+stopper that never stops a trial but appends, to ``PATH.<tuner ID>``, one
+JSON line per question: the trial, its epochs, and the other trials' curves
+it was given (running ones marked). When the search ends, the chief (or the one
 process) prints ``RESULT <json>`` with the trial IDs and scores it sees.
 """
 
@@ -27,6 +30,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--sleep", type=float, default=0.0)
+    parser.add_argument("--record-stopper", default=None)
     args = parser.parse_args()
 
     import keras
@@ -41,11 +45,35 @@ def main() -> None:
         args.epochs,
         workers=args.workers,
         callbacks=[Slow()] if args.sleep else None,
+        stopper=recording_stopper(args.record_stopper) if args.record_stopper else None,
     )
     print("RESULT " + json.dumps(results(tuner)), flush=True)
 
 
-def search(directory, max_trials=4, epochs=2, **search_kwargs):
+def recording_stopper(path: str):
+    """A stopper that records what it is asked (see the module docstring)."""
+    from keras_hpo.stopping import Stopper
+
+    class Recording(Stopper):
+        def should_stop(self, trial_id, epochs, curves):
+            record = {
+                "trial": trial_id,
+                "epochs": epochs,
+                "others": {
+                    other: {"values": list(c.values), "finished": c.finished}
+                    for other, c in curves.items()
+                    if other != trial_id
+                },
+            }
+            name = os.environ.get("KERASTUNER_TUNER_ID", "one")
+            with open(f"{path}.{name}", "a") as out:
+                out.write(json.dumps(record) + "\n")
+            return False
+
+    return Recording()
+
+
+def search(directory, max_trials=4, epochs=2, stopper=None, **search_kwargs):
     """The seeded search, in ``directory/search``; returns its tuner."""
     from sklearn.datasets import load_digits
 
@@ -62,6 +90,7 @@ def search(directory, max_trials=4, epochs=2, **search_kwargs):
         project_name="search",
         refit=False,
         verbose=1,
+        stopper=stopper,
     )
     tuner.search(
         x, y, validation_split=0.25, epochs=epochs, batch_size=64, **search_kwargs

@@ -23,6 +23,11 @@ gRPC service (``OracleServicer``), and adds what its users found missing:
   constant-time comparison); others get ``UNAUTHENTICATED``.
 * **Limits.** ``should_stop`` (``max_time``, ``patience_trials``,
   ``target``) is asked before each new trial.
+* **Running curves.** A worker whose search has a stopper tells the chief
+  its running trial's curve after each epoch (``Progress``) and hears the
+  curves of the trials other workers are running, so `MedianStopping` and
+  `SuccessiveHalving` compare with them as with finished trials. They are
+  kept in memory while the trials run.
 
 Every oracle call holds one lock, so the oracle sees one call at a time, as
 in a single process. It owns the serving and the leases; it must not train
@@ -142,6 +147,9 @@ class ChiefServer:
         self.told: set[str] = set()
         #: Leases that expired (a trial handed out again), for the record.
         self.expired: list[tuple[str, str]] = []
+        #: Running trials' curves as their workers told (``Progress``): trial
+        #: ID -> (execution or fold, objective per epoch, lower is better).
+        self.running_curves: dict[str, tuple[int, list[float]]] = {}
         # Trials in the retry queue when serving starts (a restarted chief):
         # kept one lease for the workers that may still run them.
         self._reserved: set[str] = set()
@@ -305,6 +313,37 @@ class ChiefServer:
         order = self.oracle.start_order
         return order.index(trial_id) + 1 if trial_id in order else 0
 
+    def progress(
+        self, tuner_id: str, trial_id: str, execution: int, values: list[float]
+    ) -> dict[str, list[float]]:
+        """Keeps a running trial's curve; returns the other running trials'.
+
+        The curve is kept only from the worker that holds the trial (and
+        renews its lease, as a heartbeat does); curves of trials no longer
+        running are dropped.
+
+        Args:
+            tuner_id: The worker.
+            trial_id: Its running trial.
+            execution: The execution or fold being trained.
+            values: The objective after each epoch, lower is better.
+
+        Returns:
+            Trial ID -> curve of every other running trial, of the same
+            execution or fold.
+        """
+        with self.lock:
+            if self.claim(tuner_id, trial_id):
+                self.running_curves[trial_id] = (execution, values)
+            running = {t.trial_id for t in self.oracle.ongoing_trials.values()}
+            for gone in set(self.running_curves) - running:
+                del self.running_curves[gone]
+            return {
+                other: curve
+                for other, (done, curve) in self.running_curves.items()
+                if other != trial_id and done == execution
+            }
+
     # -- trials ------------------------------------------------------------------
     def create_trial(self, tuner_id: str) -> kt_trial.Trial:
         """The oracle's next trial for a worker (see the module docstring)."""
@@ -391,6 +430,16 @@ class ChiefServer:
                     lambda tuner_id, request: {
                         "held": self.claim(tuner_id, str(request["trial_id"])),
                         "number": self.number(str(request["trial_id"])),
+                    }
+                ),
+                "Progress": handler(
+                    lambda tuner_id, request: {
+                        "curves": self.progress(
+                            tuner_id,
+                            str(request["trial_id"]),
+                            int(request.get("execution", 0)),
+                            [float(v) for v in request.get("values", [])],
+                        )
                     }
                 ),
                 "Release": handler(

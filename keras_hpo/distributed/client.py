@@ -93,7 +93,7 @@ class WorkerOracle(compat.oracle_client_class()):
                 request_serializer=wire.encode,
                 response_deserializer=wire.decode,
             )
-            for name in ("Hello", "Renew", "Release")
+            for name in ("Hello", "Renew", "Release", "Progress")
         }
         #: The trials this worker started, in order.
         self.start_order: list[str] = []
@@ -242,6 +242,32 @@ class WorkerOracle(compat.oracle_client_class()):
             self.call("Release", {"trial_id": trial_id}, timeout=5.0)
         except (ChiefUnreachable, LeaseLost, grpc.RpcError):
             pass
+
+    def share_progress(
+        self, trial_id: str, execution: int, values: list[float]
+    ) -> dict[str, list[float]]:
+        """Gives the chief a running trial's curve; the other running trials'.
+
+        Best effort, as a stopper's view of the search may lag: a chief that
+        does not answer within 5 s (restarting) gives no curves.
+
+        Args:
+            trial_id: This worker's running trial.
+            execution: The execution or fold being trained.
+            values: Its objective after each epoch, lower is better.
+
+        Returns:
+            Trial ID -> curve of every other running trial (same execution).
+        """
+        request = {"trial_id": trial_id, "execution": execution, "values": values}
+        try:
+            answer = self.call("Progress", request, timeout=5.0)
+        except (ChiefUnreachable, grpc.RpcError):
+            return {}
+        return {
+            str(other): [float(v) for v in curve]
+            for other, curve in answer.get("curves", {}).items()
+        }
 
     def close(self) -> None:
         """Closes the connection."""

@@ -16,6 +16,10 @@ messages are JSON:
   another worker), ``number`` is the trial's number in the search.
 * ``Release`` (``{"trial_id"}``) -> ``{}``: a worker gives a trial back at
   once (it is failing), instead of letting its lease expire.
+* ``Progress`` (``{"trial_id", "execution", "values"}``) ->
+  ``{"curves": {trial_id: values}}``: after an epoch, a worker whose search
+  has a stopper gives its running trial's objective curve (lower is better)
+  and gets those of the other running trials, of the same execution.
 
 It owns these names and encodings and nothing else.
 """

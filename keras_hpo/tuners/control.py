@@ -29,6 +29,9 @@ class TrialControl(keras.callbacks.Callback):
         stopper: A `Stopper`, or ``None``.
         curves: A function returning the *other* trials' curves (oriented so
             lower is better).
+        share: Called with this training's curve so far before ``curves``
+            is asked (a worker gives it to the chief, so the other workers'
+            stoppers see it), or ``None``.
 
     Attributes:
         diverged: A message when training diverged, else ``None``.
@@ -43,12 +46,14 @@ class TrialControl(keras.callbacks.Callback):
         objective: keras_tuner.Objective,
         stopper: Stopper | None,
         curves: Callable[[], Mapping[str, Curve]],
+        share: Callable[[list[float]], None] | None = None,
     ):
         super().__init__()
         self.trial_id = trial_id
         self.objective = objective
         self.stopper = stopper
         self.curves = curves
+        self.share = share
         self.diverged: str | None = None
         self.pruned_at: int | None = None
         self.values: list[float] = []
@@ -75,6 +80,8 @@ class TrialControl(keras.callbacks.Callback):
             self.values.append(math.nan)
         if self.stopper is None or epoch + 1 >= self.params.get("epochs", math.inf):
             return  # nothing to ask, or nothing left to save by stopping
+        if self.share is not None:
+            self.share(list(self.values))
         curves = dict(self.curves())
         curves[self.trial_id] = Curve(list(self.values), finished=False)
         if self.stopper.should_stop(self.trial_id, epoch + 1, curves):

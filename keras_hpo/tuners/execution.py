@@ -213,6 +213,18 @@ class TrialExecution:
             run_names=[self.run_name(trial, e) for e in range(self.trainings)],
             curves=self.curves,
             observers=functools.partial(self._observers, trial),
+            share=(
+                functools.partial(self._share_curve, trial.trial_id)
+                if hasattr(self.oracle, "share_progress")
+                else None
+            ),
+        )
+
+    def _share_curve(self, trial_id: str, execution: int, values: list) -> None:
+        """Gives the chief a running curve; keeps the other workers' (`curves`)."""
+        self._running_curves = (
+            execution,
+            self.oracle.share_progress(trial_id, execution, values),
         )
 
     def _observers(self, trial: kt_trial.Trial, execution: int) -> list:
@@ -228,7 +240,10 @@ class TrialExecution:
         made = [self._observers(trial, e) for e in range(self.trainings)]
         curves = [dict(self.curves(e)) for e in range(self.trainings)]
         plan = dataclasses.replace(
-            self._plan(trial), curves=curves.__getitem__, observers=made.__getitem__
+            self._plan(trial),
+            curves=curves.__getitem__,
+            observers=made.__getitem__,
+            share=None,  # one worker's process: it has the curves it was given
         )
         started = len(self.oracle.start_order)
         runner = self._runner(
@@ -294,6 +309,13 @@ class TrialExecution:
     def curves(self, execution: int = 0) -> dict[str, Curve]:
         """Every ended trial's objective curve, of one execution or fold.
 
-        See `ResultStore.curves`.
+        See `ResultStore.curves`. In a multi-worker search, also the trials
+        other workers are running (as the chief last told, see
+        `_share_curve`), counted at the epochs they reached.
         """
-        return self.result_store.curves(self.oracle.objective.name, execution)
+        curves = self.result_store.curves(self.oracle.objective.name, execution)
+        shared, running = getattr(self, "_running_curves", (None, {}))
+        if shared == execution:
+            for trial_id, values in running.items():
+                curves.setdefault(trial_id, Curve(values, finished=False))
+        return curves

@@ -84,6 +84,9 @@ class TrialPlan:
             that execution (or fold), for the stopper.
         observers: Returns the Keras callbacks the search callbacks add to
             an execution (its 0-based index).
+        share: ``share(execution, values)`` gives the trial's running curve
+            to the other workers of a multi-worker search before the
+            stopper is asked (see `TrialControl`); ``None`` otherwise.
     """
 
     trial_id: str
@@ -94,6 +97,7 @@ class TrialPlan:
     run_names: list[str]
     curves: Callable[[int], Mapping[str, Curve]] = _no_curves
     observers: Callable[[int], list] = field(default=_no_callbacks)
+    share: Callable[[int, list[float]], None] | None = None
 
 
 @dataclass
@@ -330,6 +334,7 @@ class TrialRunner:
             self.objective,
             self.stopper,
             functools.partial(plan.curves, execution),
+            None if plan.share is None else functools.partial(plan.share, execution),
         )
         callbacks = copy_user_callbacks(user_callbacks, plan.run_names[execution])
         if len(objective_parts(self.objective)) > 1:  # a list of objectives

@@ -16,7 +16,8 @@ and the README's "Many GPUs and machines"):
   was lost (another worker runs it now) stops at its next epoch and
   leaves no result. Before each trial it reads the other workers' results
   from the project folder, so ranking, ``keep_top_k`` and the stoppers see
-  the whole search.
+  the whole search; with a stopper, after each epoch it also gives the chief
+  its running curve and gets the other workers' (`TrialExecution.curves`).
 * `search_with_workers`: ``search(..., workers=N)``: this process becomes
   the chief and starts N worker processes that run the same script.
 
