@@ -67,6 +67,10 @@ def overrides_build_and_fit(tuner: Any) -> bool:
 class TrialExecution:
     """Trial execution of a tuner with ``oracle``, ``hypermodel``, stores."""
 
+    #: In a multi-worker search, the other workers' running curves as the
+    #: chief last told (`_share_curve`): (execution, trial ID -> values).
+    _running_curves: tuple[int | None, dict[str, list[float]]] = (None, {})
+
     # -- one trial ---------------------------------------------------------------
     def execute_trial(self, trial: kt_trial.Trial, *fit_args, **fit_kwargs) -> None:
         """Runs one trial, keeps its outcome and reports it to the oracle.
@@ -314,7 +318,7 @@ class TrialExecution:
         `_share_curve`), counted at the epochs they reached.
         """
         curves = self.result_store.curves(self.oracle.objective.name, execution)
-        shared, running = getattr(self, "_running_curves", (None, {}))
+        shared, running = self._running_curves
         if shared == execution:
             for trial_id, values in running.items():
                 curves.setdefault(trial_id, Curve(values, finished=False))
