@@ -84,6 +84,7 @@ HOOKS: tuple[tuple[str, str], ...] = (
     ("keras_tuner.src.engine.base_tuner", "BaseTuner._populate_initial_space"),
     ("keras_tuner.src.engine.oracle", "Oracle._record_values"),
     ("keras_tuner.src.engine.oracle", "Oracle._save_trial"),
+    ("keras_tuner.src.engine.oracle", "Oracle._get_trial_dir"),
     ("keras_tuner.src.engine.oracle", "Oracle._check_consecutive_failures"),
 )
 

@@ -389,10 +389,43 @@ def test_continues_after_save_and_reload(strategy, tmp_path):
 
 
 @pytest.mark.parametrize("strategy", ALL)
+def test_a_kill_after_a_trial_started_reruns_it_and_changes_nothing_else(
+    strategy, tmp_path
+):
+    # oracle.json is written when a trial ends, not when one starts (the
+    # trial's own file records the start): a kill in between must leave a
+    # search that reruns the started trial, under its ID, and then goes on
+    # exactly as a search that was never killed.
+    straight = make_oracle(strategy, space_for(strategy), tmp_path / "straight")
+    expected, _ = run(straight, 10)
+
+    first = make_oracle(strategy, space_for(strategy), tmp_path / "killed")
+    before, _ = run(first, 4)
+    state_file = tmp_path / "killed" / "p" / "oracle.json"
+    saved = state_file.read_bytes()
+    started = first.create_trial("worker-0")
+    assert started.status == "RUNNING"
+    # Only its trial.json was written, unless proposing changed the oracle's
+    # own state (the Bayesian oracle's fitted kernel).
+    assert (state_file.read_bytes() == saved) is not first.proposals_change_state
+    del first  # killed: nothing else is written
+
+    second = make_oracle(strategy, space_for(strategy), tmp_path / "killed")
+    second.reload()
+    again = second.create_trial("worker-7")
+    assert again.trial_id == started.trial_id == "0004"
+    assert again.hyperparameters.values == started.hyperparameters.values
+    finish(second, again)
+    after, _ = run(second, 5)
+    assert before + [started.hyperparameters.values] + after == expected
+    assert sorted(second.trials) == [f"{i:04d}" for i in range(10)]
+
+
+@pytest.mark.parametrize("strategy", ALL)
 def test_the_state_lists_proposals_by_id_and_reload_recalls_their_values(
     strategy, tmp_path
 ):
-    # oracle.json is rewritten twice per trial: it names each proposed trial
+    # oracle.json is rewritten at each trial: it names each proposed trial
     # and the values come back from the trials' own files.
     first = make_oracle(strategy, space_for(strategy), tmp_path)
     run(first, 4)

@@ -343,7 +343,7 @@ class SearchOracle(AtomicState):
 
         ``proposed`` lists the IDs of the trials this strategy proposed, in
         order; their values are each trial's own (in its ``trial.json``), so
-        ``oracle.json``, rewritten twice per trial, does not grow with a copy
+        ``oracle.json``, rewritten at each trial, does not grow with a copy
         of every configuration.
         """
         state = super().get_state()

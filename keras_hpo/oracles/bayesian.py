@@ -128,6 +128,10 @@ class BayesianOracle(SearchOracle):
         >>> oracle = BayesianOracle(objective="val_accuracy", max_trials=30, seed=1)
     """
 
+    #: Each fit starts from the last fitted kernel, kept in ``oracle.json``:
+    #: a search resumed after a kill proposes what it would have unkilled.
+    proposals_change_state = True
+
     def __init__(
         self,
         objective=None,

@@ -94,6 +94,24 @@ class AtomicState(keras_tuner.Oracle):
 
     #: `file_signature` of ``oracle.json`` as this oracle last wrote or read it.
     saved_signature: tuple[int, int, int] | None = None
+    #: Whether proposing a trial changes state that only ``oracle.json``
+    #: keeps (a fitted model the next proposal starts from): then a new
+    #: trial saves it. Otherwise the trial's own file is enough to resume.
+    proposals_change_state = False
+
+    @property
+    def _project_dir(self) -> str:
+        # keras-tuner creates the folder through TensorFlow's file API on
+        # every use (several times per trial); the files here are written
+        # with `os` anyway.
+        folder = os.path.join(str(self._directory), self._project_name)
+        os.makedirs(folder, exist_ok=True)
+        return folder
+
+    def _get_trial_dir(self, trial_id: str) -> str:
+        folder = os.path.join(self._project_dir, f"trial_{trial_id}")
+        os.makedirs(folder, exist_ok=True)
+        return folder
 
     def _check_consecutive_failures(self) -> None:
         # keras-tuner raises here, inside `end_trial`, before the ended trial
@@ -159,7 +177,11 @@ class AtomicState(keras_tuner.Oracle):
             self.trials[trial_id] = trial
             self.start_order.append(trial_id)
             self._save_trial(trial)
-            self.save()
+            if self.proposals_change_state or self.saved_signature is None:
+                self.save()
+            # Otherwise oracle.json, the largest file, waits for the trial's
+            # end: after a kill, a RUNNING trial.json that it does not list
+            # is queued to run again (`reload`), as a listed one would be.
             oracle_display(self).on_trial_begin(trial)
         if status == kt_trial.TrialStatus.STOPPED:
             self.tuner_ids.discard(tuner_id)
