@@ -32,6 +32,7 @@ from keras_hpo.distributed import LeaseLost
 from keras_hpo.distributed import WorkerOracle
 from keras_hpo.distributed import launch
 from keras_hpo.distributed import wire
+from keras_hpo.distributed.launch import WorkerProcesses
 from keras_hpo.distributed.launch import free_port
 from keras_hpo.distributed.launch import worker_environment
 from keras_hpo.errors import ConfigError
@@ -595,6 +596,31 @@ def test_workers_launched_for_a_chief_elsewhere_have_ids_unique_per_machine(capf
         f"[worker-0] {host}-0",
         f"[worker-1] {host}-1",
     ]
+
+
+def test_the_chief_goes_on_while_its_workers_exit_and_still_ends_them(capfd):
+    # After a search, the chief refits while its told workers exit (a
+    # TensorFlow process takes a second or more); it still waits for them.
+    slow_exit = WorkerProcesses([sys.executable, "-c", "import time; time.sleep(1)"], 2)
+    slow_exit.start("127.0.0.1", 1, None)
+    started = time.monotonic()
+    reported = []
+    thread = slow_exit.stop_later(grace=10.0, then=lambda: reported.append(1))
+    assert time.monotonic() - started < 0.5
+    assert not thread.daemon  # the chief's process exits after its workers
+    thread.join(timeout=10.0)
+    assert reported == [1]
+    assert [p.returncode for p in slow_exit.processes.values()] == [0, 0]
+    assert slow_exit.ended == [] and slow_exit.failures() is None
+
+    stuck = WorkerProcesses([sys.executable, "-c", "import time; time.sleep(60)"], 2)
+    stuck.start("127.0.0.1", 1, None)
+    stuck.stop_later(grace=0.5).join(timeout=15.0)
+    assert all(p.poll() is not None for p in stuck.processes.values())
+    assert stuck.ended == ["worker-0", "worker-1"]
+    # Ended by the chief, named as such, not reported as failed workers.
+    assert "launch: ended worker-0, worker-1" in capfd.readouterr().err
+    assert stuck.failures() is None
 
 
 def test_launch_exits_with_the_chief_s_status_and_ends_stuck_workers(capfd):

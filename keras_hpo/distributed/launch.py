@@ -26,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from collections.abc import Sequence
 
 from keras_hpo.distributed.settings import CHIEF
@@ -233,8 +234,15 @@ class WorkerProcesses:
         )
 
     def failures(self) -> str | None:
-        """Which workers exited with an error, or ``None``."""
-        bad = {n: p.returncode for n, p in self.processes.items() if p.returncode}
+        """Which workers exited with an error, or ``None``.
+
+        A worker that `stop` had to end is not one: `stop` names those.
+        """
+        bad = {
+            n: p.returncode
+            for n, p in self.processes.items()
+            if p.returncode and n not in self.ended
+        }
         if not bad:
             return None
         return "workers exited with an error: " + ", ".join(
@@ -258,6 +266,29 @@ class WorkerProcesses:
                 file=sys.stderr,
                 flush=True,
             )
+
+    def stop_later(
+        self, grace: float = TERMINATE_GRACE, then: Callable[[], None] | None = None
+    ) -> threading.Thread:
+        """`stop` in a thread, then ``then()``; this process goes on meanwhile.
+
+        For a search that ended: the workers were told and exit on their
+        own (a TensorFlow process takes a second or more), while the chief
+        refits. The thread is not a daemon, so this process exits only once
+        the workers have.
+
+        Returns:
+            The thread (started).
+        """
+
+        def stop() -> None:
+            self.stop(grace)
+            if then is not None:
+                then()
+
+        thread = threading.Thread(target=stop, name="stop-workers", daemon=False)
+        thread.start()
+        return thread
 
 
 def _end(processes: list[subprocess.Popen], grace: float) -> list[subprocess.Popen]:

@@ -240,7 +240,8 @@ class MultiWorker:
         Each worker runs the command that started this process again (so
         the script must call `search` under ``if __name__ == "__main__":``)
         with keras-tuner's variables set; its lines are printed with a
-        ``[worker-i]`` tag.
+        ``[worker-i]`` tag. Once the search ended it returns while the
+        workers exit on their own; the process waits for them when it exits.
         """
         cluster = Cluster(
             tuner_id="chief",
@@ -254,13 +255,20 @@ class MultiWorker:
         def start(port: int) -> None:
             processes.start(cluster.host, port, cluster.token, cluster.lease)
 
+        def report() -> None:
+            failed = processes.failures()
+            if failed and self.verbose:
+                print(f"chief: {failed}", file=sys.stderr, flush=True)
+
         try:
             self.serve_search(cluster, started=start, workers=processes)
-        finally:
+        except BaseException:
             processes.stop()
-        failed = processes.failures()
-        if failed and self.verbose:
-            print(f"chief: {failed}", file=sys.stderr, flush=True)
+            report()
+            raise
+        # Every worker was told the search ended: they exit on their own
+        # while this process goes on (the refit), and it exits after them.
+        processes.stop_later(then=report)
 
 
 def environment_cluster() -> Cluster | None:
