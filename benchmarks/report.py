@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import statistics
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -289,7 +290,11 @@ def workers_line(r: dict) -> str:
     settings = {int(k): v for k, v in r["settings"].items()}
     searching = {w: v["search_trials_per_hour"]["median"] for w, v in settings.items()}
     whole = {w: v["trials_per_hour"]["median"] for w, v in settings.items()}
-    capacity = min(row["trials_per_s"] for row in r["capacity"])
+    rates: dict[int, list[float]] = {}
+    for row in r["capacity"]:
+        rates.setdefault(row["fake_workers"], []).append(row["trials_per_s"])
+    capacity = min(statistics.median(v) for v in rates.values())
+    rounds = r.get("chief_rounds", 1)
     verdict = {t["target"]: "met" if t["met"] else "**missed**" for t in r["targets"]}
     speedup = [v for k, v in verdict.items() if k.startswith("2 workers")]
     return (
@@ -299,9 +304,10 @@ def workers_line(r: dict) -> str:
         f"({whole[2] / whole[1]:.2f}x for the whole command; target 1.6x, "
         f"{speedup[0]}) and {searching[2] / searching[0]:.2f}x one process; "
         f"4 workers {searching[4] / searching[1]:.2f}x. The chief served "
-        f"{capacity:.0f} trials per second (an ask and its reports each) to 8 "
-        f"to 128 fake workers (target 100, {list(verdict.values())[-1]}). Median "
-        f"of {r['repeats']} interleaved runs ({_short(r['stamp'])}; "
+        f"{capacity:.0f} trials per second (an ask and its reports each; the "
+        f"fewest of 8 to 128 fake workers, median of {rounds} round(s)) (target "
+        f"100, {list(verdict.values())[-1]}). Median of {r['repeats']} "
+        f"interleaved runs ({_short(r['stamp'])}; "
         "`benchmarks/workers.py`)."
     )
 
