@@ -19,7 +19,14 @@ from keras_tuner.engine import hyperparameters as kt_hp
 from keras_hpo.errors import SearchSpaceError
 from keras_hpo.search_space.knobs import possible_values
 
-__all__ = ["MAX_GRID_SIZE", "HyperGrid", "UnitCube", "active_values", "values_key"]
+__all__ = [
+    "MAX_GRID_SIZE",
+    "HyperGrid",
+    "UnitCube",
+    "active_values",
+    "is_active",
+    "values_key",
+]
 
 #: Grids larger than this are refused (enumerating them would exhaust memory).
 MAX_GRID_SIZE = 1_000_000
@@ -31,7 +38,8 @@ def _space(hyperparameters) -> list[kt_hp.HyperParameter]:
     return list(hyperparameters)
 
 
-def _is_active(hp: kt_hp.HyperParameter, values: dict[str, Any]) -> bool:
+def is_active(hp: kt_hp.HyperParameter, values: dict[str, Any]) -> bool:
+    """Whether ``hp`` is active under ``values`` (every condition holds)."""
     return all(condition.is_active(values) for condition in hp.conditions)
 
 
@@ -39,7 +47,7 @@ def active_values(space, values: dict[str, Any]) -> dict[str, Any]:
     """Keeps the values of the hyperparameters of ``space`` active in ``values``."""
     out = {}
     for hp in _space(space):
-        if hp.name in values and hp.name not in out and _is_active(hp, values):
+        if hp.name in values and hp.name not in out and is_active(hp, values):
             out[hp.name] = values[hp.name]
     return out
 
@@ -104,7 +112,7 @@ class HyperGrid(Sequence):
             self._combinations.append(dict(values))
             return
         hp = self._space[index]
-        if hp.name in values or not _is_active(hp, values):
+        if hp.name in values or not is_active(hp, values):
             self._enumerate(index + 1, values)
             return
         for value in self._choices[index]:
@@ -189,7 +197,7 @@ class UnitCube:
         for hp, kind, start in self._columns:
             if kind == "fixed":
                 continue
-            active = hp.name in values and _is_active(hp, values)
+            active = hp.name in values and is_active(hp, values)
             if kind == "onehot":
                 if active and values[hp.name] in hp.values:
                     point[start + list(hp.values).index(values[hp.name])] = 1.0
@@ -216,7 +224,7 @@ class UnitCube:
         values: dict[str, Any] = {}
         coords = point.tolist()
         for hp, kind, start in self._columns:
-            if hp.name in values or (hp.conditions and not _is_active(hp, values)):
+            if hp.name in values or (hp.conditions and not is_active(hp, values)):
                 continue
             if kind == "fixed":
                 values[hp.name] = hp.value

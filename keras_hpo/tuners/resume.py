@@ -34,6 +34,7 @@ from keras_hpo.files import foreign_file
 from keras_hpo.files import read_json
 from keras_hpo.hypermodels.sklearn_estimator import SklearnHyperModel
 from keras_hpo.oracles.persistence import listed_trial_ids
+from keras_hpo.oracles.space import is_active
 from keras_hpo.protocols import DataAwareHyperModel
 from keras_hpo.search_space.sklearn_grid import SUBGRID
 from keras_hpo.tuners.results import TrialResult
@@ -254,14 +255,10 @@ def _with_subgrid(hp: kt_hp.HyperParameters, values: dict[str, Any]) -> dict[str
     fits = []
     for choice in index.values:
         trial = {**values, SUBGRID: choice}
-        active = [p for p in hp.space if p.name != SUBGRID and _active(p, trial)]
+        active = [p for p in hp.space if p.name != SUBGRID and is_active(p, trial)]
         if all(p.name in values and _holds(p, values[p.name]) for p in active):
             fits.append(trial)
     return fits[0] if len(fits) == 1 else dict(values)
-
-
-def _active(hp: kt_hp.HyperParameter, values: dict[str, Any]) -> bool:
-    return all(condition.is_active(values) for condition in hp.conditions)
 
 
 def _holds(hp: kt_hp.HyperParameter, value: Any) -> bool:
