@@ -145,11 +145,18 @@ class TensorBoardLogger(SearchCallback):
         )
 
     def on_search_end(self, search: SearchView) -> None:
-        """Writes the hyperparameters' importance; closes every writer still open."""
+        """Writes the hyperparameters' importance; closes every writer still open.
+
+        A worker's search (`SearchView.is_worker`) writes no importance: the
+        chief writes it once for the whole search, and a worker must not ask
+        the chief (for the space) once the search ended.
+        """
         for log in self._trials.values():
             log.close()
         self._trials.clear()
-        shares = search.measured_importance(IMPORTANCE_AFTER)
+        shares = (
+            None if search.is_worker else search.measured_importance(IMPORTANCE_AFTER)
+        )
         if shares and self._search is not None:
             done = len([r for r in search.results() if r.ok])
             self._search.write(

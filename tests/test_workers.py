@@ -23,6 +23,9 @@ import grpc
 import keras_tuner
 import pytest
 import workers_script  # tests/ is on sys.path, as for conftest
+from keras_hpo.callbacks.tensorboard import IMPORTANCE_AFTER
+from tb_reading import event_files
+from tb_reading import read_logs
 
 from keras_hpo import compat
 from keras_hpo.distributed import ChiefServer
@@ -275,6 +278,30 @@ def test_the_chief_says_idle_while_a_running_trial_may_come_back(tmp_path):
         assert server.done()
     finally:
         server.stop(0)
+
+
+def test_a_worker_told_the_search_ended_needs_the_chief_no_more(tmp_path):
+    # The chief stops serving once every worker was told; what a worker's
+    # search does after that (its callbacks read the space) must not wait
+    # for it (it waited chief_timeout, and the launcher ended it).
+    server = ChiefServer(
+        _oracle(tmp_path, max_trials=1), token=None, lease=5.0, log=lambda s: None
+    )
+    server.start()
+    worker = _worker("w0", server.port, None, timeout=30.0)
+    try:
+        space = [hp.name for hp in worker.get_space().space]
+        _finish(worker, worker.create_trial("w0"))
+        assert not worker.ended
+        assert worker.create_trial("w0").status == "STOPPED"
+        assert worker.ended and server.done()
+    finally:
+        server.stop(0)
+    started = time.monotonic()
+    assert [hp.name for hp in worker.get_space().space] == space == ["x"]
+    assert time.monotonic() - started < 1.0
+    with pytest.raises(ChiefUnreachable):  # every other call still asks it
+        worker.call("Hello", {}, timeout=0.5)
 
 
 def test_too_many_failed_trials_in_a_row_stop_the_search_as_in_one_process(
@@ -644,6 +671,8 @@ def test_launch_ends_the_chief_when_every_worker_exited(capfd):
 
 @pytest.mark.slow
 def test_keras_hpo_tune_with_workers(tmp_path):
+    # IMPORTANCE_AFTER trials: the search's end writes the importance.
+    trials = str(IMPORTANCE_AFTER)
     run = _run(
         [
             sys.executable,
@@ -653,9 +682,9 @@ def test_keras_hpo_tune_with_workers(tmp_path):
             "--workers",
             "2",
             "--max-trials",
-            "3",
+            trials,
             "--epochs",
-            "2",
+            "1",
             "--limit",
             "400",
             "--directory",
@@ -663,9 +692,16 @@ def test_keras_hpo_tune_with_workers(tmp_path):
         ]
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    summary = json.loads((tmp_path / "digits_bayesian" / "summary.json").read_text())
-    assert summary["trials"] == 3
+    assert "launch: ended" not in run.stderr  # the workers exited on their own
+    project = tmp_path / "digits_bayesian"
+    summary = json.loads((project / "summary.json").read_text())
+    assert summary["trials"] == IMPORTANCE_AFTER
     trained = [x for x in run.stdout.splitlines() if "] [trial " in x]
-    assert len(trained) == 3
+    assert len(trained) == IMPORTANCE_AFTER
+    # The chief wrote the importance and the reordered experiment, once.
+    log_dir = project / "tensorboard"
+    _, texts = read_logs(log_dir)
+    assert len(texts["search"]["importance"]) == 1
+    assert len([f for f in event_files(log_dir) if os.sep not in f]) == 1
     assert "Best model on the test split" in run.stdout
     assert run.stdout.count("Best model on the test split") == 1  # the chief's

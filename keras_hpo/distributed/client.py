@@ -11,7 +11,9 @@ it as to an oracle) with what a keras_hpo worker needs besides:
   trial trains with the same seed and shows the same number in every
   worker's output as in a single process (#652);
 * the local oracle's space, objective and limits answer the attributes
-  keras-tuner's client does not forward.
+  keras-tuner's client does not forward;
+* once the chief said the search ended (it may stop serving any moment),
+  `get_space` answers with the last space the chief sent, without a call.
 
 `Lease` renews a trial's lease in a background thread while the worker
 trains it (the heartbeat), and says when the lease was lost.
@@ -100,6 +102,9 @@ class WorkerOracle(compat.oracle_client_class()):
         #: The chief's number of each trial this worker ran.
         self.numbers: dict[str, int] = {}
         self._hello: dict[str, Any] | None = None
+        #: Whether the chief said the search ended (``create_trial``: STOPPED).
+        self.ended = False
+        self._space: kt_hp.HyperParameters | None = None
 
     @property
     def local_oracle(self) -> Any:
@@ -183,9 +188,14 @@ class WorkerOracle(compat.oracle_client_class()):
         return self.numbers.get(trial_id)
 
     # -- keras-tuner's oracle calls -----------------------------------------------
-    def get_space(self) -> kt_hp.HyperParameters:  # noqa: D102
-        response = self.call("GetSpace", self._service.GetSpaceRequest())
-        return kt_hp.HyperParameters.from_proto(response.hyperparameters)
+    def get_space(self) -> kt_hp.HyperParameters:
+        """The chief's space (after the search ended: the last one it sent)."""
+        if not self.ended:
+            response = self.call("GetSpace", self._service.GetSpaceRequest())
+            self._space = kt_hp.HyperParameters.from_proto(response.hyperparameters)
+        elif self._space is None:
+            self._space = self._oracle.get_space()
+        return self._space.copy()
 
     def update_space(self, hyperparameters: kt_hp.HyperParameters) -> None:  # noqa: D102
         self.call(
@@ -203,6 +213,8 @@ class WorkerOracle(compat.oracle_client_class()):
             full=True,
         )
         trial = kt_trial.Trial.from_proto(response.trial)
+        if trial.status == kt_trial.TrialStatus.STOPPED:
+            self.ended = True
         if trial.status == kt_trial.TrialStatus.RUNNING:
             number = trailing.get(wire.NUMBER_KEY)
             if number is None:  # an older chief: ask

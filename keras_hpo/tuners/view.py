@@ -61,6 +61,16 @@ class SearchView:
         return type(getattr(oracle, "local_oracle", oracle)).__name__
 
     @property
+    def is_worker(self) -> bool:
+        """Whether this process trains trials for a chief in another process.
+
+        ``search(workers=N)``'s and ``keras-hpo launch``'s workers: the chief
+        records the search as a whole (what its end writes once), and it may
+        have stopped serving by the time a worker's ``on_search_end`` runs.
+        """
+        return bool(self._tuner._worker_process)
+
+    @property
     def objective(self) -> Any:
         """The keras-tuner ``Objective`` (``.name``, ``.direction``)."""
         return self._tuner.oracle.objective
