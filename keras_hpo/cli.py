@@ -592,6 +592,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--preprocessing is only used with --dataset csv")
     try:
         return _tune(args)
+    except KeyboardInterrupt:
+        print(
+            "keras-hpo: interrupted (Ctrl-C); the trials that finished are kept: "
+            "run the same command again to resume the search",
+            file=sys.stderr,
+        )
+        return 130
     except (ValueError, ConfigTypeError) as err:  # ConfigError is a ValueError
         print(f"keras-hpo: error: {cli_message(str(err))}", file=sys.stderr)
         return 2

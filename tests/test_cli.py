@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -302,6 +304,85 @@ def test_tune_on_digits_prints_trials_best_and_test_score_then_resumes(
     assert "Best model on the test split: accuracy=" in third
     assert trial_dirs(project) == ["trial_0000"]
     assert summary(project)["trials"] == 1
+
+
+def _interrupted_after(command: list[str], lines: int, cwd: Path):
+    """Runs ``command``, sends Ctrl-C after ``lines`` trial lines; its output.
+
+    Ctrl-C as a terminal sends it: SIGINT to the command's process group
+    (``keras-hpo tune --workers`` starts its workers in groups of their own).
+
+    Returns:
+        ``(returncode, stdout, stderr, seconds from Ctrl-C to exit)``.
+    """
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"},
+        start_new_session=True,
+        # As from a shell: Python turns SIGINT into KeyboardInterrupt.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    out = []
+    try:
+        for line in process.stdout:
+            out.append(line)
+            if len(re.findall(r"\[trial \d+/", "".join(out))) >= lines:
+                break
+        os.killpg(process.pid, signal.SIGINT)
+        started = time.monotonic()
+        rest, err = process.communicate(timeout=120)
+        seconds = time.monotonic() - started
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    return process.returncode, "".join(out) + rest, err, seconds
+
+
+@pytest.mark.parametrize(
+    "workers",
+    [
+        [],
+        pytest.param(["--workers", "2"], marks=pytest.mark.slow),  # 30 s
+    ],
+)
+def test_ctrl_c_stops_tune_in_one_line_and_the_same_command_resumes(tmp_path, workers):
+    args = ["tune", *workers, "--epochs", "1", "--limit", "400"]
+    project = tmp_path / "runs" / "digits_bayesian"
+    command = [str(SCRIPT), *args, "--max-trials", "100", "--directory", "runs"]
+    status, out, err, seconds = _interrupted_after(command, 2, tmp_path)
+    assert status == 130, out[-2000:] + err[-2000:]
+    assert err.rstrip().splitlines()[-1] == (
+        "keras-hpo: interrupted (Ctrl-C); the trials that finished are kept: "
+        "run the same command again to resume the search"
+    )
+    assert "Traceback" not in err
+    assert "Search stopped: interrupted (Ctrl-C)" in out
+    # The chief ends its workers at once (they were not told), not after
+    # the 5 s a finished search gives them; none is left running.
+    assert seconds < 4.5, seconds
+    if workers:
+        assert "the search was interrupted" in err
+    assert subprocess.run(["pgrep", "-f", str(tmp_path)]).returncode == 1
+    finished = {r["trial_id"]: r for r in results(project)}
+    printed = len(re.findall(r"\[trial \d+/", out))
+    assert len(finished) >= printed >= 2
+    assert {r["status"] for r in finished.values()} == {"completed"}
+    started = trial_dirs(project)  # and the ones stopped while running
+
+    # Resumed with one trial more: the stopped ones run again under their
+    # IDs, one new one runs, the finished ones are kept as they were.
+    more = str(len(started) + 1)
+    second = script(*args, "--max-trials", more, "--directory", "runs", cwd=tmp_path)
+    assert second.returncode == 0, second.stdout[-2000:] + second.stderr[-2000:]
+    after = {r["trial_id"]: r for r in results(project)}
+    assert sorted(after) == [d.split("_")[1] for d in trial_dirs(project)]
+    assert len(after) == len(started) + 1
+    assert all(after[t] == r for t, r in finished.items())
+    assert {r["status"] for r in after.values()} == {"completed"}
 
 
 def test_summary_and_tensorboard_refuse_what_is_not_a_project(tmp_path):

@@ -249,10 +249,12 @@ class WorkerProcesses:
             f"{n} (exit {c})" for n, c in bad.items()
         )
 
-    def stop(self, grace: float = TERMINATE_GRACE) -> None:
+    def stop(self, grace: float = TERMINATE_GRACE, why: str | None = None) -> None:
         """Waits ``grace`` seconds for the workers to end, then ends them.
 
-        The names of those it had to end are in `ended`; it says so.
+        The names of those it had to end are in `ended`; it says so, and
+        why (default: still running ``grace`` seconds after the search
+        ended).
         """
         ended = _end(list(self.processes.values()), grace)
         names = {id(p): n for n, p in self.processes.items()}
@@ -260,9 +262,9 @@ class WorkerProcesses:
         for output in self._outputs:
             output.join(timeout=2.0)
         if self.ended:
+            why = why or f"still running {grace:g}s after the search ended"
             print(
-                f"launch: ended {', '.join(self.ended)}: still running "
-                f"{grace:g}s after the search ended",
+                f"launch: ended {', '.join(self.ended)}: {why}",
                 file=sys.stderr,
                 flush=True,
             )

@@ -262,6 +262,12 @@ class MultiWorker:
 
         try:
             self.serve_search(cluster, started=start, workers=processes)
+        except KeyboardInterrupt:
+            # No worker was told: each would finish its trial, then wait for
+            # a chief that is gone. Their running trials rerun on resume.
+            processes.stop(0.0, why="the search was interrupted")
+            report()
+            raise
         except BaseException:
             processes.stop()
             report()
