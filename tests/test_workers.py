@@ -41,6 +41,8 @@ from keras_hpo.distributed.launch import worker_environment
 from keras_hpo.errors import ConfigError
 from keras_hpo.oracles import RandomOracle
 
+# The module (`keras_hpo.distributed.launch` is also the name of its function).
+launch_module = sys.modules[WorkerProcesses.__module__]
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = str(REPO / "tests" / "workers_script.py")
 #: Fields of result.json that are wall-clock times.
@@ -175,6 +177,7 @@ def test_a_chief_beyond_loopback_needs_a_token(monkeypatch):
         ({"KERASTUNER_ORACLE_PORT": "x"}, "KERASTUNER_ORACLE_PORT.*Received"),
         ({"KERASTUNER_TUNER_ID": ""}, "KERASTUNER_TUNER_ID.*must name"),
         ({"KERAS_HPO_LEASE": "0"}, "KERAS_HPO_LEASE.*seconds > 0"),
+        ({"KERAS_HPO_PARENT": "-3"}, "KERAS_HPO_PARENT.*process ID of the launcher"),
     ],
 )
 def test_bad_environment_is_named(env, match):
@@ -648,6 +651,90 @@ def test_the_chief_goes_on_while_its_workers_exit_and_still_ends_them(capfd):
     # Ended by the chief, named as such, not reported as failed workers.
     assert "launch: ended worker-0, worker-1" in capfd.readouterr().err
     assert stuck.failures() is None
+
+
+def _gone(pids: list[int], timeout: float) -> bool:
+    """Whether every process in ``pids`` has exited within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(launch_module._alive(pid) for pid in pids):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_workers_end_when_the_process_that_started_them_is_killed():
+    # A chief (or launcher) killed outright cannot end its workers: each
+    # watches it and ends itself, instead of waiting for it for
+    # KERAS_HPO_CHIEF_TIMEOUT (600 s by default).
+    worker = (
+        "from keras_hpo.tuners.workers import environment_cluster\n"
+        "environment_cluster()\n"
+        "print('watching', flush=True)\n"
+        "import time; time.sleep(120)\n"
+    )
+    starter = (
+        "import sys, time\n"
+        "from keras_hpo.distributed.launch import WorkerProcesses\n"
+        f"group = WorkerProcesses([sys.executable, '-c', {worker!r}], 2)\n"
+        "group.start('127.0.0.1', 1, None)\n"
+        "print('PIDS', *[p.pid for p in group.processes.values()], flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", starter],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    pids, watching = [], 0
+    try:
+        for line in parent.stdout:
+            if line.startswith("PIDS "):
+                pids = [int(x) for x in line.split()[1:]]
+            watching += line.rstrip().endswith("] watching")
+            if watching == 2:
+                break
+        assert len(pids) == 2 and watching == 2
+        assert launch_module._alive(pids[0]) and launch_module._alive(pids[1])
+        parent.kill()
+        parent.wait()
+        assert _gone(pids, 5.0)
+    finally:
+        parent.kill()
+        for pid in pids:
+            if launch_module._alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.slow  # 20 s
+def test_a_chief_killed_outright_takes_its_workers_along(tmp_path):
+    command = [sys.executable, "-m", "keras_hpo.cli", "tune", "--workers", "2"]
+    command += ["--epochs", "1", "--limit", "400", "--max-trials", "100"]
+    chief = subprocess.Popen(
+        [*command, "--directory", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    try:
+        for line in chief.stdout:
+            if "] [trial " in line:
+                break
+        workers = subprocess.run(
+            ["pgrep", "-P", str(chief.pid)], capture_output=True, text=True
+        ).stdout.split()
+        assert len(workers) == 2
+        chief.kill()
+        chief.wait()
+        assert _gone([int(pid) for pid in workers], 5.0)
+    finally:
+        chief.kill()
+    # Nothing finished is lost: the same command resumes the search.
+    project = tmp_path / "digits_bayesian"
+    done = [p.parent.name for p in project.glob("trial_*/result.json")]
+    assert done
 
 
 def test_launch_exits_with_the_chief_s_status_and_ends_stuck_workers(capfd):

@@ -33,6 +33,7 @@ from keras_hpo.distributed.settings import CHIEF
 from keras_hpo.distributed.settings import ENV_IP
 from keras_hpo.distributed.settings import ENV_LAUNCHED
 from keras_hpo.distributed.settings import ENV_LEASE
+from keras_hpo.distributed.settings import ENV_PARENT
 from keras_hpo.distributed.settings import ENV_PORT
 from keras_hpo.distributed.settings import ENV_TOKEN
 from keras_hpo.distributed.settings import ENV_TUNER_ID
@@ -41,6 +42,7 @@ from keras_hpo.errors import bad_value
 
 __all__ = [
     "WorkerProcesses",
+    "end_with_parent",
     "free_port",
     "launch",
     "script_command",
@@ -116,6 +118,7 @@ def worker_environment(
             ENV_IP: host,
             ENV_PORT: str(port),
             ENV_LAUNCHED: "1",
+            ENV_PARENT: str(os.getpid()),
             "PYTHONUNBUFFERED": "1",
         }
     )
@@ -131,6 +134,62 @@ def worker_environment(
     if gpu is not None:
         env["CUDA_VISIBLE_DEVICES"] = gpu
     return env
+
+
+#: Seconds between two checks that the launcher is still running.
+PARENT_POLL = 0.5
+_watched: set[int] = set()
+
+
+def end_with_parent(parent: int, poll: float = PARENT_POLL) -> None:
+    """Ends this process (SIGTERM) once the process ``parent`` has exited.
+
+    A process that `launch` or ``search(workers=N)`` started watches the
+    one that started it, so a launcher or chief that is killed (SIGKILL,
+    a scheduler's SIGTERM, the out-of-memory killer) leaves no worker
+    waiting for it: the workers' running trials rerun when the search is
+    resumed. Liveness is checked by process ID, not by being this
+    process's parent, so a wrapper in between (``conda run``, ``bash -c``)
+    changes nothing. A daemon thread, one per ``parent``; POSIX only.
+    """
+    if os.name != "posix" or parent in _watched:
+        return
+    _watched.add(parent)
+
+    def watch() -> None:
+        while _alive(parent):
+            time.sleep(poll)
+        try:
+            print(
+                f"keras-hpo: the process that started this one (pid {parent}) "
+                "has exited; ending",
+                file=sys.stderr,
+                flush=True,
+            )
+        except (OSError, ValueError):  # its pipe went with it
+            pass
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (another user's counts; a zombie does not)."""
+    if os.path.isdir("/proc/self"):  # Linux: a dead, unreaped launcher is "Z"
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as stat:
+                return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+        except FileNotFoundError:
+            return False
+        except (OSError, IndexError):
+            pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
 
 
 def _host_id() -> str:

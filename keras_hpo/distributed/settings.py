@@ -23,6 +23,9 @@ keras_hpo adds:
 * ``KERAS_HPO_LAUNCHED``: set by the launcher: a worker ends its process
   when the search ends, so the code after ``search()`` runs on the chief
   only.
+* ``KERAS_HPO_PARENT``: set by the launcher (``keras-hpo launch``, or the
+  chief of ``search(workers=N)``) to its process ID: a process it started
+  ends once the launcher has exited (`keras_hpo.distributed.launch.end_with_parent`).
 
 It owns the reading and checking of these variables and nothing else.
 """
@@ -42,6 +45,7 @@ __all__ = [
     "ENV_IP",
     "ENV_LAUNCHED",
     "ENV_LEASE",
+    "ENV_PARENT",
     "ENV_PORT",
     "ENV_TOKEN",
     "ENV_TUNER_ID",
@@ -58,6 +62,7 @@ ENV_TOKEN = "KERAS_HPO_TOKEN"
 ENV_LEASE = "KERAS_HPO_LEASE"
 ENV_CHIEF_TIMEOUT = "KERAS_HPO_CHIEF_TIMEOUT"
 ENV_LAUNCHED = "KERAS_HPO_LAUNCHED"
+ENV_PARENT = "KERAS_HPO_PARENT"
 
 #: The tuner ID of the process that serves the oracle.
 CHIEF = "chief"
@@ -121,6 +126,8 @@ class Cluster:
         lease: Seconds a trial's lease lasts without a heartbeat.
         chief_timeout: Seconds a worker waits for an unreachable chief.
         launched: Whether a keras_hpo launcher started this process.
+        parent: The process ID of the launcher that started this process
+            (``None``: none did, or it did not say).
     """
 
     tuner_id: str
@@ -130,6 +137,7 @@ class Cluster:
     lease: float = DEFAULT_LEASE
     chief_timeout: float = DEFAULT_CHIEF_TIMEOUT
     launched: bool = False
+    parent: int | None = None
 
     @property
     def is_chief(self) -> bool:
@@ -177,10 +185,30 @@ class Cluster:
             lease=_seconds(env, ENV_LEASE, DEFAULT_LEASE),
             chief_timeout=_seconds(env, ENV_CHIEF_TIMEOUT, DEFAULT_CHIEF_TIMEOUT),
             launched=env.get(ENV_LAUNCHED) == "1",
+            parent=_process_id(env),
         )
         if cluster.is_chief:
             check_exposure(cluster.host, cluster.token)
         return cluster
+
+
+def _process_id(env: Mapping[str, str]) -> int | None:
+    """``KERAS_HPO_PARENT`` as a process ID (``None`` when unset or empty).
+
+    Raises:
+        ConfigError: If it is set to anything but a process ID.
+    """
+    text = env.get(ENV_PARENT, "")
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise bad_value(
+            ENV_PARENT,
+            text,
+            "must be the process ID of the launcher that started this process",
+            f"Unset {ENV_PARENT}; keras-hpo launch sets it.",
+        )
+    return int(text)
 
 
 def check_exposure(host: str, token: str | None) -> None:

@@ -43,6 +43,7 @@ from keras_hpo.distributed.client import Lease
 from keras_hpo.distributed.client import LeaseLost
 from keras_hpo.distributed.client import WorkerOracle
 from keras_hpo.distributed.launch import WorkerProcesses
+from keras_hpo.distributed.launch import end_with_parent
 from keras_hpo.distributed.launch import script_command
 from keras_hpo.distributed.settings import Cluster
 from keras_hpo.errors import bad_value
@@ -278,5 +279,12 @@ class MultiWorker:
 
 
 def environment_cluster() -> Cluster | None:
-    """The cluster keras-tuner's variables describe (``None``: one process)."""
-    return Cluster.from_env(os.environ)
+    """The cluster keras-tuner's variables describe (``None``: one process).
+
+    A process a launcher started ends once the launcher has exited
+    (`end_with_parent`).
+    """
+    cluster = Cluster.from_env(os.environ)
+    if cluster is not None and cluster.parent is not None:
+        end_with_parent(cluster.parent)
+    return cluster
