@@ -592,13 +592,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--preprocessing is only used with --dataset csv")
     try:
         return _tune(args)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM during the search
+        from keras_hpo.tuners.termination import Terminated
+        from keras_hpo.tuners.termination import interrupt_reason
+
         print(
-            "keras-hpo: interrupted (Ctrl-C); the trials that finished are kept: "
-            "run the same command again to resume the search",
+            f"keras-hpo: {interrupt_reason(err)}; the trials that finished are "
+            "kept: run the same command again to resume the search",
             file=sys.stderr,
         )
-        return 130
+        return 143 if isinstance(err, Terminated) else 130
     except (ValueError, ConfigTypeError) as err:  # ConfigError is a ValueError
         print(f"keras-hpo: error: {cli_message(str(err))}", file=sys.stderr)
         return 2

@@ -306,11 +306,12 @@ def test_tune_on_digits_prints_trials_best_and_test_score_then_resumes(
     assert summary(project)["trials"] == 1
 
 
-def _interrupted_after(command: list[str], lines: int, cwd: Path):
-    """Runs ``command``, sends Ctrl-C after ``lines`` trial lines; its output.
+def _interrupted_after(command: list[str], lines: int, cwd: Path, sig: int):
+    """Runs ``command``, sends ``sig`` after ``lines`` trial lines; its output.
 
-    Ctrl-C as a terminal sends it: SIGINT to the command's process group
-    (``keras-hpo tune --workers`` starts its workers in groups of their own).
+    SIGINT as a terminal's Ctrl-C sends it: to the command's process group
+    (``keras-hpo tune --workers`` starts its workers in groups of their own);
+    SIGTERM as ``kill PID`` or a job scheduler: to the process.
 
     Returns:
         ``(returncode, stdout, stderr, seconds from Ctrl-C to exit)``.
@@ -332,7 +333,10 @@ def _interrupted_after(command: list[str], lines: int, cwd: Path):
             out.append(line)
             if len(re.findall(r"\[trial \d+/", "".join(out))) >= lines:
                 break
-        os.killpg(process.pid, signal.SIGINT)
+        if sig == signal.SIGINT:
+            os.killpg(process.pid, sig)
+        else:
+            os.kill(process.pid, sig)
         started = time.monotonic()
         rest, err = process.communicate(timeout=120)
         seconds = time.monotonic() - started
@@ -343,29 +347,47 @@ def _interrupted_after(command: list[str], lines: int, cwd: Path):
 
 
 @pytest.mark.parametrize(
-    "workers",
+    ("workers", "sig", "status", "reason"),
     [
-        [],
-        pytest.param(["--workers", "2"], marks=pytest.mark.slow),  # 30 s
+        ([], signal.SIGINT, 130, "interrupted (Ctrl-C)"),
+        ([], signal.SIGTERM, 143, "terminated (SIGTERM)"),
+        pytest.param(
+            ["--workers", "2"],
+            signal.SIGINT,
+            130,
+            "interrupted (Ctrl-C)",
+            marks=pytest.mark.slow,  # 30 s
+        ),
+        pytest.param(
+            ["--workers", "2"],
+            signal.SIGTERM,
+            143,
+            "terminated (SIGTERM)",
+            marks=pytest.mark.slow,
+        ),
     ],
+    ids=["ctrl-c", "sigterm", "workers-ctrl-c", "workers-sigterm"],
 )
-def test_ctrl_c_stops_tune_in_one_line_and_the_same_command_resumes(tmp_path, workers):
+def test_ctrl_c_or_sigterm_stops_tune_in_one_line_and_the_same_command_resumes(
+    tmp_path, workers, sig, status, reason
+):
     args = ["tune", *workers, "--epochs", "1", "--limit", "400"]
     project = tmp_path / "runs" / "digits_bayesian"
     command = [str(SCRIPT), *args, "--max-trials", "100", "--directory", "runs"]
-    status, out, err, seconds = _interrupted_after(command, 2, tmp_path)
-    assert status == 130, out[-2000:] + err[-2000:]
+    returncode, out, err, seconds = _interrupted_after(command, 2, tmp_path, sig)
+    assert returncode == status, out[-2000:] + err[-2000:]
     assert err.rstrip().splitlines()[-1] == (
-        "keras-hpo: interrupted (Ctrl-C); the trials that finished are kept: "
+        f"keras-hpo: {reason}; the trials that finished are kept: "
         "run the same command again to resume the search"
     )
     assert "Traceback" not in err
-    assert "Search stopped: interrupted (Ctrl-C)" in out
+    assert f"Search stopped: {reason}" in out
+    assert json.loads((project / "search.json").read_text())["stop_reason"] == reason
     # The chief ends its workers at once (they were not told), not after
     # the 5 s a finished search gives them; none is left running.
     assert seconds < 4.5, seconds
     if workers:
-        assert "the search was interrupted" in err
+        assert f"the search was {reason}" in err
     assert subprocess.run(["pgrep", "-f", str(tmp_path)]).returncode == 1
     finished = {r["trial_id"]: r for r in results(project)}
     printed = len(re.findall(r"\[trial \d+/", out))

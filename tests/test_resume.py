@@ -13,6 +13,8 @@ import time
 
 import pytest
 
+from keras_hpo.tuners.termination import Terminated
+
 SCRIPT = """
 import sys
 import numpy as np
@@ -348,31 +350,79 @@ class _CtrlC(keras.callbacks.Callback):
     """Presses Ctrl-C in the second epoch of the second trial.
 
     Each trial trains a deep copy of it, so the count is kept on the class.
+    ``sigterm``: sends this process SIGTERM instead (a job scheduler's end).
     """
 
     trainings = 0
+
+    def __init__(self, sigterm: bool = False):
+        super().__init__()
+        self.sigterm = sigterm
 
     def on_train_begin(self, logs=None):
         type(self).trainings += 1
 
     def on_epoch_end(self, epoch, logs=None):
         if type(self).trainings == 2 and epoch == 1:
+            if self.sigterm:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5.0)  # the handler raises before this ends
             raise KeyboardInterrupt
 
 
-def test_ctrl_c_stops_cleanly_and_the_search_resumes(tmp_path):
+@pytest.fixture
+def default_sigterm():
+    """SIGTERM has Python's default handler during the test (a test runner's
+    own is put back after)."""
+    before = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    yield
+    signal.signal(signal.SIGTERM, before)
+
+
+@pytest.mark.parametrize(
+    ("sigterm", "reason"),
+    [(False, "interrupted (Ctrl-C)"), (True, "terminated (SIGTERM)")],
+)
+def test_ctrl_c_or_sigterm_stops_cleanly_and_the_search_resumes(
+    tmp_path, default_sigterm, sigterm, reason
+):
+    _CtrlC.trainings = 0
     x, y = _data()
     first = _grid(tmp_path, {"units": [8, 16, 32]})
-    with pytest.raises(KeyboardInterrupt):
-        first.search(x, y, validation_split=0.25, epochs=3, callbacks=[_CtrlC()])
-    assert first.stop_reason == "interrupted (Ctrl-C)"
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt) as raised:
+        first.search(x, y, validation_split=0.25, epochs=3, callbacks=[_CtrlC(sigterm)])
+    assert isinstance(raised.value, Terminated) == sigterm
+    assert time.monotonic() - started < 30  # not the 5-s sleep per epoch
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back
+    assert first.stop_reason == reason
     assert [r.number for r in first.results()] == [1]
     state = json.loads((tmp_path / "p" / "search.json").read_text())
-    assert state["stop_reason"] == "interrupted (Ctrl-C)"
+    assert state["stop_reason"] == reason
     second = _search(_grid(tmp_path, {"units": [8, 16, 32]}), epochs=3)
     assert [r.number for r in second.results()] == [1, 2, 3]
     assert second.cv_results_["param_units"] == [8, 16, 32]
     assert second.results()[0] == first.results()[0]
+
+
+def test_a_program_s_own_sigterm_handler_is_left_alone(tmp_path):
+    heard = []
+    before = signal.signal(signal.SIGTERM, lambda signum, frame: heard.append(signum))
+    try:
+        _CtrlC.trainings = 0
+        x, y = _data()
+        tuner = _grid(tmp_path, {"units": [8, 16]})
+
+        class _Term(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                if epoch == 0:
+                    os.kill(os.getpid(), signal.SIGTERM)
+
+        tuner.search(x, y, validation_split=0.25, epochs=2, callbacks=[_Term()])
+        assert heard and tuner.stop_reason == "the search space is exhausted"
+        assert len(tuner.results()) == 2
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 @pytest.mark.parametrize(

@@ -83,6 +83,7 @@ from keras_hpo.tuners.scoring import check_scoring_objective
 from keras_hpo.tuners.scoring import estimator_scoring
 from keras_hpo.tuners.scoring import make_scoring
 from keras_hpo.tuners.sklearn_api import SklearnResults
+from keras_hpo.tuners.termination import sigterm_stops_search
 from keras_hpo.tuners.trial_callbacks import check_tensorboard_dir
 from keras_hpo.tuners.trial_callbacks import objective_parts
 from keras_hpo.tuners.view import SearchView
@@ -498,12 +499,13 @@ class SearchTuner(
                 if cluster.launched:  # the code after search() is the chief's
                     raise SystemExit(0)
                 return
-            if cluster is not None:
-                self.serve_search(cluster)
-            elif workers is not None:
-                self.search_with_workers(workers, fit_args, fit_kwargs)
-            else:
-                loop.run_search(self, fit_args, fit_kwargs)
+            with sigterm_stops_search():  # as Ctrl-C; not in a worker
+                if cluster is not None:
+                    self.serve_search(cluster)
+                elif workers is not None:
+                    self.search_with_workers(workers, fit_args, fit_kwargs)
+                else:
+                    loop.run_search(self, fit_args, fit_kwargs)
             if self.refit:
                 refit_after_search(
                     self, fit_args, fit_kwargs, len(self.result_store) > ended_before

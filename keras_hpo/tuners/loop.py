@@ -22,6 +22,7 @@ from keras_hpo.files import atomic_write_json
 from keras_hpo.oracles.base import stop_reason
 from keras_hpo.tuners.building import frozen_heap
 from keras_hpo.tuners.refit import describe
+from keras_hpo.tuners.termination import interrupt_reason
 
 __all__ = ["create_trials", "end_search", "run_search", "write_search_state"]
 
@@ -64,8 +65,8 @@ def run_search(tuner: Any, fit_args: tuple, fit_kwargs: dict) -> None:
                     if trial.trial_id not in skip:
                         tuner.on_trial_end(trial)
         ended = True
-    except KeyboardInterrupt:
-        tuner.stop_reason = "interrupted (Ctrl-C)"
+    except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM (`Terminated`)
+        tuner.stop_reason = interrupt_reason(err)
         raise
     except Exception as err:
         tuner.stop_reason = f"error: {type(err).__name__}: {err}"

@@ -48,6 +48,7 @@ from keras_hpo.distributed.launch import script_command
 from keras_hpo.distributed.settings import Cluster
 from keras_hpo.errors import bad_value
 from keras_hpo.tuners import loop
+from keras_hpo.tuners.termination import interrupt_reason
 
 __all__ = ["LeaseGuard", "MultiWorker", "check_workers"]
 
@@ -144,8 +145,8 @@ class MultiWorker:
             give_up = workers.all_exited if workers is not None else None
             self.stop_reason = server.serve_until_done(give_up=give_up)
             ended = True
-        except KeyboardInterrupt:
-            self.stop_reason = "interrupted (Ctrl-C)"
+        except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM (`Terminated`)
+            self.stop_reason = interrupt_reason(err)
             raise
         except Exception as err:
             self.stop_reason = f"error: {type(err).__name__}: {err}"
@@ -263,10 +264,10 @@ class MultiWorker:
 
         try:
             self.serve_search(cluster, started=start, workers=processes)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as err:
             # No worker was told: each would finish its trial, then wait for
             # a chief that is gone. Their running trials rerun on resume.
-            processes.stop(0.0, why="the search was interrupted")
+            processes.stop(0.0, why=f"the search was {interrupt_reason(err)}")
             report()
             raise
         except BaseException:
