@@ -504,10 +504,7 @@ def _predict(args) -> int:
         args.target or about.get("target"),
         table=about.get("preprocessing") == "auto",
     )
-    predictions = search.predict(x)
-    classes = about.get("classes")
-    if classes and predictions.ndim == 1:
-        predictions = [classes[int(code)] for code in predictions]
+    predictions = search.predict(x)  # a CSV's class labels, as in the file
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow([*header, "prediction"])

@@ -544,10 +544,15 @@ def test_csv_classification_with_text_labels(tmp_path, capsys, labels, task):
     lines = (tmp_path / "predicted.csv").read_text().splitlines()
     assert lines[0] == "c,b,a,prediction" and len(lines) == 21
     predicted = [line.rsplit(",", 1)[1] for line in lines[1:]]
-    codes = load_search(str(tmp_path / "out" / "animals_random")).predict(
-        x[:20].astype("float32")
-    )
-    assert predicted == [sorted(labels)[c] for c in codes]
+    # keras_hpo.load speaks the file's labels too: predict and score.
+    saved = load_search(str(tmp_path / "out" / "animals_random"))
+    from_python = saved.predict(x[:20].astype("float32"))
+    assert predicted == list(from_python) and set(predicted) <= set(labels)
+    truth = np.array(labels)[codes]
+    accuracy = float(np.mean(saved.predict(x.astype("float32")) == truth))
+    assert saved.score(x.astype("float32"), truth) == pytest.approx(accuracy)
+    with pytest.raises(ValueError, match="labels the search never saw: 0, 1"):
+        saved.score(x.astype("float32"), codes)
 
 
 # Slow (13 s; the CSV path stays with the classification test; the default run has to

@@ -192,6 +192,8 @@ def test_every_epoch_checkpoint_resumes_an_interrupted_trial_from_its_last_epoch
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from conftest import untrainable_mlp  # noqa: E402
+from sklearn.datasets import load_iris  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 import keras_hpo  # noqa: E402
 
@@ -251,6 +253,76 @@ def test_resuming_with_another_space_or_strategy_is_refused(tmp_path, capsys):
     # overwrite=True starts afresh with the new space.
     fresh = _search(_grid(tmp_path, {"units": [8, 32]}, overwrite=True))
     assert fresh.cv_results_["param_units"] == [8, 32]
+
+
+def _project_files(project):
+    return {
+        os.path.join(folder, name): os.stat(os.path.join(folder, name)).st_mtime_ns
+        for folder, _, names in os.walk(project)
+        for name in names
+        if name != "keras_hpo.lock"  # rewritten by each search that holds it
+    }
+
+
+def test_resuming_with_data_of_other_features_is_refused(tmp_path):
+    # A project found again under its name (another CSV file called the
+    # same, a script pointed at another data set) must not rank trials of
+    # two data sets together: the number of features is compared.
+    _search(_grid(tmp_path, {"units": [8, 16]}), epochs=1)
+    before = _project_files(tmp_path / "p")
+    x, y = _data()
+    tuner = _grid(tmp_path, {"units": [8, 16]}, max_trials=3)
+    with pytest.raises(ValueError) as info:
+        tuner.search(x[:, :4], y, validation_split=0.25, epochs=1)
+    assert str(info.value) == (
+        f"{tmp_path / 'p'} holds a search of other data, so resuming it would rank "
+        "trials trained on two data sets together and refit the best of them on "
+        "this one: it was searched on 6 features, this data has 4 features. Pass "
+        "overwrite=True to start afresh, or a new project_name to keep both."
+    )
+    assert _project_files(tmp_path / "p") == before  # nothing written
+    # More rows with the same features resume as before.
+    more = np.concatenate([x, x[:40] + 0.01])
+    tuner.search(
+        more, (more[:, 0] > 0).astype("int64"), validation_split=0.25, epochs=1
+    )
+    assert len(tuner.results()) == 2
+
+
+def test_a_second_fit_on_other_data_is_refused(tmp_path):
+    # scikit-learn's second fit starts again; a tuner's project would mix
+    # them: refused, naming the columns, with the way out.
+    import pandas as pd
+
+    x, y = load_iris(return_X_y=True, as_frame=True)
+    search = keras_hpo.SklearnSearch(
+        LogisticRegression(max_iter=300),
+        {"C": [0.1, 1.0]},
+        cv=3,
+        directory=str(tmp_path),
+        project_name="p",
+        verbose=0,
+    ).fit(x, y)
+    score = search.best_score_
+    other = pd.concat([x.iloc[:, :3], x.iloc[:, :1].rename(columns=str.upper)], axis=1)
+    with pytest.raises(ValueError) as info:
+        search.fit(other, y)
+    assert str(info.value) == (
+        f"{tmp_path / 'p'} holds a search of other data, so resuming it would rank "
+        "trials trained on two data sets together and refit the best of them on "
+        "this one: the columns 'petal width (cm)' are missing; the columns "
+        "'SEPAL LENGTH (CM)' are new. A tuner searches one data set: create a new "
+        "one for this data, with overwrite=True to replace this project or a new "
+        "project_name to keep both."
+    )
+    with pytest.raises(
+        ValueError, match="it was searched on 4 features, this data has 2"
+    ):
+        search.fit(x.to_numpy()[:, :2], y)
+    assert search.best_score_ == score
+    assert search.best_estimator_.n_features_in_ == 4
+    # The same data again: nothing to do, nothing refused.
+    assert search.fit(x, y).best_score_ == score
 
 
 def test_a_list_of_param_grids_that_share_a_name_resumes(tmp_path, capsys):

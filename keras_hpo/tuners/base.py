@@ -49,6 +49,8 @@ from keras_hpo.tuners.arguments import model_logs
 from keras_hpo.tuners.checkpoint import resume_point
 from keras_hpo.tuners.checkpoint_store import CheckpointStore
 from keras_hpo.tuners.data_checks import lists_as_arrays
+from keras_hpo.tuners.data_identity import check_same_data
+from keras_hpo.tuners.data_identity import data_identity
 from keras_hpo.tuners.estimator_runner import check_estimator_fit_arguments
 from keras_hpo.tuners.estimator_runner import check_estimator_options
 from keras_hpo.tuners.execution import TrialExecution
@@ -555,15 +557,35 @@ class SearchTuner(
                 "trials. Create the tuner again: it resumes from what is on disk."
             )
 
+    def _check_same_data(self, fit_args: tuple, fit_kwargs: dict) -> None:
+        """Refuses to resume the project with data of other features.
+
+        The data's identity (`data_identity.data_identity`) is then saved
+        with the search's.
+        """
+        current = data_identity(fit_args, fit_kwargs)
+        if not self._worker_process:
+            # An earlier search of this tuner, or else the saved project's.
+            before: Any = self.identity
+            same_tuner = "data" in before
+            if not same_tuner and self._reloaded:
+                before = saved_identity(self.project_dir, self._saved_state)
+            check_same_data(self.project_dir, before, current, same_tuner)
+        if current is not None:
+            self.identity["data"] = current
+
     def _preflight(self, fit_args: tuple, fit_kwargs: dict) -> tuple[tuple, dict]:
         """The checks before the first trial (see `preflight`)."""
         if isinstance(self.hypermodel, SklearnHyperModel):
             check_estimator_fit_arguments(self.hypermodel.estimator, fit_kwargs)
             fit_kwargs = {k: v for k, v in fit_kwargs.items() if k != "verbose"}
             fit_args, fit_kwargs = lists_as_arrays(fit_args, fit_kwargs)
+            self._check_same_data(fit_args, fit_kwargs)
             self.folds = self._folds(fit_args, fit_kwargs)
             return fit_args, fit_kwargs
         plain = self._plain_fit()
+        if plain:
+            self._check_same_data(*lists_as_arrays(fit_args, fit_kwargs))
         samples = preflight.prepare_data(self.hypermodel, plain, fit_args, fit_kwargs)
         if samples is not None:
             self.samples_per_epoch = samples

@@ -29,6 +29,7 @@ import numpy as np
 from sklearn.metrics import get_scorer
 
 from keras_hpo.errors import NotSearchedError
+from keras_hpo.files import read_json
 from keras_hpo.summary import read_project
 from keras_hpo.tuners.analysis_api import SearchAnalysis
 from keras_hpo.tuners.checkpoint import BEST_FILE
@@ -249,12 +250,44 @@ class SavedSearch(SearchAnalysis):
             )
         return self._refit.load(best.trial_id)
 
+    def _classes(self) -> list[Any] | None:
+        """The class labels that ``keras-hpo tune`` encoded as 0, 1, ...
+
+        A CSV's text labels are trained as their index in this list (saved in
+        ``summary.json``); predictions and `score` speak the labels.
+        """
+        path = os.path.join(self.project_dir, "summary.json")
+        if not os.path.isfile(path):
+            return None
+        classes = read_json(path).get("classes")
+        return classes if isinstance(classes, list) and classes else None
+
+    def _codes(self, y: Any, classes: list[Any]) -> np.ndarray:
+        """``y``'s labels as the codes the model was trained on."""
+        index = {label: code for code, label in enumerate(classes)}
+        labels = np.asarray(y).ravel().tolist()
+        unknown = sorted({str(v) for v in labels if v not in index})
+        if unknown:
+            raise ValueError(
+                f"`y` holds labels the search never saw: {', '.join(unknown[:5])}. "
+                f"It was tuned on {', '.join(map(str, classes))}; score data with "
+                "those labels."
+            )
+        return np.array([index[v] for v in labels])
+
     def predict(self, x: Any) -> np.ndarray:
-        """`best_estimator_`'s predictions, as `SearchTuner.predict`."""
+        """`best_estimator_`'s predictions, as `SearchTuner.predict`.
+
+        Classes of a ``keras-hpo tune`` CSV come out as the file's labels.
+        """
         record = self._described()
-        return estimator_predict(
+        predicted = estimator_predict(
             self.best_estimator_, x, record.get("task"), bool(record.get("sklearn"))
         )
+        classes = self._classes()
+        if classes is not None and np.ndim(predicted) == 1:
+            return np.asarray(classes)[np.asarray(predicted, dtype=int)]
+        return predicted
 
     def predict_proba(self, x: Any) -> np.ndarray:
         """`best_estimator_`'s class probabilities, as `SearchTuner.predict_proba`."""
@@ -283,6 +316,9 @@ class SavedSearch(SearchAnalysis):
     def _score_model(self, model: Any, x: Any, y: Any) -> float:
         """`score` of ``model`` (the best estimator, or an ensemble)."""
         record = self._described()
+        classes = self._classes()
+        if classes is not None:
+            y = self._codes(y, classes)
         ranking = self._ranking()
         if ranking is not None and ranking.get("callable"):
             raise TypeError(
