@@ -93,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tensorboard(sub)
     _add_launch(sub)
     parser.epilog = "The options of `keras-hpo tune`:\n\n" + tune.format_help()
+    parser.set_defaults(tune_parser=tune)  # its mistakes show its own usage
     return parser
 
 
@@ -498,11 +499,13 @@ def _predict(args) -> int:
     if os.path.isfile(path):
         with open(path) as handle:
             about = json.load(handle)
+    features, table = about.get("features"), about.get("preprocessing") == "auto"
+    if not about:  # a search run from Python: the model says what it takes
+        taken = getattr(search.best_estimator_, "input", None)
+        if isinstance(taken, dict):  # named columns: HyperMLP(preprocessing=...)
+            features, table = list(taken), True
     header, x, rows = read_features(
-        args.csv,
-        about.get("features"),
-        args.target or about.get("target"),
-        table=about.get("preprocessing") == "auto",
+        args.csv, features, args.target or about.get("target"), table=table
     )
     predictions = search.predict(x)  # a CSV's class labels, as in the file
     text = io.StringIO()
@@ -581,12 +584,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (ValueError, OSError) as err:
             print(f"keras-hpo {args.command}: error: {err}", file=sys.stderr)
             return 2
+    tune = args.tune_parser
     if args.dataset == "csv" and not (args.csv and args.target):
-        parser.error("--dataset csv needs --csv PATH and --target COLUMN")
+        tune.error("--dataset csv needs --csv PATH and --target COLUMN")
     if args.csv and args.dataset != "csv":
-        parser.error("--csv is only used with --dataset csv")
+        tune.error("--csv is only used with --dataset csv")
     if args.preprocessing and args.dataset != "csv":
-        parser.error("--preprocessing is only used with --dataset csv")
+        tune.error("--preprocessing is only used with --dataset csv")
     try:
         return _tune(args)
     except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM during the search

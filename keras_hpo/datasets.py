@@ -317,12 +317,7 @@ def load_csv_table(
     labels = frame[target]
     if labels.isna().any():
         line = int(np.flatnonzero(labels.isna().to_numpy())[0]) + 2
-        raise bad_value(
-            "csv",
-            path,
-            f"the target column {target!r} is empty on line {line}",
-            "Drop the rows without a target, or fill them.",
-        )
+        raise _empty_target(path, target, line)
     encoded = _encode_target([str(v).strip() for v in labels], task)
     x = frame.drop(columns=[target])
     return _csv_dataset(path, x, encoded, [str(c) for c in x.columns], seed)
@@ -458,6 +453,16 @@ def _read_table(path: str, target: str) -> tuple[list[str], list[list[str]]]:
     return header, body
 
 
+def _empty_target(path: str, target: str, line: int) -> ValueError:
+    """The error for a row without a target value (a class of its own else)."""
+    return bad_value(
+        "csv",
+        path,
+        f"the target column {target!r} is empty on line {line}",
+        "Drop the rows without a target, or fill them.",
+    )
+
+
 def _features_and_labels(path, header, body, target) -> tuple[np.ndarray, list]:
     """The numeric feature matrix and the target column's text, row by row."""
     column = header.index(target)
@@ -468,6 +473,8 @@ def _features_and_labels(path, header, body, target) -> tuple[np.ndarray, list]:
     )
     for line, row in enumerate(body, start=2):
         _check_row(path, header, row, line)
+        if not row[column].strip():
+            raise _empty_target(path, target, line)
         values = [
             _feature(path, name, cell, line, fix)
             for name, cell in zip(header, row, strict=True)
@@ -495,6 +502,15 @@ def _encode_target(labels: list, task: str | None):
             )
         return task, np.asarray(numeric, dtype="float32"), None, None
     classes = sorted(distinct, key=lambda v: (_number(v) is None, _number(v) or 0, v))
+    if task == "binary" and len(classes) != 2:
+        shown = ", ".join(map(str, classes[:5])) + (", ..." if len(classes) > 5 else "")
+        raise bad_value(
+            "task",
+            task,
+            f"binary needs a target of 2 classes; this one has {len(classes)} "
+            f"({shown})",
+            "Use --task classification, or leave --task out to infer it.",
+        )
     code = {label: i for i, label in enumerate(classes)}
     y = np.asarray([code[v] for v in labels], dtype="int64")
     return task, y, len(classes) if task == "classification" else None, classes

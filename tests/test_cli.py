@@ -750,6 +750,7 @@ def test_argument_mistakes_stop_before_any_work(tmp_path, capsys, args, message)
     assert info.value.code == 2
     captured = capsys.readouterr()
     assert message in captured.err
+    assert captured.err.startswith("usage: keras-hpo tune ")  # tune's, not the top's
     assert captured.out == ""
     assert not (tmp_path / "out").exists()
 

@@ -203,6 +203,25 @@ def test_cv_with_validation_data_or_executions_is_refused(
         tuner().search(x, y, validation_data=(x, y), epochs=1)
     with pytest.raises(ValueError, match="executions_per_trial=2"):
         tuner(executions_per_trial=2)
+    # More folds than samples: scikit-learn's reason, under cv's name.
+    with pytest.raises(ValueError) as info:
+        keras_hpo.RandomSearch(
+            keras_hpo.HyperMLP(num_classes=3),
+            max_trials=1,
+            cv=300,
+            directory=str(tmp_path),
+            overwrite=True,
+            verbose=0,
+        ).search(x, y, epochs=1)
+    message = str(info.value)
+    assert message.startswith(
+        "`cv`: cannot split these 200 samples: Cannot have number of splits "
+        "n_splits=300 greater than the number of samples: n_samples=200. Received: "
+        "cv=300 (of type int). "
+    )
+    assert message.endswith(
+        "Pass fewer folds (cv=5 is scikit-learn's default), or more data."
+    )
 
 
 def test_resuming_with_other_folds_is_refused(tmp_path, tiny_classification):
@@ -276,6 +295,10 @@ def test_refit_trains_the_best_configuration_on_all_the_data_and_predicts(
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
     np.testing.assert_array_equal(proba.argmax(axis=1), labels)
     assert tuner.best_estimator_ is not tuner.best_model()
+    # scikit-learn's other fitted attributes.
+    np.testing.assert_array_equal(tuner.classes_, np.arange(10))
+    assert tuner.cv_results_["rank_test_score"][tuner.best_index_] == 1
+    assert tuner.refit_time_ == record["seconds"] > 0
 
     # A tuner made again on the project has the refit model, from disk.
     again = keras_hpo.GridSearch(
@@ -313,7 +336,7 @@ def test_refit_joins_the_validation_data_and_refit_false_keeps_the_best_trial(
             assert (
                 f"Refit trial {best.number}'s configuration on all 200 samples " in said
             )
-            assert f"for {epochs} epochs" in said
+            assert f"for {epochs} epoch{'s' if epochs != 1 else ''} (" in said
             assert tuner.best_estimator_ is not tuner.best_model()
         else:
             assert "Refit" not in said

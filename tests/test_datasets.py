@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from keras_hpo.datasets import load_csv
 from keras_hpo.datasets import load_csv_table
 from keras_hpo.datasets import load_mnist
 from keras_hpo.datasets import read_idx
@@ -46,3 +47,33 @@ def test_a_table_with_text_and_empty_cells_is_read_as_dataframes(tmp_path):
     assert len(data.x_train) + len(data.x_val) + len(data.x_test) == 30
     with pytest.raises(ValueError, match="no such column"):
         load_csv_table(str(path), "cost")
+
+
+@pytest.mark.parametrize("reader", [load_csv, load_csv_table])
+def test_a_row_without_a_target_is_refused_by_line(tmp_path, reader):
+    # Read as text, an empty target cell would be a class of its own.
+    rows = ["a,b,kind"] + [
+        f"{i},{i % 5},{'cat' if i % 2 else 'dog'}" for i in range(30)
+    ]
+    rows[9] = "8,3,"
+    path = tmp_path / "animals.csv"
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(ValueError) as info:
+        reader(str(path), "kind", seed=0)
+    assert str(info.value).startswith(
+        "`csv`: the target column 'kind' is empty on line 10. Received: "
+    )
+    assert "Drop the rows without a target, or fill them." in str(info.value)
+
+
+def test_binary_on_a_target_of_three_classes_is_refused_when_read(tmp_path):
+    rows = ["a,kind"] + [f"{i},{('cat', 'dog', 'fish')[i % 3]}" for i in range(30)]
+    path = tmp_path / "animals.csv"
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(ValueError) as info:
+        load_csv(str(path), "kind", task="binary", seed=0)
+    assert str(info.value) == (
+        "`task`: binary needs a target of 2 classes; this one has 3 (cat, dog, "
+        "fish). Received: task='binary' (of type str). Use --task classification, "
+        "or leave --task out to infer it."
+    )

@@ -382,6 +382,11 @@ def test_sklearn_search_fits_like_grid_search_cv(tmp_path):
     assert abs(search.best_score_ - reference.best_score_) <= 1e-12
     np.testing.assert_array_equal(search.predict(x), reference.predict(x))
     assert isinstance(search.tuner, keras_hpo.GridSearch)
+    assert search.best_index_ == reference.best_index_
+    np.testing.assert_array_equal(search.classes_, reference.classes_)
+    assert search.refit_time_ > 0
+    with pytest.raises(AttributeError, match="'SklearnSearch' object has no attr"):
+        getattr(search, "n_features_out_")  # noqa: B009
 
     randomized = keras_hpo.SklearnSearch(
         DecisionTreeClassifier(random_state=0),

@@ -20,6 +20,7 @@ from conftest import run_python
 from sklearn.datasets import load_diabetes
 
 import keras_hpo
+from keras_hpo import cli
 from keras_hpo.hypermodels import tabular
 from keras_hpo.hypermodels.tabular import FillMissing
 from keras_hpo.hypermodels.tabular import TabularSchema
@@ -142,6 +143,49 @@ def test_best_estimator_itself_predicts_a_raw_dataframe(searched, tmp_path):
     model.save(path)
     again = keras.saving.load_model(path)
     np.testing.assert_allclose(again.predict(x_test, verbose=0), raw, rtol=1e-6)
+
+
+def test_keras_hpo_predict_reads_raw_rows_for_a_search_run_from_python(
+    searched, tmp_path
+):
+    # No summary.json (keras-hpo tune writes it): the model's named inputs
+    # say that the CSV is a table, with text and empty cells.
+    tuner, x_test, _, directory = searched
+    rows = x_test.iloc[:6]
+    path = tmp_path / "new.csv"
+    rows.to_csv(path, index=False)
+    out = tmp_path / "predicted.csv"
+    project = str(directory / "diabetes")
+    assert cli.main(["predict", project, "--csv", str(path), "--output", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == ",".join([*rows.columns, "prediction"]) and len(lines) == 7
+    predicted = [float(line.rsplit(",", 1)[1]) for line in lines[1:]]
+    np.testing.assert_allclose(predicted, tuner.predict(rows), rtol=1e-4)
+    # Text where the model takes numbers is refused by column and row.
+    bad = rows.copy()
+    bad["bmi"] = bad["bmi"].astype(object)
+    bad.loc[bad.index[2], "bmi"] = "abc"
+    with pytest.raises(ValueError) as info:
+        tuner.predict(bad)
+    assert str(info.value).startswith(
+        "`x`: 1 value(s) of column 'bmi' are not numbers, and the model takes "
+        "numbers there. Received: x=\"column 'bmi', row 2: 'abc'\""
+    )
+    # An array where the model takes a table is refused by name.
+    with pytest.raises(TypeError, match="a pandas DataFrame \\(the model was tuned"):
+        tuner.predict(rows.select_dtypes("number").to_numpy())
+
+
+def test_an_ensemble_of_table_models_takes_raw_rows(searched, tmp_path):
+    tuner, x_test, _, _ = searched
+    ensemble = tuner.ensemble(k=2)
+    members = tuner.get_best_models(2)
+    expected = np.mean([m.predict(x_test, verbose=0) for m in members], axis=0)
+    np.testing.assert_allclose(ensemble.predict(x_test, verbose=0), expected, rtol=1e-5)
+    path = str(tmp_path / "ensemble.keras")
+    ensemble.save(path)
+    again = keras.saving.load_model(path)
+    np.testing.assert_allclose(again.predict(x_test, verbose=0), expected, rtol=1e-5)
 
 
 # Slow: a process start, about 7 s; the default run has to stay under 12

@@ -23,6 +23,7 @@ import keras
 import numpy as np
 
 from keras_hpo.errors import bad_value
+from keras_hpo.hypermodels.tabular import TabularModel
 
 __all__ = ["METHODS", "MajorityVote", "build_ensemble", "greedy_weights"]
 
@@ -219,7 +220,10 @@ def build_ensemble(
         combined = keras.layers.Average(name="mean")(outputs)
     else:
         combined = MajorityVote(name="vote")(outputs)
-    ensemble = keras.Model(inputs, combined, name=name)
+    # Members tuned on a table take named columns: so does the ensemble,
+    # and a DataFrame too, as each member does (`TabularModel`).
+    kind = TabularModel if isinstance(inputs, dict) else keras.Model
+    ensemble = kind(inputs, combined, name=name)
     if config:
         ensemble.compile_from_config(config)
     return ensemble

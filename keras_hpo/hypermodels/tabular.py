@@ -322,9 +322,27 @@ def model_inputs(model: Any, x: Any) -> Any:
             text = np.asarray([_text(v) for v in column], dtype=object)
             arrays[name] = tf.constant(text.reshape(-1, 1), dtype=tf.string)
         else:
-            values = column.to_numpy(dtype="float32", na_value=np.nan)
-            arrays[name] = values.reshape(-1, 1)
+            arrays[name] = _numbers(name, column).reshape(-1, 1)
     return arrays
+
+
+def _numbers(name: str, column: Any) -> np.ndarray:
+    """A numeric column's values (missing ones NaN); refuses text by row."""
+    try:
+        return column.to_numpy(dtype="float32", na_value=np.nan)
+    except (TypeError, ValueError):
+        import pandas as pd  # noqa: PLC0415 - a DataFrame was given: pandas is there
+
+        numbers = pd.to_numeric(column, errors="coerce")
+        bad = np.flatnonzero(column.notna().to_numpy() & numbers.isna().to_numpy())
+        row = int(bad[0]) if len(bad) else 0
+        raise bad_value(
+            "x",
+            f"column {name!r}, row {row}: {column.iloc[row]!r}",
+            f"{len(bad)} value(s) of column {name!r} are not numbers, and the "
+            "model takes numbers there",
+            "Fix those values, or leave the cells empty (a missing value is imputed).",
+        ) from None
 
 
 def _input_names(model: Any) -> dict[str, str] | None:

@@ -54,7 +54,9 @@ class SearchAnalysis:
             seed: The forest's seed (same seed, same trials: same shares).
 
         Returns:
-            Name -> share, most important first; the shares sum to 1.
+            Name -> share, most important first; the shares sum to 1 (all
+            0.0 when every finished trial has the same score: there is no
+            variance to explain).
 
         Raises:
             ValueError: With fewer than 2 finished trials.

@@ -584,8 +584,8 @@ class SearchTuner(
             self.folds = self._folds(fit_args, fit_kwargs)
             return fit_args, fit_kwargs
         plain = self._plain_fit()
-        if plain:
-            self._check_same_data(*lists_as_arrays(fit_args, fit_kwargs))
+        if plain:  # arrays and tables: before the hypermodel adapts to them
+            self._check_same_data(fit_args, fit_kwargs)
         samples = preflight.prepare_data(self.hypermodel, plain, fit_args, fit_kwargs)
         if samples is not None:
             self.samples_per_epoch = samples
@@ -593,6 +593,8 @@ class SearchTuner(
             compat.activate_all_conditions(self)
             self._space_deferred = False
         fit_args, fit_kwargs = lists_as_arrays(fit_args, fit_kwargs)
+        if plain:  # lists too, once checked and made arrays
+            self._check_same_data(fit_args, fit_kwargs)
         if getattr(self.hypermodel, "declares_in_hooks", False):
             if not self.oracle.tune_new_entries:  # a param_grid's names
                 preflight.check_hook_hyperparameters(

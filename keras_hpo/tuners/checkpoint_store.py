@@ -117,12 +117,16 @@ class CheckpointStore:
         """
         path = self.path(trial_id)
         if not os.path.exists(path):
+            kept = (
+                "keeps no trial's weights"
+                if self.checkpoint == "none"
+                else f"keeps the best {self.keep_top_k} trials' weights"
+            )
             raise FileNotFoundError(
                 f"No weights were kept for trial {trial_id} ({path}): "
-                f"checkpoint={self.checkpoint!r} keeps the best "
-                f"{self.keep_top_k} trials' weights ('none' keeps none). Rebuild "
-                "it with tuner.hypermodel.build(hp) and train it, or search "
-                "with checkpoint='best' or 'every_epoch'."
+                f"checkpoint={self.checkpoint!r} {kept}. Rebuild it with "
+                "tuner.hypermodel.build(hp) and train it, or search with "
+                "checkpoint='best' or 'every_epoch'."
             )
         model = build()
         load_weights(model, path)

@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator
 from sklearn.base import ClassifierMixin
 from sklearn.base import RegressorMixin
 
-from keras_hpo.hypermodels.tabular import model_inputs
+from keras_hpo.tuners.prediction_inputs import prediction_inputs
 
 __all__ = [
     "FittedModel",
@@ -97,7 +97,9 @@ class FittedModel(BaseEstimator):
         self.num_classes = num_classes
 
     def _outputs(self, x: Any) -> np.ndarray:
-        return np.asarray(self.model.predict(model_inputs(self.model, x), verbose=0))
+        return np.asarray(
+            self.model.predict(prediction_inputs(self.model, x), verbose=0)
+        )
 
     def predict(self, x: Any) -> np.ndarray:
         """Labels or values, as `predictions`."""
@@ -134,7 +136,7 @@ def estimator_predict(
     """scikit-learn's ``predict`` of a best estimator (see `predictions`)."""
     if sklearn:
         return np.asarray(model.predict(x))
-    return predictions(model.predict(model_inputs(model, x), verbose=0), task)
+    return predictions(model.predict(prediction_inputs(model, x), verbose=0), task)
 
 
 def estimator_predict_proba(
@@ -149,7 +151,7 @@ def estimator_predict_proba(
     if sklearn:
         return model.predict_proba(x)
     require_classifier(task)  # before predicting
-    return probabilities(model.predict(model_inputs(model, x), verbose=0), task)
+    return probabilities(model.predict(prediction_inputs(model, x), verbose=0), task)
 
 
 def estimator_score(
@@ -183,7 +185,9 @@ def estimator_score(
     if scorer is not None:
         return float(scorer(fitted, x, y))
     if metric is not None:
-        logs = model.evaluate(model_inputs(model, x), y, verbose=0, return_dict=True)
+        logs = model.evaluate(
+            prediction_inputs(model, x), y, verbose=0, return_dict=True
+        )
         return float(logs[metric])
     if task is None:
         raise TypeError(

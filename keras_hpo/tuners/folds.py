@@ -161,7 +161,15 @@ def make_folds(
         )
     labels = np.asarray(y) if not hasattr(y, "to_numpy") else y.to_numpy()
     splitter = sklearn_check_cv(cv, labels, classifier=classifier)
-    splits = list(splitter.split(np.zeros((n, 1)), labels))
+    try:
+        splits = list(splitter.split(np.zeros((n, 1)), labels))
+    except ValueError as err:  # more folds than samples, or than a class has
+        raise bad_value(
+            "cv",
+            cv,
+            f"cannot split these {n} samples: {str(err).rstrip('.')}",
+            "Pass fewer folds (cv=5 is scikit-learn's default), or more data.",
+        ) from err
     for k, (train, test) in enumerate(splits):
         for part, indices in (("train", train), ("test", test)):
             indices = np.asarray(indices)

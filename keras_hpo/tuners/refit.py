@@ -364,7 +364,9 @@ def refit_after_search(
             flush=True,
         )
         return
-    epochs = f" for {record['epochs']} epochs" if "epochs" in record else ""
+    epochs = ""
+    if "epochs" in record:
+        epochs = f" for {record['epochs']} epoch{'s' if record['epochs'] != 1 else ''}"
     print(
         f"Refit trial {best.number}'s configuration on all {record['samples']} "
         f"samples{epochs} ({record['seconds']:.1f}s): "

@@ -321,10 +321,15 @@ class SavedSearch(SearchAnalysis):
             y = self._codes(y, classes)
         ranking = self._ranking()
         if ranking is not None and ranking.get("callable"):
+            way = "scorer(search.best_estimator_, x, y)"
+            if not record.get("sklearn"):  # a Keras model is no scikit-learn estimator
+                way = (
+                    "compute its metric from the predictions, e.g. "
+                    "metric(y, search.predict(x)) or metric(y, search.predict_proba(x))"
+                )
             raise TypeError(
                 f"The search was ranked by a scorer callable ({ranking['name']}), "
-                "which is not saved: call it yourself, "
-                "scorer(search.best_estimator_, x, y)."
+                f"which is not saved: call it yourself, {way}."
             )
         scorer = metric = None
         if ranking is not None and ranking.get("scorer"):

@@ -62,6 +62,34 @@ class SklearnResults:
         return self.result_store.require_best().trial_id
 
     @property
+    def best_index_(self) -> int:
+        """The best trial's row in `cv_results_` (as scikit-learn's)."""
+        best = self.result_store.require_best().trial_id
+        return self.result_store.cv_results()["trial_id"].index(best)
+
+    @property
+    def refit_time_(self) -> float | None:
+        """Seconds the refit on all the data took (``None``: no refit saved)."""
+        record = self.refitted.saved()
+        return None if record is None else float(record["seconds"])
+
+    @property
+    def classes_(self) -> np.ndarray:
+        """The class labels `predict` returns (as a scikit-learn classifier's).
+
+        Raises:
+            AttributeError: If the best estimator does not classify.
+        """
+        if self._sklearn:
+            return self.best_estimator_.classes_
+        task = self._task()
+        if task not in ("classification", "binary"):
+            raise AttributeError(
+                f"classes_ is for classifiers; this search's task is {task!r}."
+            )
+        return np.arange(2 if task == "binary" else int(self.hypermodel.num_classes))
+
+    @property
     def cv_results_(self) -> dict[str, list]:
         """One row per ended trial, as columns of equal length.
 

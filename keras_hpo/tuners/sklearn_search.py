@@ -146,4 +146,11 @@ class SklearnSearch:
         # Everything else is the tuner's: best_params_, cv_results_, predict...
         if name == "tuner":  # not set yet: __init__ failed
             raise AttributeError(name)
-        return getattr(self.tuner, name)
+        try:
+            return getattr(self.tuner, name)
+        except AttributeError:
+            if hasattr(type(self.tuner), name):  # the tuner's own answer
+                raise
+            raise AttributeError(
+                f"'SklearnSearch' object has no attribute {name!r}"
+            ) from None
