@@ -185,11 +185,11 @@ def test_cv_with_validation_data_or_executions_is_refused(
 ):
     x, y = tiny_classification
 
-    def tuner(**kwargs):
+    def tuner(cv=3, **kwargs):
         return keras_hpo.RandomSearch(
             keras_hpo.HyperMLP(num_classes=3),
             max_trials=1,
-            cv=3,
+            cv=cv,
             directory=str(tmp_path),
             overwrite=True,
             verbose=0,
@@ -205,14 +205,7 @@ def test_cv_with_validation_data_or_executions_is_refused(
         tuner(executions_per_trial=2)
     # More folds than samples: scikit-learn's reason, under cv's name.
     with pytest.raises(ValueError) as info:
-        keras_hpo.RandomSearch(
-            keras_hpo.HyperMLP(num_classes=3),
-            max_trials=1,
-            cv=300,
-            directory=str(tmp_path),
-            overwrite=True,
-            verbose=0,
-        ).search(x, y, epochs=1)
+        tuner(cv=300).search(x, y, epochs=1)
     message = str(info.value)
     assert message.startswith(
         "`cv`: cannot split these 200 samples: Cannot have number of splits "

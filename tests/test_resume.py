@@ -289,6 +289,17 @@ def test_resuming_with_data_of_other_features_is_refused(tmp_path):
     assert len(tuner.results()) == 2
 
 
+def test_data_refused_before_any_trial_can_be_replaced_on_the_same_tuner(tmp_path):
+    # Nothing ran, so nothing can be mixed: fixing the data is not refused.
+    x, y = _data()
+    tuner = _grid(tmp_path, {"units": [8]})
+    with pytest.raises(ValueError, match="`y`"):
+        tuner.search(x, y + 5, validation_split=0.25, epochs=1)
+    tuner.search(x[:, :4], y, validation_split=0.25, epochs=1)
+    assert len(tuner.results()) == 1
+    assert tuner.get_state()["search"]["data"] == {"features": [4]}
+
+
 def test_a_second_fit_on_other_data_is_refused(tmp_path):
     # scikit-learn's second fit starts again; a tuner's project would mix
     # them: refused, naming the columns, with the way out.

@@ -558,13 +558,15 @@ class SearchTuner(
             )
 
     def _check_same_data(self, fit_args: tuple, fit_kwargs: dict) -> None:
-        """Refuses to resume the project with data of other features.
+        """Refuses to resume the project's trials with data of other features.
 
-        The data's identity (`data_identity.data_identity`) is then saved
-        with the search's.
+        A project without trials has nothing to mix: a search whose data was
+        refused before its first trial can be given other data. The data's
+        identity (`data_identity.data_identity`) is then saved with the
+        search's.
         """
         current = data_identity(fit_args, fit_kwargs)
-        if not self._worker_process:
+        if not self._worker_process and self.result_store.results():
             # An earlier search of this tuner, or else the saved project's.
             before: Any = self.identity
             same_tuner = "data" in before
