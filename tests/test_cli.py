@@ -555,6 +555,27 @@ def test_csv_classification_with_text_labels(tmp_path, capsys, labels, task):
         saved.score(x.astype("float32"), codes)
 
 
+def test_a_csv_with_number_labels_loads_with_those_numbers(tmp_path):
+    # Classes 1, 2 and 3 are trained as codes 0, 1, 2: keras_hpo.load
+    # predicts and scores in the file's numbers, as keras-hpo predict writes.
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(90, 2)).round(4)
+    labels = 1 + np.digitize(x[:, 0], [-0.4, 0.4])
+    path = write_csv(
+        tmp_path / "t.csv",
+        ["a", "b", "k"],
+        [[*r, c] for r, c in zip(x, labels, strict=True)],
+    )
+    args = ["--dataset", "csv", "--csv", str(path), "--target", "k", "--quiet"]
+    args += ["--max-trials", "1", "--epochs", "1", "--directory", str(tmp_path)]
+    assert cli.main(["tune", *args]) == 0
+    saved = load_search(str(tmp_path / "t_bayesian"))
+    predicted = saved.predict(x.astype("float32"))
+    assert predicted.dtype.kind == "i" and set(predicted) <= {1, 2, 3}
+    expected = float(np.mean(predicted == labels))
+    assert saved.score(x.astype("float32"), labels) == pytest.approx(expected)
+
+
 # Slow (13 s; the CSV path stays with the classification test; the default run has to
 # stay under 12 minutes).
 @pytest.mark.slow

@@ -260,7 +260,15 @@ class SavedSearch(SearchAnalysis):
         if not os.path.isfile(path):
             return None
         classes = read_json(path).get("classes")
-        return classes if isinstance(classes, list) and classes else None
+        if not isinstance(classes, list) or not classes:
+            return None
+        try:  # labels that are numbers in the file come out as numbers
+            numbers = [float(c) for c in classes]
+        except (TypeError, ValueError):
+            return classes
+        if all(n.is_integer() for n in numbers):
+            return [int(n) for n in numbers]
+        return numbers
 
     def _codes(self, y: Any, classes: list[Any]) -> np.ndarray:
         """``y``'s labels as the codes the model was trained on."""
