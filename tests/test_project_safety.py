@@ -330,6 +330,12 @@ def test_a_new_trial_id_skips_folders_on_disk(tmp_path):
     resumed = _search(_random(tmp_path, max_trials=3))
     assert sorted(resumed.trial_results) == ["0000", "0001", "0003"]
     assert (stray / "notes.txt").read_text() == "not a trial"
+    # An empty folder (a process stopped between making a new trial's folder
+    # and writing its trial.json) holds nothing to overwrite: it is taken.
+    (tmp_path / "p" / "trial_0004").mkdir()
+    resumed = _search(_random(tmp_path, max_trials=4))
+    assert sorted(resumed.trial_results) == ["0000", "0001", "0003", "0004"]
+    assert (tmp_path / "p" / "trial_0004" / "result.json").is_file()
 
 
 # -- 5. a missing tuner file resumes; never a silent restart --------------------

@@ -71,6 +71,18 @@ def listed_trial_ids(state: dict[str, Any], path: str) -> list[str]:
     return list(seen)
 
 
+def _free(folder: str) -> bool:
+    """Whether a new trial may use ``folder``: absent, or an empty folder."""
+    if not os.path.lexists(folder):
+        return True
+    if os.path.islink(folder) or not os.path.isdir(folder):
+        return False
+    try:
+        return not os.listdir(folder)
+    except OSError:
+        return False
+
+
 class AtomicState(keras_tuner.Oracle):
     """Saves ``oracle.json`` and each ``trial.json`` so a kill never leaves half.
 
@@ -195,14 +207,17 @@ class AtomicState(keras_tuner.Oracle):
         trials (keras-tuner pads to the width of ``max_trials``, which
         changes when a search is resumed with more trials). A project whose
         trials have IDs of another width (an older keras_hpo) keeps that
-        width. An ID known to the oracle or whose folder exists is skipped.
+        width. An ID known to the oracle, or whose folder holds anything, is
+        skipped. An empty folder is taken: a process stopped between making
+        a new trial's folder and writing its ``trial.json`` (a SIGTERM there)
+        leaves one, and there is nothing in it to overwrite.
         """
         width = len(next(iter(self.trials))) if self.trials else ID_WIDTH
         number = len(self.trials)
         while True:
             trial_id = f"{number:0{width}d}"
             folder = os.path.join(oracle_project_dir(self), f"trial_{trial_id}")
-            if trial_id not in self.trials and not os.path.lexists(folder):
+            if trial_id not in self.trials and _free(folder):
                 return trial_id
             number += 1
 
