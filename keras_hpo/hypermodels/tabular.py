@@ -45,6 +45,7 @@ __all__ = [
     "TabularModel",
     "TabularSchema",
     "embedding_width",
+    "input_names",
     "is_frame",
     "model_inputs",
 ]
@@ -302,7 +303,7 @@ def model_inputs(model: Any, x: Any) -> Any:
         ValueError: If the DataFrame lacks a column the model takes (the
             message lists them).
     """
-    names = _input_names(model)
+    names = input_names(model)
     if not is_frame(x) or names is None:
         return x
     missing = [name for name in names if name not in x.columns]
@@ -345,7 +346,7 @@ def _numbers(name: str, column: Any) -> np.ndarray:
         ) from None
 
 
-def _input_names(model: Any) -> dict[str, str] | None:
+def input_names(model: Any) -> dict[str, str] | None:
     """A model's named inputs (name -> dtype), or ``None`` for one array input."""
     structure = getattr(model, "input", None)
     if not isinstance(structure, dict):

@@ -21,6 +21,7 @@ import numpy as np
 
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
+from keras_hpo.hypermodels.tabular import input_names
 from keras_hpo.hypermodels.tabular import is_frame
 from keras_hpo.hypermodels.tabular import model_inputs
 
@@ -38,11 +39,6 @@ def _sample_shape(model: Any) -> tuple[int, ...] | None:
     ):
         return None
     return tuple(int(d) for d in shape[1:])
-
-
-def _named_inputs(model: Any) -> list[str] | None:
-    structure = getattr(model, "input", None)
-    return list(structure) if isinstance(structure, dict) else None
 
 
 def _check_array(x: np.ndarray, expected: tuple[int, ...] | None) -> np.ndarray:
@@ -77,8 +73,10 @@ def _check_array(x: np.ndarray, expected: tuple[int, ...] | None) -> np.ndarray:
                 "Encode text or categorical columns as numbers, as in the data "
                 "the model was tuned on.",
             ) from None
-    if x.dtype.kind in "fc" and not np.isfinite(x).all():
-        finite = np.isfinite(x).reshape(len(x), -1).all(axis=1)
+    finite = (
+        np.isfinite(x).reshape(len(x), -1).all(axis=1) if x.dtype.kind in "fc" else None
+    )
+    if finite is not None and not finite.all():
         rows = np.flatnonzero(~finite)
         raise bad_value(
             "x",
@@ -107,7 +105,7 @@ def prediction_inputs(model: Any, x: Any) -> Any:
         ConfigTypeError: If a model tuned on a table is not given a
             DataFrame, or the features are not numbers.
     """
-    names = _named_inputs(model)
+    names = input_names(model)
     if names is None and len(getattr(model, "inputs", None) or ()) > 1:
         return x  # several unnamed inputs: Keras checks them
     if names is not None:

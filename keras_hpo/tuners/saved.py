@@ -89,6 +89,7 @@ class SavedSearch(SearchAnalysis):
         self._results = summary.results
         self._model = summary.model
         self._refit = Refit(project_dir)
+        self._labels = self._classes()
 
     def results(self) -> list[TrialResult]:
         """Every ended trial's result, in trial order."""
@@ -292,9 +293,8 @@ class SavedSearch(SearchAnalysis):
         predicted = estimator_predict(
             self.best_estimator_, x, record.get("task"), bool(record.get("sklearn"))
         )
-        classes = self._classes()
-        if classes is not None and np.ndim(predicted) == 1:
-            return np.asarray(classes)[np.asarray(predicted, dtype=int)]
+        if self._labels is not None and np.ndim(predicted) == 1:
+            return np.asarray(self._labels)[np.asarray(predicted, dtype=int)]
         return predicted
 
     def predict_proba(self, x: Any) -> np.ndarray:
@@ -324,9 +324,8 @@ class SavedSearch(SearchAnalysis):
     def _score_model(self, model: Any, x: Any, y: Any) -> float:
         """`score` of ``model`` (the best estimator, or an ensemble)."""
         record = self._described()
-        classes = self._classes()
-        if classes is not None:
-            y = self._codes(y, classes)
+        if self._labels is not None:
+            y = self._codes(y, self._labels)
         ranking = self._ranking()
         if ranking is not None and ranking.get("callable"):
             way = "scorer(search.best_estimator_, x, y)"

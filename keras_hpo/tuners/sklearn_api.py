@@ -65,7 +65,8 @@ class SklearnResults:
     def best_index_(self) -> int:
         """The best trial's row in `cv_results_` (as scikit-learn's)."""
         best = self.result_store.require_best().trial_id
-        return self.result_store.cv_results()["trial_id"].index(best)
+        # cv_results_ has a row per ended trial, in `results` order.
+        return [r.trial_id for r in self.result_store.results()].index(best)
 
     @property
     def refit_time_(self) -> float | None:
