@@ -56,6 +56,16 @@ def _seed(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text!r}")
+    return value
+
+
 def _fuse(text: str) -> int | str:
     if text == "auto":
         return text
@@ -370,7 +380,7 @@ def _add_launch(sub) -> None:
     )
     launch.add_argument(
         "--lease",
-        type=float,
+        type=_seconds,
         default=None,
         help="seconds a worker's trial stays its own without a heartbeat (default 30)",
     )
@@ -591,6 +601,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         tune.error("--csv is only used with --dataset csv")
     if args.preprocessing and args.dataset != "csv":
         tune.error("--preprocessing is only used with --dataset csv")
+    if args.task and args.dataset != "csv":
+        tune.error(
+            f"--task is only used with --dataset csv ({args.dataset} is a "
+            "classification data set)"
+        )
     try:
         return _tune(args)
     except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM during the search

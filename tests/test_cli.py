@@ -763,6 +763,10 @@ def test_a_csv_with_a_text_feature_is_refused(tmp_path):
             ["--csv", "table.csv", "--target", "y"],
             "--csv is only used with --dataset csv",
         ),
+        (
+            ["--task", "regression"],
+            "--task is only used with --dataset csv (digits is a classification",
+        ),
     ],
 )
 def test_argument_mistakes_stop_before_any_work(tmp_path, capsys, args, message):
@@ -1017,3 +1021,25 @@ def test_reading_results_does_not_import_tensorflow():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--lease", "0"], "argument --lease: expected seconds > 0, got '0'"),
+        (["--lease", "-5"], "argument --lease: expected seconds > 0, got '-5'"),
+        (["--lease", "soon"], "argument --lease: expected seconds > 0, got 'soon'"),
+        (
+            ["--workers", "0"],
+            "argument --workers: expected a positive integer, got '0'",
+        ),
+    ],
+)
+def test_launch_argument_mistakes_stop_before_any_process(capsys, args, message):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["launch", *args, "--", sys.executable, "train.py"])
+    assert info.value.code == 2
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert captured.err.startswith("usage: keras-hpo launch ")
+    assert captured.out == ""

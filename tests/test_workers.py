@@ -38,6 +38,7 @@ from keras_hpo.distributed import wire
 from keras_hpo.distributed.launch import WorkerProcesses
 from keras_hpo.distributed.launch import free_port
 from keras_hpo.distributed.launch import worker_environment
+from keras_hpo.distributed.settings import lease_from_env
 from keras_hpo.errors import ConfigError
 from keras_hpo.oracles import RandomOracle
 
@@ -360,6 +361,14 @@ def test_workers_argument_is_checked(tmp_path, tiny_classification):
             tuner.search(*tiny_classification, epochs=1, workers=bad)
 
 
+def test_the_lease_setting_is_read_and_checked():
+    assert lease_from_env({}) == 30.0
+    assert lease_from_env({"KERAS_HPO_LEASE": "6"}) == 6.0
+    for bad in ("0", "-5", "x"):
+        with pytest.raises(ConfigError, match="KERAS_HPO_LEASE.*seconds > 0"):
+            lease_from_env({"KERAS_HPO_LEASE": bad})
+
+
 # -- real processes ----------------------------------------------------------------
 def _run(args, env=None, timeout=300):
     full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
@@ -391,8 +400,12 @@ def _trial_files(project: Path) -> dict[str, dict]:
 
 @pytest.mark.slow  # 22 s; the default run keeps the chief, lease and launcher tests
 def test_two_workers_run_exactly_max_trials_with_one_process_s_results(tmp_path):
-    parallel = _run([sys.executable, SCRIPT, str(tmp_path / "two"), "--workers", "2"])
+    parallel = _run(
+        [sys.executable, SCRIPT, str(tmp_path / "two"), "--workers", "2"],
+        env={"KERAS_HPO_LEASE": "7"},
+    )
     assert parallel.returncode == 0, parallel.stdout[-3000:] + parallel.stderr[-3000:]
+    assert "(lease 7s)" in parallel.stdout  # KERAS_HPO_LEASE sets search(workers=)'s
     # The same search in one process (this one), for reference.
     single = workers_script.results(workers_script.search(str(tmp_path / "one")))
     lines = parallel.stdout.splitlines()
@@ -580,10 +593,15 @@ def test_keras_hpo_launch_runs_the_chief_and_workers_and_ends_them(tmp_path):
             sys.executable,
             SCRIPT,
             str(tmp_path),
+            "--workers",  # search(workers=3): the launcher's 2 workers train
+            "3",
         ]
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "launch: ended" not in run.stderr
+    assert "search(workers=3) is ignored: this process is the chief" in (
+        run.stdout + run.stderr
+    )
     tags = {x.split("]")[0] for x in run.stdout.splitlines() if x.startswith("[")}
     assert {"[chief", "[worker-0", "[worker-1"} <= tags
     assert sorted(_result(run.stdout)) == ["0000", "0001", "0002", "0003"]
@@ -754,6 +772,23 @@ def test_launch_ends_the_chief_when_every_worker_exited(capfd):
     assert "every worker process exited before the search ended" in (
         capfd.readouterr().err
     )
+
+
+def test_launch_waits_for_the_chief_when_a_worker_died_but_the_search_ended(capfd):
+    # One worker killed mid-search (its trial ran again on the other), the
+    # other told the search ended (exit 0): the chief refits and exits 0.
+    chief = "time.sleep(3); print('refit done', flush=True)"
+    worker = (
+        "import signal\n"
+        "if role == 'worker-1': os.kill(os.getpid(), signal.SIGKILL)\n"
+        "time.sleep(0.5)"
+    )
+    status = launch(_role_script(chief, worker), workers=2)
+    captured = capfd.readouterr()
+    assert status == 0
+    assert "[chief] refit done" in captured.out
+    assert "ending the chief" not in captured.err
+    assert "launch: workers exited with an error: worker-1 (exit -9)" in captured.err
 
 
 @pytest.mark.slow

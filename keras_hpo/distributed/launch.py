@@ -292,6 +292,10 @@ class WorkerProcesses:
             "their output above says why"
         )
 
+    def told(self) -> list[str]:
+        """The workers that exited cleanly: the chief told them the search ended."""
+        return [n for n, p in self.processes.items() if p.poll() == 0]
+
     def failures(self) -> str | None:
         """Which workers exited with an error, or ``None``.
 
@@ -435,8 +439,12 @@ def launch(
             if chief_process is not None and chief_process.poll() is not None:
                 break
             # Workers exit 0 once the chief told them the search ended; the
-            # chief may still be finishing it (its files, the refit): wait.
-            if group.all_exited() and (chief_process is None or group.failures()):
+            # chief may still be finishing it (its files, the refit): wait,
+            # also when another worker died on the way (its trial ran again).
+            # Only when none was told would the chief wait for no one.
+            if group.all_exited() and (
+                chief_process is None or (group.failures() and not group.told())
+            ):
                 break
             time.sleep(0.2)
     except KeyboardInterrupt:

@@ -52,6 +52,7 @@ __all__ = [
     "Cluster",
     "check_exposure",
     "is_loopback",
+    "lease_from_env",
     "parse_address",
 ]
 
@@ -112,6 +113,15 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
             name, text, "must be a number of seconds > 0", f"E.g. {name}={default:g}."
         )
     return value
+
+
+def lease_from_env(env: Mapping[str, str] | None = None) -> float:
+    """The lease ``KERAS_HPO_LEASE`` sets (seconds), or the default.
+
+    Raises:
+        ConfigError: If it is set to anything but a number of seconds > 0.
+    """
+    return _seconds(os.environ if env is None else env, ENV_LEASE, DEFAULT_LEASE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,7 +192,7 @@ class Cluster:
             host=env[ENV_IP],
             port=int(port),
             token=env.get(ENV_TOKEN) or None,
-            lease=_seconds(env, ENV_LEASE, DEFAULT_LEASE),
+            lease=lease_from_env(env),
             chief_timeout=_seconds(env, ENV_CHIEF_TIMEOUT, DEFAULT_CHIEF_TIMEOUT),
             launched=env.get(ENV_LAUNCHED) == "1",
             parent=_process_id(env),

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import sys
 from typing import Any
 
 import keras_tuner
@@ -492,6 +493,14 @@ class SearchTuner(
         """
         workers = check_workers(workers)
         cluster = self.cluster
+        if workers is not None and cluster is not None and cluster.is_chief:
+            print(
+                f"search(workers={workers}) is ignored: this process is the chief "
+                "of a search whose workers were started for it (keras-hpo launch "
+                "--workers N, or keras-tuner's variables)",
+                file=sys.stderr,
+                flush=True,
+            )
         with self._owning_project(), self._silenced(fit_kwargs.get("verbose") == 0):
             fit_args, fit_kwargs = self._preflight(fit_args, fit_kwargs)
             self.searched_data = (fit_args, fit_kwargs)

@@ -46,6 +46,7 @@ from keras_hpo.distributed.launch import WorkerProcesses
 from keras_hpo.distributed.launch import end_with_parent
 from keras_hpo.distributed.launch import script_command
 from keras_hpo.distributed.settings import Cluster
+from keras_hpo.distributed.settings import lease_from_env
 from keras_hpo.errors import bad_value
 from keras_hpo.tuners import loop
 from keras_hpo.tuners.termination import interrupt_reason
@@ -250,6 +251,7 @@ class MultiWorker:
             host="127.0.0.1",
             port=0,
             token=secrets.token_hex(16),
+            lease=lease_from_env(),
         )
         command = script_command()
         processes = WorkerProcesses(command, workers)
