@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 from scipy.stats import loguniform
 
 import keras_hpo
+from keras_hpo.errors import ConfigError
 from keras_hpo.hypermodels import param_distributions_to_hyperparameters
 from keras_hpo.hypermodels import param_grid_to_hyperparameters
 from keras_hpo.hypermodels.mlp import KNOBS as KNOBS_OF_HYPERMLP
@@ -713,3 +714,44 @@ def test_a_hypermodel_of_ones_own_gets_its_nan_features(tmp_path):
     tuner.search(x, y, validation_split=0.25, epochs=1)
     [result] = tuner.results()
     assert result.ok and math.isfinite(result.score), result.error
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda d: keras_hpo.GridSearch(
+            keras_hpo.HyperMLP(num_classes=3),
+            param_grid={"batch_size": [16, 32]},
+            directory=d,
+        ),
+        lambda d: keras_hpo.RandomSearch(
+            keras_hpo.HyperMLP(num_classes=3, batch_size=[16, 32]),
+            max_trials=2,
+            directory=d,
+        ),
+        lambda d: keras_hpo.RandomSearch(
+            keras_hpo.HyperMLP(num_classes=3),
+            param_distributions={"batch_size": [16, 64]},
+            max_trials=2,
+            directory=d,
+        ),
+    ],
+    ids=["param_grid", "knob", "param_distributions"],
+)
+def test_a_batch_size_given_to_search_while_tuned_is_refused(
+    tmp_path, tiny_classification, make
+):
+    # Every trial would train at 100 and record the size it was drawn.
+    tuner = make(tmp_path)
+    with pytest.raises(ConfigError) as info:
+        tuner.search(
+            *tiny_classification, validation_split=0.2, epochs=1, batch_size=100
+        )
+    assert str(info.value) == (
+        "`batch_size`: given to search() while the search tunes the batch size: "
+        "every trial would train at this size and still record the size it was "
+        "drawn. Received: batch_size=100 (of type int). Leave batch_size out of "
+        "search() to tune it, or stop tuning it (one value in "
+        "HyperMLP(batch_size=...), not in param_grid or param_distributions)."
+    )
+    assert not list(tmp_path.rglob("trial_*"))

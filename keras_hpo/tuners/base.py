@@ -596,6 +596,9 @@ class SearchTuner(
             return fit_args, fit_kwargs
         plain = self._plain_fit()
         if plain:  # arrays and tables: before the hypermodel adapts to them
+            preflight.check_fit_knobs(
+                self.hypermodel, self.oracle.get_space(), fit_kwargs
+            )
             self._check_same_data(fit_args, fit_kwargs)
         samples = preflight.prepare_data(self.hypermodel, plain, fit_args, fit_kwargs)
         if samples is not None:

@@ -27,6 +27,7 @@ from keras_hpo.tuners.data_checks import check_fit_data
 from keras_hpo.tuners.data_checks import num_samples
 
 __all__ = [
+    "check_fit_knobs",
     "check_hook_hyperparameters",
     "check_metrics_exist",
     "check_objective_is_logged",
@@ -79,6 +80,44 @@ def prepare_data(
     if aware and x is not None and nx is not None:
         hypermodel.adapt(x, y)
     return samples
+
+
+def check_fit_knobs(hypermodel: Any, space: Any, fit_kwargs: dict) -> None:
+    """Refuses a ``batch_size`` given to ``search`` while the search tunes it.
+
+    `HyperMLP.fit` trains at the ``batch_size`` given to ``search``: every
+    trial would train at that size and record the value it was drawn, so
+    ``cv_results_`` and ``best_params_`` would name batch sizes that never
+    trained. (A fixed knob is only the default that the given size replaces.)
+
+    Args:
+        hypermodel: The tuner's hypermodel (knobs are read from its
+            ``templates``, as `HyperMLP` keeps them).
+        space: The search space.
+        fit_kwargs: As given to ``search``.
+
+    Raises:
+        ConfigError: If ``batch_size`` is given and tuned.
+    """
+    template = (getattr(hypermodel, "templates", None) or {}).get("batch_size")
+    given = fit_kwargs.get("batch_size")
+    if template is None or given is None:
+        return
+    tuned = [
+        hp
+        for hp in space.space
+        if hp.name == template.name and not isinstance(hp, kt_hp.Fixed)
+    ]
+    if tuned:
+        raise bad_value(
+            "batch_size",
+            given,
+            "given to search() while the search tunes the batch size: every trial "
+            "would train at this size and still record the size it was drawn",
+            "Leave batch_size out of search() to tune it, or stop tuning it (one "
+            "value in HyperMLP(batch_size=...), not in param_grid or "
+            "param_distributions).",
+        )
 
 
 def check_objective_is_logged(name: str, fit_kwargs: dict) -> None:
