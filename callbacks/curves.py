@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import time
 
@@ -10,6 +11,9 @@ import numpy as np
 from keras_hpo.callbacks.events import EventLog
 
 __all__ = ["EpochTensorBoard"]
+
+#: The runs of one training, under its log directory.
+_RUNS = ("train", "validation")
 
 
 def _learning_rate(model: keras.Model | None) -> float | None:
@@ -20,6 +24,27 @@ def _learning_rate(model: keras.Model | None) -> float | None:
         return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
     except (TypeError, ValueError):
         return None
+
+
+def _event_files(log_dir: str) -> list[str]:
+    """The event files in ``log_dir``'s ``train`` and ``validation`` runs."""
+    return sorted(
+        path
+        for run in _RUNS
+        for path in glob.glob(os.path.join(log_dir, run, "events.out.tfevents.*"))
+    )
+
+
+def _set_aside(log_dir: str, paths: list[str]) -> None:
+    """Moves ``paths`` (event files of runs of ``log_dir``) to ``interrupted_<n>``."""
+    number = 1
+    while os.path.exists(os.path.join(log_dir, f"interrupted_{number}")):
+        number += 1
+    aside = os.path.join(log_dir, f"interrupted_{number}")
+    for path in paths:
+        run = os.path.basename(os.path.dirname(path))
+        os.makedirs(os.path.join(aside, run), exist_ok=True)
+        os.replace(path, os.path.join(aside, run, os.path.basename(path)))
 
 
 class EpochTensorBoard(keras.callbacks.Callback):
@@ -38,6 +63,14 @@ class EpochTensorBoard(keras.callbacks.Callback):
     finished epoch) and close in ``on_train_end``. State is reset in
     ``on_train_begin``, so a deep copy can be reused.
 
+    An interrupted attempt's curves (a trial killed mid-way and run again)
+    are in these runs already: when training starts again from epoch 0, the
+    event files that were there when this callback was made are moved to
+    ``<log_dir>/interrupted_<n>/train`` and ``.../validation`` (kept, as
+    runs of their own), so the runs hold this training's curves alone. A
+    training resumed from a later epoch keeps them: they are its first
+    epochs.
+
     Args:
         log_dir: The directory of this training's runs.
         samples_per_epoch: Training samples seen per epoch, for the samples
@@ -55,6 +88,8 @@ class EpochTensorBoard(keras.callbacks.Callback):
         self._train = EventLog(os.path.join(self.log_dir, "train"))
         self._validation = EventLog(os.path.join(self.log_dir, "validation"))
         self._start = 0.0
+        #: An earlier attempt's event files, until the first epoch decides.
+        self._earlier: list[str] | None = _event_files(self.log_dir)
 
     def on_train_begin(self, logs=None):
         """Starts from fresh (unopened) runs."""
@@ -63,7 +98,10 @@ class EpochTensorBoard(keras.callbacks.Callback):
         self._validation = EventLog(os.path.join(self.log_dir, "validation"))
 
     def on_epoch_begin(self, epoch, logs=None):
-        """Starts the epoch's clock."""
+        """Starts the epoch's clock (first, sets an interrupted attempt aside)."""
+        earlier, self._earlier = self._earlier, None
+        if earlier and epoch == 0:
+            _set_aside(self.log_dir, earlier)
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):

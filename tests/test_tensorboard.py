@@ -391,3 +391,50 @@ def test_epoch_tensorboard_alone_writes_nothing_before_training(tmp_path):
     callback.on_train_begin()
     callback.on_train_end()
     assert not (tmp_path / "run").exists()
+
+
+def test_a_trial_run_again_from_epoch_0_sets_the_interrupted_curves_aside(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    run = str(tmp_path / "trial_0001")
+
+    def fit(epochs, initial_epoch=0, callback=None):
+        callback = callback or EpochTensorBoard(run)
+        model.fit(
+            x,
+            y,
+            validation_split=0.25,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            callbacks=[callback],
+            verbose=0,
+        )
+        scalars, _ = read_logs(tmp_path)
+        return {
+            name: [step for step, _ in tags["epoch_loss"]]
+            for name, tags in scalars.items()
+        }
+
+    fit(3)  # the attempt that was killed: its curves stay behind
+    steps = fit(2)  # the trial runs again from epoch 0
+    assert steps == {
+        "trial_0001/train": [0, 1],
+        "trial_0001/validation": [0, 1],
+        "trial_0001/interrupted_1/train": [0, 1, 2],
+        "trial_0001/interrupted_1/validation": [0, 1, 2],
+    }
+    # Resumed from a later epoch: the curves there are its first epochs.
+    steps = fit(4, initial_epoch=2)
+    assert steps["trial_0001/validation"] == [0, 1, 2, 3]
+    assert not (tmp_path / "trial_0001" / "interrupted_2").exists()
+    # A fit of one's own in two phases (one callback): nothing is set aside.
+    two_phases = EpochTensorBoard(str(tmp_path / "trial_0002"))
+    fit(1, callback=two_phases)
+    steps = fit(1, callback=two_phases)
+    assert steps["trial_0002/validation"] == [0, 0]
+    assert not (tmp_path / "trial_0002" / "interrupted_1").exists()
