@@ -755,3 +755,33 @@ def test_a_batch_size_given_to_search_while_tuned_is_refused(
         "HyperMLP(batch_size=...), not in param_grid or param_distributions)."
     )
     assert not list(tmp_path.rglob("trial_*"))
+
+
+@pytest.mark.parametrize(
+    ("strategy", "argument", "value", "fragment"),
+    [
+        ("RandomSearch", "param_grid", {"units": [4, 8]}, "GridSearch(hypermodel, "),
+        ("BayesianSearch", "param_grid", {"units": [4, 8]}, "is GridSearch's"),
+        ("GridSearch", "param_distributions", {"units": [4, 8]}, "RandomSearch("),
+        ("GridSearch", "n_iter", 5, "Pass max_trials=N."),
+        ("BayesianSearch", "n_iter", 5, "RandomSearch's name for max_trials"),
+        ("RandomSearch", "n_jobs", 2, "search(..., workers=N)"),
+        ("GridSearch", "random_state", 0, "Pass seed=..."),
+    ],
+)
+def test_scikit_learn_arguments_a_tuner_does_not_take_are_refused_with_the_fix(
+    tmp_path, strategy, argument, value, fragment
+):
+    # keras-tuner said only "Unrecognized arguments [...] for BaseTuner.__init__()".
+    kwargs = {"param_grid": {"units": [4, 8]}} if strategy == "GridSearch" else {}
+    with pytest.raises(ConfigError) as info:
+        getattr(keras_hpo, strategy)(
+            keras_hpo.HyperMLP(num_classes=CLASSES),
+            directory=str(tmp_path),
+            **kwargs,
+            **{argument: value},
+        )
+    assert fragment in str(info.value)
+    assert str(info.value).startswith(f"`{argument}`: ")
+    assert_clear_error(info.value, argument)
+    assert trial_dirs(tmp_path) == []

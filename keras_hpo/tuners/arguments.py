@@ -15,7 +15,63 @@ from keras_hpo.search_space.sklearn_grid import param_grid_to_hyperparameters
 from keras_hpo.tuners.scoring import estimator_scoring
 from keras_hpo.tuners.scoring import make_scoring
 
-__all__ = ["check_objective", "model_logs", "search_space"]
+__all__ = [
+    "check_foreign_arguments",
+    "check_objective",
+    "model_logs",
+    "search_space",
+]
+
+#: Arguments of scikit-learn's search classes (or of another of our tuners)
+#: that a tuner does not take: why, and what to write instead.
+_FOREIGN = {
+    "param_grid": (
+        "{tuner} does not take it: a grid (every combination of lists of values) "
+        "is GridSearch's",
+        "Use GridSearch(hypermodel, param_grid=...) to try every combination, or "
+        "{tuner}(hypermodel, param_distributions=..., max_trials=N) to draw N.",
+    ),
+    "param_distributions": (
+        "{tuner} does not take it: it tries every combination of param_grid's "
+        "lists; RandomSearch and BayesianSearch draw from param_distributions",
+        "Use GridSearch(hypermodel, param_grid={{name: [values]}}), or "
+        "RandomSearch(hypermodel, param_distributions=..., n_iter=N).",
+    ),
+    "n_iter": (
+        "{tuner} does not take it: n_iter is RandomSearch's name for max_trials",
+        "Pass max_trials=N.",
+    ),
+    "n_jobs": (
+        "keras_hpo does not train trials in threads: it trains them in worker "
+        "processes",
+        "Call search(..., workers=N) for N processes on this machine, or run "
+        "`keras-hpo launch --workers N -- python your_script.py`.",
+    ),
+    "random_state": (
+        "{tuner} does not take it: random_state is scikit-learn's name for seed",
+        "Pass seed=... (an int).",
+    ),
+}
+
+
+def check_foreign_arguments(tuner: str, kwargs: dict) -> None:
+    """Refuses scikit-learn's arguments that a tuner does not take, with the fix.
+
+    keras-tuner would refuse them as "Unrecognized arguments", without
+    saying what to write instead.
+
+    Args:
+        tuner: The tuner's class name.
+        kwargs: The keyword arguments left for keras-tuner.
+
+    Raises:
+        ConfigError: For the first such argument.
+    """
+    for name, (problem, fix) in _FOREIGN.items():
+        if name in kwargs:
+            raise bad_value(
+                name, kwargs[name], problem.format(tuner=tuner), fix.format(tuner=tuner)
+            )
 
 
 def model_logs(hypermodel: Any) -> tuple[str, ...]:

@@ -46,6 +46,7 @@ from keras_hpo.stopping.base import Stopper
 from keras_hpo.tuners import loop
 from keras_hpo.tuners import preflight
 from keras_hpo.tuners.analysis_api import SearchAnalysis
+from keras_hpo.tuners.arguments import check_foreign_arguments
 from keras_hpo.tuners.arguments import model_logs
 from keras_hpo.tuners.checkpoint import resume_point
 from keras_hpo.tuners.checkpoint_store import CheckpointStore
@@ -235,6 +236,7 @@ class SearchTuner(
         tensorboard_dir: str | None = "default",
         **kwargs,
     ):
+        check_foreign_arguments(type(self).__name__, kwargs)
         check_flags(verbose, trials_per_step, isolate_trials)
         if hypermodel is None and type(self).run_trial is TrialExecution.run_trial:
             raise bad_value(
