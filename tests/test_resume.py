@@ -458,8 +458,10 @@ def default_sigterm():
     """SIGTERM has Python's default handler during the test (a test runner's
     own is put back after)."""
     before = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    hook = sys.excepthook  # a SIGTERM during a search wraps it
     yield
     signal.signal(signal.SIGTERM, before)
+    sys.excepthook = hook
 
 
 @pytest.mark.parametrize(
@@ -484,6 +486,46 @@ def test_ctrl_c_or_sigterm_stops_cleanly_and_the_search_resumes(
     assert [r.number for r in second.results()] == [1, 2, 3]
     assert second.cv_results_["param_units"] == [8, 16, 32]
     assert second.results()[0] == first.results()[0]
+
+
+TERMINATED_SCRIPT = """
+import os, signal, sys
+import keras, numpy as np
+import keras_hpo
+
+class Term(keras.callbacks.Callback):  # a job scheduler's end, mid-trial
+    def on_epoch_end(self, epoch, logs=None):
+        os.kill(os.getpid(), signal.SIGTERM)
+
+rng = np.random.default_rng(0)
+x = rng.normal(size=(80, 4)).astype("float32")
+y = (x[:, 0] > 0).astype("int64")
+tuner = keras_hpo.GridSearch(keras_hpo.HyperMLP(num_classes=2),
+    param_grid={"units": [4, 8]}, directory=sys.argv[1], project_name="p",
+    refit=False, verbose=0)
+tuner.search(x, y, validation_split=0.25, epochs=3, callbacks=[Term()])
+print("not reached")
+"""
+
+
+def test_a_script_that_does_not_catch_sigterm_ends_with_one_line(tmp_path):
+    # As a chief that keras-hpo launch ends: no traceback of Terminated.
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, "-c", TERMINATED_SCRIPT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 1
+    assert "not reached" not in done.stdout
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "keras_hpo: the search was terminated (SIGTERM); the trials that finished "
+        "are kept: run the same command again to resume it"
+    )
+    state = json.loads((tmp_path / "p" / "search.json").read_text())
+    assert state["stop_reason"] == "terminated (SIGTERM)"
 
 
 def test_a_program_s_own_sigterm_handler_is_left_alone(tmp_path):

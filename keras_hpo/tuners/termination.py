@@ -11,6 +11,9 @@ runs or a chief serves, `sigterm_stops_search` turns SIGTERM into
 the running trial is abandoned (it runs again on resume), everything
 finished is saved, the stop reason says "terminated (SIGTERM)", and the
 chief ends its workers at once. A second SIGTERM ends the process at once.
+If the program does not catch `Terminated` (a script of one's own, a chief
+that ``keras-hpo launch`` ended), it ends with one line that says so
+instead of a traceback (and status 1, as an uncaught error).
 
 It owns SIGTERM's handler during a search; it must not stop a search
 otherwise.
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -35,6 +39,28 @@ def interrupt_reason(err: BaseException) -> str:
     if isinstance(err, Terminated):
         return "terminated (SIGTERM)"
     return "interrupted (Ctrl-C)"
+
+
+class _OneLine:
+    """``sys.excepthook`` once SIGTERM stopped a search.
+
+    An uncaught `Terminated` is told in one line; anything else goes to the
+    hook that was there.
+    """
+
+    def __init__(self, previous):
+        self.previous = previous
+
+    def __call__(self, kind, value, traceback) -> None:
+        if not isinstance(value, Terminated):
+            self.previous(kind, value, traceback)
+            return
+        print(
+            "keras_hpo: the search was terminated (SIGTERM); the trials that "
+            "finished are kept: run the same command again to resume it",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 @contextlib.contextmanager
@@ -54,6 +80,8 @@ def sigterm_stops_search() -> Iterator[None]:
 
     def stop(signum, frame) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second one ends it
+        if not isinstance(sys.excepthook, _OneLine):
+            sys.excepthook = _OneLine(sys.excepthook)
         raise Terminated()
 
     signal.signal(signal.SIGTERM, stop)
