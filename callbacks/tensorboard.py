@@ -45,6 +45,18 @@ EXPERIMENT_FILES = ".keras_hpo_experiment.json"
 IMPORTANCE_AFTER = 10
 
 
+def _listed(search: SearchView) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The hyperparameters, and the metrics, the HParams experiment lists.
+
+    Metrics: those known before the first trial, and those the finished
+    trials logged (a ``fit`` of one's own logs metrics no check foresaw).
+    """
+    logged = set(search.logged_metrics)
+    for result in search.results():
+        logged.update(result.metrics)
+    return tuple(hp.name for hp in search.space), tuple(sorted(logged))
+
+
 def importance_table(shares: dict[str, float]) -> str:
     """A Markdown table of hyperparameter importance shares, largest first."""
     rows = [
@@ -101,6 +113,9 @@ class TensorBoardLogger(SearchCallback):
         self.probe = probe or DeviceProbe()
         self._trials: dict[str, EventLog] = {}
         self._search: EventLog | None = None
+        #: What the experiment this logger wrote lists (hyperparameters and
+        #: metrics); ``None`` if another search wrote it.
+        self._listed: tuple | None = None
 
     def __getstate__(self) -> dict:
         # A pickled copy (a search callback sent to another process) carries
@@ -130,12 +145,14 @@ class TensorBoardLogger(SearchCallback):
             The new file's name.
         """
         objective = search.objective.name
-        metrics = metric_columns(objective, search.logged_metrics or [objective])
+        listed = _listed(search)
+        metrics = metric_columns(objective, listed[1] or [objective])
         root = EventLog(self.log_dir)
         root.write(experiment_summary(search.space, metrics, order))
         root.close()
         name = os.path.basename(root.path)
         self._note_experiment_files([name, *also])
+        self._listed = listed
         return name
 
     def _note_experiment_files(self, names: list[str]) -> None:
@@ -162,7 +179,11 @@ class TensorBoardLogger(SearchCallback):
             self._search.write(
                 text_summary("importance", importance_table(shares)), done
             )
-            self._reorder_experiment(search, list(shares))
+        # Written again when the importance orders it, or when the trials
+        # declared hyperparameters (a fit() of one's own) or logged metrics
+        # that it does not list: TensorBoard shows only what it lists.
+        if shares or (not search.is_worker and self._listed != _listed(search)):
+            self._reorder_experiment(search, list(shares or search.importance))
         if self._search is not None:
             self._search.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+from pathlib import Path
 
 import keras
 import pytest
@@ -415,8 +416,10 @@ def test_a_trial_run_again_from_epoch_0_sets_the_interrupted_curves_aside(tmp_pa
             verbose=0,
         )
         scalars, _ = read_logs(tmp_path)
+        # Sorted: files written in one second are read in the order of their
+        # names, which need not be the order they were written in.
         return {
-            name: [step for step, _ in tags["epoch_loss"]]
+            name: sorted(step for step, _ in tags["epoch_loss"])
             for name, tags in scalars.items()
         }
 
@@ -438,3 +441,36 @@ def test_a_trial_run_again_from_epoch_0_sets_the_interrupted_curves_aside(tmp_pa
     steps = fit(1, callback=two_phases)
     assert steps["trial_0002/validation"] == [0, 0]
     assert not (tmp_path / "trial_0002" / "interrupted_1").exists()
+
+
+class _OwnFit(keras_hpo.HyperMLP):
+    """A fit of one's own that declares a hyperparameter of its own."""
+
+    def fit(self, hp, model, *args, **kwargs):
+        kwargs["batch_size"] = hp.Choice("my_batch", [16, 32])
+        return model.fit(*args, **kwargs)
+
+
+def test_the_experiment_lists_what_a_fit_of_one_s_own_declares_and_logs(
+    tmp_path, tiny_classification
+):
+    tuner = keras_hpo.RandomSearch(
+        _OwnFit(num_classes=3, units=[4, 8]),
+        max_trials=2,
+        seed=1,
+        directory=tmp_path,
+        verbose=0,
+        refit=False,
+    )
+    tuner.search(*tiny_classification, validation_split=0.25, epochs=2)
+    experiment, sessions, _ = hparams(tuner.tensorboard_dir)
+    names = [info.name for info in experiment.hparam_infos]
+    assert "my_batch" in names and "units" in names
+    metrics = {m.name.tag for m in experiment.metric_infos}
+    assert {"best/val_accuracy", "best/val_loss", "best/loss", "best/accuracy"} <= (
+        metrics
+    )
+    assert {"epoch_loss", "epoch_accuracy"} <= metrics
+    assert len(sessions) == 2
+    # Written again, not twice: one experiment file in the folder.
+    assert len(list(Path(tuner.tensorboard_dir).glob("events.out.tfevents.*"))) == 1
