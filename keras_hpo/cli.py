@@ -452,11 +452,12 @@ def _tune(args) -> int:
         seed=args.seed,
         tabular=args.preprocessing == "auto",
     ).limit(args.limit)
-    print(
-        f"Data set {data.name}: {len(data.x_train)} train, {len(data.x_val)} "
-        f"validation, {len(data.x_test)} test samples; task {data.task}",
-        flush=True,
-    )
+    if not args.quiet:
+        print(
+            f"Data set {data.name}: {len(data.x_train)} train, {len(data.x_val)} "
+            f"validation, {len(data.x_test)} test samples; task {data.task}",
+            flush=True,
+        )
     tuner = _tuner(args, data)
     start = time.perf_counter()
     tuner.search(

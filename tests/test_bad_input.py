@@ -624,6 +624,7 @@ TUNER_ARGUMENTS = [
     ("early_stopping", True, (TypeError, "`early_stopping` must be a patience (int)")),
     ("early_stopping", False, (TypeError, "`early_stopping` must be a patience (int)")),
     ("early_stopping", "yes", (TypeError, "`early_stopping` must be a patience (int)")),
+    ("early_stopping", (5, -0.1), (ValueError, "E.g. early_stopping[1]=0.001.")),
     ("stopper", None, ACCEPTED),
     ("stopper", MedianStopping(), ACCEPTED),
     (

@@ -300,7 +300,7 @@ def test_tune_on_digits_prints_trials_best_and_test_score_then_resumes(
     assert cli.main(["tune", *quiet, "--directory", "runs"]) == 0
     third = capsys.readouterr().out
     assert trials(third) == []
-    assert "Searching with" not in third
+    assert "Searching with" not in third and "Data set " not in third
     assert "Best model on the test split: accuracy=" in third
     assert trial_dirs(project) == ["trial_0000"]
     assert summary(project)["trials"] == 1

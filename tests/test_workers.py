@@ -761,7 +761,10 @@ def test_launch_exits_with_the_chief_s_status_and_ends_stuck_workers(capfd):
     status = launch(command, workers=2, grace=0.5)
     assert status == 3
     assert time.monotonic() - started < 10  # 0.5 s of grace, then SIGTERM
-    assert "launch: ended worker-0, worker-1" in capfd.readouterr().err
+    assert (
+        "launch: ended worker-0, worker-1: still running 0.5s after the chief "
+        "exited with status 3"
+    ) in capfd.readouterr().err
 
 
 def test_launch_ends_the_chief_when_every_worker_exited(capfd):

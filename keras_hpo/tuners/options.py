@@ -41,19 +41,24 @@ def _number(
     minimum: float,
     integer: bool = False,
     none: bool = True,
+    example: float = 10,
 ):
     """``value`` if it is a finite number of at least ``minimum``.
 
     ``none`` says whether the argument also takes ``None`` (checked by the
-    caller), so that the error lists what it really takes.
+    caller), so that the error lists what it really takes; ``example`` is
+    the value the message suggests.
     """
     kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
     if isinstance(value, bool) or not isinstance(value, kinds):
         kind = ("an int" if integer else "a number") + (" or None" if none else "")
-        raise bad_type(argument, value, kind, f"E.g. {argument}=10.")
+        raise bad_type(argument, value, kind, f"E.g. {argument}={example:g}.")
     if not math.isfinite(value) or value < minimum:
         raise bad_value(
-            argument, value, f"must be at least {minimum:g}", f"E.g. {argument}=10."
+            argument,
+            value,
+            f"must be at least {minimum:g}",
+            f"E.g. {argument}={example:g}.",
         )
     return value
 
@@ -92,7 +97,9 @@ def make_early_stopping(
             "patience": int(
                 _number("early_stopping[0]", spec[0], 1, integer=True, none=False)
             ),
-            "min_delta": float(_number("early_stopping[1]", spec[1], 0, none=False)),
+            "min_delta": float(
+                _number("early_stopping[1]", spec[1], 0, none=False, example=0.001)
+            ),
         }
     elif isinstance(spec, dict):
         options = dict(spec)
