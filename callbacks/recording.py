@@ -56,6 +56,8 @@ class EpochRecorder(ValidationTimer):
         validation_seconds: Wall time spent evaluating the validation data
             during the training (inside the epochs' times; see
             `ValidationTimer`).
+        planned_epochs: The epochs the last ``fit`` was asked for (``None``
+            before one, or when Keras did not say).
 
     Example:
         >>> recorder = EpochRecorder()
@@ -70,6 +72,7 @@ class EpochRecorder(ValidationTimer):
         self.epoch_seconds: list[float] = []
         self._epoch_start: float | None = None
         self._initial: tuple[dict, list] = ({}, [])
+        self.planned_epochs: int | None = None
 
     @property
     def epochs_run(self) -> int:
@@ -88,6 +91,8 @@ class EpochRecorder(ValidationTimer):
         self.history = {name: list(values) for name, values in history.items()}
         self.epoch_seconds = list(seconds)
         self.validation_seconds = 0.0
+        planned = (self.params or {}).get("epochs")
+        self.planned_epochs = int(planned) if planned else None
 
     def on_epoch_begin(self, epoch, logs=None):
         """Starts the epoch's clock."""

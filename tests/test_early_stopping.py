@@ -98,6 +98,25 @@ def test_a_users_own_early_stopping_callback_is_used(tmp_path, digits):
     assert mine.stopped_epoch == 0  # the user's object itself is not mutated
 
 
+def test_a_trial_stopped_by_a_callback_passed_to_search_says_so(tmp_path, digits):
+    # Not the tuner's early_stopping=: a callback of one's own in search().
+    x, x_val, y, y_val = digits
+    mine = keras.callbacks.EarlyStopping(monitor="val_loss", patience=1, min_delta=10)
+    tuner = keras_hpo.RandomSearch(
+        mlp(),
+        max_trials=1,
+        early_stopping=None,
+        directory=tmp_path,
+        verbose=0,
+        refit=False,
+    )
+    tuner.search(x, y, validation_data=(x_val, y_val), epochs=6, callbacks=[mine])
+    (result,) = tuner.results()
+    assert result.epochs_run == 2  # no improvement of 10: it stops after epoch 2
+    assert result.status.value == "stopped_early"
+    assert result.end_reason == "stopped by a callback after epoch 2 of 6"
+
+
 @pytest.mark.parametrize(
     ("kwargs", "argument", "name"),
     [

@@ -356,6 +356,12 @@ class TrialRunner:
                 f"no improvement of {early.monitor} for {early.patience} "
                 f"epochs; stopped after epoch {early.stopped_epoch + 1}"
             )
+        # Stopped by another callback (one's own EarlyStopping...).
+        done, planned = run.recorder.epochs_run, run.recorder.planned_epochs
+        if planned is not None and 0 < done < planned:
+            return TrialStatus.STOPPED_EARLY, (
+                f"stopped by a callback after epoch {done} of {planned}"
+            )
         return None
 
     def diverged(self, plan: TrialPlan, run: Training, fit_seconds: float):
