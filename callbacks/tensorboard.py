@@ -45,7 +45,7 @@ EXPERIMENT_FILES = ".keras_hpo_experiment.json"
 IMPORTANCE_AFTER = 10
 
 
-def _listed(search: SearchView) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _experiment_contents(search: SearchView) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The hyperparameters, and the metrics, the HParams experiment lists.
 
     Metrics: those known before the first trial, and those the finished
@@ -145,7 +145,7 @@ class TensorBoardLogger(SearchCallback):
             The new file's name.
         """
         objective = search.objective.name
-        listed = _listed(search)
+        listed = _experiment_contents(search)
         metrics = metric_columns(objective, listed[1] or [objective])
         root = EventLog(self.log_dir)
         root.write(experiment_summary(search.space, metrics, order))
@@ -182,12 +182,14 @@ class TensorBoardLogger(SearchCallback):
         # Written again when the importance orders it, or when the trials
         # declared hyperparameters (a fit() of one's own) or logged metrics
         # that it does not list: TensorBoard shows only what it lists.
-        if shares or (not search.is_worker and self._listed != _listed(search)):
-            self._reorder_experiment(search, list(shares or search.importance))
+        if shares or (
+            not search.is_worker and self._listed != _experiment_contents(search)
+        ):
+            self._rewrite_experiment(search, list(shares or search.importance))
         if self._search is not None:
             self._search.close()
 
-    def _reorder_experiment(self, search: SearchView, order: list[str]) -> None:
+    def _rewrite_experiment(self, search: SearchView, order: list[str]) -> None:
         """Writes the experiment again, its columns in ``order``.
 
         TensorBoard keeps the first experiment it reads, so the old one must

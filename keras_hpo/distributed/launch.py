@@ -464,16 +464,13 @@ def launch(
         _end([chief_process], 0.0)
         group.stop(0.0)
         return 1
-    failed = chief_process is not None and chief_process.returncode != 0
-    group.stop(
-        grace,
-        why=(
+    why = None  # the default: still running after the search ended
+    if chief_process is not None and chief_process.returncode != 0:
+        why = (
             f"still running {grace:g}s after the chief exited with status "
             f"{chief_process.returncode}"
-            if failed
-            else None
-        ),
-    )
+        )
+    group.stop(grace, why=why)
     if chief_process is not None:
         status = chief_process.returncode
         if status == 0 and group.failures():
