@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GroupKFold
 from sklearn.model_selection import KFold
+from sklearn.model_selection import LeaveOneGroupOut
 from sklearn.model_selection import StratifiedKFold
 from sklearn.tree import DecisionTreeClassifier
 from tb_reading import read_logs
@@ -135,6 +138,123 @@ def test_splitters_and_index_pairs_are_used_as_given(tmp_path, tiny_classificati
         ):
             np.testing.assert_array_equal(train, want_train)
             np.testing.assert_array_equal(test, want_test)
+
+
+def test_groups_reach_the_splitter_as_in_scikit_learn(tmp_path, tiny_classification):
+    x, y = tiny_classification
+    groups = np.arange(len(x)) % 4  # four patients, say
+    tuner = keras_hpo.RandomSearch(
+        keras_hpo.HyperMLP(num_classes=3),
+        max_trials=1,
+        cv=LeaveOneGroupOut(),
+        directory=str(tmp_path),
+        project_name="groups",
+        verbose=0,
+        tensorboard_dir=None,
+        refit=False,
+    )
+    tuner.search(x, y, groups=groups, epochs=1)
+    assert len(tuner.results()[0].folds) == 4
+    for k, (train, test) in enumerate(tuner.folds.splits):
+        assert set(groups[test]) == {k}  # one group held out per fold
+        assert k not in set(groups[train])
+
+    # GroupKFold without groups: said as such, with the fix.
+    needs = keras_hpo.RandomSearch(
+        keras_hpo.HyperMLP(num_classes=3),
+        max_trials=1,
+        cv=GroupKFold(2),
+        directory=str(tmp_path),
+        project_name="no_groups",
+        verbose=0,
+    )
+    with pytest.raises(ValueError, match=r"`cv`: splits by groups.*groups=\.\.\."):
+        needs.search(x, y, epochs=1)
+    with pytest.raises(ValueError, match=r"`groups`: not one group label per sample"):
+        needs.search(x, y, groups=groups[:-1], epochs=1)
+    plain = keras_hpo.RandomSearch(
+        keras_hpo.HyperMLP(num_classes=3),
+        max_trials=1,
+        directory=str(tmp_path),
+        project_name="no_cv",
+        verbose=0,
+    )
+    with pytest.raises(ValueError, match=r"`groups`: given to a search without cv="):
+        plain.search(x, y, groups=groups, epochs=1)
+    assert plain.results() == [] and needs.results() == []
+
+
+class _Statistics(keras.callbacks.Callback):
+    """Records the standardisation each trained model holds (class-wide, as
+    the tuner deep-copies the callbacks it is given)."""
+
+    seen: list[np.ndarray] = []
+
+    def on_train_begin(self, logs=None):
+        layer = self.model.get_layer("standardize")
+        _Statistics.seen.append(keras.ops.convert_to_numpy(layer.mean).reshape(-1))
+
+
+def _mean_of(model) -> np.ndarray:
+    return keras.ops.convert_to_numpy(model.get_layer("standardize").mean).reshape(-1)
+
+
+@pytest.mark.parametrize("fuse", [1, 4])
+def test_each_fold_standardises_with_its_own_training_rows_only(
+    tmp_path, tiny_classification, fuse
+):
+    # As GridSearchCV fits a Pipeline's scaler per fold: the scored rows
+    # never feed the statistics. Rows 0-99 are shifted, so each fold's
+    # training mean is far from the other fold's and from all rows'.
+    x, y = tiny_classification
+    x = x.copy()
+    x[:100] += 50.0
+    fold_means = [x[train].mean(axis=0) for train, _ in KFold(2).split(x)]
+    _Statistics.seen = []
+    tuner = keras_hpo.GridSearch(
+        keras_hpo.HyperMLP(num_classes=3, standardize=True),
+        param_grid={"units": [8, 16]},
+        cv=KFold(2),
+        fuse=fuse,
+        keep_top_k=2,
+        directory=str(tmp_path),
+        verbose=0,
+        tensorboard_dir=None,
+    )
+    # A callback of one's own makes trials train one by one: only then.
+    callbacks = [_Statistics()] if fuse == 1 else []
+    tuner.search(x, y, epochs=1, callbacks=callbacks)
+    if fuse == 1:  # each fold's model, in the order they trained
+        assert len(_Statistics.seen) == 4
+        for seen, want in zip(_Statistics.seen, fold_means * 2, strict=True):
+            np.testing.assert_allclose(seen, want, atol=1e-4)
+    else:
+        assert [r.fused_with for r in tuner.results()] == [["0000", "0001"]] * 2
+    # A kept trial's model keeps the statistics of the fold it trained on.
+    for result in tuner.results():
+        kept = _mean_of(tuner.load_model(tuner.oracle.get_trial(result.trial_id)))
+        assert min(np.abs(kept - want).max() for want in fold_means) < 1e-4
+    # Afterwards the hypermodel holds the search's (all rows'), as the refit.
+    np.testing.assert_allclose(tuner.hypermodel._mean, x.mean(axis=0), atol=1e-4)
+    np.testing.assert_allclose(_mean_of(tuner.best_estimator_), x.mean(0), atol=1e-4)
+
+
+def test_a_validation_split_is_not_in_the_statistics(tmp_path, tiny_classification):
+    x, y = tiny_classification
+    x = x.copy()
+    x[150:] += 50.0  # the rows validation_split=0.25 keeps to score
+    _Statistics.seen = []
+    tuner = keras_hpo.RandomSearch(
+        keras_hpo.HyperMLP(num_classes=3, standardize=True),
+        max_trials=1,
+        directory=str(tmp_path),
+        verbose=0,
+        tensorboard_dir=None,
+        refit=False,
+    )
+    tuner.search(x, y, validation_split=0.25, epochs=1, callbacks=[_Statistics()])
+    np.testing.assert_allclose(_Statistics.seen[0], x[:150].mean(0), atol=1e-4)
+    np.testing.assert_allclose(_mean_of(tuner.best_model()), x[:150].mean(0), atol=1e-4)
 
 
 def test_a_regression_gets_unstratified_folds(tmp_path):

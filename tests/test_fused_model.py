@@ -217,6 +217,49 @@ def test_compacting_keeps_the_running_slices_weights_and_optimizer_state(digits)
             np.testing.assert_allclose(b, d, rtol=1e-4, atol=1e-6)
 
 
+def test_each_slice_keeps_its_own_standardisation(digits):
+    # cv= folds adapt to their own training rows: the slices' means and
+    # variances differ, and each slice must standardise with its own, on
+    # shared samples and on its own rows (use_rows) alike.
+    xt, yt, xv, yv = digits
+    rows = [np.arange(0, 400), np.arange(400, 1200)]
+    hypermodel = mlp(dropout=0.0, standardize=True)
+    models = []
+    for k, own in enumerate(rows):
+        hypermodel.adapt(xt[own] * (k + 1.0))  # clearly other statistics
+        models.append(build(hypermodel, k))
+    fused = FusedMLP.from_models(models)
+    assert fused.mean.shape == (2, 64)
+    out = fused.predict(xv, verbose=0)
+    for k, model in enumerate(models):
+        np.testing.assert_allclose(
+            out[:, k], model.predict(xv, verbose=0), rtol=1e-5, atol=1e-6
+        )
+    x, y = np.concatenate([xt, xv]), np.concatenate([yt, yv])
+    fused = FusedMLP.from_models(models)  # use_rows comes before any call
+    fused.use_rows(x, y)
+    held = [len(xt) + np.arange(0, 100), len(xt) + np.arange(100, 250)]
+    outputs = fused.predict(slice_rows(held, len(x)), verbose=0)
+    for k, own in enumerate(held):
+        alone = models[k].predict(x[own], verbose=0)
+        np.testing.assert_allclose(outputs[: len(own), k], alone, rtol=1e-5, atol=1e-6)
+    # Compacting (after training) keeps each kept slice's statistics.
+    table = slice_rows([np.arange(0, 400), np.arange(400, 1200)], len(x))
+    fused.fit(table, table, epochs=1, batch_size=128, verbose=0)
+    small = fused.subset([1])
+    np.testing.assert_array_equal(small.mean, fused.mean[1])
+    test = slice_rows([held[1]], len(x))
+    np.testing.assert_allclose(
+        small.predict(test, verbose=0)[:, 0],
+        fused.predict(slice_rows(held, len(x)), verbose=0)[: len(held[1]), 1],
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    plain = build(mlp(dropout=0.0), 0)
+    with pytest.raises(NotFusable, match="some trials standardise"):
+        FusedMLP.from_models([models[0], plain])
+
+
 def test_models_that_are_not_plain_mlps_are_refused_with_the_reason():
     inputs = keras.Input((8,))
     x = keras.layers.Dense(4)(inputs)

@@ -116,6 +116,10 @@ def test_remaining_seconds_from_the_mean_trial_and_the_budget():
     assert remaining_seconds(elapsed=1, ended=0, done=0, total=8) is None
 
 
+# Slow: a wall-clock comparison, which the other test worker's load can
+# throw off by more than 20% (it did once, 5.4 s estimated against 4.4 s);
+# run alone with -m slow. The estimate's arithmetic is checked above.
+@pytest.mark.slow
 def test_estimate_after_half_the_trials_is_within_20_percent(tmp_path):
     stream = Timed()
     search(tmp_path, stream, trials=6, epoch_seconds=0.4)

@@ -123,6 +123,14 @@ def test_without_a_refit_the_best_trials_saved_model_serves(tmp_path):
         search.trial_model(other)
     with pytest.raises(ValueError, match="'9999' is not an ended trial"):
         search.trial_model("9999")
+    # The tuner's trial_model is the same model, with the same errors.
+    np.testing.assert_array_equal(
+        tuner.trial_model(best).predict(x, verbose=0), expected
+    )
+    with pytest.raises(FileNotFoundError, match="No weights were kept"):
+        tuner.trial_model(other)
+    with pytest.raises(ValueError, match="`trial_id`: is not an ended trial"):
+        tuner.trial_model("9999")
     with pytest.raises(ValueError, match="num_models must be >= 1"):
         search.get_best_models(0)
 

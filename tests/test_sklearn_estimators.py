@@ -20,6 +20,7 @@ from sklearn.datasets import load_iris
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GroupKFold
 from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -365,6 +366,32 @@ def test_a_failing_fit_fails_its_trial_only(tmp_path):
     assert status == ["failed", "completed"]
     assert "max_depth" in tuner.cv_results_["error"][0]
     assert tuner.best_params_ == {"max_depth": 2}
+
+
+def test_groups_and_sample_weight_equal_grid_search_cv(tmp_path):
+    # groups go to the splitter only; sample_weight to every fit and (as
+    # this scikit-learn does, when its search weights scores) to each
+    # fold's test score.
+    x, y = load_iris(return_X_y=True)
+    groups = np.arange(len(y)) % 10
+    weights = np.where(y == 2, 3.0, 1.0)
+    grid = {"max_depth": [1, 2, None]}
+    estimator = DecisionTreeClassifier(random_state=0)
+    search = keras_hpo.SklearnSearch(
+        estimator, grid, cv=GroupKFold(3), directory=str(tmp_path), verbose=0
+    )
+    search.fit(x, y, groups=groups, sample_weight=weights)
+    reference = GridSearchCV(estimator, grid, cv=GroupKFold(3))
+    reference.fit(x, y, groups=groups, sample_weight=weights)
+    np.testing.assert_array_equal(search.predict(x), reference.predict(x))
+    for k in range(3):
+        np.testing.assert_allclose(
+            search.cv_results_[f"split{k}_test_score"],
+            reference.cv_results_[f"split{k}_test_score"],
+            rtol=0,
+            atol=1e-12,
+        )
+    assert search.best_params_ == reference.best_params_
 
 
 def test_sklearn_search_fits_like_grid_search_cv(tmp_path):

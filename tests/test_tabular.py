@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from conftest import run_python
 from sklearn.datasets import load_diabetes
+from sklearn.model_selection import KFold
 
 import keras_hpo
 from keras_hpo import cli
@@ -208,6 +209,60 @@ print(json.dumps(search.predict(x).tolist()))
     np.testing.assert_allclose(loaded, tuner.predict(x_test), rtol=1e-6)
 
 
+class _Preprocessing(keras.callbacks.Callback):
+    """Records each trained model's fill values and categories (class-wide,
+    as the tuner deep-copies the callbacks it is given)."""
+
+    seen: list[tuple[list[float], list[str]]] = []
+
+    def on_train_begin(self, logs=None):
+        fill = self.model.get_layer("fill_missing").values
+        categories = self.model.get_layer("one_hot_0").get_vocabulary()
+        _Preprocessing.seen.append((list(fill), list(categories)))
+
+
+def test_each_fold_imputes_and_encodes_from_its_training_rows_only(tmp_path):
+    # A Pipeline in GridSearchCV fits its imputer and encoder per fold: a
+    # category seen only in a fold's scored rows is unknown to that fold's
+    # model, and the medians are its training rows'.
+    rng = np.random.default_rng(0)
+    n = 120
+    number = rng.normal(size=n)
+    number[:60] += 10.0
+    number[::7] = np.nan
+    kind = np.where(rng.random(n) < 0.5, "x", "y").astype(object)
+    kind[:60:5] = "rare"  # only in the first half
+    x = pd.DataFrame({"number": number, "kind": kind})
+    y = np.nan_to_num(number, nan=0.0).astype("float32") + (kind == "x")
+    _Preprocessing.seen = []
+    tuner = keras_hpo.RandomSearch(
+        _hypermodel(),
+        max_trials=1,
+        cv=KFold(2),
+        directory=str(tmp_path),
+        verbose=0,
+        tensorboard_dir=None,
+    )
+    tuner.search(x, y, epochs=1, callbacks=[_Preprocessing()])
+    halves = [slice(60, None), slice(0, 60)]  # fold k's training rows
+    assert len(_Preprocessing.seen) == 2
+    for (fill, categories), rows in zip(_Preprocessing.seen, halves, strict=True):
+        assert fill == [pytest.approx(np.nanmedian(number[rows]))]
+        assert ("rare" in categories) == (rows.start == 0)
+    # The kept fold model predicts raw rows, with its own categories.
+    best = tuner.best_model()
+    assert best.get_layer("one_hot_0").get_vocabulary() in [
+        c for _, c in _Preprocessing.seen
+    ]
+    assert np.isfinite(best.predict(x, verbose=0)).all()
+    # The refit's are all the rows'.
+    refit = tuner.best_estimator_
+    assert refit.get_layer("fill_missing").values == [
+        pytest.approx(np.nanmedian(number))
+    ]
+    assert "rare" in refit.get_layer("one_hot_0").get_vocabulary()
+
+
 def test_bad_tabular_input_is_refused_with_the_fix(tmp_path):
     with pytest.raises(ValueError, match="preprocessing.*'yes'"):
         keras_hpo.HyperMLP("regression", preprocessing="yes")
@@ -258,8 +313,11 @@ def test_a_column_of_many_categories_is_embedded_and_learned(tmp_path, monkeypat
     tuner.search(frame[train], y[train], validation_split=0.2, epochs=8, batch_size=64)
     model = tuner.best_estimator_
     embedding = model.get_layer("embedding_0")
-    assert embedding.input_dim == 1201  # the codes, and one for unseen/missing
-    assert embedding.output_dim == embedding_width(1200) == 50
+    # The codes of the training rows (not the 20% validation_split keeps to
+    # score), and one for an unseen or missing one.
+    seen = frame["product"].iloc[:6400].nunique()
+    assert 1190 < seen < 1200 and embedding.input_dim == seen + 1
+    assert embedding.output_dim == embedding_width(seen) == 50
     assert [type(layer).__name__ for layer in model.layers].count("StringLookup") == 2
     # Each code's label can only be read from its embedding: learned.
     held_out = frame.iloc[8000:]

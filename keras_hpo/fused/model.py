@@ -314,12 +314,17 @@ class FusedMLP(keras.Model):
         self.slice_metrics = SliceMetrics(self.task, first.metrics, self.size)
         self.rows: keras.Variable | None = None  # see use_rows
         self.targets: keras.Variable | None = None
-        self.mean = None if first.mean is None else first.mean.astype("float32")
-        self.std = None
-        if first.variance is not None:
-            self.std = np.maximum(
-                np.sqrt(first.variance.astype("float32")), keras.backend.epsilon()
+        # Standardisation: one mean and std for all slices, or one per slice
+        # (K, input_dim) where they differ (each cv= fold's own statistics).
+        self.mean = self.std = None
+        if first.mean is not None:
+            means = np.stack([s.mean for s in specs]).astype("float32")
+            stds = np.maximum(
+                np.sqrt(np.stack([s.variance for s in specs]).astype("float32")),
+                keras.backend.epsilon(),
             )
+            same = (means == means[0]).all() and (stds == stds[0]).all()
+            self.mean, self.std = (means[0], stds[0]) if same else (means, stds)
 
     def _activation_plan(self, layer: int) -> list[tuple[str, np.ndarray | None]]:
         names = [s.activations[layer] for s in self.specs]
@@ -387,6 +392,8 @@ class FusedMLP(keras.Model):
         else:  # (B, ...) samples, the same for every slice
             x, pattern = ops.reshape(inputs, (-1, self.input_dim)), "bi,kio->kbo"
         x = ops.cast(x, self.kernels[0].dtype)
+        if self.mean is not None and self.mean.ndim == 2 and self.rows is None:
+            x, pattern = ops.expand_dims(x, 1), "bki,kio->kbo"  # a std per slice
         if self.mean is not None:
             x = ops.divide(ops.subtract(x, self.mean), self.std)
         h = ops.einsum(pattern, x, self.kernels[0]) + self.biases[0]

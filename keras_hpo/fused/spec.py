@@ -233,8 +233,9 @@ def check_same_group(specs: list[SliceSpec]) -> None:
     """Checks that the slices can share one fused model.
 
     They must have the same input block, depth, output layer, loss, metrics
-    and optimizer settings (learning rates, widths, activations and dropout
-    rates may differ).
+    and optimizer settings (learning rates, widths, activations, dropout
+    rates and standardisation statistics may differ: each slice keeps its
+    own, as each ``cv=`` fold's model does).
 
     Raises:
         NotFusable: Naming the first difference.
@@ -256,7 +257,5 @@ def check_same_group(specs: list[SliceSpec]) -> None:
             raise NotFusable("the trials differ in their number of layers")
         for name in ("mean", "variance"):
             a, b = getattr(first, name), getattr(spec, name)
-            if (a is None) != (b is None) or (
-                a is not None and not np.array_equal(a, b)
-            ):
-                raise NotFusable("the trials standardise their inputs differently")
+            if (a is None) != (b is None) or (a is not None and a.shape != b.shape):
+                raise NotFusable("some trials standardise their inputs and some do not")

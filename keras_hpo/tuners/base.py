@@ -170,11 +170,15 @@ class SearchTuner(
             ``KFold``; unshuffled, as ``sklearn.model_selection.check_cv``
             makes them), a scikit-learn splitter, or a list of
             ``(train_indices, test_indices)`` pairs. Each trial then trains
-            one model per fold, on the fold's training rows of ``x, y``,
-            validated on its test rows, with its own early stopping (the
-            stopper compares a fold with the same fold of the other trials;
-            a pruned fold ends its trial). The trial's score is the mean of
-            its folds' scores (each at that fold's best epoch); each fold's
+            one model per fold, on the fold's training rows of ``x, y``
+            (a `HyperMLP` adapts to them first: its standardisation,
+            medians and categories are the fold's training rows', as a
+            ``Pipeline``'s in ``GridSearchCV``; ``search(..., groups=)``
+            feeds group splitters), validated on its test rows, with its
+            own early stopping (the stopper compares a fold with the same
+            fold of the other trials; a pruned fold ends its trial). The
+            trial's score is the mean of its folds' scores (each at that
+            fold's best epoch); each fold's
             score, best epoch and curve are in ``result.folds`` and
             ``cv_results_``, its TensorBoard runs under
             ``trial_<id>/fold_<k>``. ``search`` then takes no
@@ -300,6 +304,8 @@ class SearchTuner(
         if estimator and self.cv is None:
             self.cv = 5  # scikit-learn's default: an estimator is cross-validated
         self.folds: Folds | None = None
+        #: The ``groups`` given to the last `search` (for the ``cv=`` splitter).
+        self.groups: Any = None
         #: ``(fit_args, fit_kwargs)`` of the last `search`, after its checks.
         self.searched_data: tuple[tuple, dict] | None = None
         if self.cv is not None and kwargs.get("executions_per_trial", 1) > 1:
@@ -475,7 +481,13 @@ class SearchTuner(
         super()._populate_initial_space()
 
     # -- the search --------------------------------------------------------------
-    def search(self, *fit_args, workers: int | None = None, **fit_kwargs) -> None:
+    def search(
+        self,
+        *fit_args,
+        workers: int | None = None,
+        groups: Any = None,
+        **fit_kwargs,
+    ) -> None:
         """Runs trials until the oracle stops; arguments go to ``fit``.
 
         Args:
@@ -492,8 +504,14 @@ class SearchTuner(
                 An explicit ``verbose=0`` also silences this search's own
                 lines, as keras-tuner's ``search(verbose=0)`` does (errors
                 still go to stderr).
+            groups: Each sample's group label, for a ``cv=`` splitter that
+                keeps groups apart (``GroupKFold``, ``LeaveOneGroupOut``,
+                ``StratifiedGroupKFold``...), as scikit-learn's
+                ``fit(X, y, groups=)``; it only splits, it is not passed to
+                ``fit``.
         """
         workers = check_workers(workers)
+        self.groups = groups
         cluster = self.cluster
         if workers is not None and cluster is not None and cluster.is_chief:
             print(
@@ -656,7 +674,7 @@ class SearchTuner(
     def _folds(self, fit_args: tuple, fit_kwargs: dict) -> Folds | None:
         """The ``cv=`` folds of the data given to `search` (see `folds`)."""
         if self.cv is None:
-            return None
+            return make_folds(None, fit_args, fit_kwargs, False, self.groups)
         if type(self).run_trial is not TrialExecution.run_trial:
             raise bad_value(
                 "cv",
@@ -669,7 +687,7 @@ class SearchTuner(
         classifier = labels is not None and labels[0] in ("classification", "binary")
         if isinstance(self.hypermodel, SklearnHyperModel):
             classifier = self.hypermodel.is_classifier
-        return make_folds(self.cv, fit_args, fit_kwargs, classifier)
+        return make_folds(self.cv, fit_args, fit_kwargs, classifier, self.groups)
 
     def _plain_fit(self) -> bool:
         """Whether trials train with a plain fit (see `preflight`)."""

@@ -51,6 +51,10 @@ class BestWeights(keras.callbacks.Callback):
         self.best_value: float | None = None
         self.best_epoch: int | None = None
         self.weights: list | None = None
+        #: The model `weights` were copied from: with ``cv=`` the best epoch
+        #: may be an earlier fold's, whose model (its statistics, its
+        #: categories) need not be the last fold's.
+        self.source: keras.Model | None = None
 
     def start_from(self, history: dict[str, list[float]]) -> None:
         """Takes the best epoch of an interrupted training's history.
@@ -64,7 +68,7 @@ class BestWeights(keras.callbacks.Callback):
                 or self.objective.better_than(value, self.best_value)
             ):
                 self.best_value, self.best_epoch = float(value), epoch
-        self.weights = None
+        self.weights = self.source = None
 
     def on_epoch_end(self, epoch, logs=None):
         """Copies the weights if this epoch beats the best so far."""
@@ -80,6 +84,7 @@ class BestWeights(keras.callbacks.Callback):
             self.best_value = value
             self.best_epoch = epoch
             self.weights = [w.copy() for w in self.model.get_weights()]
+            self.source = self.model
 
 
 class LastEpoch(keras.callbacks.Callback):

@@ -20,6 +20,7 @@ from keras_hpo.tuners.checkpoint import BEST_FILE
 from keras_hpo.tuners.outcome import WeightsHandle
 from keras_hpo.tuners.results import TrialResult
 from keras_hpo.tuners.weights import architecture_file
+from keras_hpo.tuners.weights import load_saved_model
 from keras_hpo.tuners.weights import load_weights
 
 __all__ = ["CheckpointStore"]
@@ -105,12 +106,17 @@ class CheckpointStore:
             if os.path.exists(path):
                 os.remove(path)
 
-    def load(self, trial_id: str, build: Callable[[], Any]):
+    def load(self, trial_id: str, build: Callable[[], Any], as_saved: bool = False):
         """A rebuilt model with a trial's kept weights.
 
         Args:
             trial_id: The trial.
             build: Builds the trial's model (untrained).
+            as_saved: Make the model from the architecture saved beside the
+                weights (compiled as it was) when there is one that Keras
+                can read, rather than with ``build``: it holds what the
+                trial's model learned from its own training rows besides
+                its weights (a ``cv=`` fold's standardisation, categories).
 
         Raises:
             FileNotFoundError: If no weights were kept for it.
@@ -128,6 +134,11 @@ class CheckpointStore:
                 "tuner.hypermodel.build(hp) and train it, or search with "
                 "checkpoint='best' or 'every_epoch'."
             )
+        if as_saved and os.path.exists(architecture_file(path)):
+            try:
+                return load_saved_model(path)
+            except ValueError:  # a layer class not registered: build it
+                pass
         model = build()
         load_weights(model, path)
         return model

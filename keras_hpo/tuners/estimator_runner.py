@@ -3,7 +3,8 @@
 The sibling of `TrialRunner` for a `SklearnHyperModel`: for each ``cv=``
 fold, a clone of the estimator with the trial's parameters is fitted on the
 fold's training rows and scored on its test rows by each ``scoring=``
-scorer, as ``GridSearchCV`` does. A trial's score is the mean over its
+scorer, as ``GridSearchCV`` does (with ``sample_weight``, both weighted by
+the rows' weights, as there: `weighted`). A trial's score is the mean over its
 folds (``numpy.mean``, as scikit-learn's ``mean_test_score``). There are no
 epochs: no early stopping, pruning or weights; the refit model is the one
 kept (`refit`). It returns a `TrialOutcome`; a fit or score that raises
@@ -14,11 +15,13 @@ results or rank trials.
 
 from __future__ import annotations
 
+import inspect
 import time
 import traceback
 from typing import Any
 
 import numpy as np
+from sklearn.model_selection import GridSearchCV
 
 from keras_hpo.errors import bad_value
 from keras_hpo.hypermodels.sklearn_estimator import SklearnHyperModel
@@ -35,6 +38,7 @@ __all__ = [
     "EstimatorRunner",
     "check_estimator_fit_arguments",
     "check_estimator_options",
+    "weighted",
 ]
 
 #: ``search`` arguments that only a Keras training understands.
@@ -104,6 +108,36 @@ def check_estimator_fit_arguments(estimator: Any, fit_kwargs: dict) -> None:
             )
 
 
+#: Whether this scikit-learn's search classes weight the test scores.
+_SEARCH_WEIGHTS_SCORES = hasattr(GridSearchCV, "_check_scorers_accept_sample_weight")
+
+
+def weighted(scorer: Any, weights: list) -> dict[str, Any]:
+    """``sample_weight=`` for a scorer that takes it, as scikit-learn's search.
+
+    Given ``sample_weight`` (and metadata routing off), the search classes
+    of scikit-learn 1.9 weight each fold's test score too, with the test
+    rows' weights, for a scorer that accepts them (``estimator.score`` and
+    ``get_scorer`` scorers do); earlier versions, which score unweighted,
+    are followed as well.
+
+    Args:
+        scorer: A scikit-learn scorer or scorer callable.
+        weights: ``[test_rows_weights]``, or ``[]`` without sample weights.
+    """
+    if not weights or weights[0] is None or not _SEARCH_WEIGHTS_SCORES:
+        return {}
+    accepts = getattr(scorer, "_accept_sample_weight", None)
+    if callable(accepts):
+        takes = bool(accepts())
+    else:
+        try:
+            takes = "sample_weight" in inspect.signature(scorer).parameters
+        except (TypeError, ValueError):  # no signature to read
+            takes = False
+    return {"sample_weight": weights[0]} if takes else {}
+
+
 class EstimatorRunner:
     """Fits and scores a scikit-learn estimator on each fold of a trial.
 
@@ -149,13 +183,17 @@ class EstimatorRunner:
 
     def _fold(self, hp: Any, fold: int, fit_args: tuple, fit_kwargs: dict) -> dict:
         (x, y), kwargs = self.folds.fit_arguments(fold, fit_args, fit_kwargs)
-        x_test, y_test = kwargs.pop("validation_data")[:2]
+        x_test, y_test, *weights = kwargs.pop("validation_data")
         estimator = self.hypermodel.build(hp)
         start = time.perf_counter()
         estimator.fit(x, y, **kwargs)
         fitted = time.perf_counter()
         metrics = {
-            score.logged: float(score.scorer(estimator, x_test, y_test))
+            score.logged: float(
+                score.scorer(
+                    estimator, x_test, y_test, **weighted(score.scorer, weights)
+                )
+            )
             for score in self.scoring.scores
         }
         scored = time.perf_counter()

@@ -31,6 +31,7 @@ __all__ = [
     "cv_identity",
     "explicit_validation",
     "make_folds",
+    "training_rows",
 ]
 
 _EXAMPLE = (
@@ -121,7 +122,11 @@ class Folds:
 
 
 def make_folds(
-    cv: Any, fit_args: tuple, fit_kwargs: dict, classifier: bool
+    cv: Any,
+    fit_args: tuple,
+    fit_kwargs: dict,
+    classifier: bool,
+    groups: Any = None,
 ) -> Folds | None:
     """Splits the data given to ``search`` as ``cv`` says (``None``: no folds).
 
@@ -131,13 +136,28 @@ def make_folds(
         fit_kwargs: As given to ``search``.
         classifier: Whether the model classifies (an int ``cv`` then
             stratifies by class, as scikit-learn does).
+        groups: Each sample's group, for a splitter that keeps groups apart
+            (``GroupKFold``, ``LeaveOneGroupOut``...), as scikit-learn's
+            ``fit(X, y, groups=)`` passes it to ``cv.split``; other
+            splitters ignore it, as there.
 
     Raises:
         ValueError: If ``validation_data`` or ``validation_split`` is given
-            too, if ``x`` or ``y`` is not an array-like of samples, or if a
+            too, if ``x`` or ``y`` is not an array-like of samples, if
+            ``groups`` is given without ``cv``, has another length than
+            ``x``, or is missing for a splitter that needs it, or if a
             fold's indices are out of range.
     """
     if cv is None:
+        if groups is not None:
+            raise bad_value(
+                "groups",
+                f"{_num_samples(groups) or len(groups)} group labels",
+                "given to a search without cv= (groups tell a splitter which "
+                "samples must stay in the same fold)",
+                "Pass cv=sklearn.model_selection.GroupKFold(5) (or another group "
+                "splitter) to the tuner, or leave groups out.",
+            )
         return None
     for name in ("validation_data", "validation_split"):
         if fit_kwargs.get(name) is not None and fit_kwargs.get(name) != 0:
@@ -160,10 +180,28 @@ def make_folds(
             "scikit-learn; a tf.data.Dataset or a generator cannot be split.",
         )
     labels = np.asarray(y) if not hasattr(y, "to_numpy") else y.to_numpy()
+    if groups is not None:
+        groups = np.asarray(getattr(groups, "to_numpy", lambda: groups)())
+        if groups.ndim != 1 or len(groups) != n:
+            raise bad_value(
+                "groups",
+                f"an array of shape {groups.shape}",
+                f"not one group label per sample of x ({n} samples)",
+                "Pass groups with one label per row of x, as to scikit-learn's "
+                "fit(X, y, groups=...).",
+            )
     splitter = sklearn_check_cv(cv, labels, classifier=classifier)
     try:
-        splits = list(splitter.split(np.zeros((n, 1)), labels))
+        splits = list(splitter.split(np.zeros((n, 1)), labels, groups))
     except ValueError as err:  # more folds than samples, or than a class has
+        if groups is None and "groups" in str(err):
+            raise bad_value(
+                "cv",
+                cv,
+                "splits by groups, and search() was given none",
+                "Pass each sample's group to search(x, y, groups=...) (or to "
+                "SklearnSearch.fit(X, y, groups=...)), as to scikit-learn.",
+            ) from err
         raise bad_value(
             "cv",
             cv,
@@ -232,6 +270,22 @@ def explicit_validation(fit_args: tuple, fit_kwargs: dict) -> tuple[tuple, dict]
     cut = int(math.floor(n * (1.0 - float(split))))
     train, test = np.arange(cut), np.arange(cut, n)
     return Folds([(train, test)]).fit_arguments(0, (x, y), kwargs)
+
+
+def training_rows(fit_args: tuple, fit_kwargs: dict) -> tuple[Any, Any]:
+    """The ``x, y`` that ``fit(*fit_args, **fit_kwargs)`` trains on.
+
+    All of them, unless a ``validation_split`` (without ``validation_data``,
+    which Keras then prefers) keeps the rows from ``floor(n * (1 - split))``
+    on for validation, as Keras splits.
+    """
+    x, y, _ = _split_xy(fit_args, fit_kwargs)
+    split = fit_kwargs.get("validation_split")
+    n = _num_samples(x)
+    if not split or fit_kwargs.get("validation_data") is not None or n is None:
+        return x, y
+    rows = np.arange(int(math.floor(n * (1.0 - float(split)))))
+    return _take(x, rows), None if y is None else _take(y, rows)
 
 
 def _join(first: Any, second: Any) -> Any:

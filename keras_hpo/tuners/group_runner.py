@@ -30,8 +30,10 @@ models fuse (see `keras_hpo.fused`). How a fused group trains, in order:
 
 With ``cv=``, a slice is one fold of one trial: the group's model has
 (trials x folds) slices, each seeded as that fold's unfused model, with
-that fold's callbacks (``trial_<id>/fold_<k>`` runs, its own early
-stopping, the stopper comparing it with the same fold of other trials),
+that fold's standardisation (its model is built after the hypermodel
+adapted to the fold's training rows), that fold's callbacks
+(``trial_<id>/fold_<k>`` runs, its own early stopping, the stopper
+comparing it with the same fold of other trials),
 and each trains and validates on its own fold's rows (`_FoldRows`,
 `keras_hpo.fused.FusedMLP.use_rows`). A pruned fold stops its trial's other
 folds at the same epoch (one by one, the folds after it would not run).
@@ -57,6 +59,7 @@ from keras_tuner import errors as kt_errors
 from keras_hpo.callbacks import EpochRecorder
 from keras_hpo.callbacks import ValidationTimer
 from keras_hpo.fused import slice_rows
+from keras_hpo.tuners.adaptation import adapt_to
 from keras_hpo.tuners.checkpoint import BestWeights
 from keras_hpo.tuners.folds import Folds
 from keras_hpo.tuners.folds import all_training_data
@@ -210,10 +213,19 @@ class GroupRunner:
         # The first trial builds last, so the group trains on the batches
         # (and the shuffling state) that trial would have trained on alone;
         # each fold's model is seeded as its unfused training (seed + fold).
-        for index in [*range(1, len(slots)), 0]:
-            plan, fold = slots[index]
-            keras.utils.set_random_seed(plan.seed + fold)
-            models[index] = runner.build(plan.hyperparameters)
+        try:
+            for index in [*range(1, len(slots)), 0]:
+                plan, fold = slots[index]
+                if folds is not None:  # its statistics from its training rows
+                    adapt_to(
+                        runner.hypermodel,
+                        *folds.fit_arguments(fold, fit_args, fit_kwargs),
+                    )
+                keras.utils.set_random_seed(plan.seed + fold)
+                models[index] = runner.build(plan.hyperparameters)
+        finally:
+            if folds is not None:
+                adapt_to(runner.hypermodel, fit_args, fit_kwargs)
         fused = runner.hypermodel.build_fused(models, seed=plans[0].seed)
         slices = [
             _Slice(runner, plan, fold, model, user_callbacks)

@@ -22,6 +22,7 @@ from keras_tuner.engine import hyperparameters as kt_hp
 from keras_hpo.errors import bad_value
 from keras_hpo.protocols import DataAwareHyperModel
 from keras_hpo.search_space.sklearn_grid import SUBGRID
+from keras_hpo.tuners.adaptation import adapt_to
 from keras_hpo.tuners.data_checks import LabelRule
 from keras_hpo.tuners.data_checks import check_fit_data
 from keras_hpo.tuners.data_checks import num_samples
@@ -78,7 +79,8 @@ def prepare_data(
     if nx is not None and isinstance(split, (int, float)) and 0 <= split < 1:
         samples = int(math.ceil(nx * (1.0 - split)))
     if aware and x is not None and nx is not None:
-        hypermodel.adapt(x, y)
+        # Not from the rows a validation_split keeps to score the trials.
+        adapt_to(hypermodel, fit_args, fit_kwargs)
     return samples
 
 

@@ -40,6 +40,7 @@ from keras_hpo.files import atomic_write
 from keras_hpo.files import atomic_write_json
 from keras_hpo.files import read_json
 from keras_hpo.hypermodels.sklearn_estimator import SklearnHyperModel
+from keras_hpo.tuners.adaptation import adapts
 from keras_hpo.tuners.execution import own_training
 from keras_hpo.tuners.folds import all_training_data
 from keras_hpo.tuners.graph_memory import released_gradient_functions
@@ -112,6 +113,7 @@ class Refit:
         fit_args: tuple,
         fit_kwargs: dict,
         about: dict[str, Any] | None = None,
+        adapt: Callable[[Any, Any], Any] | None = None,
     ) -> dict[str, Any]:
         """Trains ``result``'s configuration on all the data; saves it.
 
@@ -124,6 +126,9 @@ class Refit:
             fit_kwargs: As given to ``search`` (validation data and
                 ``callbacks`` are dropped; ``epochs`` is the refit's).
             about: What it predicts (`describe`), kept in ``refit.json``.
+            adapt: ``adapt(x, y)``, a data-aware hypermodel's: called with
+                all the data before the model is built, so its statistics
+                are all the data's (as a refit ``Pipeline``'s scaler).
 
         Returns:
             The refit's record: ``trial_id``, ``epochs``, ``samples`` and
@@ -136,6 +141,8 @@ class Refit:
             hp.values["epochs"] = kwargs["epochs"]
         kwargs.setdefault("verbose", 0)
         start = time.perf_counter()
+        if adapt is not None:
+            adapt(x, y)
         keras.utils.set_random_seed(result.seed or 0)
         model = build(hp)
         recorder = EpochRecorder()
@@ -352,6 +359,7 @@ def refit_after_search(
                 fit_args,
                 fit_kwargs,
                 describe(tuner),
+                tuner.hypermodel.adapt if adapts(tuner.hypermodel) else None,
             )
         except ValueError as err:
             why = str(err)

@@ -29,6 +29,7 @@ from keras_hpo.callbacks import EpochRecorder
 from keras_hpo.search_space.sklearn_grid import SUBGRID
 from keras_hpo.stopping.base import Curve
 from keras_hpo.stopping.base import Stopper
+from keras_hpo.tuners.adaptation import adapt_to
 from keras_hpo.tuners.checkpoint import BestWeights
 from keras_hpo.tuners.checkpoint import LastEpoch
 from keras_hpo.tuners.checkpoint import resume_point
@@ -126,8 +127,10 @@ class TrialRunner:
     epoch's metrics are averaged over the executions.
 
     With ``folds`` (``cv=``), execution k is fold k: it trains on the fold's
-    training rows and validates on its test rows, with its own early
-    stopping; the stopper compares it with the same fold of the other
+    training rows and validates on its test rows (a data-aware hypermodel
+    adapts to the training rows before the fold's model is built, and to
+    all the rows after the trial: `keras_hpo.tuners.adaptation`), with its
+    own early stopping; the stopper compares it with the same fold of the other
     trials. A fold that is pruned ends the trial (the folds after it do not
     run; its score is the mean over the folds that ran).
 
@@ -198,15 +201,25 @@ class TrialRunner:
         if self.checkpoint == "every_epoch" and once:
             resume = resume_point(plan.directory)
         runs: list[Training] = []
-        for execution in range(self.executions):
-            args, kwargs = fit_args, fit_kwargs
-            if self.folds is not None:
-                args, kwargs = self.folds.fit_arguments(execution, fit_args, fit_kwargs)
-            runs.append(
-                self._train(plan, execution, best, resume, user_callbacks, args, kwargs)
-            )
-            if runs[-1].control.diverged or runs[-1].control.pruned_at is not None:
-                break  # the executions (folds) after it do not run
+        try:
+            for execution in range(self.executions):
+                args, kwargs = fit_args, fit_kwargs
+                if self.folds is not None:
+                    args, kwargs = self.folds.fit_arguments(
+                        execution, fit_args, fit_kwargs
+                    )
+                    # Statistics from the fold's training rows only.
+                    adapt_to(self.hypermodel, args, kwargs)
+                runs.append(
+                    self._train(
+                        plan, execution, best, resume, user_callbacks, args, kwargs
+                    )
+                )
+                if runs[-1].control.diverged or runs[-1].control.pruned_at is not None:
+                    break  # the executions (folds) after it do not run
+        finally:
+            if self.folds is not None:  # back to the search's (all the rows)
+                adapt_to(self.hypermodel, fit_args, fit_kwargs)
         return self.conclude(plan, runs, best)
 
     def conclude(
@@ -395,7 +408,9 @@ class TrialRunner:
             )
         weights = None
         if self.checkpoint != "none":
-            weights = WeightsHandle(model=last.model, weights=best.weights)
+            # The model the best weights came from (an earlier fold's, maybe).
+            source = best.source if best.weights is not None else None
+            weights = WeightsHandle(model=source or last.model, weights=best.weights)
         result = TrialResult(
             trial_id=plan.trial_id,
             number=plan.number,

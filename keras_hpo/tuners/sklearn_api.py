@@ -19,6 +19,8 @@ from keras_tuner.engine import trial as kt_trial
 from keras_hpo.callbacks import EpochRecorder
 from keras_hpo.errors import bad_value
 from keras_hpo.hypermodels.sklearn_estimator import SklearnHyperModel
+from keras_hpo.tuners.adaptation import adapt_to
+from keras_hpo.tuners.adaptation import adapts
 from keras_hpo.tuners.estimator import estimator_predict
 from keras_hpo.tuners.estimator import estimator_predict_proba
 from keras_hpo.tuners.estimator import estimator_score
@@ -128,17 +130,47 @@ class SklearnResults:
         retrained.
         """
         best = self.result_store.require_best()
-        if isinstance(self.hypermodel, SklearnHyperModel):
-            raise TypeError(
-                "best_model() loads a trial's Keras model, but this search tunes "
-                f"{type(self.hypermodel.estimator).__name__}, a scikit-learn "
-                "estimator: use best_estimator_ (refit on all the data)."
-            )
+        self._require_keras("best_model()")
         if self._best_model_cache and self._best_model_cache[0] == best.trial_id:
             return self._best_model_cache[1]
         model = self.load_model(self.oracle.get_trial(best.trial_id))
         self._best_model_cache = (best.trial_id, model)
         return model
+
+    def trial_model(self, trial_id: str) -> keras.Model:
+        """A trial's trained model, with its best epoch's weights.
+
+        The same model as `keras_hpo.load`'s ``trial_model``: loaded from the
+        files written when the trial ended (the ``keep_top_k`` best trials
+        keep theirs with ``checkpoint="best"``), nothing retrained.
+
+        Args:
+            trial_id: The trial (see ``cv_results_["trial_id"]``).
+
+        Raises:
+            ValueError: If ``trial_id`` is not an ended trial of this search.
+            FileNotFoundError: If the trial's weights were not kept.
+            TypeError: If the search tunes a scikit-learn estimator.
+        """
+        self._require_keras("trial_model()")
+        result = self.result_store.get(str(trial_id))
+        if result is None:
+            raise self._unknown_trial(trial_id, "is not an ended trial of this search")
+        return self._kept_model(result.trial_id)
+
+    def _unknown_trial(self, trial_id: Any, problem: str) -> ValueError:
+        """The error for a ``trial_id`` that names no suitable trial."""
+        known = ", ".join(sorted(self.result_store.trials)) or "none yet"
+        return bad_value("trial_id", trial_id, problem, f"Pass one of: {known}.")
+
+    def _require_keras(self, call: str) -> None:
+        """Refuses ``call``, which loads a Keras model, for an estimator search."""
+        if isinstance(self.hypermodel, SklearnHyperModel):
+            raise TypeError(
+                f"{call} loads a trial's Keras model, but this search tunes "
+                f"{type(self.hypermodel.estimator).__name__}, a scikit-learn "
+                "estimator: use best_estimator_ (refit on all the data)."
+            )
 
     @property
     def best_estimator_(self) -> keras.Model:
@@ -260,9 +292,20 @@ class SklearnResults:
         return labels[0] if labels is not None else None
 
     def load_model(self, trial: kt_trial.Trial) -> keras.Model:
-        """Rebuilds a trial's model and loads its saved best-epoch weights."""
+        """Rebuilds a trial's model and loads its saved best-epoch weights.
+
+        A data-aware hypermodel's model (`HyperMLP`) is made from the
+        architecture saved beside the weights: it holds the statistics the
+        model learned from its own training rows (a ``cv=`` fold's, the
+        rows before a ``validation_split``; see
+        `keras_hpo.tuners.adaptation`), which the hypermodel no longer has.
+        """
         hp = trial.hyperparameters.copy()
-        return self.checkpoints.load(trial.trial_id, lambda: self.builder.build(hp))
+        return self.checkpoints.load(
+            trial.trial_id,
+            lambda: self.builder.build(hp),
+            as_saved=adapts(self.hypermodel),
+        )
 
     def retrain(
         self, trial_id: str, *fit_args, **fit_kwargs
@@ -295,16 +338,13 @@ class SklearnResults:
         """
         result = self.result_store.get(str(trial_id))
         if result is None or result.seed is None:
-            known = ", ".join(sorted(self.result_store.trials)) or "none yet"
-            raise bad_value(
-                "trial_id",
-                trial_id,
-                "is not a trial of this search that trained",
-                f"Pass one of: {known}.",
+            raise self._unknown_trial(
+                trial_id, "is not a trial of this search that trained"
             )
         hp = self.oracle.get_trial(result.trial_id).hyperparameters.copy()
         fit_kwargs.setdefault("epochs", max(result.epochs_run, 1))
         fit_kwargs.setdefault("verbose", 0)
+        adapt_to(self.hypermodel, fit_args, fit_kwargs)  # as the search did
         keras.utils.set_random_seed(result.seed)
         model = self.build_model(hp)
         recorder = EpochRecorder()

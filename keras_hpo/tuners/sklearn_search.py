@@ -127,19 +127,23 @@ class SklearnSearch:
         self.tuner: SearchTuner = tuner
         self.strategy = strategy
 
-    def fit(self, x: Any, y: Any = None, **fit_params: Any) -> SklearnSearch:
+    def fit(
+        self, x: Any, y: Any = None, *, groups: Any = None, **fit_params: Any
+    ) -> SklearnSearch:
         """Runs the search on ``x, y`` (resuming a project's finished trials).
 
         Args:
             x: The data.
             y: The targets.
+            groups: Each sample's group label, for a ``cv=`` splitter that
+                keeps groups apart (``GroupKFold``...), as scikit-learn's.
             **fit_params: The estimator's ``fit`` parameters (a Keras
                 hypermodel's: ``epochs``, ``validation_split``...).
 
         Returns:
             ``self``, as scikit-learn's ``fit``.
         """
-        self.tuner.search(x, y, **fit_params)
+        self.tuner.search(x, y, groups=groups, **fit_params)
         return self
 
     def __getattr__(self, name: str) -> Any:
