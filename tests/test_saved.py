@@ -123,6 +123,7 @@ def test_without_a_refit_the_best_trials_saved_model_serves(tmp_path):
         search.trial_model(other)
     with pytest.raises(ValueError, match="'9999' is not an ended trial"):
         search.trial_model("9999")
+    assert search.n_splits_ == tuner.n_splits_ == 1  # no cv=: one validation
     # The tuner's trial_model is the same model, with the same errors.
     np.testing.assert_array_equal(
         tuner.trial_model(best).predict(x, verbose=0), expected

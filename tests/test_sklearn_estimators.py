@@ -384,6 +384,8 @@ def test_groups_and_sample_weight_equal_grid_search_cv(tmp_path):
     reference = GridSearchCV(estimator, grid, cv=GroupKFold(3))
     reference.fit(x, y, groups=groups, sample_weight=weights)
     np.testing.assert_array_equal(search.predict(x), reference.predict(x))
+    assert search.n_splits_ == reference.n_splits_ == 3
+    assert keras_hpo.load(search.project_dir).n_splits_ == 3
     for k in range(3):
         np.testing.assert_allclose(
             search.cv_results_[f"split{k}_test_score"],

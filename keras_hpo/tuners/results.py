@@ -21,6 +21,7 @@ __all__ = [
     "TrialStatus",
     "atomic_write_json",
     "cv_results",
+    "n_splits",
     "ranked",
     "read_json",
 ]
@@ -258,6 +259,16 @@ def _test_columns(
     table[f"rank_test_{name}"] = _min_ranks(
         [sign * m for m in means], direction == "max"
     )
+
+
+def n_splits(rows: list[TrialResult]) -> int:
+    """scikit-learn's ``n_splits_``: the ``split<k>_test_*`` columns of `cv_results`.
+
+    The ``cv=`` folds a trial trained (the most of any trial, as a pruned
+    trial's later folds did not run); 1 for a search without ``cv=`` (its
+    validation data), or before any trial ended.
+    """
+    return max((len(_split_scores(r)) for r in rows), default=1)
 
 
 def _split_scores(result: TrialResult, logged: str | None = None) -> list[float]:

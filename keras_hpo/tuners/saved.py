@@ -39,6 +39,7 @@ from keras_hpo.tuners.estimator import estimator_score
 from keras_hpo.tuners.refit import Refit
 from keras_hpo.tuners.results import TrialResult
 from keras_hpo.tuners.results import cv_results
+from keras_hpo.tuners.results import n_splits
 from keras_hpo.tuners.results import ranked
 from keras_hpo.tuners.weights import load_saved_model
 
@@ -121,6 +122,11 @@ class SavedSearch(SearchAnalysis):
     def best_trial_id_(self) -> str:
         """keras-tuner ID of the best trial."""
         return self._best().trial_id
+
+    @property
+    def n_splits_(self) -> int:
+        """The number of ``cv=`` folds (1 without ``cv=``), as the tuner's."""
+        return n_splits(self._results)
 
     @property
     def cv_results_(self) -> dict[str, list]:

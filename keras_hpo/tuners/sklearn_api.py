@@ -28,6 +28,7 @@ from keras_hpo.tuners.estimator import require_classifier
 from keras_hpo.tuners.folds import explicit_validation
 from keras_hpo.tuners.graph_memory import released_gradient_functions
 from keras_hpo.tuners.results import TrialResult
+from keras_hpo.tuners.results import n_splits
 
 __all__ = ["SklearnResults"]
 
@@ -69,6 +70,14 @@ class SklearnResults:
         best = self.result_store.require_best().trial_id
         # cv_results_ has a row per ended trial, in `results` order.
         return [r.trial_id for r in self.result_store.results()].index(best)
+
+    @property
+    def n_splits_(self) -> int:
+        """The number of ``cv=`` folds, as scikit-learn's (1 without ``cv=``).
+
+        The ``split<k>_test_*`` columns of `cv_results_`, ``k`` from 0.
+        """
+        return n_splits(self.result_store.results())
 
     @property
     def refit_time_(self) -> float | None:
