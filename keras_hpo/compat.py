@@ -50,6 +50,7 @@ __all__ = [
     "resolve",
     "retry_queue",
     "save_weights_only",
+    "set_fixed_value",
     "set_seed_state",
     "tuner_file",
     "validate_trial_results",
@@ -219,6 +220,28 @@ def remember_values(oracle: Any, trial: Any) -> None:
     key = oracle._compute_values_hash(trial.hyperparameters.values)
     oracle._tried_so_far.add(key)
     oracle._id_to_hash[trial.trial_id] = key
+
+
+def set_fixed_value(hyperparameters: Any, name: str, value: Any) -> bool:
+    """Makes the ``Fixed`` hyperparameter ``name`` hold ``value``, in place.
+
+    keras-tuner has no way to change a declared hyperparameter: registering
+    ``name`` again keeps the first one. Every ``Fixed`` of that name in
+    ``hyperparameters`` (a space: ``HyperParameters._hps``) gets the value,
+    and so does its active value.
+
+    Returns:
+        Whether ``name`` is a ``Fixed`` hyperparameter there (only then is
+        anything changed).
+    """
+    fixed = [
+        hp for hp in hyperparameters._hps.get(name, ()) if type(hp).__name__ == "Fixed"
+    ]
+    for hp in fixed:
+        hp.value = value
+    if fixed and name in hyperparameters.values:
+        hyperparameters.values[name] = value
+    return bool(fixed)
 
 
 def set_seed_state(oracle: Any, seed: Any) -> None:

@@ -121,3 +121,64 @@ def test_a_name_no_hook_declares_is_refused_with_the_known_names(
         keras_hpo.GridSearch(
             keras_hpo.HyperMLP(num_classes=3), param_grid={"batch_norm": [True]}
         )
+
+
+_STEPS: list[int] = []
+
+
+class _CountSteps(keras.callbacks.Callback):
+    """Counts each fit's training steps (in a list: trials copy callbacks)."""
+
+    def on_train_begin(self, logs=None):
+        _STEPS.append(0)
+
+    def on_train_batch_end(self, batch, logs=None):
+        _STEPS[-1] += 1
+
+
+def test_a_batch_size_given_to_search_is_the_size_each_trial_records(
+    tmp_path, tiny_classification
+):
+    # HyperMLP's batch_size knob is fixed at 32 unless told otherwise; a size
+    # given to search() is the one trials train at, so it is the one they
+    # record (cv_results_, best_params_, the saved project), not 32.
+    _STEPS.clear()
+    tuner = keras_hpo.RandomSearch(
+        keras_hpo.HyperMLP(num_classes=3, num_layers=1, units=8),
+        max_trials=2,
+        seed=1,
+        directory=str(tmp_path),
+        project_name="given",
+        refit=False,
+        verbose=0,
+        tensorboard_dir=None,
+    )
+    tuner.search(
+        *tiny_classification,
+        validation_split=0.2,
+        epochs=1,
+        batch_size=40,
+        callbacks=[_CountSteps()],
+    )
+    assert _STEPS == [4, 4]  # 160 training rows at 40, not 5 steps at 32
+    assert tuner.cv_results_["param_batch_size"] == [40, 40]
+    assert tuner.best_params_["batch_size"] == 40
+    saved = keras_hpo.load(str(tmp_path / "given"))
+    assert saved.cv_results_["param_batch_size"] == [40, 40]
+    # Without a given size, the knob's 32 trains and is recorded.
+    _STEPS.clear()
+    default = keras_hpo.RandomSearch(
+        keras_hpo.HyperMLP(num_classes=3, num_layers=1, units=8),
+        max_trials=1,
+        seed=1,
+        directory=str(tmp_path),
+        project_name="default",
+        refit=False,
+        verbose=0,
+        tensorboard_dir=None,
+    )
+    default.search(
+        *tiny_classification, validation_split=0.2, epochs=1, callbacks=[_CountSteps()]
+    )
+    assert _STEPS == [5]
+    assert default.best_params_["batch_size"] == 32

@@ -555,9 +555,10 @@ class HyperMLP(keras_tuner.HyperModel):
     def fit(self, hp: kt_hp.HyperParameters, model: keras.Model, *args, **kwargs):
         """Trains one trial's model; fit-time knobs apply here.
 
-        ``batch_size`` comes from its knob unless given (a search refuses a
-        ``batch_size`` while it tunes the knob: trials would record sizes
-        they did not train at); ``epochs``, when it is a hyperparameter,
+        ``batch_size`` comes from its knob unless given (a search records a
+        given size as its trials' when the knob is fixed, and refuses one
+        while it tunes the knob: trials would record sizes they did not
+        train at); ``epochs``, when it is a hyperparameter,
         overrides the ``epochs`` given.
 
         Args:

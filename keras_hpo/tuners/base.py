@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import numbers
 import os
 import sys
 from typing import Any
@@ -619,6 +620,7 @@ class SearchTuner(
             preflight.check_fit_knobs(
                 self.hypermodel, self.oracle.get_space(), fit_kwargs
             )
+            self._record_fit_batch_size(fit_kwargs)
             self._check_same_data(fit_args, fit_kwargs)
         samples = preflight.prepare_data(self.hypermodel, plain, fit_args, fit_kwargs)
         if samples is not None:
@@ -688,6 +690,28 @@ class SearchTuner(
         if isinstance(self.hypermodel, SklearnHyperModel):
             classifier = self.hypermodel.is_classifier
         return make_folds(self.cv, fit_args, fit_kwargs, classifier, self.groups)
+
+    def _record_fit_batch_size(self, fit_kwargs: dict) -> None:
+        """Records the ``batch_size`` given to ``search`` as the trials'.
+
+        A fixed ``batch_size`` knob (`HyperMLP`'s 32 by default) is only the
+        size used when ``search`` gives none; a given size replaces it in
+        training (`HyperMLP.fit`), so it replaces it in the space too: each
+        new trial records the size it trains at (``cv_results_``,
+        ``best_params_``, TensorBoard). A tuned size with a given one was
+        refused (`preflight.check_fit_knobs`); a worker's space is the
+        chief's, which records it there.
+        """
+        template = (getattr(self.hypermodel, "templates", None) or {}).get("batch_size")
+        given = fit_kwargs.get("batch_size")
+        if template is None or self._worker_process:
+            return
+        if isinstance(given, bool) or not isinstance(given, numbers.Integral):
+            return  # None (the knob's), or a size Keras itself refuses
+        if given > 0:
+            compat.set_fixed_value(
+                self.oracle.hyperparameters, template.name, int(given)
+            )
 
     def _plain_fit(self) -> bool:
         """Whether trials train with a plain fit (see `preflight`)."""

@@ -90,7 +90,9 @@ def check_fit_knobs(hypermodel: Any, space: Any, fit_kwargs: dict) -> None:
     `HyperMLP.fit` trains at the ``batch_size`` given to ``search``: every
     trial would train at that size and record the value it was drawn, so
     ``cv_results_`` and ``best_params_`` would name batch sizes that never
-    trained. (A fixed knob is only the default that the given size replaces.)
+    trained. (A fixed knob is only the default that the given size replaces;
+    the tuner records the given size as the trials',
+    ``SearchTuner._record_fit_batch_size``.)
 
     Args:
         hypermodel: The tuner's hypermodel (knobs are read from its
