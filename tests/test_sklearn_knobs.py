@@ -165,20 +165,22 @@ def test_a_batch_size_given_to_search_is_the_size_each_trial_records(
     assert tuner.best_params_["batch_size"] == 40
     saved = keras_hpo.load(str(tmp_path / "given"))
     assert saved.cv_results_["param_batch_size"] == [40, 40]
-    # Without a given size, the knob's 32 trains and is recorded.
+    # Resumed by the same script (the hypermodel declares 32 again) without a
+    # size: not refused as another search; the knob's 32 trains and is
+    # recorded for the new trial, the earlier ones keep theirs.
     _STEPS.clear()
-    default = keras_hpo.RandomSearch(
+    resumed = keras_hpo.RandomSearch(
         keras_hpo.HyperMLP(num_classes=3, num_layers=1, units=8),
-        max_trials=1,
+        max_trials=3,
         seed=1,
         directory=str(tmp_path),
-        project_name="default",
+        project_name="given",
         refit=False,
         verbose=0,
         tensorboard_dir=None,
     )
-    default.search(
+    resumed.search(
         *tiny_classification, validation_split=0.2, epochs=1, callbacks=[_CountSteps()]
     )
     assert _STEPS == [5]
-    assert default.best_params_["batch_size"] == 32
+    assert resumed.cv_results_["param_batch_size"] == [40, 40, 32]

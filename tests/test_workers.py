@@ -794,6 +794,44 @@ def test_launch_waits_for_the_chief_when_a_worker_died_but_the_search_ended(capf
     assert "launch: workers exited with an error: worker-1 (exit -9)" in captured.err
 
 
+def test_a_launcher_imports_neither_tensorflow_nor_keras_tuner():
+    # `keras-hpo launch` and `tune --workers N`'s early start run in a process
+    # that must not spend seconds of the cores its workers start on.
+    code = (
+        "import sys, keras_hpo.distributed.launch\n"
+        "print([m for m in ('tensorflow', 'keras', 'keras_tuner', 'grpc') "
+        "if m in sys.modules])"
+    )
+    run = _run([sys.executable, "-c", code])
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
+
+
+@pytest.mark.slow  # 20 s: three processes import TensorFlow
+def test_tune_with_workers_starts_them_ahead_and_ends_them_if_the_chief_fails(
+    tmp_path,
+):
+    # The workers start with the command, before the chief loads the data,
+    # and wait for it; a chief that fails before it serves (here: another
+    # process owns the project) ends them, and only its error is shown.
+    from keras_hpo.tuners.project import ProjectLock
+
+    owner = ProjectLock(str(tmp_path / "digits_bayesian"))
+    owner.acquire()
+    try:
+        command = [sys.executable, "-m", "keras_hpo.cli", "tune", "--workers", "2"]
+        run = _run([*command, "--directory", str(tmp_path)])
+    finally:
+        owner.release()
+    assert run.returncode == 1, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "digits_bayesian is in use by another search" in run.stderr
+    assert run.stderr.count("keras-hpo: error:") == 1
+    assert (
+        "launch: ended worker-0, worker-1: their chief stopped before the search began"
+    ) in run.stderr
+    assert "[worker-" not in run.stdout + run.stderr  # their lines were kept
+
+
 @pytest.mark.slow
 def test_keras_hpo_tune_with_workers(tmp_path):
     # IMPORTANCE_AFTER trials: the search's end writes the importance.

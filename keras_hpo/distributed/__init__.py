@@ -12,14 +12,22 @@ The tuners use them in `keras_hpo.tuners.workers`; see the README's "Many
 GPUs and machines".
 """
 
-from keras_hpo.distributed.chief import ChiefServer
-from keras_hpo.distributed.client import ChiefUnreachable
-from keras_hpo.distributed.client import Lease
-from keras_hpo.distributed.client import LeaseLost
-from keras_hpo.distributed.client import WorkerOracle
-from keras_hpo.distributed.launch import WorkerProcesses
-from keras_hpo.distributed.launch import launch
-from keras_hpo.distributed.settings import Cluster
+import importlib
+from typing import Any
+
+# Loaded when first used: `launch` and `settings` need neither TensorFlow nor
+# keras-tuner, so a launcher (``keras-hpo launch``, ``keras-hpo tune
+# --workers N``) starts its processes without importing them itself.
+_EXPORTS = {
+    "ChiefServer": "keras_hpo.distributed.chief",
+    "ChiefUnreachable": "keras_hpo.distributed.client",
+    "Cluster": "keras_hpo.distributed.settings",
+    "Lease": "keras_hpo.distributed.client",
+    "LeaseLost": "keras_hpo.distributed.client",
+    "WorkerOracle": "keras_hpo.distributed.client",
+    "WorkerProcesses": "keras_hpo.distributed.launch",
+    "launch": "keras_hpo.distributed.launch",
+}
 
 __all__ = [
     "ChiefServer",
@@ -31,3 +39,18 @@ __all__ = [
     "WorkerProcesses",
     "launch",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(
+            f"module 'keras_hpo.distributed' has no attribute {name!r}"
+        )
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -27,6 +27,7 @@ import sys
 from typing import Any
 
 import keras_tuner
+from keras_tuner.engine import hyperparameters as kt_hp
 from keras_tuner.engine import trial as kt_trial
 
 from keras_hpo import compat
@@ -350,6 +351,7 @@ class SearchTuner(
             hypermodel.declare_hyperparameters(declared)
         self._reloaded = False
         self._saved_state: Any = None
+        self._declared = declared
         #: What this search's scores mean (see `resume.search_identity`).
         self.identity = search_identity(
             oracle.objective, hypermodel, cv_identity(self.cv)
@@ -390,6 +392,11 @@ class SearchTuner(
             self._early_stopping_spec, self.oracle.objective
         )
         if self._reloaded and not self._worker_process:
+            # A size given to an earlier search replaced the fixed one (see
+            # `_record_fit_batch_size`): what was declared is compared.
+            knob = self._declared_batch_size()
+            if knob is not None:
+                compat.set_fixed_value(self.oracle.hyperparameters, *knob)
             check_same_search(
                 self.project_dir,
                 type(self.oracle).__name__,
@@ -691,27 +698,51 @@ class SearchTuner(
             classifier = self.hypermodel.is_classifier
         return make_folds(self.cv, fit_args, fit_kwargs, classifier, self.groups)
 
+    def _declared_batch_size(self) -> tuple[str, Any] | None:
+        """The fixed ``batch_size`` knob's name and declared value, if fixed.
+
+        Declared by the hypermodel (`HyperMLP`'s 32 by default) or by a
+        one-value ``param_grid``; ``None`` when the size is tuned or the
+        hypermodel has no such knob.
+        """
+        template = (getattr(self.hypermodel, "templates", None) or {}).get("batch_size")
+        if template is None:
+            return None
+        fixed = [
+            hp
+            for hp in self._declared.space
+            if hp.name == template.name and isinstance(hp, kt_hp.Fixed)
+        ]
+        if fixed:
+            return template.name, fixed[0].value
+        declared = any(hp.name == template.name for hp in self._declared.space)
+        if isinstance(template, kt_hp.Fixed) and not declared:
+            return template.name, template.value
+        return None
+
     def _record_fit_batch_size(self, fit_kwargs: dict) -> None:
         """Records the ``batch_size`` given to ``search`` as the trials'.
 
-        A fixed ``batch_size`` knob (`HyperMLP`'s 32 by default) is only the
-        size used when ``search`` gives none; a given size replaces it in
-        training (`HyperMLP.fit`), so it replaces it in the space too: each
-        new trial records the size it trains at (``cv_results_``,
-        ``best_params_``, TensorBoard). A tuned size with a given one was
-        refused (`preflight.check_fit_knobs`); a worker's space is the
-        chief's, which records it there.
+        A fixed ``batch_size`` is only the size used when ``search`` gives
+        none: a given size replaces it in training (`HyperMLP.fit`), so it
+        replaces it in the space too, and each new trial records the size
+        it trains at (``cv_results_``, ``best_params_``, TensorBoard). A
+        search without one puts the declared size back. A tuned size with a
+        given one was refused (`preflight.check_fit_knobs`); a worker's
+        space is the chief's, which records it there.
         """
-        template = (getattr(self.hypermodel, "templates", None) or {}).get("batch_size")
-        given = fit_kwargs.get("batch_size")
-        if template is None or self._worker_process:
+        knob = self._declared_batch_size()
+        if knob is None or self._worker_process:
             return
-        if isinstance(given, bool) or not isinstance(given, numbers.Integral):
-            return  # None (the knob's), or a size Keras itself refuses
-        if given > 0:
-            compat.set_fixed_value(
-                self.oracle.hyperparameters, template.name, int(given)
-            )
+        name, size = knob
+        given = fit_kwargs.get("batch_size")
+        if isinstance(given, numbers.Integral) and not isinstance(given, bool):
+            if given <= 0:
+                return  # left to Keras's own error
+            size = int(given)
+        elif given is not None:
+            return  # "64", 64.0: left to Keras
+        compat.set_fixed_value(self.oracle.hyperparameters, name, size)
 
     def _plain_fit(self) -> bool:
         """Whether trials train with a plain fit (see `preflight`)."""
