@@ -9,9 +9,8 @@ Two measurements, in one run:
    the chief serves, N worker processes train, each with an equal share of
    the cores for TensorFlow's thread pools. Two wall times, ``--repeats``
    times each, interleaved so that load changes hit every setting alike:
-   the search's, from its start (the chief serving; the workers start with
-   the command, so by then most of their start-up has overlapped the
-   chief's) to its end as the command prints it, and the whole command's,
+   the search's, from its start (the chief serving, the workers' start-up
+   included) to its end as the command prints it, and the whole command's,
    from start to exit (process start, TensorFlow import, data loading, the
    refit and the test evaluation included); trials per hour = trials /
    wall time. The random strategy (``--strategy
@@ -355,9 +354,8 @@ def markdown(report: dict) -> str:
         f"**Trials per hour**: `keras-hpo tune --strategy {report['strategy']}` "
         f"on digits, {report['trials']} trials x {report['epochs']} epochs, "
         f"median [min, max] of {report['repeats']} interleaved runs. *While "
-        "searching*: from the search's start (the chief serving; the workers, "
-        "started with the command, have done most of their start-up by then) "
-        "to its end, as the command prints it; *whole "
+        "searching*: from the search's start (the chief serving; the workers' "
+        "start-up included) to its end, as the command prints it; *whole "
         "command*: from start to exit (process start, data loading, the refit "
         "and the test evaluation included)",
         "",

@@ -438,34 +438,7 @@ def _tuner(args, data):
     return strategy[args.strategy](hypermodel, max_trials=trials, **common)
 
 
-def _start_workers_ahead(args):
-    """``tune --workers N``'s workers, started before this process loads anything.
-
-    They import TensorFlow and load the data while this process does the
-    same, and wait for it to serve (`launch.start_ahead`). ``None`` without
-    ``--workers``, or in a process a launcher started (its search ignores
-    ``workers``).
-    """
-    from keras_hpo.distributed.settings import ENV_IP
-
-    if not args.workers or ENV_IP in os.environ:
-        return None
-    from keras_hpo.distributed.launch import start_ahead
-
-    return start_ahead(args.workers)
-
-
 def _tune(args) -> int:
-    workers = _start_workers_ahead(args)
-    try:
-        return _tune_with(args, workers)
-    except BaseException:
-        if workers is not None and workers.output_held:  # it never served them
-            workers.stop(0.0, why="their chief stopped before the search began")
-        raise
-
-
-def _tune_with(args, workers) -> int:
     from keras_hpo.datasets import load_dataset
     from keras_hpo.hypermodels.tabular import model_inputs
     from keras_hpo.tuners.results import atomic_write_json
@@ -486,7 +459,6 @@ def _tune_with(args, workers) -> int:
             flush=True,
         )
     tuner = _tuner(args, data)
-    tuner.started_workers = workers
     start = time.perf_counter()
     tuner.search(
         data.x_train,

@@ -39,6 +39,17 @@ from keras_hpo.distributed.settings import Cluster
 
 __all__ = ["ChiefUnreachable", "Lease", "LeaseLost", "WorkerOracle"]
 
+#: How often a worker tries again to reach a chief that is not there yet (it
+#: starts, or restarts after a crash): every 0.1 s at first, then at most
+#: every 0.5 s. gRPC's default backs off to 2 minutes, so a worker that
+#: started before its chief, or waited through a restart, could notice it
+#: only seconds or minutes after it serves.
+_RECONNECT_OPTIONS = (
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 500),
+)
+
 #: The local oracle's attributes a worker reads (keras-tuner forwards 4).
 _FORWARDED = frozenset(
     {
@@ -85,7 +96,9 @@ class WorkerOracle(compat.oracle_client_class()):
         if cluster.token:
             self._metadata.append((wire.TOKEN_KEY, cluster.token))
         host = f"[{cluster.host}]" if ":" in cluster.host else cluster.host
-        self.channel = grpc.insecure_channel(f"{host}:{cluster.port}")
+        self.channel = grpc.insecure_channel(
+            f"{host}:{cluster.port}", options=_RECONNECT_OPTIONS
+        )
         service, service_grpc = compat.oracle_service()
         self._service = service
         self.stub = service_grpc.OracleStub(self.channel)

@@ -38,7 +38,6 @@ from keras_hpo.distributed.settings import ENV_PORT
 from keras_hpo.distributed.settings import ENV_TOKEN
 from keras_hpo.distributed.settings import ENV_TUNER_ID
 from keras_hpo.distributed.settings import check_exposure
-from keras_hpo.distributed.settings import lease_from_env
 from keras_hpo.errors import bad_value
 
 __all__ = [
@@ -47,7 +46,6 @@ __all__ = [
     "free_port",
     "launch",
     "script_command",
-    "start_ahead",
     "worker_environment",
 ]
 
@@ -207,43 +205,17 @@ def _threads_each(workers: int, gpus: Sequence[str] | None) -> int | None:
 
 
 class _Tagged(threading.Thread):
-    """Prints a process's lines with a tag, as they come.
+    """Prints a process's lines with a tag, as they come."""
 
-    While ``held`` is set the lines are kept instead; `release` prints them
-    and lets the next ones through, `drop` forgets them.
-    """
-
-    def __init__(self, process: subprocess.Popen, tag: str, hold: bool = False):
+    def __init__(self, process: subprocess.Popen, tag: str):
         super().__init__(name=f"output-{tag}", daemon=True)
         self.process = process
         self.tag = tag
-        self.held: list[str] | None = [] if hold else None
-        self._lock = threading.Lock()
 
     def run(self) -> None:
         for line in self.process.stdout:
-            with self._lock:
-                if self.held is not None:
-                    self.held.append(line)
-                    continue
-                self._write([line])
-
-    def release(self) -> None:
-        """Prints the kept lines; the next ones are printed as they come."""
-        with self._lock:
-            lines, self.held = self.held or [], None
-            self._write(lines)
-
-    def drop(self) -> None:
-        """Forgets the kept lines (the next ones are kept too)."""
-        with self._lock:
-            if self.held is not None:
-                self.held.clear()
-
-    def _write(self, lines: list[str]) -> None:
-        for line in lines:
             sys.stdout.write(f"[{self.tag}] {line}")
-        sys.stdout.flush()
+            sys.stdout.flush()
 
 
 class WorkerProcesses:
@@ -257,9 +229,6 @@ class WorkerProcesses:
             the cores on a CPU-only run).
         prefix: The workers' tuner IDs are ``<prefix>-<i>`` (unique per
             search: the chief tells workers apart by them).
-        hold_output: Keep the workers' lines until `release_output` (for
-            workers started before their chief: if the chief fails before
-            it serves, its own error says why, once).
     """
 
     def __init__(
@@ -269,7 +238,6 @@ class WorkerProcesses:
         gpus: Sequence[str] | None = None,
         threads: int | None = None,
         prefix: str = "worker",
-        hold_output: bool = False,
     ):
         self.command = list(command)
         self.prefix = prefix
@@ -279,17 +247,12 @@ class WorkerProcesses:
         self.processes: dict[str, subprocess.Popen] = {}
         #: Workers `stop` had to end (they did not exit on their own).
         self.ended: list[str] = []
-        #: Where `start` told the workers the chief is: ``(host, port,
-        #: token, lease)``; ``None`` before.
-        self.chief: tuple[str, int, str | None, float | None] | None = None
-        self._hold = hold_output
         self._outputs: list[_Tagged] = []
 
     def start(
         self, host: str, port: int, token: str | None, lease: float | None = None
     ) -> None:
         """Starts the workers, connected to the chief at ``host:port``."""
-        self.chief = (host, port, token, lease)
         for i in range(self.workers):
             name = f"worker-{i}"
             env = worker_environment(
@@ -314,21 +277,10 @@ class WorkerProcesses:
             bufsize=1,
             start_new_session=True,  # a Ctrl-C reaches the launcher, which ends it
         )
-        output = _Tagged(process, tag, hold=self._hold)
+        output = _Tagged(process, tag)
         output.start()
         self._outputs.append(output)
         return process
-
-    @property
-    def output_held(self) -> bool:
-        """Whether the workers' lines are still kept (see ``hold_output``)."""
-        return self._hold
-
-    def release_output(self) -> None:
-        """Prints the lines kept so far, and the next ones as they come."""
-        self._hold = False
-        for output in self._outputs:
-            output.release()
 
     def all_exited(self) -> str | None:
         """Why serving cannot go on (every worker exited), or ``None``."""
@@ -367,9 +319,6 @@ class WorkerProcesses:
         why (default: still running ``grace`` seconds after the search
         ended).
         """
-        if self._hold:  # their chief never served: its error says why
-            for output in self._outputs:
-                output.drop()
         ended = _end(list(self.processes.values()), grace)
         names = {id(p): n for n, p in self.processes.items()}
         self.ended = [names[id(p)] for p in ended]
@@ -405,30 +354,6 @@ class WorkerProcesses:
         thread = threading.Thread(target=stop, name="stop-workers", daemon=False)
         thread.start()
         return thread
-
-
-def start_ahead(workers: int) -> WorkerProcesses:
-    """Starts the workers of this process's ``search(workers=N)`` now.
-
-    For a command that knows, before it imports TensorFlow and loads its
-    data, that it will search with ``workers`` processes (``keras-hpo tune
-    --workers N``): the workers start at once and wait for their chief (a
-    port on 127.0.0.1, a fresh token), so their start-up overlaps this
-    process's, instead of beginning when it has finished. Their lines are
-    kept until the search serves them (`WorkerProcesses.release_output`);
-    hand them to the tuner (``tuner.started_workers``), or `stop` them if
-    no search comes.
-
-    Args:
-        workers: How many worker processes.
-
-    Returns:
-        The started workers (``chief`` says where they look for it).
-    """
-    host = "127.0.0.1"
-    group = WorkerProcesses(script_command(), workers, hold_output=True)
-    group.start(host, free_port(host), secrets.token_hex(16), lease_from_env())
-    return group
 
 
 def _end(processes: list[subprocess.Popen], grace: float) -> list[subprocess.Popen]:

@@ -96,16 +96,7 @@ class _StopWhenLost(keras.callbacks.Callback):
 
 
 class MultiWorker:
-    """The chief's and a worker's search, for a tuner with ``oracle``.
-
-    Attributes:
-        started_workers: Workers already started for this tuner's next
-            ``search(workers=N)`` of the same N (`launch.start_ahead`:
-            ``keras-hpo tune --workers N`` starts them before it loads its
-            data); ``None``: the search starts its own.
-    """
-
-    started_workers: WorkerProcesses | None = None
+    """The chief's and a worker's search, for a tuner with ``oracle``."""
 
     def connect_worker(self, link: WorkerOracle) -> None:
         """Makes the oracle the chief's (this process is a worker)."""
@@ -255,35 +246,18 @@ class MultiWorker:
         ``[worker-i]`` tag. Once the search ended it returns while the
         workers exit on their own; the process waits for them when it exits.
         """
-        ahead, self.started_workers = self.started_workers, None
-        if ahead is not None and ahead.chief and ahead.workers == workers:
-            host, port, token, lease = ahead.chief
-            cluster = Cluster(
-                tuner_id="chief",
-                host=host,
-                port=port,
-                token=token,
-                lease=lease if lease is not None else lease_from_env(),
-            )
-            processes = ahead
+        cluster = Cluster(
+            tuner_id="chief",
+            host="127.0.0.1",
+            port=0,
+            token=secrets.token_hex(16),
+            lease=lease_from_env(),
+        )
+        command = script_command()
+        processes = WorkerProcesses(command, workers)
 
-            def start(port: int) -> None:  # they wait for this port: let them talk
-                processes.release_output()
-
-        else:
-            if ahead is not None:  # started for another search: not this one's
-                ahead.stop(0.0, why=f"search(workers={workers}) starts its own")
-            cluster = Cluster(
-                tuner_id="chief",
-                host="127.0.0.1",
-                port=0,
-                token=secrets.token_hex(16),
-                lease=lease_from_env(),
-            )
-            processes = WorkerProcesses(script_command(), workers)
-
-            def start(port: int) -> None:
-                processes.start(cluster.host, port, cluster.token, cluster.lease)
+        def start(port: int) -> None:
+            processes.start(cluster.host, port, cluster.token, cluster.lease)
 
         def report() -> None:
             failed = processes.failures()
