@@ -222,7 +222,7 @@ def remember_values(oracle: Any, trial: Any) -> None:
     oracle._id_to_hash[trial.trial_id] = key
 
 
-def set_fixed_value(hyperparameters: Any, name: str, value: Any) -> Any:
+def set_fixed_value(hyperparameters: Any, name: str, value: Any) -> bool:
     """Makes the ``Fixed`` hyperparameter ``name`` hold ``value``, in place.
 
     keras-tuner has no way to change a declared hyperparameter: registering
@@ -231,20 +231,17 @@ def set_fixed_value(hyperparameters: Any, name: str, value: Any) -> Any:
     and so does its active value.
 
     Returns:
-        The value it held before; ``None`` if ``name`` is no ``Fixed``
-        hyperparameter there (then nothing changed).
+        Whether ``name`` is a ``Fixed`` hyperparameter there (only then is
+        anything changed).
     """
     fixed = [
         hp for hp in hyperparameters._hps.get(name, ()) if type(hp).__name__ == "Fixed"
     ]
-    if not fixed:
-        return None
-    before = fixed[0].value
     for hp in fixed:
         hp.value = value
-    if name in hyperparameters.values:
+    if fixed and name in hyperparameters.values:
         hyperparameters.values[name] = value
-    return before
+    return bool(fixed)
 
 
 def set_seed_state(oracle: Any, seed: Any) -> None:

@@ -16,8 +16,8 @@ import importlib
 from typing import Any
 
 # Loaded when first used: `launch` and `settings` need neither TensorFlow nor
-# keras-tuner, so a launcher (``keras-hpo launch``, ``keras-hpo tune
-# --workers N``) starts its processes without importing them itself.
+# keras-tuner, so ``keras-hpo launch`` starts its processes without
+# importing them itself.
 _EXPORTS = {
     "ChiefServer": "keras_hpo.distributed.chief",
     "ChiefUnreachable": "keras_hpo.distributed.client",
