@@ -15,18 +15,21 @@ GPUs and machines".
 import importlib
 from typing import Any
 
-# Loaded when first used: `launch` and `settings` need neither TensorFlow nor
-# keras-tuner, so ``keras-hpo launch`` starts its processes without
-# importing them itself.
+# Light parts, imported now; ``launch`` is bound to the function, not to the
+# module of the same name.
+from keras_hpo.distributed.launch import WorkerProcesses
+from keras_hpo.distributed.launch import launch
+from keras_hpo.distributed.settings import Cluster
+
+# Loaded when first used: the chief and the client import keras-tuner and
+# TensorFlow, which ``keras-hpo launch`` does not need to start its
+# processes.
 _EXPORTS = {
     "ChiefServer": "keras_hpo.distributed.chief",
     "ChiefUnreachable": "keras_hpo.distributed.client",
-    "Cluster": "keras_hpo.distributed.settings",
     "Lease": "keras_hpo.distributed.client",
     "LeaseLost": "keras_hpo.distributed.client",
     "WorkerOracle": "keras_hpo.distributed.client",
-    "WorkerProcesses": "keras_hpo.distributed.launch",
-    "launch": "keras_hpo.distributed.launch",
 }
 
 __all__ = [
