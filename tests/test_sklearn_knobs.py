@@ -136,16 +136,11 @@ class _CountSteps(keras.callbacks.Callback):
         _STEPS[-1] += 1
 
 
-def test_a_batch_size_given_to_search_is_the_size_each_trial_records(
-    tmp_path, tiny_classification
-):
-    # HyperMLP's batch_size knob is fixed at 32 unless told otherwise; a size
-    # given to search() is the one trials train at, so it is the one they
-    # record (cv_results_, best_params_, the saved project), not 32.
-    _STEPS.clear()
-    tuner = keras_hpo.RandomSearch(
+def _small_search(tmp_path, max_trials: int) -> keras_hpo.RandomSearch:
+    """A seeded search of one-layer MLPs in the project ``given``."""
+    return keras_hpo.RandomSearch(
         keras_hpo.HyperMLP(num_classes=3, num_layers=1, units=8),
-        max_trials=2,
+        max_trials=max_trials,
         seed=1,
         directory=str(tmp_path),
         project_name="given",
@@ -153,6 +148,16 @@ def test_a_batch_size_given_to_search_is_the_size_each_trial_records(
         verbose=0,
         tensorboard_dir=None,
     )
+
+
+def test_a_batch_size_given_to_search_is_the_size_each_trial_records(
+    tmp_path, tiny_classification
+):
+    # HyperMLP's batch_size knob is fixed at 32 unless told otherwise; a size
+    # given to search() is the one trials train at, so it is the one they
+    # record (cv_results_, best_params_, the saved project), not 32.
+    _STEPS.clear()
+    tuner = _small_search(tmp_path, max_trials=2)
     tuner.search(
         *tiny_classification,
         validation_split=0.2,
@@ -169,16 +174,7 @@ def test_a_batch_size_given_to_search_is_the_size_each_trial_records(
     # size: not refused as another search; the knob's 32 trains and is
     # recorded for the new trial, the earlier ones keep theirs.
     _STEPS.clear()
-    resumed = keras_hpo.RandomSearch(
-        keras_hpo.HyperMLP(num_classes=3, num_layers=1, units=8),
-        max_trials=3,
-        seed=1,
-        directory=str(tmp_path),
-        project_name="given",
-        refit=False,
-        verbose=0,
-        tensorboard_dir=None,
-    )
+    resumed = _small_search(tmp_path, max_trials=3)
     resumed.search(
         *tiny_classification, validation_split=0.2, epochs=1, callbacks=[_CountSteps()]
     )
