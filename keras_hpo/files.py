@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import itertools
 import json
 import os
 import re
 import secrets
 import shutil
+import threading
 from collections.abc import Callable
+from collections.abc import Iterator
 from typing import Any
 
 __all__ = [
@@ -21,6 +25,7 @@ __all__ = [
     "foreign_file",
     "read_json",
     "temp_name",
+    "writes_done_on_exit",
 ]
 
 
@@ -87,29 +92,131 @@ def atomic_write(path: str, write: Callable[[str], None]) -> None:
             os.remove(tmp)
 
 
-def atomic_write_json(path: str, data: Any, indent: int | None = 1) -> None:
-    """Writes JSON atomically (see `atomic_write`).
+def atomic_write_json(
+    path: str,
+    data: Any,
+    indent: int | None = 1,
+    written: Callable[[], None] | None = None,
+) -> None:
+    """Writes JSON atomically (see `atomic_write`), synced to the disk.
+
+    Inside `writes_done_on_exit`, the JSON is encoded now and written on
+    that context's exit.
 
     Args:
         path: Destination file.
         data: JSON-serialisable data.
         indent: Indentation for people to read; ``None`` writes one line,
             several times faster for a large file (Python's C encoder).
+        written: Called once the file is in place (not for a version that a
+            newer one staged by another thread replaced first).
 
     Raises:
         OSError: If the file cannot be written; the message names ``path``.
     """
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     text = json.dumps(data, indent=indent, allow_nan=True)
+    staged = getattr(_staging, "writes", None)
+    if staged is not None:
+        with _staging_lock:
+            _in_flight.setdefault(path, [0, -1])[0] += 1
+            staged.append((next(_order), path, text, written))
+        return
+    atomic_write(path, lambda tmp: _write_synced(tmp, text))
+    if written is not None:
+        written()
 
-    def write(tmp: str) -> None:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
 
-    atomic_write(path, write)
+def _write_synced(tmp: str, text: str) -> None:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+#: The writes `atomic_write_json` staged in this thread (inside
+#: `writes_done_on_exit`; ``None`` outside).
+_staging = threading.local()
+#: Guards `_order` and `_in_flight`, and orders the renames of staged writes.
+_staging_lock = threading.Lock()
+#: The order in which writes were staged, across threads.
+_order = itertools.count()
+#: File -> [its staged writes not yet done, order of the newest one in place].
+_in_flight: dict[str, list[int]] = {}
+
+
+@contextlib.contextmanager
+def writes_done_on_exit() -> Iterator[None]:
+    """Within it, `atomic_write_json` encodes at once and writes on exit.
+
+    For a server answering calls under one lock (the chief): a call encodes
+    the state it changed while it holds the lock, and writes, syncs and
+    renames the files after it let go of it, so the other calls do not wait
+    for the disk. The call answers after the exit, so what it acknowledges
+    is on disk, as with writes made at once. Of several versions of one file
+    staged by different threads, the newest staged is the one left in
+    place: an older one that comes second is dropped. Nested uses write on
+    the outermost exit.
+
+    Raises:
+        OSError: On exit, if a file could not be written (the first error;
+            the other files are still written).
+    """
+    if getattr(_staging, "writes", None) is not None:
+        yield
+        return
+    writes: list[tuple[int, str, str, Callable[[], None] | None]] = []
+    _staging.writes = writes
+    try:
+        yield
+    finally:
+        _staging.writes = None
+        _write_staged(writes)
+
+
+def _write_staged(writes: list) -> None:
+    """Puts each file's last staged version in place (`writes_done_on_exit`)."""
+    last = {path: (order, text, written) for order, path, text, written in writes}
+    error: OSError | None = None
+    try:
+        for path, (order, text, written) in last.items():
+            try:
+                _put_in_place(path, order, text, written)
+            except OSError as err:
+                error = error or err
+    finally:
+        with _staging_lock:
+            for _, path, _, _ in writes:
+                entry = _in_flight[path]
+                entry[0] -= 1
+                if not entry[0]:
+                    del _in_flight[path]
+    if error is not None:
+        raise error
+
+
+def _put_in_place(
+    path: str, order: int, text: str, written: Callable[[], None] | None
+) -> None:
+    """Writes one staged version, unless a newer one is in place already."""
+    with _staging_lock:
+        if _in_flight[path][1] > order:
+            return
+    tmp = temp_name(path)
+    try:
+        _write_synced(tmp, text)
+        with _staging_lock:
+            if _in_flight[path][1] < order:
+                os.replace(tmp, path)
+                _in_flight[path][1] = order
+                if written is not None:
+                    written()
+    except OSError as err:
+        raise _write_error(err, path) from err
+    finally:
+        if os.path.lexists(tmp):
+            os.remove(tmp)
 
 
 #: What to do about a damaged state file, unless the caller knows better.

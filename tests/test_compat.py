@@ -77,3 +77,23 @@ def test_the_accessors_work_on_the_installed_versions(tmp_path):
     assert compat.oracle_project_dir(tuner.oracle) == str(tmp_path / "p")
     assert compat.retry_queue(tuner.oracle) == []
     assert compat.is_worker(tuner) is False
+
+
+def test_a_copied_space_is_keras_tuner_s_copy_and_independent():
+    hp = keras_tuner.HyperParameters()
+    hp.Int("layers", 1, 3)
+    hp.Choice("activation", ["relu", "tanh"])
+    with hp.conditional_scope("layers", [2, 3]):
+        hp.Float("dropout", 0.0, 0.5, step=0.1)
+    hp.Fixed("batch_size", 32)
+    hp.values["layers"] = 2
+    copy = compat.copy_hyperparameters(hp)
+    assert type(copy) is keras_tuner.HyperParameters
+    assert copy.get_config() == hp.copy().get_config()
+    assert [p.conditions for p in copy.space][2][0].get_config() == (
+        hp.space[2].conditions[0].get_config()
+    )
+    copy.values["layers"] = 3
+    compat.set_fixed_value(copy, "batch_size", 64)
+    assert hp.values["layers"] == 2 and hp.get("batch_size") == 32
+    assert not any(a is b for a, b in zip(copy.space, hp.space, strict=True))

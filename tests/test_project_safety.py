@@ -13,6 +13,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -23,6 +24,7 @@ from keras_hpo.callbacks import SearchCallback
 import keras_hpo
 from keras_hpo.files import atomic_write_json
 from keras_hpo.files import temp_name
+from keras_hpo.files import writes_done_on_exit
 from keras_hpo.hypermodels import SUBGRID
 from keras_hpo.tuners.project import PROJECT_FILE
 
@@ -529,6 +531,53 @@ def test_a_full_disk_names_the_real_file_and_the_free_space(tmp_path, monkeypatc
     assert "MiB are free" in message
     assert ".tmp-" not in message
     assert os.listdir(tmp_path) == []  # no temporary file left
+
+
+def test_writes_done_on_exit_leave_the_newest_staged_version_in_place(tmp_path):
+    """The chief's group commit: staged now, written on exit, newest wins."""
+    target = str(tmp_path / "oracle.json")
+    done = []
+    staged = threading.Event()
+    older_may_finish = threading.Event()
+
+    def older():
+        with writes_done_on_exit():
+            atomic_write_json(target, {"v": 1}, written=lambda: done.append(1))
+            staged.set()
+            older_may_finish.wait(10)
+
+    thread = threading.Thread(target=older)
+    thread.start()
+    staged.wait(10)
+    with writes_done_on_exit():
+        atomic_write_json(target, {"v": 2}, written=lambda: done.append(2))
+        assert not os.path.exists(target)  # nothing written before the exit
+    assert json.loads(open(target).read()) == {"v": 2}
+    older_may_finish.set()
+    thread.join()
+    # The older version, staged first but come second, is dropped.
+    assert json.loads(open(target).read()) == {"v": 2} and done == [2]
+    assert os.listdir(tmp_path) == ["oracle.json"]  # no temporary file left
+
+
+def test_a_staged_write_that_fails_names_its_file_and_the_others_are_written(
+    tmp_path, monkeypatch
+):
+    good, bad = str(tmp_path / "a" / "trial.json"), str(tmp_path / "b" / "trial.json")
+    real = os.fsync
+
+    def fsync(fd):
+        if "/b/" in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with pytest.raises(OSError, match=f"Could not write {bad}: No space left"):
+        with writes_done_on_exit():
+            atomic_write_json(bad, {"v": 1})
+            atomic_write_json(good, {"v": 1})
+    assert json.loads(open(good).read()) == {"v": 1}
+    assert os.listdir(tmp_path / "b") == []  # no temporary file left
 
 
 def test_a_truncated_weights_file_names_the_file(tmp_path):

@@ -234,6 +234,35 @@ def test_a_heartbeat_keeps_the_lease(chief):
     assert chief.oracle.end_order == [trial.trial_id]
 
 
+def test_a_worker_reads_the_trial_it_ended_from_the_chief_s_answer(chief, monkeypatch):
+    """No ``GetTrial`` call for the verdict, unless the trial is too large."""
+    worker = _worker("worker-0", chief.port)
+    calls = []
+    call = worker.call
+
+    def counted(name, *args, **kwargs):
+        calls.append(name)
+        return call(name, *args, **kwargs)
+
+    monkeypatch.setattr(worker, "call", counted)
+    trial = worker.create_trial("worker-0")
+    _finish(worker, trial, score=0.25)
+    ended = worker.get_trial(trial.trial_id)
+    assert calls == ["CreateTrial", "UpdateTrial", "EndTrial"]
+    assert ended.status == "COMPLETED" and ended.score == 0.25
+    assert ended.get_state() == chief.oracle.trials[trial.trial_id].get_state()
+    # Once: the next read asks the chief.
+    assert worker.get_trial(trial.trial_id).score == 0.25
+    assert calls[-1] == "GetTrial"
+    # A trial over the limit is not sent along; the worker asks for it.
+    monkeypatch.setattr(wire, "ENDED_MAX_BYTES", 10)
+    second = worker.create_trial("worker-0")
+    _finish(worker, second, score=0.75)
+    calls.clear()
+    assert worker.get_trial(second.trial_id).score == 0.75
+    assert calls == ["GetTrial"]
+
+
 def test_workers_see_each_other_s_running_curves_through_the_chief(chief):
     first, second = _worker("worker-0", chief.port), _worker("worker-1", chief.port)
     a = first.create_trial("worker-0")

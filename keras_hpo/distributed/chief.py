@@ -30,12 +30,15 @@ gRPC service (``OracleServicer``), and adds what its users found missing:
   kept in memory while the trials run.
 
 Every oracle call holds one lock, so the oracle sees one call at a time, as
-in a single process. It owns the serving and the leases; it must not train
-or write trial results.
+in a single process; the state files a call changed are written, synced
+and renamed after it let go of the lock and before it answers (group
+commit: the other calls go on while the disk syncs). It owns the serving
+and the leases; it must not train or write trial results.
 """
 
 from __future__ import annotations
 
+import functools
 import hmac
 import threading
 import time
@@ -48,6 +51,7 @@ from keras_tuner.engine import trial as kt_trial
 
 from keras_hpo import compat
 from keras_hpo.distributed import wire
+from keras_hpo.files import writes_done_on_exit
 from keras_hpo.oracles.base import stop_reason
 
 __all__ = ["ChiefServer"]
@@ -382,7 +386,9 @@ class ChiefServer:
             queue[:0] = kept  # the oracle takes retries from the end
 
     def _placeholder(self, status: str) -> kt_trial.Trial:
-        return kt_trial.Trial(self.oracle.hyperparameters.copy(), status=status)
+        return kt_trial.Trial(
+            compat.copy_hyperparameters(self.oracle.hyperparameters), status=status
+        )
 
     def end_trial(self, tuner_id: str, trial: kt_trial.Trial) -> bool:
         """Ends a worker's trial in the oracle; whether the worker held it."""
@@ -409,7 +415,8 @@ class ChiefServer:
     def _extension(self) -> grpc.GenericRpcHandler:
         def handler(call):
             def answer(request, context):
-                return call(_caller(context), request)
+                with writes_done_on_exit():
+                    return call(_caller(context), request)
 
             return grpc.unary_unary_rpc_method_handler(
                 answer,
@@ -457,6 +464,7 @@ def _make_servicer(chief: ChiefServer) -> Any:
     service, _ = compat.oracle_service()
 
     class Servicer(base):
+        @_writes_then_answer
         def CreateTrial(self, request, context):  # noqa: D102, N802
             trial = chief.create_trial(request.tuner_id)
             if trial.status == _RUNNING:  # its number rides along, as metadata
@@ -464,16 +472,24 @@ def _make_servicer(chief: ChiefServer) -> Any:
                 context.set_trailing_metadata(((wire.NUMBER_KEY, number),))
             return service.CreateTrialResponse(trial=trial.to_proto())
 
+        @_writes_then_answer
         def UpdateTrial(self, request, context):  # noqa: D102, N802
             with chief.lock:
                 if not chief.claim(_caller(context), request.trial_id):
                     _lost(context, request.trial_id)
                 return super().UpdateTrial(request, context)
 
+        @_writes_then_answer
         def EndTrial(self, request, context):  # noqa: D102, N802
             trial = kt_trial.Trial.from_proto(request.trial)
             if not chief.end_trial(_caller(context), trial):
                 _lost(context, trial.trial_id)
+            # The worker reads the oracle's verdict next: it rides along.
+            with chief.lock:
+                ended = chief.oracle.trials[trial.trial_id].to_proto()
+            verdict = service.GetTrialResponse(trial=ended).SerializeToString()
+            if len(verdict) <= wire.ENDED_MAX_BYTES:
+                context.set_trailing_metadata(((wire.ENDED_KEY, verdict),))
             return service.EndTrialResponse()
 
     # keras-tuner's other calls, as they are, one at a time.
@@ -483,13 +499,29 @@ def _make_servicer(chief: ChiefServer) -> Any:
 
 
 def _locked(call: Callable, lock: threading.RLock) -> Callable:
-    """``call`` holding ``lock``."""
+    """``call`` holding ``lock``, its writes done before it answers."""
 
     def locked(self, request, context):
-        with lock:
+        with writes_done_on_exit(), lock:
             return call(self, request, context)
 
     return locked
+
+
+def _writes_then_answer(call: Callable) -> Callable:
+    """``call`` writes the state files it changed once it let go of the lock.
+
+    The oracle's lock is then not held while the disk syncs (the other
+    calls go on meanwhile), and the answer still leaves after the files are
+    on disk (`keras_hpo.files.writes_done_on_exit`).
+    """
+
+    @functools.wraps(call)
+    def answer(self, request, context):
+        with writes_done_on_exit():
+            return call(self, request, context)
+
+    return answer
 
 
 def _lost(context: grpc.ServicerContext, trial_id: str) -> None:

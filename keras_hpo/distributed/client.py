@@ -118,6 +118,8 @@ class WorkerOracle(compat.oracle_client_class()):
         #: Whether the chief said the search ended (``create_trial``: STOPPED).
         self.ended = False
         self._space: kt_hp.HyperParameters | None = None
+        #: ``(trial ID, serialised GetTrialResponse)`` of the trial just ended.
+        self._verdict: tuple[str, bytes] | None = None
 
     @property
     def local_oracle(self) -> Any:
@@ -246,13 +248,32 @@ class WorkerOracle(compat.oracle_client_class()):
         )
         return kt_trial.Trial.from_proto(response.trial)
 
-    def end_trial(self, trial: kt_trial.Trial) -> None:  # noqa: D102
-        self.call("EndTrial", self._service.EndTrialRequest(trial=trial.to_proto()))
-
-    def get_trial(self, trial_id: str) -> kt_trial.Trial:  # noqa: D102
-        response = self.call(
-            "GetTrial", self._service.GetTrialRequest(trial_id=trial_id)
+    def end_trial(self, trial: kt_trial.Trial) -> None:
+        """Ends a trial on the chief, keeping the verdict its answer carries."""
+        self._verdict = None
+        _, trailing = self.call(
+            "EndTrial",
+            self._service.EndTrialRequest(trial=trial.to_proto()),
+            full=True,
         )
+        verdict = trailing.get(wire.ENDED_KEY)
+        if verdict is not None:
+            self._verdict = (trial.trial_id, verdict)
+
+    def get_trial(self, trial_id: str) -> kt_trial.Trial:
+        """A trial as the chief has it.
+
+        Right after `end_trial`, the ended trial comes from the chief's
+        answer to it (once): an ended trial changes no more until it is
+        retried, and a worker reads it then to record the verdict.
+        """
+        verdict, self._verdict = self._verdict, None
+        if verdict is not None and verdict[0] == trial_id:
+            response = self._service.GetTrialResponse.FromString(verdict[1])
+        else:
+            response = self.call(
+                "GetTrial", self._service.GetTrialRequest(trial_id=trial_id)
+            )
         return kt_trial.Trial.from_proto(response.trial)
 
     def get_best_trials(self, num_trials: int = 1) -> list[kt_trial.Trial]:  # noqa: D102

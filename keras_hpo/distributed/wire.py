@@ -3,11 +3,13 @@
 keras-tuner's service (``GetSpace``, ``CreateTrial``, ``UpdateTrial``,
 ``EndTrial``, ``GetTrial``, ``GetBestTrials``...) carries the trials. Every
 call also carries two metadata entries: the shared token (when one is set)
-and the caller's tuner ID, so the chief knows which worker speaks; the
-answer to ``CreateTrial`` carries the trial's number in the search (trailing
-metadata). keras_hpo
-adds one small service beside keras-tuner's, ``keras_hpo.Chief``, whose
-messages are JSON:
+and the caller's tuner ID, so the chief knows which worker speaks. Two
+answers carry more, as trailing metadata: ``CreateTrial`` the trial's number
+in the search, and ``EndTrial`` the ended trial as the oracle scored it (a
+serialised ``GetTrialResponse``, when under `ENDED_MAX_BYTES`), which a
+worker reads right after ending it; otherwise it asks with ``GetTrial``.
+keras_hpo adds one small service beside keras-tuner's, ``keras_hpo.Chief``,
+whose messages are JSON:
 
 * ``Hello`` (``{}``) -> ``{"seed": int, "lease": seconds}``: what a worker
   needs to train trials exactly as a single process would.
@@ -30,6 +32,8 @@ import json
 from typing import Any
 
 __all__ = [
+    "ENDED_KEY",
+    "ENDED_MAX_BYTES",
     "EXTENSION",
     "NUMBER_KEY",
     "TOKEN_KEY",
@@ -45,6 +49,12 @@ TOKEN_KEY = "keras-hpo-token"
 TUNER_ID_KEY = "keras-hpo-tuner-id"
 #: gRPC trailing metadata key of a created trial's number (``CreateTrial``).
 NUMBER_KEY = "keras-hpo-trial-number"
+#: gRPC trailing metadata key of an ended trial (``EndTrial``); binary.
+ENDED_KEY = "keras-hpo-ended-trial-bin"
+#: The largest ended trial sent with ``EndTrial``'s answer, in bytes: gRPC
+#: refuses metadata over 8 KiB (base64 on the wire makes 2 KiB about 2.7).
+#: A `HyperMLP` trial is about 0.5 KiB; a larger one is asked for.
+ENDED_MAX_BYTES = 2048
 #: The name of keras_hpo's own service on the chief.
 EXTENSION = "keras_hpo.Chief"
 

@@ -9,6 +9,7 @@ from typing import Any
 import keras_tuner
 from keras_tuner.engine import trial as kt_trial
 
+from keras_hpo.compat import copy_hyperparameters
 from keras_hpo.compat import oracle_display
 from keras_hpo.compat import oracle_file
 from keras_hpo.compat import oracle_project_dir
@@ -178,7 +179,7 @@ class AtomicState(keras_tuner.Oracle):
             response = self.populate_space(trial_id)
             status = response["status"]
             values = response.get("values")
-        hyperparameters = self.hyperparameters.copy()
+        hyperparameters = copy_hyperparameters(self.hyperparameters)
         hyperparameters.values = values or {}
         trial = kt_trial.Trial(
             hyperparameters=hyperparameters, trial_id=trial_id, status=status
@@ -228,8 +229,11 @@ class AtomicState(keras_tuner.Oracle):
         per trial, and Python's C encoder writes only unindented JSON.
         """
         path = oracle_file(self)
-        atomic_write_json(path, self.get_state(), indent=None)
-        self.saved_signature = file_signature(path)
+        atomic_write_json(path, self.get_state(), indent=None, written=self._saved)
+
+    def _saved(self) -> None:
+        """Notes the version of ``oracle.json`` just put in place."""
+        self.saved_signature = file_signature(oracle_file(self))
 
     def _save_trial(self, trial: kt_trial.Trial) -> None:
         path = os.path.join(oracle_trial_dir(self, trial.trial_id), "trial.json")
