@@ -23,6 +23,7 @@ Two kinds of use:
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "oracle_display",
     "oracle_file",
     "oracle_project_dir",
+    "oracle_project_path",
     "oracle_trial_dir",
     "remember_values",
     "resolve",
@@ -98,6 +100,8 @@ ORACLE_ATTRIBUTES = (
     "_seed_state",
     "_display",
     "_project_dir",
+    "_directory",
+    "_project_name",
 )
 
 
@@ -204,6 +208,18 @@ def oracle_trial_dir(oracle: Any, trial_id: str) -> str:
 def oracle_project_dir(oracle: Any) -> str:
     """The project folder the oracle writes to."""
     return oracle._project_dir
+
+
+def oracle_project_path(oracle: Any) -> str | None:
+    """The project folder an oracle was given, without creating it.
+
+    ``None`` for an oracle that was given none (a test's, or a worker's
+    oracle built without a tuner).
+    """
+    directory = getattr(oracle, "_directory", None)
+    if directory is None:
+        return None
+    return os.path.join(str(directory), oracle._project_name)
 
 
 def oracle_display(oracle: Any) -> Any:

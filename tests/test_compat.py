@@ -53,11 +53,13 @@ def _tuner(directory):
 
 @pytest.mark.parametrize("name", compat.ORACLE_ATTRIBUTES)
 def test_each_private_oracle_attribute_is_still_set(tmp_path, name):
-    """Set by keras-tuner's own Oracle, once a tuner has given it a project."""
+    """Set by keras-tuner's own Oracle, built or given a project folder."""
     plain = keras_tuner.oracles.RandomSearchOracle(objective="loss", max_trials=1)
+    given = keras_tuner.oracles.RandomSearchOracle(objective="loss", max_trials=1)
+    given._set_project_dir(str(tmp_path / "plain"), "p")
     oracle = _tuner(tmp_path).oracle
     assert hasattr(oracle, name), f"keras-tuner's Oracle no longer sets {name}"
-    assert name == "_project_dir" or hasattr(plain, name)
+    assert hasattr(plain, name) or hasattr(given, name)
 
 
 def test_the_accessors_work_on_the_installed_versions(tmp_path):
@@ -75,6 +77,9 @@ def test_the_accessors_work_on_the_installed_versions(tmp_path):
     assert compat.tuner_file(tuner) == str(tmp_path / "p" / "tuner0.json")
     assert compat.oracle_file(tuner.oracle) == str(tmp_path / "p" / "oracle.json")
     assert compat.oracle_project_dir(tuner.oracle) == str(tmp_path / "p")
+    assert compat.oracle_project_path(tuner.oracle) == str(tmp_path / "p")
+    plain = keras_tuner.oracles.RandomSearchOracle(objective="loss", max_trials=1)
+    assert compat.oracle_project_path(plain) is None
     assert compat.retry_queue(tuner.oracle) == []
     assert compat.is_worker(tuner) is False
 

@@ -263,6 +263,37 @@ def test_a_worker_reads_the_trial_it_ended_from_the_chief_s_answer(chief, monkey
     assert calls == ["GetTrial"]
 
 
+def test_after_the_end_a_worker_reads_trials_from_the_shared_folder(
+    tmp_path, monkeypatch
+):
+    """The chief may be gone: a callback's ``on_search_end`` must not wait."""
+    server = ChiefServer(
+        _oracle(tmp_path, max_trials=2), token="t0k3n", lease=5.0, log=print
+    )
+    server.start()
+    local = _oracle(tmp_path)  # the worker shares the chief's project folder
+    cluster = Cluster(
+        "worker-0", "127.0.0.1", server.port, token="t0k3n", chief_timeout=10.0
+    )
+    worker = WorkerOracle(local, cluster)
+    ended = []
+    while (trial := worker.create_trial("worker-0")).status != "STOPPED":
+        _finish(worker, trial, score=0.5 + len(ended))
+        ended.append(trial.trial_id)
+    assert worker.ended and len(ended) == 2
+    server.stop(0)
+    started = time.monotonic()
+    first = worker.get_trial(ended[0])
+    assert time.monotonic() - started < 5  # no wait for the chief (10 s)
+    assert first.status == "COMPLETED" and first.score == 0.5
+    assert first.get_state() == server.oracle.trials[ended[0]].get_state()
+    # Without its file (no shared folder), the chief is asked briefly.
+    client = sys.modules[WorkerOracle.__module__]
+    monkeypatch.setattr(client, "_AFTER_THE_END_TIMEOUT", 0.5)
+    with pytest.raises(ChiefUnreachable, match="ended.*no longer answers.*trial 9999"):
+        worker.get_trial("9999")
+
+
 def test_workers_see_each_other_s_running_curves_through_the_chief(chief):
     first, second = _worker("worker-0", chief.port), _worker("worker-1", chief.port)
     a = first.create_trial("worker-0")

@@ -13,7 +13,8 @@ it as to an oracle) with what a keras_hpo worker needs besides:
 * the local oracle's space, objective and limits answer the attributes
   keras-tuner's client does not forward;
 * once the chief said the search ended (it may stop serving any moment),
-  `get_space` answers with the last space the chief sent, without a call.
+  `get_space` answers with the last space the chief sent, and `get_trial`
+  with the trial's file in the shared project folder, without a call.
 
 `Lease` renews a trial's lease in a background thread while the worker
 trains it (the heartbeat), and says when the lease was lost.
@@ -23,6 +24,7 @@ It owns the wire calls of a worker; it must not train or write results.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -36,6 +38,8 @@ from keras_hpo.distributed import wire
 from keras_hpo.distributed.settings import ENV_CHIEF_TIMEOUT
 from keras_hpo.distributed.settings import ENV_TOKEN
 from keras_hpo.distributed.settings import Cluster
+from keras_hpo.files import TRIAL_ID
+from keras_hpo.files import read_json
 
 __all__ = ["ChiefUnreachable", "Lease", "LeaseLost", "WorkerOracle"]
 
@@ -49,6 +53,10 @@ _RECONNECT_OPTIONS = (
     ("grpc.min_reconnect_backoff_ms", 100),
     ("grpc.max_reconnect_backoff_ms", 500),
 )
+
+#: Seconds a worker waits for the chief to answer ``GetTrial`` after the
+#: search ended (the chief may have stopped serving; see `get_trial`).
+_AFTER_THE_END_TIMEOUT = 5.0
 
 #: The local oracle's attributes a worker reads (keras-tuner forwards 4).
 _FORWARDED = frozenset(
@@ -270,10 +278,48 @@ class WorkerOracle(compat.oracle_client_class()):
         verdict, self._verdict = self._verdict, None
         if verdict is not None and verdict[0] == trial_id:
             response = self._service.GetTrialResponse.FromString(verdict[1])
+        elif self.ended:
+            return self._trial_after_the_end(trial_id)
         else:
             response = self.call(
                 "GetTrial", self._service.GetTrialRequest(trial_id=trial_id)
             )
+        return kt_trial.Trial.from_proto(response.trial)
+
+    def _trial_after_the_end(self, trial_id: str) -> kt_trial.Trial:
+        """A trial once the chief said the search ended: from its file.
+
+        The chief may have stopped serving by then (a search callback's
+        ``on_search_end`` in a worker would wait for it, then be ended). No
+        trial runs any more, and the chief wrote each one's ``trial.json``
+        in the project folder before it answered its end, so a worker that
+        shares that folder reads it there. Otherwise the chief is asked, for
+        a few seconds only.
+
+        Raises:
+            ChiefUnreachable: If the file is not there and the chief does
+                not answer.
+        """
+        folder = compat.oracle_project_path(self._oracle)
+        path = None
+        if folder is not None and TRIAL_ID.match(trial_id):
+            path = os.path.join(folder, f"trial_{trial_id}", "trial.json")
+            if os.path.isfile(path):
+                return kt_trial.Trial.from_state(read_json(path))
+        try:
+            response = self.call(
+                "GetTrial",
+                self._service.GetTrialRequest(trial_id=trial_id),
+                timeout=_AFTER_THE_END_TIMEOUT,
+            )
+        except ChiefUnreachable:
+            raise ChiefUnreachable(
+                f"The search ended and the chief at {self.cluster.address} no "
+                f"longer answers, and trial {trial_id} has no file in this "
+                f"worker's project folder ({path or 'none'}): read the trials in "
+                "the chief's process, or give the workers the chief's project "
+                "folder (a shared disk)."
+            ) from None
         return kt_trial.Trial.from_proto(response.trial)
 
     def get_best_trials(self, num_trials: int = 1) -> list[kt_trial.Trial]:  # noqa: D102
