@@ -13,6 +13,9 @@ from keras_hpo.fused import FusedMLP
 from keras_hpo.fused import NotFusable
 from keras_hpo.fused import read_mlp
 from keras_hpo.fused import slice_rows
+from keras_hpo.fused.model import XLA_MIN_PARAMS
+from keras_hpo.fused.model import use_xla
+from keras_hpo.fused.model import validation_batch_size
 from keras_hpo.fused.planning import StepCost
 from keras_hpo.fused.planning import plan_groups
 
@@ -38,10 +41,17 @@ def mlp(**knobs):
     return HyperMLP(**spec)
 
 
-def test_one_slice_reproduces_the_unfused_training_per_epoch(digits):
+# XLA (jit_compile=True) is what a large fused model uses on TensorFlow
+# (`use_xla`); the other backends keep their own compilation.
+XLA = [False, True] if keras.backend.backend() == "tensorflow" else [False]
+
+
+@pytest.mark.parametrize("xla", XLA)
+def test_one_slice_reproduces_the_unfused_training_per_epoch(digits, xla):
     # Same seed, same initial weights, same batches: only the order of the
-    # float sums inside the batched matmuls differs, so the per-epoch
-    # metrics agree to float32 rounding (not bit for bit).
+    # float sums inside the matmuls (and, with XLA, its fused kernels)
+    # differs, so the per-epoch metrics agree to float32 rounding (not bit
+    # for bit).
     xt, yt, xv, yv = digits
     hypermodel = mlp(dropout=0.0, activation="tanh", learning_rate=1e-2)
     alone = build(hypermodel, 7)
@@ -49,6 +59,9 @@ def test_one_slice_reproduces_the_unfused_training_per_epoch(digits):
         xt, yt, validation_data=(xv, yv), epochs=3, batch_size=32, verbose=0
     ).history
     fused = FusedMLP.from_models([build(hypermodel, 7)])
+    if xla:
+        fused.compile_fused(jit_compile=True)
+        assert fused.jit_compile is True
     got = fused.fit(
         xt, yt, validation_data=(xv, yv), epochs=3, batch_size=32, verbose=0
     ).history
@@ -176,7 +189,7 @@ def test_dropout_is_per_slice(digits):
     models = [build(hypermodel, 0, dropout=r) for r in (0.0, 0.5)]
     fused = FusedMLP.from_models(models, seed=1)
     x = keras.ops.convert_to_tensor(xt)
-    h0 = keras.ops.einsum("bi,kio->kbo", x, fused.kernels[0]) + fused.biases[0]
+    h0 = fused._first_layer(x)
     kept = keras.ops.convert_to_numpy(fused._hidden(h0, 0, training=True))
     plain = keras.ops.convert_to_numpy(fused._hidden(h0, 0, training=False))
     np.testing.assert_array_equal(kept[0], plain[0])  # rate 0: untouched
@@ -339,7 +352,8 @@ def test_sixteen_slices_score_as_their_configurations_trained_alone(digits):
         assert abs(together.mean() - mean) <= bound, (c, alone[c], together)
 
 
-def test_each_slice_trains_on_its_own_rows_as_its_own_model_would(digits):
+@pytest.mark.parametrize("xla", XLA)
+def test_each_slice_trains_on_its_own_rows_as_its_own_model_would(digits, xla):
     # Slices of one configuration, each with its own rows (cross-validation
     # folds), of different sizes: 300, 200 and 250 rows, so two columns are
     # padded with -1. With shuffle=False and plain SGD each slice ends where
@@ -350,6 +364,8 @@ def test_each_slice_trains_on_its_own_rows_as_its_own_model_would(digits):
     rows = [np.arange(0, 300), np.arange(300, 500), np.arange(500, 750)]
     batch = 300  # one step per epoch: every slice has one batch of its rows
     fused = FusedMLP.from_models([build(hypermodel, k) for k in range(3)])
+    if xla:
+        fused.compile_fused(jit_compile=True)
     x, y = np.concatenate([xt, xv]), np.concatenate([yt, yv])
     fused.use_rows(x, y)  # one table: training and validation rows index it
     table = slice_rows(rows, len(x))
@@ -377,3 +393,60 @@ def test_each_slice_trains_on_its_own_rows_as_its_own_model_would(digits):
         )
     with pytest.raises(ValueError, match="use_rows was called already"):
         fused.use_rows(x, y)
+
+
+def test_a_large_fused_model_compiles_with_xla_on_tensorflow(digits):
+    # 4 slices of 784-256-256-10: 1,070,120 trainable values, over
+    # XLA_MIN_PARAMS; 4 of 64-32-32-10 stay with Keras' own choice.
+    large = [
+        build(mlp(input_shape=(784,), units=256, dropout=0.0), k) for k in range(4)
+    ]
+    fused = FusedMLP.from_models(large)
+    params = sum(int(np.prod(v.shape)) for v in fused.trainable_variables)
+    assert params == 4 * (784 * 256 + 256 + 256 * 256 + 256 + 256 * 10 + 10)
+    assert use_xla(params) == (keras.backend.backend() == "tensorflow" or "auto")
+    assert use_xla(XLA_MIN_PARAMS - 1) == "auto"
+    plain = build(mlp(), 0)  # compiled with Keras' default, "auto"
+    small = FusedMLP.from_models([build(mlp(), k) for k in range(4)])
+    assert small.jit_compile == plain.jit_compile
+    if keras.backend.backend() == "tensorflow":
+        assert fused.jit_compile is True
+        assert fused.steps_per_execution == small.steps_per_execution == 16
+        x = np.random.default_rng(0).random((64, 784), dtype=np.float32)
+        y = np.arange(64) % 10
+        logs = fused.fit(x, y, epochs=1, batch_size=32, verbose=0).history
+        assert np.isfinite(logs["fused_loss"][0]).all()
+
+
+def test_validation_runs_at_a_larger_batch_with_the_same_metrics(digits):
+    xt, yt, xv, yv = digits  # 597 validation samples
+    assert validation_batch_size(None, 32, 784) == 512  # 668 would fit
+    assert validation_batch_size(32, 32, 4096) == 128  # 2**24 floats
+    assert validation_batch_size(1024, 32, 4096) == 1024  # never below
+    fused = FusedMLP.from_models([build(mlp(dropout=0.0), k) for k in range(3)])
+    fused.compile_fused(steps_per_execution=1)  # a batch event per step
+
+    class Steps(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.test_steps = 0
+
+        def on_test_batch_end(self, batch, logs=None):
+            self.test_steps += 1
+
+    steps = Steps()
+    logs = fused.fit(
+        xt,
+        yt,
+        validation_data=(xv, yv),
+        epochs=1,
+        batch_size=32,
+        verbose=0,
+        callbacks=[steps],
+    ).history
+    assert steps.test_steps == 2  # 512 + 85 samples, not 19 batches of 32
+    again = fused.evaluate(xv, yv, batch_size=32, verbose=0, return_dict=True)
+    for name in ("fused_loss", "fused_accuracy"):
+        np.testing.assert_allclose(
+            logs[f"val_{name}"][0], again[name], rtol=1e-5, atol=1e-6
+        )
