@@ -55,6 +55,7 @@ __all__ = [
     "save_weights_only",
     "set_fixed_value",
     "set_seed_state",
+    "symbolic_build",
     "tuner_file",
     "validate_trial_results",
 ]
@@ -80,6 +81,7 @@ PRIVATE_SYMBOLS: tuple[tuple[str, str], ...] = (
     ("keras_tuner.src.engine.oracle", "Oracle._compute_values_hash"),
     ("keras.src.saving.saving_lib", "save_weights_only"),
     ("keras.src.saving.saving_lib", "load_weights_only"),
+    ("keras.src.trainers.trainer", "Trainer._symbolic_build"),
     ("tensorflow.python.framework.ops", "_gradient_registry._registry"),
 )
 
@@ -298,6 +300,16 @@ def load_weights_only(model: Any, path: str, objects_to_skip: list) -> None:
     resolve("keras.src.saving.saving_lib", "load_weights_only")(
         model, path, objects_to_skip=objects_to_skip
     )
+
+
+# -- Keras: a model's training state, built before its first step ------------------
+def symbolic_build(model: Any, data_batch: tuple) -> None:
+    """Keras' build of a compiled model's state from a batch's shapes.
+
+    What ``fit`` builds in its first step: the layers, the compiled metrics
+    and loss, and the optimizer (``data_batch`` is ``(x, y, sample_weight)``).
+    """
+    model._symbolic_build(data_batch=data_batch)
 
 
 # -- TensorFlow: the process-wide gradient registry --------------------------------

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from keras_tuner import errors as kt_errors
 
+from keras_hpo.protocols import plain_fit
 from keras_hpo.stopping.base import Stopper
 from keras_hpo.tuners.outcome import RunTrialMetrics
 from keras_hpo.tuners.outcome import outcome_of
@@ -118,6 +119,51 @@ def test_a_trial_is_returned_as_an_outcome(tmp_path, tiny_classification):
     assert outcome.weights.model is not None and outcome.weights.path is None
     assert len(outcome.weights.weights) == len(outcome.weights.model.get_weights())
     assert "callbacks" not in kwargs  # the caller's arguments are left alone
+
+
+class Traced(Small):
+    """Notes, per trained model, whether its optimizer was built before fit
+    and how often its training step was traced (called from Python)."""
+
+    def __init__(self):
+        super().__init__()
+        self.built: list[bool] = []
+        self.traces: list[list[int]] = []
+
+    def fit(self, hp, model, x, y, **kwargs):
+        self.built.append(model.optimizer.built)
+        count = [0]
+        step = model.train_step
+
+        def counted(data):
+            count[0] += 1
+            return step(data)
+
+        model.train_step = counted
+        self.traces.append(count)
+        return model.fit(x, y, **kwargs)
+
+
+class PlainTraced(Traced):
+    """The same, with a fit marked plain: it trains on the data as given."""
+
+    @plain_fit
+    def fit(self, hp, model, x, y, **kwargs):
+        return super().fit(hp, model, x, y, **kwargs)
+
+
+@pytest.mark.parametrize("kind", [PlainTraced, Traced])
+def test_a_trial_s_training_step_is_traced_once(tmp_path, tiny_classification, kind):
+    # Keras builds the optimizer and the compiled metrics in the first step;
+    # on TensorFlow a step that creates variables is traced twice. The
+    # runner builds both before a plain fit, and the optimizer before any.
+    args, kwargs = _fit(tiny_classification)
+    hypermodel = kind()
+    _runner(hypermodel, executions=2).run(_plan(tmp_path, 2), args, kwargs)
+    assert hypermodel.built == [True, True]
+    if keras.backend.backend() == "tensorflow":
+        traces = 1 if kind is PlainTraced else 2  # the metrics need the data
+        assert hypermodel.traces == [[traces], [traces]]
 
 
 def test_the_same_plan_trains_the_same_curves(tmp_path, tiny_classification):

@@ -17,8 +17,11 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import keras
+import numpy as np
 from keras_tuner.engine import hyperparameters as kt_hp
 
+from keras_hpo import compat
 from keras_hpo.errors import bad_value
 from keras_hpo.protocols import DataAwareHyperModel
 from keras_hpo.search_space.sklearn_grid import SUBGRID
@@ -32,6 +35,7 @@ __all__ = [
     "check_hook_hyperparameters",
     "check_metrics_exist",
     "check_objective_is_logged",
+    "logged_metrics",
     "prepare_data",
 ]
 
@@ -146,7 +150,8 @@ def check_metrics_exist(
 ) -> list[str]:
     """Fails before training if a monitored metric is not logged.
 
-    The metrics are read from two samples evaluated by an untrained model.
+    The metrics are read from an untrained model, built for two samples of
+    the data (`logged_metrics`).
 
     Args:
         build: Builds an untrained model of the search space.
@@ -168,7 +173,7 @@ def check_metrics_exist(
     if num_samples(x) is None or num_samples(y) is None:
         return []
     try:
-        logged = build().evaluate(x[:2], y[:2], verbose=0, return_dict=True)
+        logged = logged_metrics(build(), x[:2], y[:2])
     except Exception:  # noqa: BLE001 - the trials will report the real error
         return []
     names = set(logged)
@@ -184,6 +189,24 @@ def check_metrics_exist(
                 f"Use one of: {', '.join(sorted(names))}.",
             )
     return sorted(names)
+
+
+def logged_metrics(model: keras.Model, x: Any, y: Any) -> set[str]:
+    """The names of the metrics ``model.evaluate(x, y)`` logs.
+
+    A model with Keras' own ``test_step`` and metrics logs exactly the
+    results of its compiled metrics: with NumPy data they are read from the
+    model built for the data's shapes, without tracing a step (0.04 s
+    against 0.19 s for a small MLP). Any other model is evaluated.
+    """
+    own = all(
+        getattr(type(model), name) is getattr(keras.Model, name)
+        for name in ("test_step", "compute_metrics", "get_metrics_result")
+    )
+    if own and isinstance(x, np.ndarray) and isinstance(y, np.ndarray):
+        compat.symbolic_build(model, (x, y, None))
+        return set(model.get_metrics_result())
+    return set(model.evaluate(x, y, verbose=0, return_dict=True))
 
 
 def check_hook_hyperparameters(

@@ -30,6 +30,7 @@ from keras_hpo.search_space.sklearn_grid import SUBGRID
 from keras_hpo.stopping.base import Curve
 from keras_hpo.stopping.base import Stopper
 from keras_hpo.tuners.adaptation import adapt_to
+from keras_hpo.tuners.building import prepare_to_fit
 from keras_hpo.tuners.checkpoint import BestWeights
 from keras_hpo.tuners.checkpoint import LastEpoch
 from keras_hpo.tuners.checkpoint import resume_point
@@ -310,6 +311,7 @@ class TrialRunner:
             returned = self.build_and_fit(*fit_args, callbacks=callbacks, **kwargs)
             model = recorder.model  # what fit trained, if it had our callbacks
         else:
+            prepare_to_fit(model, self.hypermodel, fit_args, kwargs)  # in fit's time
             returned = self.hypermodel.fit(
                 plan.hyperparameters, model, *fit_args, callbacks=callbacks, **kwargs
             )

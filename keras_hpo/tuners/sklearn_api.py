@@ -21,6 +21,7 @@ from keras_hpo.errors import bad_value
 from keras_hpo.hypermodels.sklearn_estimator import SklearnHyperModel
 from keras_hpo.tuners.adaptation import adapt_to
 from keras_hpo.tuners.adaptation import adapts
+from keras_hpo.tuners.building import prepare_to_fit
 from keras_hpo.tuners.estimator import estimator_predict
 from keras_hpo.tuners.estimator import estimator_predict_proba
 from keras_hpo.tuners.estimator import estimator_score
@@ -356,6 +357,7 @@ class SklearnResults:
         adapt_to(self.hypermodel, fit_args, fit_kwargs)  # as the search did
         keras.utils.set_random_seed(result.seed)
         model = self.build_model(hp)
+        prepare_to_fit(model, self.hypermodel, fit_args, fit_kwargs)  # as a trial
         recorder = EpochRecorder()
         callbacks = [*(fit_kwargs.pop("callbacks", None) or []), recorder]
         with released_gradient_functions():
