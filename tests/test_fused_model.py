@@ -418,6 +418,25 @@ def test_a_large_fused_model_compiles_with_xla_on_tensorflow(digits):
         assert np.isfinite(logs["fused_loss"][0]).all()
 
 
+def test_a_fused_step_is_traced_once(digits, monkeypatch):
+    # Its optimizer is built by compile_fused, not in the first step: on
+    # TensorFlow a step that creates variables is traced a second time.
+    xt, yt, _, _ = digits
+    fused = FusedMLP.from_models([build(mlp(dropout=0.2), k) for k in range(3)])
+    assert fused.optimizer.built
+    traced = []
+    step = FusedMLP.train_step
+
+    def counted(self, data):
+        traced.append(1)
+        return step(self, data)
+
+    monkeypatch.setattr(FusedMLP, "train_step", counted)
+    fused.fit(xt, yt, epochs=2, batch_size=32, verbose=0)
+    if keras.backend.backend() == "tensorflow":
+        assert len(traced) == 1
+
+
 def test_validation_runs_at_a_larger_batch_with_the_same_metrics(digits):
     xt, yt, xv, yv = digits  # 597 validation samples
     assert validation_batch_size(None, 32, 784) == 512  # 668 would fit
