@@ -74,7 +74,7 @@ def prepare_to_fit(
     training step. On TensorFlow that is while the step is traced, and a
     step that creates variables while it is traced is traced a second time.
     Built here, the step is traced once: a trial of HyperMLP 64-64-64-10 on
-    digits (5 epochs, 2 CPU cores) took 1.01 s instead of 1.30 s, and 1.15 s
+    digits (5 epochs, 2 CPU cores) took 1.01 s instead of 1.31 s, and 1.14 s
     with its optimizer built and not its metrics.
 
     The metrics are built from the shapes of the data's first sample, so
