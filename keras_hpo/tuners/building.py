@@ -24,7 +24,7 @@ from keras_tuner.engine.tuner import maybe_distribute
 from keras_hpo import compat
 from keras_hpo.protocols import is_plain_fit
 
-__all__ = ["GC_EVERY", "ModelBuilder", "prepare_to_fit", "frozen_heap"]
+__all__ = ["GC_EVERY", "ModelBuilder", "frozen_heap", "prepare_to_fit"]
 
 #: A garbage collection runs once per this many trials (a finished trial's
 #: Keras objects hold reference cycles that only a collection frees).
@@ -70,12 +70,13 @@ def prepare_to_fit(
 ) -> None:
     """Builds what a compiled model's first training step would build.
 
-    Keras builds the optimizer and the compiled metrics in the first
-    training step. On TensorFlow that is while the step is traced, and a
-    step that creates variables while it is traced is traced a second time.
-    Built here, the step is traced once: a trial of HyperMLP 64-64-64-10 on
-    digits (5 epochs, 2 CPU cores) took 1.01 s instead of 1.31 s, and 1.14 s
-    with its optimizer built and not its metrics.
+    On TensorFlow, Keras builds the optimizer and the compiled metrics
+    while it traces the first training step, and a step that creates
+    variables while it is traced is traced a second time. Built here, the
+    step is traced once: a trial of HyperMLP 64-64-64-10 on digits (5
+    epochs, 2 CPU cores) took 1.01 s instead of 1.31 s, and 1.14 s with its
+    optimizer built and not its metrics. Keras' other backends build both
+    before the first step: there this does nothing.
 
     The metrics are built from the shapes of the data's first sample, so
     only when ``model.fit`` gets the data as given (the hypermodel's ``fit``
@@ -90,13 +91,14 @@ def prepare_to_fit(
         fit_args: The positional arguments its ``fit`` gets (``x``, ``y``).
         fit_kwargs: Its keyword arguments.
     """
-    if not model.built or not all(layer.built for layer in model.layers):
+    if keras.backend.backend() != "tensorflow" or not model.built:
+        return
+    if not all(layer.built for layer in model.layers):
         return
     x = fit_args[0] if fit_args else fit_kwargs.get("x")
     y = fit_args[1] if len(fit_args) > 1 else fit_kwargs.get("y")
     arrays = isinstance(x, np.ndarray) and isinstance(y, np.ndarray)
-    tensorflow = keras.backend.backend() == "tensorflow"
-    if tensorflow and arrays and len(x) and is_plain_fit(hypermodel):
+    if arrays and len(x) and is_plain_fit(hypermodel):
         try:
             compat.symbolic_build(model, (x[:1], y[:1], None))
         except Exception:  # noqa: BLE001 - fit builds it, and reports the error
