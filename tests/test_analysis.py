@@ -329,20 +329,67 @@ def test_importance_orders_the_tensorboard_hparams_columns(
     assert foreign.read_bytes() == b"not ours"
 
 
-def test_greedy_weights_keep_what_lowers_the_validation_loss():
+def test_greedy_weights_start_from_the_best_member_and_keep_what_improves_it():
     labels = np.array([0, 1, 2, 0, 1, 2])
     good = np.eye(3)[labels] * 0.8 + 0.2 / 3
     bad = np.full((6, 3), 1 / 3)
-    assert greedy_weights([bad, good, bad], labels, "classification") == [0, 1, 0]
-    # Two members right on different halves: their average beats each alone.
-    left, right = good.copy(), good.copy()
-    left[3:], right[:3] = bad[3:], bad[:3]
-    weights = greedy_weights([left, right], labels, "classification")
-    assert weights == [0.5, 0.5]
+    for by in ("loss", "accuracy"):
+        assert greedy_weights([good, bad, bad], labels, "classification", by=by) == [
+            1,
+            0,
+            0,
+        ]
+        # Two members right on different halves: their average beats each alone.
+        left, right = good.copy(), good.copy()
+        left[3:], right[:3] = bad[3:], bad[:3]
+        weights = greedy_weights([left, right], labels, "classification", by=by)
+        assert weights == [0.5, 0.5]
+    # The first member is where it starts, even when another is better.
+    weights = greedy_weights([bad, good], labels, "classification")
+    assert weights[0] > 0 and weights[1] > weights[0]
     values = np.array([1.0, 2.0, 3.0])
     assert greedy_weights(
         [values[:, None] + 1, values[:, None] - 1], values, "regression"
     ) == [0.5, 0.5]
+
+
+def test_greedy_weights_by_accuracy_refuse_a_member_that_only_lowers_the_loss():
+    labels = np.array([0, 0, 0, 0, 0, 0])
+    # Right on every row, but barely: accuracy 1, cross-entropy -log(0.4).
+    timid = np.tile([0.4, 0.3, 0.3], (6, 1))
+    # Sure and right on five rows, sure and wrong on the last one.
+    bold = np.tile([0.98, 0.01, 0.01], (6, 1))
+    bold[5] = [0.01, 0.98, 0.01]
+    # Their average has the lower cross-entropy but gets the last row wrong.
+    assert greedy_weights([timid, bold], labels, "classification") != [1, 0]
+    assert greedy_weights([timid, bold], labels, "classification", by="accuracy") == [
+        1,
+        0,
+    ]
+    # At equal accuracy, the lower cross-entropy wins.
+    sure = np.tile([0.9, 0.05, 0.05], (6, 1))
+    weights = greedy_weights([timid, sure], labels, "classification", by="accuracy")
+    assert weights[1] > 0
+    binary = np.array([1, 1, 0, 0])
+    assert greedy_weights(
+        [
+            np.array([[0.6], [0.6], [0.4], [0.4]]),
+            np.array([[0.9], [0.1], [0.1], [0.1]]),
+        ],
+        binary,
+        "binary",
+        by="accuracy",
+    ) == [1, 0]
+
+
+def test_greedy_weights_name_a_bad_criterion():
+    labels = np.array([0, 1])
+    with pytest.raises(
+        ValueError, match=r"`by`: is not a criterion.*'loss' or 'accuracy'"
+    ):
+        greedy_weights([np.eye(2)], labels, "classification", by="f1")
+    with pytest.raises(ValueError, match=r"`by`: needs classifiers.*regression"):
+        greedy_weights([np.ones((2, 1))], labels, "regression", by="accuracy")
 
 
 def test_greedy_ensemble_weights_the_members_on_the_validation_data(
@@ -354,6 +401,10 @@ def test_greedy_ensemble_weights_the_members_on_the_validation_data(
     weights = record["weights"]
     assert len(weights) == 3 and sum(weights) == pytest.approx(1.0)
     assert record["scored_on"] == "the search's validation data"
+    # It starts from the best trial and keeps only what raises the accuracy
+    # (or keeps it and lowers the loss), on the data it is scored on.
+    assert weights[0] > 0 and record["selected_by"] == "accuracy"
+    assert record["score"] >= record["best_trial_score"]
     members = [tuner.load_model(tuner.oracle.get_trial(t)) for t in record["members"]]
     expected = sum(
         w * m.predict(x_test, verbose=0) for w, m in zip(weights, members, strict=True)
@@ -367,6 +418,9 @@ def test_greedy_ensemble_weights_the_members_on_the_validation_data(
     saved = keras_hpo.load(tuner.project_dir)
     with pytest.raises(keras_hpo.ConfigError, match="`validation_data`: is needed"):
         saved.ensemble(3, "greedy")
+    saved.ensemble(3, "greedy", validation_data=(x_test, y_test))
+    assert saved.ensemble_record_["selected_by"] == "accuracy"
+    assert saved.ensemble_record_["weights"][0] > 0
 
 
 def test_a_greedy_ensemble_needs_a_hypermodel_that_says_what_it_predicts(tmp_path):

@@ -7,8 +7,9 @@ average, ``"vote"`` outputs each class's share of the members' votes (each
 member votes for its most probable class; ties go to the class with the
 highest mean probability). `greedy_weights` chooses the weights of
 ``"greedy"``: Caruana et al.'s ensemble selection (ICML 2004, as
-auto-sklearn does), members added one at a time, with replacement, while
-the validation loss of their average falls. The result saves
+auto-sklearn does), starting from the best member, others added one at a
+time, with replacement, while their average's validation score (accuracy,
+or loss) improves. The result saves
 and loads with ``model.save`` / ``keras.models.load_model`` like any model
 (``"vote"`` uses `MajorityVote`, registered with Keras when
 ``keras_hpo`` is imported). This module builds models; it must not train
@@ -64,37 +65,59 @@ class MajorityVote(keras.layers.Layer):
 
 
 def greedy_weights(
-    predictions: list[np.ndarray], y: Any, task: str | None, rounds: int = 20
+    predictions: list[np.ndarray],
+    y: Any,
+    task: str | None,
+    rounds: int = 20,
+    *,
+    by: str = "loss",
 ) -> list[float]:
     """Ensemble selection: how much of each member the average should hold.
 
-    Starts from the member with the lowest validation loss, then adds, one
-    round at a time and with replacement, the member whose addition lowers
-    the loss of the (equally weighted) average most; it stops when no
-    addition lowers it, or after ``rounds``. The loss is the cross-entropy
-    for classifiers, the mean squared error otherwise. A member's weight is
-    how often it was added: the best member alone, if nothing helps it.
+    Starts from the first member (the best trial: members come best
+    first), then adds, one round at a time and with replacement, the member
+    whose addition improves the (equally weighted) average most; it stops
+    when no addition improves it, or after ``rounds``. "Improves" is judged
+    by ``by``: ``"loss"`` (the cross-entropy for classifiers, the mean
+    squared error otherwise, so also R^2) or, for classifiers,
+    ``"accuracy"`` (ties broken by the cross-entropy), so the selection
+    optimizes what the search ranked trials by, as Caruana et al. (2004)
+    optimize their metric. A member's weight is how often it was added:
+    the first member alone, if nothing improves on it.
 
     Args:
-        predictions: Each member's outputs on the validation data.
+        predictions: Each member's outputs on the validation data, the
+            member to start from first.
         y: The validation targets (labels, one-hot rows, or values).
         task: ``"classification"``, ``"binary"``, ``"regression"`` or ``None``.
         rounds: The most members added after the first.
+        by: ``"loss"`` or ``"accuracy"`` (classifiers only).
 
     Returns:
         One weight per member, summing to 1.
+
+    Raises:
+        ValueError: For an unknown ``by``, or ``"accuracy"`` without a
+            classifier.
     """
+    if by not in ("loss", "accuracy"):
+        raise bad_value("by", by, "is not a criterion", "Pass 'loss' or 'accuracy'.")
+    if by == "accuracy" and task not in ("classification", "binary"):
+        raise bad_value(
+            "by",
+            by,
+            f"needs classifiers, and these models predict {task or 'an unknown task'}",
+            "Pass by='loss'.",
+        )
     outputs = [np.asarray(p, dtype="float64") for p in predictions]
     target = np.asarray(y)
+    if task == "classification" and target.ndim == 2 and target.shape[1] > 1:
+        target = target.argmax(-1)
 
     def loss(average: np.ndarray) -> float:
         if task == "classification":
-            labels = (
-                target.argmax(-1)
-                if target.ndim == 2 and target.shape[1] > 1
-                else target.reshape(-1)
-            )
-            chosen = average[np.arange(len(average)), labels.astype(int)]
+            labels = target.reshape(-1).astype(int)
+            chosen = average[np.arange(len(average)), labels]
             return float(-np.mean(np.log(np.clip(chosen, 1e-7, 1.0))))
         if task == "binary":
             p = np.clip(average.reshape(-1), 1e-7, 1 - 1e-7)
@@ -107,18 +130,30 @@ def greedy_weights(
             )
         )
 
+    def accuracy(average: np.ndarray) -> float:
+        if task == "binary":
+            said = average.reshape(-1) > 0.5
+            return float(np.mean(said == (target.reshape(-1) > 0.5)))
+        return float(np.mean(average.argmax(-1) == target.reshape(-1)))
+
+    def worse(average: np.ndarray) -> tuple[float, ...]:
+        """Lower is better: the loss, or (minus the accuracy, the loss)."""
+        if by == "accuracy":
+            return (-accuracy(average), loss(average))
+        return (loss(average),)
+
     counts = np.zeros(len(outputs))
-    first = min(range(len(outputs)), key=lambda i: loss(outputs[i]))
-    counts[first], total, best = 1, outputs[first].copy(), loss(outputs[first])
+    counts[0], total = 1, outputs[0].copy()
+    best = worse(total)
     for _ in range(rounds):
         n = counts.sum()
-        trials = [loss((total + out) / (n + 1)) for out in outputs]
-        pick = int(np.argmin(trials))
-        if trials[pick] >= best:
+        tried = [worse((total + out) / (n + 1)) for out in outputs]
+        pick = min(range(len(tried)), key=tried.__getitem__)
+        if tried[pick] >= best:
             break
         counts[pick] += 1
         total += outputs[pick]
-        best = trials[pick]
+        best = tried[pick]
     return [float(c) for c in counts / counts.sum()]
 
 

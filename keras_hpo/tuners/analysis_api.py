@@ -6,10 +6,10 @@
 (`feature_importance`) and "combine the best models" (`ensemble`). The work
 is done in `keras_hpo.analysis`; this class owns the public names and reads
 what its host provides: ``_kept_model(trial_id)``, ``_score_model(model, x,
-y)``, ``_score_direction()``, ``_model_task()``, ``_is_sklearn()``,
-``_validation_data()`` and ``project_dir``. It writes one file,
-``<project>/ensemble.json`` (the last ensemble's members and scores), and
-trains nothing.
+y)``, ``_score_direction()``, ``_score_name()``, ``_model_task()``,
+``_is_sklearn()``, ``_validation_data()`` and ``project_dir``. It writes one
+file, ``<project>/ensemble.json`` (the last ensemble's members and scores),
+and trains nothing.
 """
 
 from __future__ import annotations
@@ -35,6 +35,17 @@ __all__ = ["ENSEMBLE_FILE", "SearchAnalysis"]
 
 #: The record of the last `SearchAnalysis.ensemble`, in the project folder.
 ENSEMBLE_FILE = "ensemble.json"
+
+#: Scores that are a classifier's accuracy (a greedy ensemble then selects by it).
+ACCURACY_NAMES = frozenset(
+    {
+        "accuracy",
+        "acc",
+        "binary_accuracy",
+        "categorical_accuracy",
+        "sparse_categorical_accuracy",
+    }
+)
 
 
 class SearchAnalysis:
@@ -115,11 +126,13 @@ class SearchAnalysis:
         ``"mean"`` averages their outputs (probabilities, or regression
         values); ``"vote"`` gives each class's share of their votes;
         ``"greedy"`` is a weighted average whose weights ensemble selection
-        (Caruana et al., 2004) chooses on the validation data: the ``k``
-        best trials are the candidates, added one at a time with
-        replacement while the validation loss falls, so it holds the best
-        trial alone when averaging does not help (see
-        `keras_hpo.analysis.ensemble`). The members are the trials' best
+        (Caruana et al., 2004) chooses on the validation data: it starts
+        from the best trial, and the ``k`` best trials are added one at a
+        time with replacement while the average's validation score improves
+        (accuracy, ties broken by the cross-entropy, when `score` is
+        accuracy; otherwise the loss, which for a regression ranks as R^2
+        does), so it holds the best trial alone when averaging does not
+        help (see `keras_hpo.analysis.ensemble`). The members are the trials' best
         epochs, as saved (``checkpoint="best"`` keeps ``keep_top_k`` of
         them, 3 by default), so it works from disk after a resume or on
         `keras_hpo.load`. The ensemble's score and the best trial's, on the
@@ -200,7 +213,7 @@ class SearchAnalysis:
                     "Pass validation_data=(x_val, y_val).",
                 )
             outputs = [m.predict(model_inputs(m, data[0]), verbose=0) for m in models]
-            weights = greedy_weights(outputs, data[1], task)
+            weights = greedy_weights(outputs, data[1], task, by=self._greedy_by(task))
         model = build_ensemble(models, method, task=task, names=names, weights=weights)
         where = "validation_data" if validation_data is not None else None
         self._record_ensemble(
@@ -212,6 +225,15 @@ class SearchAnalysis:
             where or "the search's validation data",
         )
         return model
+
+    def _greedy_by(self, task: str | None) -> str:
+        """What a greedy ensemble improves: ``"accuracy"`` if `score` is it."""
+        name = self._score_name()
+        if task in ("classification", "binary") and (
+            name is None or name in ACCURACY_NAMES
+        ):
+            return "accuracy"
+        return "loss"
 
     def _has_kept_model(self, trial_id: str) -> bool:
         path = os.path.join(self.project_dir, f"trial_{trial_id}", BEST_FILE)
@@ -247,6 +269,9 @@ class SearchAnalysis:
             "members": [r.trial_id for r in members],
             "member_scores": [r.score for r in members],
             "weights": weights,
+            "selected_by": self._greedy_by(self._model_task())
+            if method == "greedy"
+            else None,
             "score": None,
             "best_trial_score": None,
             "scored_on": None,

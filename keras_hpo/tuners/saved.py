@@ -360,6 +360,17 @@ class SavedSearch(SearchAnalysis):
             metric=metric,
         )
 
+    def _score_name(self) -> str | None:
+        """What `score` computes, when the search said (``None``: the default)."""
+        ranking = self._ranking()
+        if ranking is None:
+            return None
+        if ranking.get("scorer"):
+            return ranking["scorer"]
+        if ranking.get("callable") or self._described().get("sklearn"):
+            return ranking["name"]
+        return ranking["logged"].removeprefix("val_")
+
     def _score_direction(self) -> str:
         """Whether `score` is better higher (``"max"``) or lower."""
         ranking = self._ranking()

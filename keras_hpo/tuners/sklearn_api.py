@@ -274,6 +274,15 @@ class SklearnResults:
     def _is_sklearn(self) -> bool:
         return self._sklearn
 
+    def _score_name(self) -> str | None:
+        """What `score` computes, when ``scoring=`` says (``None``: the default)."""
+        ranking = self.scoring.ranking if self.scoring is not None else None
+        if ranking is None:
+            return None
+        if ranking.scorer is not None:
+            return ranking.scorer_name or ranking.name
+        return ranking.logged.removeprefix("val_")
+
     def _score_direction(self) -> str:
         """Whether `score` is better higher (``"max"``) or lower."""
         ranking = self.scoring.ranking if self.scoring is not None else None
