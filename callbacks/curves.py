@@ -81,6 +81,10 @@ class EpochTensorBoard(keras.callbacks.Callback):
         ...           callbacks=[EpochTensorBoard("logs/run_1", len(x) * 0.8)])
     """
 
+    #: It never reads its model's weights (a fused group need not copy
+    #: them into a slice's model for it: `keras_hpo.tuners.group_runner`).
+    reads_weights = False
+
     def __init__(self, log_dir: str, samples_per_epoch: int | None = None):
         super().__init__()
         self.log_dir = str(log_dir)

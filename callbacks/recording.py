@@ -27,6 +27,10 @@ class ValidationTimer(keras.callbacks.Callback):
             ``on_test_end``, summed (the validation inside ``fit``).
     """
 
+    #: It never reads its model's weights (a fused group need not copy
+    #: them into a slice's model for it: `keras_hpo.tuners.group_runner`).
+    reads_weights = False
+
     def __init__(self):
         super().__init__()
         self.validation_seconds = 0.0

@@ -92,6 +92,10 @@ class LiveStatus(keras.callbacks.Callback):
         objective: The metric to show, if logged.
     """
 
+    #: It never reads its model's weights (a fused group need not copy
+    #: them into a slice's model for it: `keras_hpo.tuners.group_runner`).
+    reads_weights = False
+
     def __init__(self, stream: TextIO, head: str, objective: str):
         super().__init__()
         self.stream = stream

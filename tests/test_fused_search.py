@@ -162,6 +162,74 @@ def test_best_model_of_a_fused_trial_predicts_as_the_slice_did(tmp_path, digits)
         assert scores["loss"] == pytest.approx(recorded["val_loss"], rel=1e-5)
 
 
+class _BiasWatcher(keras.callbacks.Callback):
+    """A Keras callback that reads its model's weights after every epoch."""
+
+    def __init__(self, seen: list):
+        super().__init__()
+        self.seen = seen
+
+    def on_epoch_end(self, epoch, logs=None):
+        bias = self.model.get_layer("output").get_weights()[1].copy()
+        self.seen.append((float(logs["val_loss"]), bias))
+
+
+class _WatchBiases(keras_hpo.callbacks.SearchCallback):
+    """Adds a `_BiasWatcher` to every trial (fused ones too)."""
+
+    def __init__(self):
+        self.seen: list = []
+
+    def trial_callbacks(self, search, trial, execution):
+        return [_BiasWatcher(self.seen)]
+
+
+def test_a_callback_that_reads_weights_sees_each_epoch_s_in_a_fused_slice(
+    tmp_path, digits
+):
+    # keras_hpo's own callbacks say they read no weights (a slice's model
+    # then gets them once, at its end); any other callback of a fused trial
+    # gets every epoch's.
+    xt, yt, xv, yv = digits
+    watch = _WatchBiases()
+    tuner = keras_hpo.RandomSearch(
+        small(units=[16, 32], learning_rate=(1e-3, 1e-1)),
+        max_trials=4,
+        seed=3,
+        directory=tmp_path,
+        fuse=4,
+        early_stopping=None,
+        refit=False,
+        search_callbacks=[watch],
+    )
+    tuner.search(xt, yt, validation_data=(xv, yv), epochs=3)
+    ranked = tuner.result_store.ranked()
+    assert [len(r.fused_with or []) for r in ranked] == [4] * 4
+    assert len(watch.seen) == 4 * 3
+    for result in ranked[:3]:
+        best = tuner.load_model(tuner.oracle.get_trial(result.trial_id))
+        at_best = [b for loss, b in watch.seen if loss == result.metrics["val_loss"]]
+        assert len(at_best) == 1
+        bias = best.get_layer("output").get_weights()[1]
+        np.testing.assert_array_equal(at_best[0], bias)
+    # The biases moved from epoch to epoch (they are not the initial ones).
+    assert len({b.tobytes() for _, b in watch.seen}) == 4 * 3
+
+
+def test_which_callbacks_read_a_slice_s_weights(tmp_path):
+    from keras_hpo.callbacks import EpochRecorder
+    from keras_hpo.callbacks import EpochTensorBoard
+
+    from keras_hpo.tuners.group_runner import _reads_weights
+
+    assert not _reads_weights(EpochRecorder())
+    assert not _reads_weights(EpochTensorBoard(str(tmp_path)))
+    assert not _reads_weights(keras.callbacks.EarlyStopping())
+    assert _reads_weights(keras.callbacks.EarlyStopping(restore_best_weights=True))
+    assert _reads_weights(keras.callbacks.Callback())
+    assert _reads_weights(_BiasWatcher([]))
+
+
 def test_a_search_that_cannot_fuse_says_why_once_and_runs_one_by_one(
     tmp_path, digits, capsys
 ):

@@ -6,6 +6,8 @@ import glob
 import os
 import re
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import keras
 import keras_tuner
@@ -44,13 +46,25 @@ class BestWeights(keras.callbacks.Callback):
     def __init__(self, objective: keras_tuner.Objective):
         super().__init__()
         self.objective = objective
+        #: Takes the epoch's weights instead of ``model.get_weights()``; a
+        #: fused group sets it to copy its slice's arrays, so the slice's
+        #: model need not hold every epoch's weights (`GroupRunner`). What
+        #: it returns is kept in `taken`; `weights` is then ``None`` until
+        #: the group fills it in.
+        self.take: Callable[[], Any] | None = None
         self.reset()
+
+    @property
+    def reads_weights(self) -> bool:
+        """Whether it reads its model's weights (not with `take` set)."""
+        return self.take is None
 
     def reset(self) -> None:
         """Forgets the best epoch."""
         self.best_value: float | None = None
         self.best_epoch: int | None = None
         self.weights: list | None = None
+        self.taken: Any = None
         #: The model `weights` were copied from: with ``cv=`` the best epoch
         #: may be an earlier fold's, whose model (its statistics, its
         #: categories) need not be the last fold's.
@@ -68,7 +82,7 @@ class BestWeights(keras.callbacks.Callback):
                 or self.objective.better_than(value, self.best_value)
             ):
                 self.best_value, self.best_epoch = float(value), epoch
-        self.weights = self.source = None
+        self.weights = self.source = self.taken = None
 
     def on_epoch_end(self, epoch, logs=None):
         """Copies the weights if this epoch beats the best so far."""
@@ -83,7 +97,10 @@ class BestWeights(keras.callbacks.Callback):
         ):
             self.best_value = value
             self.best_epoch = epoch
-            self.weights = [w.copy() for w in self.model.get_weights()]
+            if self.take is not None:
+                self.weights, self.taken = None, self.take()
+            else:
+                self.weights = [w.copy() for w in self.model.get_weights()]
             self.source = self.model
 
 

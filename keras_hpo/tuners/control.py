@@ -40,6 +40,10 @@ class TrialControl(keras.callbacks.Callback):
         values: The objective after each epoch, oriented so lower is better.
     """
 
+    #: It never reads its model's weights (a fused group need not copy
+    #: them into a slice's model for it: `keras_hpo.tuners.group_runner`).
+    reads_weights = False
+
     def __init__(
         self,
         trial_id: str,

@@ -91,10 +91,57 @@ class _Slice:
             callbacks, add_history=False, add_progbar=False, model=model
         )
         self.running = True
+        #: ``(fused model, slot, its numpy_weights())`` after the last epoch.
+        self.latest: tuple | None = None
+        # Callbacks that read the model's weights get them every epoch;
+        # otherwise the model gets them once, when the slice ends.
+        self.reads_weights = any(
+            _reads_weights(c) for c in callbacks if c is not self.best
+        )
+        if not self.reads_weights:
+            self.best.take = self._take_latest
+
+    def _take_latest(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Copies of the slice's (kernel, bias) pairs after the last epoch."""
+        fused, slot, arrays = self.latest
+        return [(w.copy(), b.copy()) for w, b in fused.slice_arrays(slot, arrays)]
 
     def end(self) -> None:
+        """Ends its training; its model gets the weights it ended with."""
         self.running = False
+        if not self.reads_weights and self.latest is not None:
+            fused, slot, arrays = self.latest
+            fused.copy_to(slot, self.model, arrays)
+            if self.best.taken is not None:
+                names = fused.specs[slot].layer_names
+                self.best.weights = _weights_with(self.model, names, self.best.taken)
+                self.best.taken = None
         self.callbacks.on_train_end()
+
+
+def _reads_weights(callback: keras.callbacks.Callback) -> bool:
+    """Whether a callback may read its model's weights while it trains.
+
+    Yes, unless its class says ``reads_weights = False`` (keras_hpo's own
+    callbacks do), or it is an ``EarlyStopping`` that restores no weights.
+    """
+    if isinstance(callback, keras.callbacks.EarlyStopping):
+        return bool(callback.restore_best_weights)
+    return bool(getattr(callback, "reads_weights", True))
+
+
+def _weights_with(
+    model: keras.Model, names: list[str], pairs: list[tuple[np.ndarray, np.ndarray]]
+) -> list[np.ndarray]:
+    """``model.get_weights()`` with the named Dense layers' (kernel, bias) given."""
+    given = {}
+    for name, (kernel, bias) in zip(names, pairs, strict=True):
+        layer = model.get_layer(name)
+        given[id(layer.kernel)], given[id(layer.bias)] = kernel, bias
+    return [
+        given[id(v)] if id(v) in given else np.array(keras.ops.convert_to_numpy(v))
+        for v in model.weights
+    ]
 
 
 class _SliceDispatch(ValidationTimer):
@@ -139,7 +186,9 @@ class _SliceDispatch(ValidationTimer):
             piece = self.slices[i]
             if not piece.running:
                 continue
-            self.model.copy_to(slot, piece.model, arrays)
+            piece.latest = (self.model, slot, arrays)
+            if piece.reads_weights:
+                self.model.copy_to(slot, piece.model, arrays)
             piece.model.stop_training = False
             piece.callbacks.on_epoch_end(
                 epoch, {name: float(column[slot]) for name, column in columns.items()}

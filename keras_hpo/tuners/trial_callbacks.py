@@ -43,6 +43,10 @@ class ObjectiveLogs(keras.callbacks.Callback):
         objective: A keras-tuner ``MultiObjective``.
     """
 
+    #: It never reads its model's weights (a fused group need not copy
+    #: them into a slice's model for it: `keras_hpo.tuners.group_runner`).
+    reads_weights = False
+
     def __init__(self, objective: Any):
         super().__init__()
         self.objective = objective

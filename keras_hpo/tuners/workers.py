@@ -85,6 +85,10 @@ class LeaseGuard(SearchCallback):
 class _StopWhenLost(keras.callbacks.Callback):
     """Ends a training at an epoch's end once its guard's lease is lost."""
 
+    #: It never reads its model's weights (a fused group need not copy
+    #: them into a slice's model for it: `keras_hpo.tuners.group_runner`).
+    reads_weights = False
+
     def __init__(self, guard: LeaseGuard):
         super().__init__()
         self.guard = guard
