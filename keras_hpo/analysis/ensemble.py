@@ -102,13 +102,8 @@ def greedy_weights(
     """
     if by not in ("loss", "accuracy"):
         raise bad_value("by", by, "is not a criterion", "Pass 'loss' or 'accuracy'.")
-    if by == "accuracy" and task not in ("classification", "binary"):
-        raise bad_value(
-            "by",
-            by,
-            f"needs classifiers, and these models predict {task or 'an unknown task'}",
-            "Pass by='loss'.",
-        )
+    if by == "accuracy":
+        _require_classifier("by", by, task, "Pass by='loss'.")
     outputs = [np.asarray(p, dtype="float64") for p in predictions]
     target = np.asarray(y)
     if task == "classification" and target.ndim == 2 and target.shape[1] > 1:
@@ -201,11 +196,11 @@ def build_ensemble(
         )
     if not models:
         raise bad_value("models", models, "is empty", "Pass at least one model.")
-    if method == "vote" and task not in ("classification", "binary"):
-        raise bad_value(
+    if method == "vote":
+        _require_classifier(
             "method",
             method,
-            f"needs classifiers, and these models predict {task or 'an unknown task'}",
+            task,
             "Pass method='mean' (it averages regression outputs).",
         )
     shapes = {tuple(m.outputs[0].shape[1:]) for m in models}
@@ -262,6 +257,17 @@ def build_ensemble(
     if config:
         ensemble.compile_from_config(config)
     return ensemble
+
+
+def _require_classifier(name: str, value: str, task: str | None, fix: str) -> None:
+    """Raises the error of an argument that needs classifiers, for another task."""
+    if task not in ("classification", "binary"):
+        raise bad_value(
+            name,
+            value,
+            f"needs classifiers, and these models predict {task or 'an unknown task'}",
+            fix,
+        )
 
 
 def _uncompiled(model: keras.Model, name: str) -> keras.Model:
