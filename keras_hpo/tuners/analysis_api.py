@@ -132,10 +132,10 @@ class SearchAnalysis:
         (accuracy, ties broken by the cross-entropy, when `score` is
         accuracy; otherwise the loss, which for a regression ranks as R^2
         does), so it holds the best trial alone when averaging does not
-        help (see `keras_hpo.analysis.ensemble`). The members are the trials' best
-        epochs, as saved (``checkpoint="best"`` keeps ``keep_top_k`` of
-        them, 3 by default), so it works from disk after a resume or on
-        `keras_hpo.load`. The ensemble's score and the best trial's, on the
+        help (see `keras_hpo.analysis.ensemble`). The members are the
+        trials' best epochs, as saved (``checkpoint="best"`` keeps
+        ``keep_top_k`` of them, 3 by default), so it works from disk after a
+        resume or on `keras_hpo.load`. The ensemble's score and the best trial's, on the
         same validation data, are kept in `ensemble_record_` and
         ``<project>/ensemble.json``. Save it with ``model.save("x.keras")``;
         ``keras.models.load_model`` reads it back (a ``"vote"`` ensemble

@@ -13,9 +13,12 @@ models fuse (see `keras_hpo.fused`). How a fused group trains, in order:
    callbacks' observers, as `TrialRunner.callbacks` makes them), attached to
    its own unfused model.
 3. The fused model trains with the hypermodel's own ``fit`` and one
-   `_SliceDispatch` callback. After every epoch it copies each running
-   slice's weights into that slice's own model and calls the slice's
-   callbacks with the slice's logs (``loss``, ``accuracy``, ``val_...``).
+   `_SliceDispatch` callback. After every epoch it calls each running
+   slice's callbacks with the slice's logs (``loss``, ``accuracy``,
+   ``val_...``), having copied the slice's weights into its own model if
+   one of them may read weights (`_reads_weights`); otherwise the model
+   gets them once, when the slice ends, and `BestWeights` keeps its best
+   epoch's from the fused arrays.
    A slice whose callbacks stop training (early stopping, pruning, a NaN
    loss) stops learning at once: its learning rate and its share of the
    loss become zero, its callbacks get ``on_train_end`` and its record ends
