@@ -54,6 +54,7 @@ __all__ = [
     "retry_queue",
     "save_weights_only",
     "set_fixed_value",
+    "set_keras_global_seed",
     "set_seed_state",
     "symbolic_build",
     "tuner_file",
@@ -82,6 +83,9 @@ PRIVATE_SYMBOLS: tuple[tuple[str, str], ...] = (
     ("keras.src.saving.saving_lib", "save_weights_only"),
     ("keras.src.saving.saving_lib", "load_weights_only"),
     ("keras.src.trainers.trainer", "Trainer._symbolic_build"),
+    ("keras.src.backend.common", "global_state.set_global_attribute"),
+    ("keras.src.utils.rng_utils", "GLOBAL_RANDOM_SEED"),
+    ("keras.src.random.seed_generator", "GLOBAL_SEED_GENERATOR"),
     ("tensorflow.python.framework.ops", "_gradient_registry._registry"),
 )
 
@@ -310,6 +314,22 @@ def symbolic_build(model: Any, data_batch: tuple) -> None:
     and loss, and the optimizer (``data_batch`` is ``(x, y, sample_weight)``).
     """
     model._symbolic_build(data_batch=data_batch)
+
+
+# -- Keras: its global random state ------------------------------------------------
+def set_keras_global_seed(seed: int) -> None:
+    """Keras' global seed, and a fresh global seed generator drawn from it later.
+
+    What ``keras.utils.set_random_seed`` sets in Keras' own state (it seeds
+    Python, NumPy and TensorFlow besides).
+    """
+    state = resolve("keras.src.backend.common", "global_state")
+    state.set_global_attribute(
+        resolve("keras.src.utils.rng_utils", "GLOBAL_RANDOM_SEED"), seed
+    )
+    state.set_global_attribute(
+        resolve("keras.src.random.seed_generator", "GLOBAL_SEED_GENERATOR"), None
+    )
 
 
 # -- TensorFlow: the process-wide gradient registry --------------------------------

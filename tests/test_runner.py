@@ -176,6 +176,35 @@ def test_the_same_plan_trains_the_same_curves(tmp_path, tiny_classification):
     assert first != other
 
 
+def test_seed_build_builds_the_weights_set_random_seed_builds():
+    # A fused group seeds all but its last build so (TensorFlow's global
+    # seed, which clears TensorFlow's kernel caches, stays as it was).
+    from keras_hpo import HyperMLP
+    from keras_hpo.tuners.building import seed_build
+
+    hypermodel = HyperMLP(
+        input_shape=(6,), num_classes=3, num_layers=2, units=8, dropout=0.3
+    )
+    hp = keras_tuner.HyperParameters()
+    hypermodel.build(hp)
+
+    def state(model):
+        # The weights and the seed of every seed generator (dropout).
+        return [np.asarray(v) for v in model.variables]
+
+    keras.utils.set_random_seed(7)
+    reference = state(hypermodel.build(hp))
+    keras.utils.set_random_seed(1234)  # TensorFlow's global seed differs now
+    seed_build(7)
+    rebuilt = state(hypermodel.build(hp))
+    seed_build(8)
+    other = state(hypermodel.build(hp))
+    assert len(reference) == len(rebuilt) > 6
+    for a, b in zip(reference, rebuilt, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(reference, other))
+
+
 def test_executions_are_seeded_in_turn_and_their_best_metrics_averaged(
     tmp_path, tiny_classification
 ):

@@ -4,8 +4,10 @@
 models fuse (see `keras_hpo.fused`). How a fused group trains, in order:
 
 1. Each trial's own model is built, seeded by its plan, exactly as
-   `TrialRunner` would build it (the first trial last, so the group sees
-   the batches that trial would see alone); the hypermodel's
+   `TrialRunner` would build it (the first trial last, seeded as
+   `TrialRunner` seeds it, so the group sees the batches that trial would
+   see alone; the others with `seed_build`, which gives the same weights
+   without resetting TensorFlow's global seed); the hypermodel's
    ``build_fused(models)`` turns them into one `FusedMLP` that starts from
    their weights.
 2. Each trial gets the Keras callbacks it would get alone (the user's early
@@ -63,6 +65,7 @@ from keras_hpo.callbacks import EpochRecorder
 from keras_hpo.callbacks import ValidationTimer
 from keras_hpo.fused import slice_rows
 from keras_hpo.tuners.adaptation import adapt_to
+from keras_hpo.tuners.building import seed_build
 from keras_hpo.tuners.checkpoint import BestWeights
 from keras_hpo.tuners.folds import Folds
 from keras_hpo.tuners.folds import all_training_data
@@ -273,7 +276,10 @@ class GroupRunner:
                         runner.hypermodel,
                         *folds.fit_arguments(fold, fit_args, fit_kwargs),
                     )
-                keras.utils.set_random_seed(plan.seed + fold)
+                if index:  # its weights; the last build seeds fit's shuffling too
+                    seed_build(plan.seed + fold)
+                else:
+                    keras.utils.set_random_seed(plan.seed + fold)
                 models[index] = runner.build(plan.hyperparameters)
         finally:
             if folds is not None:
