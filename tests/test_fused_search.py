@@ -139,8 +139,25 @@ def test_early_stopping_pruning_and_divergence_end_one_slice_only(tmp_path, digi
     assert accuracy == pytest.approx(fine.metrics["val_accuracy"], abs=1e-6)
 
 
+class _KeptWeights(keras_hpo.callbacks.SearchCallback):
+    """Notes, as each trial is recorded, its score and the weights on disk."""
+
+    def __init__(self, project: str):
+        self.project = project
+        self.steps: list = []
+
+    def on_trial_end(self, search, result):
+        kept = {
+            name.split("_")[-1]
+            for name in os.listdir(self.project)
+            if os.path.isfile(os.path.join(self.project, name, "checkpoint.weights.h5"))
+        }
+        self.steps.append((result.score, kept))
+
+
 def test_best_model_of_a_fused_trial_predicts_as_the_slice_did(tmp_path, digits):
     xt, yt, xv, yv = digits
+    kept = _KeptWeights(str(tmp_path / "untitled_project"))
     tuner = keras_hpo.RandomSearch(
         small(units=[16, 32], learning_rate=(1e-3, 1e-1), activation=["relu", "gelu"]),
         max_trials=6,
@@ -149,9 +166,20 @@ def test_best_model_of_a_fused_trial_predicts_as_the_slice_did(tmp_path, digits)
         fuse=6,
         early_stopping=None,
         refit=False,
+        search_callbacks=[kept],
     )
     tuner.search(xt, yt, validation_data=(xv, yv), epochs=3)
     assert len(tuner.trial_results) == 6
+    # The group's trials are recorded best first, so keep_top_k=3 writes
+    # three weights files and deletes none (never a kept trial without).
+    scores = [score for score, _ in kept.steps]
+    assert scores == sorted(scores, reverse=True) and len(set(scores)) > 3
+    top = [r.trial_id for r in tuner.result_store.ranked()[:3]]
+    assert [files for _, files in kept.steps] == [
+        set(top[:1]),
+        set(top[:2]),
+        *[set(top)] * 4,
+    ]
     for trial_id in [r.trial_id for r in tuner.result_store.ranked()[:3]]:
         model = tuner.load_model(tuner.oracle.get_trial(trial_id))
         assert isinstance(model, keras.Model) and model.name != "fused_mlp"

@@ -202,7 +202,7 @@ def test_seed_build_builds_the_weights_set_random_seed_builds():
     assert len(reference) == len(rebuilt) > 6
     for a, b in zip(reference, rebuilt, strict=True):
         np.testing.assert_array_equal(a, b)
-    assert any(not np.array_equal(a, b) for a, b in zip(reference, other))
+    assert any(not np.array_equal(a, b) for a, b in zip(reference, other, strict=True))
 
 
 def test_executions_are_seeded_in_turn_and_their_best_metrics_averaged(

@@ -12,13 +12,15 @@ search's limits (``max_time``...) whether to go on; trials it does not
 start are *held* and handed out first by the next `create_trials` (or run
 again on resume, like a killed trial's). Each group's trials are ended
 (``on_trial_end``: results, weights, the oracle) as soon as the group ends,
-so a kill during a later group of the same step loses none of them. It
+best first, so a kill during a later group of the same step loses none of
+them. It
 owns those decisions; the training itself is `group_runner`'s.
 """
 
 from __future__ import annotations
 
 import gc
+import math
 import time
 from typing import Any
 
@@ -153,9 +155,33 @@ class TrialFusion:
                 self.execute_trial(group[0], *fit_args, **fit_kwargs)
             else:
                 self.execute_group(group, fit_args, fit_kwargs)
-            for trial in group:  # recorded now: a later kill loses none of them
+            # Recorded now (a later kill loses none of them), best first.
+            for trial in self._best_first(group):
                 self.on_trial_end(trial)
                 self.ended_trials.add(trial.trial_id)
+
+    def _best_first(self, trials: list[kt_trial.Trial]) -> list[kt_trial.Trial]:
+        """A group's trials, best score first, then those without one, in order.
+
+        They ended together. Recorded best first, ``checkpoint="best"``
+        writes at most ``keep_top_k`` weights files per group, rather than
+        also writing those a later trial of the group pushes out (about 10
+        of 32 random trials for ``keep_top_k=3``, 25 ms each on digits).
+        """
+        objective = self.oracle.objective
+        sign = 1.0 if objective.direction == "min" else -1.0
+
+        def rank(trial: kt_trial.Trial) -> tuple[int, float]:
+            result = self.result_store.get(trial.trial_id)
+            metrics = result.metrics if result is not None else None
+            if trial.status != kt_trial.TrialStatus.COMPLETED or not metrics:
+                return (1, 0.0)
+            if not objective.has_value(metrics):
+                return (1, 0.0)
+            value = float(objective.get_value(metrics))
+            return (0, sign * value) if math.isfinite(value) else (1, 0.0)
+
+        return sorted(trials, key=rank)
 
     def _limit_reached(self) -> bool:
         direction = self.oracle.objective.direction
