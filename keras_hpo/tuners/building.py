@@ -77,11 +77,15 @@ def seed_build(seed: int) -> None:
     caches, and the next build makes them again (a HyperMLP 64-64-10 built
     in 26 ms instead of 11 ms on a 2-core CPU). It only seeds TensorFlow's
     own random ops, such as the shuffling of ``fit``: seed with
-    ``keras.utils.set_random_seed`` before a model trains.
+    ``keras.utils.set_random_seed`` before a model trains. On Keras' other
+    backends this is ``keras.utils.set_random_seed``.
 
     Args:
         seed: The seed.
     """
+    if keras.backend.backend() != "tensorflow":
+        keras.utils.set_random_seed(seed)
+        return
     random.seed(seed)
     np.random.seed(seed)
     compat.set_keras_global_seed(seed)

@@ -13,8 +13,7 @@ start are *held* and handed out first by the next `create_trials` (or run
 again on resume, like a killed trial's). Each group's trials are ended
 (``on_trial_end``: results, weights, the oracle) as soon as the group ends,
 best first, so a kill during a later group of the same step loses none of
-them. It
-owns those decisions; the training itself is `group_runner`'s.
+them. It owns those decisions; the training itself is `group_runner`'s.
 """
 
 from __future__ import annotations
