@@ -167,18 +167,14 @@ class TrialFusion:
         also writing those a later trial of the group pushes out (about 10
         of 32 random trials for ``keep_top_k=3``, 25 ms each on digits).
         """
-        objective = self.oracle.objective
-        sign = 1.0 if objective.direction == "min" else -1.0
+        sign = 1.0 if self.oracle.objective.direction == "min" else -1.0
 
         def rank(trial: kt_trial.Trial) -> tuple[int, float]:
             result = self.result_store.get(trial.trial_id)
-            metrics = result.metrics if result is not None else None
-            if trial.status != kt_trial.TrialStatus.COMPLETED or not metrics:
+            value = None if result is None else self._objective_value(trial, result)
+            if value is None or not math.isfinite(value):
                 return (1, 0.0)
-            if not objective.has_value(metrics):
-                return (1, 0.0)
-            value = float(objective.get_value(metrics))
-            return (0, sign * value) if math.isfinite(value) else (1, 0.0)
+            return (0, sign * value)
 
         return sorted(trials, key=rank)
 

@@ -53,10 +53,9 @@ class TrialRecorder:
         result.values = public_values(trial.hyperparameters.values)
         if isinstance(self.hypermodel, SklearnHyperModel):
             result.values = self.hypermodel.decode(result.values, json_safe=True)
-        objective = self.oracle.objective
-        if trial.status == kt_trial.TrialStatus.COMPLETED and result.metrics:
-            if objective.has_value(result.metrics):
-                result.score = float(objective.get_value(result.metrics))
+        score = self._objective_value(trial, result)
+        if score is not None:
+            result.score = score
         # A worker drops no other trial's weights: the chief prunes them.
         prunable = [] if compat.is_worker(self) else list(store.trials)
         self.checkpoints.settle(result, store.ranked(), prunable)
@@ -67,6 +66,17 @@ class TrialRecorder:
             # Also when the oracle stops the search (too many failures in a
             # row): the trial's result is still written.
             self._record(trial)
+
+    def _objective_value(
+        self, trial: kt_trial.Trial, result: TrialResult
+    ) -> float | None:
+        """A completed trial's objective, from its result's metrics, or ``None``."""
+        objective = self.oracle.objective
+        if trial.status != kt_trial.TrialStatus.COMPLETED or not result.metrics:
+            return None
+        if not objective.has_value(result.metrics):
+            return None
+        return float(objective.get_value(result.metrics))
 
     def _record(self, trial: kt_trial.Trial) -> None:
         """Takes the oracle's verdict into the result, then reports it."""
