@@ -18,6 +18,15 @@ Two measurements, in one run:
    workers; the Bayesian strategy's configurations depend on which trials
    were pending when each was proposed, so their cost differs a little
    between settings (the best score is shown too).
+
+   **The floor**: after each repeat, a hand-written loop (`floor`: no
+   tuner, no chief, no files, no callbacks) trains again the trials that
+   repeat's 1-worker search trained, each with its values, seed and the
+   epochs it ran, in 1 process with all cores' threads and in 2 processes
+   with one core's threads each (each taking the next trial, as workers
+   do). Its 2-process speedup is the ceiling for 2 workers on this machine:
+   two processes share its caches and memory, and each pays its own
+   start-up.
 2. **The chief's capacity.** A `ChiefServer` with the random strategy on
    HyperMLP's default space (no trial limit) serves W light fake workers
    (W = 8, 32, 128 threads in another process, no training): each loops
@@ -67,12 +76,16 @@ from common import versions  # noqa: E402
 from common import write_results  # noqa: E402
 
 __all__ = [
+    "FLOOR_PROCESSES",
     "TARGET_CHIEF_RATE",
     "TARGET_SPEEDUP",
     "capacity_settings",
     "check_targets",
     "chief_capacity",
     "fake_workers",
+    "floor",
+    "floor_settings",
+    "floor_trials",
     "main",
     "markdown",
     "throughput",
@@ -82,6 +95,8 @@ __all__ = [
 TARGET_SPEEDUP = 1.6
 #: Target: trials (an ask plus its reports) per second the chief serves.
 TARGET_CHIEF_RATE = 100.0
+#: Process counts of the hand-written loop (the floor of 1 and 2 workers).
+FLOOR_PROCESSES = (1, 2)
 
 
 # -- 1. trials per hour --------------------------------------------------------------
@@ -134,9 +149,16 @@ def _tune(workers: int, args: argparse.Namespace, directory: str) -> dict:
     }
 
 
-def throughput(args: argparse.Namespace) -> list[dict]:
-    """Every run of every setting, interleaved (see the module docstring)."""
-    runs = []
+def throughput(args: argparse.Namespace) -> tuple[list[dict], list[dict]]:
+    """Every run of every setting, interleaved (see the module docstring).
+
+    Returns:
+        ``(runs, floors)``: the ``keras-hpo tune`` runs, and the hand-written
+        loop's runs (1 and 2 processes, each repeat training again the
+        trials that repeat's 1-worker search trained; none without a
+        1-worker setting).
+    """
+    runs, floors = [], []
     with tempfile.TemporaryDirectory() as directory:
         for repeat in range(args.repeats):
             for workers in args.workers:
@@ -151,7 +173,162 @@ def throughput(args: argparse.Namespace) -> list[dict]:
                     f"({run['search_trials_per_hour']:.0f} while searching)",
                     flush=True,
                 )
-    return runs
+            if 1 not in args.workers:
+                continue
+            trials = floor_trials(Path(directory) / "w1")
+            for processes in FLOOR_PROCESSES:
+                run = floor(trials, processes, directory)
+                run["repeat"] = repeat
+                run["stamp"] = run_stamp()
+                floors.append(run)
+                print(
+                    f"hand-written loop, {processes} process(es), repeat {repeat}: "
+                    f"{run['wall_s']:.1f}s ({run['train_s']:.1f}s training), "
+                    f"{run['trials_per_hour']:.0f} trials/h",
+                    flush=True,
+                )
+    return runs, floors
+
+
+def floor_settings(floors: list[dict]) -> dict[int, dict]:
+    """Per process count of the hand-written loop: the spread of its measures."""
+    return {
+        processes: {
+            key: spread(r[key] for r in floors if r["processes"] == processes)
+            for key in ("trials_per_hour", "wall_s", "train_s", "start_up_s")
+        }
+        for processes in sorted({r["processes"] for r in floors})
+    }
+
+
+def floor_trials(project: Path) -> list[dict]:
+    """The trials a finished search trained, to train again by hand.
+
+    Returns:
+        Per trial, in trial order: its hyperparameter values, the epochs it
+        ran (early stopping included) and its seed, read from its
+        ``result.json``.
+    """
+    trials = []
+    for path in sorted(project.glob("trial_*/result.json")):
+        result = json.loads(path.read_text())
+        trials.append(
+            {
+                "values": result["values"],
+                "epochs": result["epochs_run"],
+                "seed": result["seed"],
+            }
+        )
+    return trials
+
+
+def _floor_child(configs: str, counter: str) -> dict:
+    """Trains trials of ``configs`` by hand until none is left (``counter``).
+
+    The processes of one floor run share the trials as workers share a
+    search's: each takes the next one not taken (a counter in a locked file).
+    """
+    import fcntl
+
+    import keras
+    import keras_tuner
+
+    import keras_hpo
+    from keras_hpo.datasets import load_dataset
+
+    data = load_dataset("digits", seed=1)
+    trials = json.loads(Path(configs).read_text())
+    hypermodel = keras_hpo.HyperMLP(data.task, num_classes=data.num_classes)
+    hypermodel.adapt(data.x_train)
+    ready, fits = time.time(), []
+    while True:
+        with open(counter, "r+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            index = int(handle.read() or 0)
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(index + 1))
+        if index >= len(trials):
+            break
+        trial = trials[index]
+        hp = keras_tuner.HyperParameters()
+        hypermodel.declare_hyperparameters(hp)
+        hp.values.update(trial["values"])
+        keras.utils.set_random_seed(trial["seed"])
+        start = time.perf_counter()
+        model = hypermodel.build(hp)
+        model.fit(
+            data.x_train,
+            data.y_train,
+            validation_data=(data.x_val, data.y_val),
+            epochs=trial["epochs"],
+            batch_size=trial["values"].get("batch_size", 32),
+            verbose=0,
+        )
+        fits.append(time.perf_counter() - start)
+        keras.backend.clear_session()
+    return {"ready": ready, "end": time.time(), "fits": fits}
+
+
+def floor(trials: list[dict], processes: int, directory: str) -> dict:
+    """The hand-written loop: ``trials`` trained by ``processes`` processes.
+
+    Each process has an equal share of the cores for TensorFlow's thread
+    pools (set as ``keras-hpo launch`` sets a worker's) and takes the next
+    trial not taken; no tuner, no chief, no files, no callbacks. This is
+    the floor of what ``processes`` workers can reach on this machine.
+
+    Returns:
+        The wall time from the processes' start to the last one's exit
+        (Python, TensorFlow and the data included, as for a worker), the
+        training wall time (from the first process ready to the last one
+        done) and each trial's build-and-fit seconds.
+    """
+    configs = Path(directory) / f"floor_{processes}.json"
+    configs.write_text(json.dumps(trials))
+    counter = Path(directory) / f"floor_{processes}.counter"
+    counter.write_text("0")
+    threads = str(max(1, (os.cpu_count() or 1) // processes))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KERASTUNER_")}
+    env.update(
+        TF_NUM_INTRAOP_THREADS=threads,
+        OMP_NUM_THREADS=threads,
+        TF_NUM_INTEROP_THREADS="1",
+    )
+    command = [
+        sys.executable,
+        __file__,
+        "--floor-configs",
+        str(configs),
+        "--floor-counter",
+        str(counter),
+    ]
+    start, started = time.perf_counter(), time.time()
+    children = [
+        subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+        for _ in range(processes)
+    ]
+    outputs = [child.communicate() for child in children]
+    wall = time.perf_counter() - start
+    for child, (_, err) in zip(children, outputs, strict=True):
+        if child.returncode != 0:
+            raise RuntimeError(f"a floor process failed:\n{err[-3000:]}")
+    done = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
+    fits = [fit for d in done for fit in d["fits"]]
+    if len(fits) != len(trials):
+        raise RuntimeError(f"the floor trained {len(fits)} of {len(trials)} trials")
+    return {
+        "processes": processes,
+        "threads": int(threads),
+        "wall_s": wall,
+        "train_s": max(d["end"] for d in done) - min(d["ready"] for d in done),
+        "start_up_s": min(d["ready"] for d in done) - started,
+        "fits_s": fits,
+        "trials": len(trials),
+        "trials_per_hour": len(trials) / wall * 3600,
+    }
 
 
 # -- 2. the chief's capacity ---------------------------------------------------------
@@ -345,6 +522,50 @@ def check_targets(settings: dict[int, dict], capacity: list[dict], quick: bool):
     return targets
 
 
+def _floor_lines(report: dict, settings: dict[int, dict]) -> list[str]:
+    """The hand-written loop's table and the ceiling it sets for 2 workers."""
+    floors = {int(k): v for k, v in report.get("floor", {}).items()}
+    if not floors:
+        return []
+    lines = [
+        "",
+        "**The floor**: a hand-written loop (no tuner, chief, files or "
+        "callbacks) trains again the trials of each repeat's 1-worker search, "
+        "each for the epochs it ran, in 1 process (all cores' threads) and "
+        "in 2 processes (one core's threads each, taking the next trial as "
+        "workers do); wall time from the processes' start (Python, "
+        "TensorFlow, the data) to the last one's exit, as a worker's share "
+        "of *while searching*; median [min, max]",
+        "",
+        "| hand-written loop | trials/h | vs 1 process | training s | start-up s |",
+        "|---|---|---|---|---|",
+    ]
+    for processes, row in floors.items():
+        rate = row["trials_per_hour"]
+        ratio = rate["median"] / floors[1]["trials_per_hour"]["median"]
+        lines.append(
+            f"| {processes} process{'es' if processes > 1 else ''} | "
+            f"{rate['median']:.0f} [{rate['min']:.0f}, {rate['max']:.0f}] | "
+            f"{ratio:.2f}x | {row['train_s']['median']:.1f} | "
+            f"{row['start_up_s']['median']:.1f} |"
+        )
+    key = "search_trials_per_hour"
+    if {1, 2} <= set(floors) and {1, 2} <= set(settings):
+        ceiling = (
+            floors[2]["trials_per_hour"]["median"]
+            / floors[1]["trials_per_hour"]["median"]
+        )
+        ours = settings[2][key]["median"] / settings[1][key]["median"]
+        lines += [
+            "",
+            f"On this machine 2 processes of the hand-written loop ran {ceiling:.2f}x "
+            f"the trials per hour of 1 (the ceiling for 2 workers); keras_hpo's 2 "
+            f"workers ran {ours:.2f}x those of 1 worker while searching, "
+            f"{ours / ceiling:.0%} of that ceiling.",
+        ]
+    return lines
+
+
 def markdown(report: dict) -> str:
     """The tables of a report."""
     s = report["stamp"]
@@ -385,6 +606,7 @@ def markdown(report: dict) -> str:
             f"{cells(workers, 'trials_per_hour')} | "
             f"{b['median']:.4f} [{b['min']:.4f}, {b['max']:.4f}] |"
         )
+    lines += _floor_lines(report, settings)
     lines += [
         "",
         f"**The chief's capacity**: random strategy, HyperMLP's default space, "
@@ -428,17 +650,23 @@ def main() -> None:
     hidden = argparse.SUPPRESS  # the fake workers' process
     parser.add_argument("--fake-workers", type=int, default=None, help=hidden)
     parser.add_argument("--port", type=int, default=None, help=hidden)
+    # the hand-written loop's processes
+    parser.add_argument("--floor-configs", default=None, help=hidden)
+    parser.add_argument("--floor-counter", default=None, help=hidden)
     args = parser.parse_args()
     if args.fake_workers is not None:
         result = fake_workers(args.port, args.fake_workers, args.seconds, "bench")
         print(json.dumps(result))
+        return
+    if args.floor_configs is not None:
+        print(json.dumps(_floor_child(args.floor_configs, args.floor_counter)))
         return
     if args.quick:
         args.trials, args.epochs, args.repeats = 2, 1, 1
         args.workers, args.chief_workers, args.seconds = [1, 2], [4], 1.0
         args.chief_rounds = 1
     start = time.perf_counter()
-    runs = throughput(args)
+    runs, floors = throughput(args)
     capacity = chief_capacity(args.chief_workers, args.seconds, args.chief_rounds)
     settings = _per_setting(runs)
     report = {
@@ -457,6 +685,8 @@ def main() -> None:
         "chief_rounds": args.chief_rounds,
         "settings": settings,
         "runs": runs,
+        "floor": floor_settings(floors),
+        "floor_runs": floors,
         "capacity": capacity,
         "targets": check_targets(settings, capacity, args.quick),
     }

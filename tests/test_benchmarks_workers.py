@@ -81,6 +81,62 @@ def test_the_targets_are_judged_on_the_medians():
     ]
 
 
+def test_the_floor_table_and_the_ceiling_it_sets():
+    def spread(value):
+        return {"median": value, "min": value - 10, "max": value + 10, "n": 3}
+
+    floor = {
+        "1": {
+            "trials_per_hour": spread(1000.0),
+            "wall_s": spread(43.2),
+            "train_s": spread(38.0),
+            "start_up_s": spread(4.5),
+        },
+        "2": {
+            "trials_per_hour": spread(1700.0),
+            "wall_s": spread(25.4),
+            "train_s": spread(20.5),
+            "start_up_s": spread(4.9),
+        },
+    }
+    report = {
+        "stamp": {"date": "d", "commit": "c", "machine": "m", "load_average": 0},
+        "cpu": "cpu",
+        "wall_s": 1.0,
+        "strategy": "bayesian",
+        "trials": 12,
+        "epochs": 15,
+        "repeats": 3,
+        "seconds": 5.0,
+        "settings": _settings({1: 100, 2: 153}),
+        "floor": floor,
+        "capacity": [],
+        "targets": [],
+    }
+    table = workers.markdown(report)
+    assert "| 1 process | 1000 [990, 1010] | 1.00x | 38.0 | 4.5 |" in table
+    assert "| 2 processes | 1700 [1690, 1710] | 1.70x | 20.5 | 4.9 |" in table
+    assert (
+        "2 processes of the hand-written loop ran 1.70x the trials per hour of 1 "
+        "(the ceiling for 2 workers); keras_hpo's 2 workers ran 1.53x those of 1 "
+        "worker while searching, 90% of that ceiling." in table
+    )
+    # A run without a 1-worker setting has no floor, and no table for it.
+    assert "The floor" not in workers.markdown({**report, "floor": {}})
+
+
+def test_the_floor_trains_what_the_search_trained(tmp_path):
+    for number, (epochs, seed) in enumerate([(15, 7), (4, 9)]):
+        folder = tmp_path / f"trial_{number:04d}"
+        folder.mkdir()
+        result = {"values": {"units": 32 * (number + 1)}, "epochs_run": epochs}
+        (folder / "result.json").write_text(json.dumps({**result, "seed": seed}))
+    assert workers.floor_trials(tmp_path) == [
+        {"values": {"units": 32}, "epochs": 15, "seed": 7},
+        {"values": {"units": 64}, "epochs": 4, "seed": 9},
+    ]
+
+
 @pytest.mark.slow
 def test_a_quick_run_writes_its_report(tmp_path):
     from conftest import run_python
@@ -96,6 +152,12 @@ def test_a_quick_run_writes_its_report(tmp_path):
     assert row["fake_workers"] == 4 and row["round"] == 0
     assert row["trials"] == row["trials_ended_by_oracle"] > 0
     assert {t["judged"] for t in report["targets"]} == {False}
+    # The floor trained the 1-worker search's 2 trials in 1 and in 2 processes.
+    assert [(r["processes"], r["trials"]) for r in report["floor_runs"]] == [
+        (1, 2),
+        (2, 2),
+    ]
+    assert sorted(report["floor"]) == ["1", "2"]
     table = (tmp_path / "workers.md").read_text()
     assert "not judged (quick run)" in table
     assert report["stamp"]["commit"]
