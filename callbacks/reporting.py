@@ -48,6 +48,9 @@ class ProgressPrinter(SearchCallback):
     terminal, one live line during each trial is rewritten after every
     epoch (``[trial 3/12] epoch 4/15 val_accuracy=0.9611``) and replaced by
     the trial's line; printed to a file or a pipe, only the trial lines.
+    In a worker of a multi-worker search it prints the trials it trains,
+    and at the end how many, not the plan nor the best trial: the chief
+    prints those, once.
 
     Args:
         stream: Where to print. Defaults to ``sys.stdout``.
@@ -140,6 +143,12 @@ class ProgressPrinter(SearchCallback):
         done = len(search.trial_results)
         plan = f"up to {total} trials" if total else "until the space is exhausted"
         resumed = f", {done} already done" if done else ""
+        if search.is_worker:  # the chief prints the plan and the TensorBoard line
+            self._print(
+                f"Training trials of the chief's search ({search.strategy}, "
+                f"{plan}{resumed}); results in {search.project_dir}"
+            )
+            return
         self._print(
             f"Searching with {search.strategy} ({plan}{resumed}); "
             f"objective {search.objective.name} "
@@ -181,11 +190,18 @@ class ProgressPrinter(SearchCallback):
         self._print(f"{head} {outcome} | {timing} | {format_values(result.values)}")
 
     def on_search_end(self, search: SearchView) -> None:
-        """Prints the best trial."""
+        """Prints the best trial (a worker: the trials it trained)."""
         best = search.best_result()
         elapsed = time.perf_counter() - self._start
         if search.stop_reason:
             self._print(f"Search stopped: {search.stop_reason}")
+        if search.is_worker:  # the chief prints the best trial, once
+            trials = "trial" if self._ended == 1 else "trials"
+            self._print(
+                f"This worker trained {self._ended} {trials} in {elapsed:.1f}s; "
+                "the chief prints the best trial"
+            )
+            return
         if best is None:
             self._print(f"Search ended after {elapsed:.1f}s with no completed trial.")
             return

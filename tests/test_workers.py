@@ -922,8 +922,24 @@ def test_keras_hpo_tune_with_workers(tmp_path):
     project = tmp_path / "digits_bayesian"
     summary = json.loads((project / "summary.json").read_text())
     assert summary["trials"] == IMPORTANCE_AFTER
-    trained = [x for x in run.stdout.splitlines() if "] [trial " in x]
+    lines = run.stdout.splitlines()
+    trained = [x for x in lines if "] [trial " in x]
     assert len(trained) == IMPORTANCE_AFTER
+    # The plan and the best trial are the chief's lines, each printed once;
+    # a worker says what it trains, and at the end how many trials it did.
+    assert [x for x in lines if "Best trial " in x or "Searching with" in x] == [
+        x for x in lines if x.startswith(("Best trial ", "Searching with"))
+    ]
+    assert run.stdout.count("Best trial ") == run.stdout.count("Searching with") == 1
+    counts = {}
+    for line in lines:
+        tag, _, text = line.partition("] ")
+        if text.startswith("Training trials of the chief's search"):
+            counts.setdefault(tag, None)
+        if text.startswith("This worker trained "):
+            counts[tag] = int(text.split()[3])
+    assert sorted(counts) == ["[worker-0", "[worker-1"]
+    assert sum(counts.values()) == IMPORTANCE_AFTER
     # The chief wrote the importance and the reordered experiment, once.
     log_dir = project / "tensorboard"
     _, texts = read_logs(log_dir)
