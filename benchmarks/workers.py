@@ -159,33 +159,38 @@ def throughput(args: argparse.Namespace) -> tuple[list[dict], list[dict]]:
         1-worker setting).
     """
     runs, floors = [], []
+
+    def keep(run: dict, repeat: int, into: list[dict], line: str) -> None:
+        run["repeat"] = repeat
+        run["stamp"] = run_stamp()
+        into.append(run)
+        print(f"{line}, repeat {repeat}", flush=True)
+
     with tempfile.TemporaryDirectory() as directory:
         for repeat in range(args.repeats):
             for workers in args.workers:
                 run = _tune(workers, args, directory)
-                run["repeat"] = repeat
-                run["stamp"] = run_stamp()
-                runs.append(run)
-                print(
-                    f"{workers or 'no'} workers, repeat {repeat}: "
+                keep(
+                    run,
+                    repeat,
+                    runs,
+                    f"{workers or 'no'} workers: "
                     f"{run['wall_s']:.1f}s ({run['search_s']:.1f}s searching), "
                     f"{run['trials']} trials, {run['trials_per_hour']:.0f} trials/h "
                     f"({run['search_trials_per_hour']:.0f} while searching)",
-                    flush=True,
                 )
             if 1 not in args.workers:
                 continue
             trials = floor_trials(Path(directory) / "w1")
             for processes in FLOOR_PROCESSES:
                 run = floor(trials, processes, directory)
-                run["repeat"] = repeat
-                run["stamp"] = run_stamp()
-                floors.append(run)
-                print(
-                    f"hand-written loop, {processes} process(es), repeat {repeat}: "
+                keep(
+                    run,
+                    repeat,
+                    floors,
+                    f"hand-written loop, {processes} process(es): "
                     f"{run['wall_s']:.1f}s ({run['train_s']:.1f}s training), "
                     f"{run['trials_per_hour']:.0f} trials/h",
-                    flush=True,
                 )
     return runs, floors
 
