@@ -345,6 +345,53 @@ def test_the_chief_says_idle_while_a_running_trial_may_come_back(tmp_path):
         server.stop(0)
 
 
+def test_a_worker_s_trials_list_their_values_in_the_declared_order(tmp_path):
+    # keras-tuner's message groups the space by kind (fixed, floats, ints,
+    # choices): read from it, a trial listed "optimizer batch_size dropout
+    # learning_rate num_layers units activation" where one process lists
+    # them as HyperMLP declares them.
+    hp = keras_tuner.HyperParameters()
+    hp.Int("num_layers", 1, 4)
+    hp.Choice("activation", ["relu", "tanh"])
+    hp.Float("dropout", 0.0, 0.5)
+    hp.Fixed("optimizer", "adam")
+    declared = [h.name for h in hp.space]
+    oracle = RandomOracle(
+        objective=keras_tuner.Objective("score", "min"),
+        max_trials=2,
+        hyperparameters=hp,
+        seed=1,
+    )
+    oracle._set_project_dir(str(tmp_path), "search")
+    oracle.verbose = 0
+    server = ChiefServer(oracle, token=None, lease=5.0, log=lambda s: None)
+    server.start()
+    # A worker whose own oracle has another space: the message's order.
+    other = _worker("w0", server.port, None)
+    # A worker whose tuner declared the space in its own oracle, as in a search.
+    local = RandomOracle(
+        objective=keras_tuner.Objective("score", "min"), hyperparameters=hp.copy()
+    )
+    worker = WorkerOracle(local, Cluster("w1", "127.0.0.1", server.port, token=None))
+    try:
+        wire_order = list(other.create_trial("w0").hyperparameters.values)
+        assert sorted(wire_order) == sorted(declared) and wire_order != declared
+        trial = worker.create_trial("w1")
+        assert list(trial.hyperparameters.values) == declared
+        _finish(worker, trial)
+        assert list(worker.get_trial(trial.trial_id).hyperparameters.values) == (
+            declared
+        )
+        # What a worker sends the chief counts too (after its own oracle's).
+        other.update_space(hp)
+        again = other.create_trial("w0")  # its running trial, again
+        assert list(again.hyperparameters.values) == declared
+    finally:
+        other.close()
+        worker.close()
+        server.stop(0)
+
+
 def test_a_worker_told_the_search_ended_needs_the_chief_no_more(tmp_path):
     # The chief stops serving once every worker was told; what a worker's
     # search does after that (its callbacks read the space) must not wait
@@ -511,6 +558,9 @@ def test_two_workers_run_exactly_max_trials_with_one_process_s_results(tmp_path)
     assert list(_result(parallel.stdout)) == ["0000", "0001", "0002", "0003"]
     two, one = tmp_path / "two" / "search", tmp_path / "one" / "search"
     assert _trial_files(two) == _trial_files(one)
+    for name, files in _trial_files(one).items():  # the values in one order too
+        values = files["result"]["values"]
+        assert list(_trial_files(two)[name]["result"]["values"]) == list(values)
     oracle = json.loads((two / "oracle.json").read_text())
     assert sorted(oracle["end_order"]) == ["0000", "0001", "0002", "0003"]
     assert oracle["ongoing_trials"] == {}

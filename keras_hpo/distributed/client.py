@@ -126,6 +126,8 @@ class WorkerOracle(compat.oracle_client_class()):
         #: Whether the chief said the search ended (``create_trial``: STOPPED).
         self.ended = False
         self._space: kt_hp.HyperParameters | None = None
+        #: The hyperparameters' names in the order this worker declared them.
+        self._declared: list[str] = []
         #: ``(trial ID, serialised GetTrialResponse)`` of the trial just ended.
         self._verdict: tuple[str, bytes] | None = None
 
@@ -220,13 +222,38 @@ class WorkerOracle(compat.oracle_client_class()):
             self._space = self._oracle.get_space()
         return self._space.copy()
 
-    def update_space(self, hyperparameters: kt_hp.HyperParameters) -> None:  # noqa: D102
+    def update_space(self, hyperparameters: kt_hp.HyperParameters) -> None:
+        """Sends the space to the chief, noting the order of its names."""
+        names = [hp.name for hp in hyperparameters.space]
+        self._declared += [n for n in names if n not in set(self._declared)]
         self.call(
             "UpdateSpace",
             self._service.UpdateSpaceRequest(
                 hyperparameters=hyperparameters.to_proto()
             ),
         )
+
+    def _trial(self, proto: Any) -> kt_trial.Trial:
+        """A trial from the wire, its values in the order they were declared.
+
+        keras-tuner's message groups a space by the kind of hyperparameter
+        (fixed, floats, ints, choices...), so a trial read from it lists its
+        values in another order than the same trial in one process: its
+        progress line, its ``result.json`` and the search's ``cv_results_``
+        columns would differ. Names this worker did not declare follow, in
+        the message's order. The order is that of this worker's own oracle
+        (its tuner declared the space there) and of what it sent the chief.
+        """
+        trial = kt_trial.Trial.from_proto(proto)
+        values = trial.hyperparameters.values
+        local = getattr(self._oracle, "hyperparameters", None)
+        declared = [hp.name for hp in local.space] if local is not None else []
+        declared += [name for name in self._declared if name not in set(declared)]
+        first = [name for name in declared if name in values]
+        if first:
+            order = first + [name for name in values if name not in set(first)]
+            trial.hyperparameters.values = {name: values[name] for name in order}
+        return trial
 
     def create_trial(self, tuner_id: str) -> kt_trial.Trial:
         """The chief's next trial for this worker (its number noted)."""
@@ -235,7 +262,7 @@ class WorkerOracle(compat.oracle_client_class()):
             self._service.CreateTrialRequest(tuner_id=tuner_id),
             full=True,
         )
-        trial = kt_trial.Trial.from_proto(response.trial)
+        trial = self._trial(response.trial)
         if trial.status == kt_trial.TrialStatus.STOPPED:
             self.ended = True
         if trial.status == kt_trial.TrialStatus.RUNNING:
@@ -254,7 +281,7 @@ class WorkerOracle(compat.oracle_client_class()):
                 trial_id=trial_id, metrics=metrics, step=step
             ),
         )
-        return kt_trial.Trial.from_proto(response.trial)
+        return self._trial(response.trial)
 
     def end_trial(self, trial: kt_trial.Trial) -> None:
         """Ends a trial on the chief, keeping the verdict its answer carries."""
@@ -284,7 +311,7 @@ class WorkerOracle(compat.oracle_client_class()):
             response = self.call(
                 "GetTrial", self._service.GetTrialRequest(trial_id=trial_id)
             )
-        return kt_trial.Trial.from_proto(response.trial)
+        return self._trial(response.trial)
 
     def _trial_after_the_end(self, trial_id: str) -> kt_trial.Trial:
         """A trial once the chief said the search ended: from its file.
@@ -320,13 +347,13 @@ class WorkerOracle(compat.oracle_client_class()):
                 "the chief's process, or give the workers the chief's project "
                 "folder (a shared disk)."
             ) from None
-        return kt_trial.Trial.from_proto(response.trial)
+        return self._trial(response.trial)
 
     def get_best_trials(self, num_trials: int = 1) -> list[kt_trial.Trial]:  # noqa: D102
         response = self.call(
             "GetBestTrials", self._service.GetBestTrialsRequest(num_trials=num_trials)
         )
-        return [kt_trial.Trial.from_proto(t) for t in response.trials]
+        return [self._trial(t) for t in response.trials]
 
     def release(self, trial_id: str) -> None:
         """Gives a trial back to the chief at once (best effort)."""
