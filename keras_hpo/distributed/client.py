@@ -224,8 +224,10 @@ class WorkerOracle(compat.oracle_client_class()):
 
     def update_space(self, hyperparameters: kt_hp.HyperParameters) -> None:
         """Sends the space to the chief, noting the order of its names."""
-        names = [hp.name for hp in hyperparameters.space]
-        self._declared += [n for n in names if n not in set(self._declared)]
+        known = set(self._declared)
+        self._declared += [
+            hp.name for hp in hyperparameters.space if hp.name not in known
+        ]
         self.call(
             "UpdateSpace",
             self._service.UpdateSpaceRequest(
@@ -248,10 +250,10 @@ class WorkerOracle(compat.oracle_client_class()):
         values = trial.hyperparameters.values
         local = getattr(self._oracle, "hyperparameters", None)
         declared = [hp.name for hp in local.space] if local is not None else []
-        declared += [name for name in self._declared if name not in set(declared)]
+        declared += [name for name in self._declared if name not in declared]
         first = [name for name in declared if name in values]
         if first:
-            order = first + [name for name in values if name not in set(first)]
+            order = first + [name for name in values if name not in first]
             trial.hyperparameters.values = {name: values[name] for name in order}
         return trial
 
