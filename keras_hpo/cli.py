@@ -438,6 +438,18 @@ def _tuner(args, data):
     return strategy[args.strategy](hypermodel, max_trials=trials, **common)
 
 
+def _is_worker() -> bool:
+    """Whether this process trains trials for a chief (its environment says)."""
+    from keras_hpo.distributed.settings import Cluster
+    from keras_hpo.errors import ConfigError
+
+    try:
+        cluster = Cluster.from_env()
+    except ConfigError:  # the search names what is wrong
+        return False
+    return cluster is not None and not cluster.is_chief
+
+
 def _tune(args) -> int:
     from keras_hpo.datasets import load_dataset
     from keras_hpo.hypermodels.tabular import model_inputs
@@ -452,7 +464,7 @@ def _tune(args) -> int:
         seed=args.seed,
         tabular=args.preprocessing == "auto",
     ).limit(args.limit)
-    if not args.quiet:
+    if not args.quiet and not _is_worker():  # the chief says it, once
         print(
             f"Data set {data.name}: {len(data.x_train)} train, {len(data.x_val)} "
             f"validation, {len(data.x_test)} test samples; task {data.task}",

@@ -981,6 +981,7 @@ def test_keras_hpo_tune_with_workers(tmp_path):
         x for x in lines if x.startswith(("Best trial ", "Searching with"))
     ]
     assert run.stdout.count("Best trial ") == run.stdout.count("Searching with") == 1
+    assert [x for x in lines if "Data set " in x] == [lines[0]]  # the chief's
     counts = {}
     for line in lines:
         tag, _, text = line.partition("] ")
