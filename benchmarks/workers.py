@@ -95,7 +95,7 @@ __all__ = [
 TARGET_SPEEDUP = 1.6
 #: Target: trials (an ask plus its reports) per second the chief serves.
 TARGET_CHIEF_RATE = 100.0
-#: Process counts of the hand-written loop (the floor of 1 and 2 workers).
+#: Process counts of the hand-written loop (against 1 and 2 workers).
 FLOOR_PROCESSES = (1, 2)
 
 
@@ -280,8 +280,10 @@ def floor(trials: list[dict], processes: int, directory: str) -> dict:
 
     Each process has an equal share of the cores for TensorFlow's thread
     pools (set as ``keras-hpo launch`` sets a worker's) and takes the next
-    trial not taken; no tuner, no chief, no files, no callbacks. This is
-    the floor of what ``processes`` workers can reach on this machine.
+    trial not taken; no tuner, no chief, no files, no callbacks: Keras'
+    ``build`` and ``fit`` as a user writes them by hand (without what
+    keras_hpo's runner saves per trial, such as the second trace of the
+    first training step, `keras_hpo.tuners.building.prepare_to_fit`).
 
     Returns:
         The wall time from the processes' start to the last one's exit

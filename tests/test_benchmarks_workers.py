@@ -81,7 +81,7 @@ def test_the_targets_are_judged_on_the_medians():
     ]
 
 
-def test_the_floor_table_and_the_ceiling_it_sets():
+def test_the_floor_table_and_the_workers_against_it():
     def spread(value):
         return {"median": value, "min": value - 10, "max": value + 10, "n": 3}
 
