@@ -535,7 +535,9 @@ def _predict(args) -> int:
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow([*header, "prediction"])
     for row, value in zip(rows, predictions, strict=True):
-        shown = value if isinstance(value, str) else f"{float(value):.6g}"
+        # As NumPy prints it: a label as in the file (1000001, not 1e+06), a
+        # float with the fewest digits that read back as the same value.
+        shown = value if isinstance(value, str) else str(value)
         writer.writerow([*row, shown])
     if args.output is None:
         print(text.getvalue(), end="")

@@ -556,11 +556,12 @@ def test_csv_classification_with_text_labels(tmp_path, capsys, labels, task):
 
 
 def test_a_csv_with_number_labels_loads_with_those_numbers(tmp_path):
-    # Classes 1, 2 and 3 are trained as codes 0, 1, 2: keras_hpo.load
-    # predicts and scores in the file's numbers, as keras-hpo predict writes.
+    # Classes 1000001 to 1000003 are trained as codes 0, 1, 2: keras_hpo.load
+    # predicts and scores in the file's numbers, as keras-hpo predict writes
+    # (which wrote them as 1e+06).
     rng = np.random.default_rng(1)
     x = rng.normal(size=(90, 2)).round(4)
-    labels = 1 + np.digitize(x[:, 0], [-0.4, 0.4])
+    labels = 1000001 + np.digitize(x[:, 0], [-0.4, 0.4])
     path = write_csv(
         tmp_path / "t.csv",
         ["a", "b", "k"],
@@ -571,9 +572,18 @@ def test_a_csv_with_number_labels_loads_with_those_numbers(tmp_path):
     assert cli.main(["tune", *args]) == 0
     saved = load_search(str(tmp_path / "t_bayesian"))
     predicted = saved.predict(x.astype("float32"))
-    assert predicted.dtype.kind == "i" and set(predicted) <= {1, 2, 3}
+    assert predicted.dtype.kind == "i" and set(predicted) <= {1000001, 1000002, 1000003}
     expected = float(np.mean(predicted == labels))
     assert saved.score(x.astype("float32"), labels) == pytest.approx(expected)
+    new_rows = write_csv(tmp_path / "new.csv", ["a", "b"], x[:10].tolist())
+    out = tmp_path / "predicted.csv"
+    project = str(tmp_path / "t_bayesian")
+    assert (
+        cli.main(["predict", project, "--csv", str(new_rows), "--output", str(out)])
+        == 0
+    )
+    written = [line.rsplit(",", 1)[1] for line in out.read_text().splitlines()[1:]]
+    assert written == [str(label) for label in predicted[:10]]
 
 
 # Slow (13 s; the CSV path stays with the classification test; the default run has to

@@ -66,6 +66,20 @@ def test_a_damaged_result_is_refused_by_name(tmp_path):
         ResultStore(str(tmp_path), "min").load()
 
 
+def test_a_worker_reads_the_others_results_but_not_the_one_of_its_running_trial(
+    tmp_path,
+):
+    _store(tmp_path)  # written by other workers
+    mine = ResultStore(str(tmp_path), "min")
+    running = _result("c", 3, None, TrialStatus.FAILED)  # training (not ended yet)
+    mine.put(running)
+    mine.refresh(running="c")  # an earlier run's file of "c" stays unread
+    assert sorted(mine.trials) == ["a", "b", "c", "d"]
+    assert mine.get("c") is running
+    mine.refresh()
+    assert mine.get("c").score == 0.5
+
+
 @pytest.mark.parametrize(
     ("direction", "ranked", "best"),
     [("min", ["b", "c", "a"], "b"), ("max", ["a", "b", "c"], "a")],

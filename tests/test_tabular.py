@@ -392,3 +392,30 @@ def test_a_csv_with_text_and_empty_cells_through_keras_hpo_tune_and_predict(
     predicted = pd.read_csv(tmp_path / "predicted.csv")
     assert len(predicted) == len(table)
     assert np.isfinite(predicted["prediction"]).all()
+
+
+def test_a_table_and_array_validation_data_are_joined_for_the_refit(
+    tmp_path, tiny_classification
+):
+    # A DataFrame and Series to train on, NumPy validation labels (or a
+    # Series of sample weights, whose validation weights are an array): the
+    # refit used to fail after every trial ran (pandas.concat of an array).
+    x, y = tiny_classification
+    frame, labels = pd.DataFrame(x), pd.Series(y)
+    for name, kwargs in (
+        ("labels", {"validation_data": (frame[150:], y[150:])}),
+        ("weights", {"validation_data": (x[150:], y[150:])}),
+    ):
+        train = (frame[:150], labels[:150]) if name == "labels" else (x[:150], y[:150])
+        if name == "weights":
+            kwargs["sample_weight"] = pd.Series(np.ones(150))
+        tuner = keras_hpo.RandomSearch(
+            keras_hpo.HyperMLP(num_classes=3, units=8),
+            max_trials=1,
+            directory=str(tmp_path),
+            project_name=name,
+            tensorboard_dir=None,
+            verbose=0,
+        )
+        tuner.search(*train, epochs=1, **kwargs)
+        assert tuner.refitted.saved()["samples"] == 200

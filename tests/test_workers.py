@@ -22,6 +22,7 @@ from pathlib import Path
 
 import grpc
 import keras_tuner
+import numpy as np
 import pytest
 import workers_script  # tests/ is on sys.path, as for conftest
 from keras_hpo.callbacks.tensorboard import IMPORTANCE_AFTER
@@ -40,6 +41,7 @@ from keras_hpo.distributed.launch import WorkerProcesses
 from keras_hpo.distributed.launch import free_port
 from keras_hpo.distributed.launch import worker_environment
 from keras_hpo.distributed.settings import lease_from_env
+from keras_hpo.distributed.settings import parse_address
 from keras_hpo.errors import ConfigError
 from keras_hpo.oracles import RandomOracle
 
@@ -485,6 +487,101 @@ def test_a_restarted_chief_gives_running_trials_back_to_their_workers(tmp_path):
         second.stop(0)
 
 
+def test_a_call_the_chief_dropped_is_asked_again_of_the_restarted_chief(tmp_path):
+    # The chief goes away while a worker's call is in flight (killed, or
+    # stopped to restart): the worker asks again once a chief serves, as it
+    # waits for a chief that is not there yet (it used to give up at once).
+    port = free_port()
+    oracle = _oracle(tmp_path)
+    create = oracle.create_trial
+
+    def slow_create(tuner_id):
+        time.sleep(1.5)
+        return create(tuner_id)
+
+    oracle.create_trial = slow_create
+    first = ChiefServer(oracle, port=port, lease=5.0, log=lambda s: None)
+    first.start()
+    worker = _worker("worker-0", port, None, timeout=30.0)
+    worker.hello()
+    answer = {}
+
+    def ask() -> None:
+        try:
+            answer["trial"] = worker.create_trial("worker-0")
+        except Exception as err:  # noqa: BLE001 - the test reports it
+            answer["error"] = err
+
+    asking = threading.Thread(target=ask, daemon=True)
+    asking.start()
+    time.sleep(0.5)
+    first.stop(0)  # the call is in flight
+    time.sleep(1.5)  # (the dropped call's trial is on disk by now)
+    again = _oracle(tmp_path)
+    again.reload()
+    second = ChiefServer(again, port=port, lease=5.0, log=lambda s: None)
+    second.start()
+    try:
+        asking.join(timeout=20.0)
+        assert "error" not in answer
+        assert answer["trial"].status == "RUNNING"
+        assert again.ongoing_trials["worker-0"].trial_id == answer["trial"].trial_id
+    finally:
+        second.stop(0)
+
+
+def test_a_trial_s_end_sent_again_is_answered_again(chief):
+    # A worker whose EndTrial reached the chief but whose answer was lost
+    # sends it again: the chief says yes (it used to say the trial was
+    # another worker's, and the worker then dropped its result).
+    worker, other = _worker("worker-0", chief.port), _worker("worker-1", chief.port)
+    trial = worker.create_trial("worker-0")
+    _finish(worker, trial)
+    worker.end_trial(trial)  # the same end, again: no LeaseLost
+    assert chief.oracle.end_order == [trial.trial_id]
+    with pytest.raises(LeaseLost):  # not the worker that ended it
+        other.end_trial(trial)
+    assert chief.oracle.end_order == [trial.trial_id]
+
+
+def test_a_chief_cannot_take_the_port_another_chief_serves(chief, tmp_path):
+    # gRPC lets servers share a port (SO_REUSEPORT) unless told not to: two
+    # searches' chiefs would then split the workers between them.
+    second = ChiefServer(_oracle(tmp_path / "other"), port=chief.port, log=print)
+    with pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{chief.port}"):
+        second.start()
+
+
+def test_a_chief_heard_from_a_new_worker_while_it_checks_the_end(chief):
+    # Workers are heard (gRPC's threads) while `done` reads who was heard.
+    chief.stop_reason = "max_trials"
+    for i in range(2000):
+        chief._hear(f"told-{i}")
+        chief.told.add(f"told-{i}")
+    hearing = True
+
+    def newcomers() -> None:
+        count = 0
+        while hearing and count < 200_000:
+            chief._hear(f"new-{count}")
+            count += 1
+
+    thread = threading.Thread(target=newcomers, daemon=True)
+    thread.start()
+    try:
+        for _ in range(300):
+            chief.done()  # raised "dictionary changed size during iteration"
+    finally:
+        hearing = False
+        thread.join()
+
+
+def test_a_chief_address_may_put_an_ipv6_host_in_brackets():
+    assert parse_address("[::1]:8765", "--chief") == ("::1", 8765)
+    assert parse_address("::1:8765", "--chief") == ("::1", 8765)
+    assert parse_address("10.0.0.5:8765", "--chief") == ("10.0.0.5", 8765)
+
+
 def test_workers_argument_is_checked(tmp_path, tiny_classification):
     import keras_hpo
 
@@ -696,6 +793,41 @@ def test_a_worker_back_after_its_lease_expired_counts_nothing_twice(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_worker_that_lost_its_lease_while_writing_leaves_the_new_run_intact(
+    tmp_path,
+):
+    # A worker renews its lease, then its writes stall longer than the lease:
+    # the other worker runs the trial again. The first one's files land
+    # before its refused end; nothing of it may spoil the new run (it wrote
+    # a failed result and deleted the weights; the new run took that result).
+    import keras_hpo
+
+    directory = tmp_path / "run"
+    chief, workers, _ = _chief_and_two_workers(
+        directory, "--max-trials", "1", "--sleep", "1", "--stall", "5", lease=2.0
+    )
+    assert chief.wait(timeout=180) == 0
+    for worker in workers:
+        assert worker.wait(timeout=15) == 0
+    logs = [Path(f"{directory}.worker-{i}.log").read_text() for i in (0, 1)]
+    stalled, other = sorted(logs, key=lambda log: "stalling" not in log)
+    assert "stalling 5s before writing trial 0000" in stalled
+    assert "trial 0000 is another worker's now" in stalled
+    assert "[trial 1/1]" in other and "stalling" not in other
+    assert (
+        _result(Path(f"{directory}.chief.log").read_text())["0000"]["status"]
+        == "completed"
+    )
+    folder = directory / "search" / "trial_0000"
+    result = json.loads((folder / "result.json").read_text())
+    assert result["status"] == "completed"
+    assert result["error"] is None
+    assert result["score"] == json.loads((folder / "trial.json").read_text())["score"]
+    model = keras_hpo.load(directory / "search").best_model()  # its weights
+    assert model.predict(np.zeros((1, 64), "float32"), verbose=0).shape == (1, 10)
+
+
+@pytest.mark.slow
 def test_a_chief_killed_and_restarted_resumes_with_the_same_workers(tmp_path):
     directory = tmp_path / "run"
     args = ("--sleep", "1", "--max-trials", "6")
@@ -776,11 +908,30 @@ def test_workers_launched_for_a_chief_elsewhere_have_ids_unique_per_machine(capf
     show = "print(role, flush=True)"
     command = _role_script(show, show)
     assert launch(command, 2, chief=("127.0.0.1", free_port()), serve=True) == 0
-    host = f"worker-{socket.gethostname()}-{os.getpid()}"
+    host = f"worker-{socket.gethostname().replace('chief', 'chf')}-{os.getpid()}"
     assert sorted(capfd.readouterr().out.splitlines()) == [
         "[chief] chief",
         f"[worker-0] {host}-0",
         f"[worker-1] {host}-1",
+    ]
+
+
+def test_a_host_named_chief_still_launches_workers(capfd, monkeypatch):
+    # keras-tuner takes any tuner ID with "chief" in it for the chief's: a
+    # worker ID made from the host name "hpo-chief-1" served as a second
+    # chief (and took the project from the real one).
+    monkeypatch.setattr(launch_module.socket, "gethostname", lambda: "hpo-chief-1")
+    show = (
+        "from keras_hpo.distributed.settings import Cluster\n"
+        "print(role, Cluster.from_env().is_chief, flush=True)"
+    )
+    command = _role_script(show, show)
+    assert launch(command, 2, chief=("127.0.0.1", free_port()), serve=True) == 0
+    host = f"worker-hpo-chf-1-{os.getpid()}"
+    assert sorted(capfd.readouterr().out.splitlines()) == [
+        "[chief] chief True",
+        f"[worker-0] {host}-0 False",
+        f"[worker-1] {host}-1 False",
     ]
 
 

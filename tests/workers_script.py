@@ -9,8 +9,13 @@ it serves and starts that many workers itself (``search(workers=N)``).
 can kill a process mid-trial). ``--record-stopper PATH`` gives the search a
 stopper that never stops a trial but appends, to ``PATH.<tuner ID>``, one
 JSON line per question: the trial, its epochs, and the other trials' curves
-it was given (running ones marked). When the search ends, the chief (or the one
-process) prints ``RESULT <json>`` with the trial IDs and scores it sees.
+it was given (running ones marked). ``--stall S`` makes the worker that
+finishes a trial first wait S seconds after it renewed the lease for the
+writes (a slow
+shared disk, a long pause): with S longer than the lease, the trial goes to
+another worker before worker-0 writes its files. When the search ends, the
+chief (or the one process) prints ``RESULT <json>`` with the trial IDs and
+scores it sees.
 """
 
 from __future__ import annotations
@@ -31,7 +36,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--sleep", type=float, default=0.0)
     parser.add_argument("--record-stopper", default=None)
+    parser.add_argument("--stall", type=float, default=0.0)
     args = parser.parse_args()
+    if args.stall and os.environ.get("KERASTUNER_TUNER_ID", "").startswith("worker"):
+        stall_once(args.stall, args.directory + ".stalled")
 
     import keras
 
@@ -71,6 +79,29 @@ def recording_stopper(path: str):
             return False
 
     return Recording()
+
+
+def stall_once(seconds: float, marker: str) -> None:
+    """The first trial that a worker of the search finishes waits ``seconds``
+    between its lease's last renewal and the writes of its files (see the
+    module docstring); ``marker``, made by that worker, says it happened."""
+    from keras_hpo.tuners.workers import MultiWorker
+
+    renew = MultiWorker._still_held
+
+    def still_held_then_stall(self, trial):
+        held = renew(self, trial)
+        try:
+            os.close(os.open(marker, os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            return held  # another trial, or another worker's
+        print(
+            f"stalling {seconds:g}s before writing trial {trial.trial_id}", flush=True
+        )
+        time.sleep(seconds)
+        return held
+
+    MultiWorker._still_held = still_held_then_stall
 
 
 def search(directory, max_trials=4, epochs=2, stopper=None, **search_kwargs):

@@ -147,8 +147,12 @@ class ChiefServer:
         self.expiry: dict[str, float] = {}
         #: Monotonic time each worker was last heard, by tuner ID.
         self.heard: dict[str, float] = {}
+        self._heard_lock = threading.Lock()
         #: Workers told that the search ended.
         self.told: set[str] = set()
+        #: The worker that ended each trial this chief ended, by trial ID: its
+        #: ``EndTrial`` sent again (the answer was lost) is answered again.
+        self.ended_by: dict[str, str] = {}
         #: Leases that expired (a trial handed out again), for the record.
         self.expired: list[tuple[str, str]] = []
         #: Running trials' curves as their workers told (``Progress``): trial
@@ -161,6 +165,9 @@ class ChiefServer:
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=threads),
             interceptors=[_Gate(token, self._hear)],
+            # gRPC lets a second server share a port (SO_REUSEPORT): another
+            # search's chief would then take some of this one's workers.
+            options=[("grpc.so_reuseport", 0)],
         )
         servicer = _make_servicer(self)
         _, service_grpc = compat.oracle_service()
@@ -184,8 +191,9 @@ class ChiefServer:
         if not port:
             raise OSError(
                 f"The chief cannot listen on {host}:{self.port} (a port in use, or "
-                "an address not of this machine): pick another port, e.g. "
-                "--chief 127.0.0.1:0 for any free one."
+                "an address not of this machine): pick another port (--chief "
+                "HOST:PORT, or KERASTUNER_ORACLE_PORT), or an address of this "
+                "machine."
             ) from cause
         self.port = port
         with self.lock:
@@ -203,9 +211,11 @@ class ChiefServer:
             if busy:
                 return False
             now = time.monotonic()
+            with self._heard_lock:
+                heard = list(self.heard.items())
             return all(
                 tuner_id in self.told or now - seen > self.lease
-                for tuner_id, seen in self.heard.items()
+                for tuner_id, seen in heard
             )
 
     def serve_until_done(
@@ -241,7 +251,9 @@ class ChiefServer:
 
     # -- leases ------------------------------------------------------------------
     def _hear(self, tuner_id: str) -> None:
-        self.heard[tuner_id] = time.monotonic()
+        # (Called for every call before it waits for `lock`: a lock of its own.)
+        with self._heard_lock:
+            self.heard[tuner_id] = time.monotonic()
 
     def _busy(self) -> bool:
         """Whether a trial is running or waiting to run again."""
@@ -391,10 +403,21 @@ class ChiefServer:
         )
 
     def end_trial(self, tuner_id: str, trial: kt_trial.Trial) -> bool:
-        """Ends a worker's trial in the oracle; whether the worker held it."""
+        """Ends a worker's trial in the oracle; whether the worker held it.
+
+        The worker that ended a trial, asking again (the chief's answer was
+        lost on the way), is told yes, and nothing changes.
+        """
         with self.lock:
+            if (
+                tuner_id
+                and self.ended_by.get(trial.trial_id) == tuner_id
+                and self.holder(trial.trial_id) is None
+            ):
+                return True
             if not self.claim(tuner_id, trial.trial_id):
                 return False
+            self.ended_by[trial.trial_id] = tuner_id
             # Dropped from the running trials first: keras-tuner's end_trial
             # saves before it drops it, and a restart would run it again.
             del self.oracle.ongoing_trials[tuner_id]

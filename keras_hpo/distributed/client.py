@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from typing import Any
 
 import grpc
@@ -53,6 +54,10 @@ _RECONNECT_OPTIONS = (
     ("grpc.min_reconnect_backoff_ms", 100),
     ("grpc.max_reconnect_backoff_ms", 500),
 )
+
+#: Seconds between a call the chief dropped (killed or restarting while the
+#: call was in flight: ``UNAVAILABLE``) and the same call again.
+_AGAIN_AFTER = 0.5
 
 #: Seconds a worker waits for the chief to answer ``GetTrial`` after the
 #: search ended (the chief may have stopped serving; see `get_trial`).
@@ -164,33 +169,47 @@ class WorkerOracle(compat.oracle_client_class()):
             LeaseLost: If it says the trial is another worker's now.
         """
         method = self._extension.get(name) or getattr(self.stub, name)
-        try:
-            response, call = method.with_call(
-                request,
-                wait_for_ready=True,
-                timeout=timeout or self.cluster.chief_timeout,
-                metadata=self._metadata,
-            )
-            return (
-                (response, dict(call.trailing_metadata() or ())) if full else response
-            )
-        except grpc.RpcError as err:
-            code = err.code() if hasattr(err, "code") else None
-            if code == grpc.StatusCode.FAILED_PRECONDITION:
-                raise LeaseLost(err.details()) from None
-            if code == grpc.StatusCode.UNAUTHENTICATED:
-                raise ChiefUnreachable(
-                    f"The chief at {self.cluster.address} refused this worker: "
-                    f"{err.details()}. Set {ENV_TOKEN} to the chief's token."
-                ) from None
-            if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-                raise ChiefUnreachable(
-                    f"The chief at {self.cluster.address} did not answer for "
-                    f"{timeout or self.cluster.chief_timeout:g}s "
-                    f"({ENV_CHIEF_TIMEOUT} sets how long workers wait): is it "
-                    "running, and is the address right?"
-                ) from None
-            raise
+        wait = timeout or self.cluster.chief_timeout
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                response, call = method.with_call(
+                    request,
+                    wait_for_ready=True,
+                    timeout=max(deadline - time.monotonic(), 1e-3),
+                    metadata=self._metadata,
+                )
+                trailing = dict(call.trailing_metadata() or ())
+                return (response, trailing) if full else response
+            except grpc.RpcError as err:
+                code = err.code() if hasattr(err, "code") else None
+                if (
+                    code == grpc.StatusCode.UNAVAILABLE
+                    and time.monotonic() + _AGAIN_AFTER < deadline
+                ):
+                    # The chief went away with the call in flight (killed, or
+                    # restarting): ask again, as for a chief not yet there.
+                    # Every call is safe to repeat: the chief answers a
+                    # worker's trial again, and a trial's end it already took.
+                    time.sleep(_AGAIN_AFTER)
+                    continue
+                if code == grpc.StatusCode.FAILED_PRECONDITION:
+                    raise LeaseLost(err.details()) from None
+                if code == grpc.StatusCode.UNAUTHENTICATED:
+                    raise ChiefUnreachable(
+                        f"The chief at {self.cluster.address} refused this worker: "
+                        f"{err.details()}. Set {ENV_TOKEN} to the chief's token."
+                    ) from None
+                if code in (
+                    grpc.StatusCode.UNAVAILABLE,
+                    grpc.StatusCode.DEADLINE_EXCEEDED,
+                ):
+                    raise ChiefUnreachable(
+                        f"The chief at {self.cluster.address} did not answer for "
+                        f"{wait:g}s ({ENV_CHIEF_TIMEOUT} sets how long workers "
+                        "wait): is it running, and is the address right?"
+                    ) from None
+                raise
 
     def hello(self) -> dict[str, Any]:
         """What the chief tells every worker once: the seed, the lease."""

@@ -193,8 +193,13 @@ def _alive(pid: int) -> bool:
 
 
 def _host_id() -> str:
-    """This machine and launcher, for worker IDs: ``<hostname>-<pid>``."""
-    return f"{socket.gethostname()}-{os.getpid()}"
+    """This machine and launcher, for worker IDs: ``<hostname>-<pid>``.
+
+    keras-tuner takes any tuner ID with "chief" in it for the chief's, so
+    a host name's "chief" is written "chf" (``hpo-chief-1``: ``hpo-chf-1``).
+    """
+    host = socket.gethostname().replace(CHIEF, "chf")
+    return f"{host}-{os.getpid()}"
 
 
 def _threads_each(workers: int, gpus: Sequence[str] | None) -> int | None:

@@ -84,12 +84,14 @@ def is_loopback(host: str) -> bool:
 
 
 def parse_address(text: str, argument: str) -> tuple[str, int]:
-    """``HOST:PORT`` as ``(host, port)``.
+    """``HOST:PORT`` as ``(host, port)``; an IPv6 host with or without brackets.
 
     Raises:
         ConfigError: If it is not ``HOST:PORT`` with a port in 1..65535.
     """
     host, _, port = str(text).rpartition(":")
+    if host.startswith("[") and host.endswith("]"):  # [::1]:8765
+        host = host[1:-1]
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise bad_value(
             argument,

@@ -297,6 +297,12 @@ def _join(first: Any, second: Any) -> Any:
     if hasattr(first, "iloc"):
         import pandas  # noqa: PLC0415 - only for pandas input, which imports it
 
+        if not hasattr(second, "iloc"):  # a DataFrame's rows, then an array's
+            second = (
+                pandas.DataFrame(np.asarray(second), columns=first.columns)
+                if isinstance(first, pandas.DataFrame)
+                else pandas.Series(np.asarray(second), name=first.name)
+            )
         return pandas.concat([first, second])
     return np.concatenate([np.asarray(first), np.asarray(second)])
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from keras_tuner.engine import trial as kt_trial
 
 from keras_hpo import compat
+from keras_hpo.distributed.client import LeaseLost
 from keras_hpo.hypermodels.sklearn_estimator import SklearnHyperModel
 from keras_hpo.tuners.checkpoint import clear_resume_point
 from keras_hpo.tuners.results import TrialResult
@@ -62,10 +63,17 @@ class TrialRecorder:
         store.save(result)
         try:
             super().on_trial_end(trial)  # oracle.end_trial + save
-        finally:
-            # Also when the oracle stops the search (too many failures in a
-            # row): the trial's result is still written.
+        except LeaseLost:
+            # A worker's trial that another worker runs now (its lease ran
+            # out while its files were written): the folder is that worker's,
+            # so nothing more is written or deleted there.
+            raise
+        except BaseException:
+            # When the oracle stops the search (too many failures in a row),
+            # the trial's result is still written.
             self._record(trial)
+            raise
+        self._record(trial)
 
     def _objective_value(
         self, trial: kt_trial.Trial, result: TrialResult

@@ -89,18 +89,26 @@ class ResultStore:
                 self.put(result)
         return [trial_id for trial_id in ended or [] if trial_id not in self.trials]
 
-    def refresh(self) -> None:
+    def refresh(self, running: str | None = None) -> None:
         """Reads the results on disk written since the last refresh.
 
         For a worker of a multi-worker search: the other workers' results,
         each file read once per version (they are written atomically, so a
         new version is a new file).
 
+        Args:
+            running: The trial this process runs, whose file is left unread:
+                it can only be an earlier run's (a worker whose lease ran out
+                while it wrote), and this process's own result stands.
+
         Raises:
             ValueError: If a result file is damaged or another trial's.
         """
         pattern = os.path.join(self.project_dir, "trial_*", RESULT_FILE)
+        skip = None if running is None else self.path(running)
         for path in glob.glob(pattern):
+            if path == skip:
+                continue
             signature = file_signature(path)
             if signature is not None and self._read.get(path) != signature:
                 self.put(TrialResult.load(path))

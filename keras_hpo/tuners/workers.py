@@ -184,7 +184,8 @@ class MultiWorker:
                 trial = self._next_trial()
                 if trial is None:
                     break
-                self.result_store.refresh()  # the other workers' results
+                # The other workers' results.
+                self.result_store.refresh(running=trial.trial_id)
                 with Lease(oracle, trial.trial_id) as lease:
                     self.lease_guard.lease = lease
                     try:
@@ -195,7 +196,7 @@ class MultiWorker:
                 if not lease.lost and not self._still_held(trial):
                     lease.lost = True  # checked before its files are written
                 if not lease.lost:
-                    self.result_store.refresh()
+                    self.result_store.refresh(running=trial.trial_id)
                     try:
                         self.on_trial_end(trial)
                     except LeaseLost:
