@@ -294,6 +294,15 @@ def test_tune_on_digits_prints_trials_best_and_test_score_then_resumes(
     assert second_summary["best_trial_id"] == first_summary["best_trial_id"]
     assert second_summary["best_params"] == first_summary["best_params"]
     assert second_summary["test"] == first_summary["test"]
+    # Another --seed splits the data otherwise: refused (it resumed, and
+    # scored a test split of rows its trials had trained on).
+    capsys.readouterr()
+    assert cli.main([*args, "--seed", "1"]) == 2
+    said = capsys.readouterr().err
+    assert "runs/digits_bayesian holds a search of other data" in said
+    assert "its rows differ (the same number, 1078, with other values" in said
+    assert "Pass --overwrite to start afresh, or a new --project-name" in said
+    assert summary(project)["test"] == first_summary["test"]
 
     # --overwrite starts afresh; --quiet prints no trial lines (in-process).
     quiet = ["--max-trials", "1", "--epochs", "1", "--overwrite", "--quiet"]

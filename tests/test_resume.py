@@ -281,11 +281,27 @@ def test_resuming_with_data_of_other_features_is_refused(tmp_path):
         "overwrite=True to start afresh, or a new project_name to keep both."
     )
     assert _project_files(tmp_path / "p") == before  # nothing written
-    # More rows with the same features resume as before.
+    # More rows, or other values in as many rows, are other data too (they
+    # used to resume, mixing trials of both; keras-tuner #469).
     more = np.concatenate([x, x[:40] + 0.01])
-    tuner.search(
-        more, (more[:, 0] > 0).astype("int64"), validation_split=0.25, epochs=1
+    with pytest.raises(ValueError) as info:
+        tuner.search(
+            more, (more[:, 0] > 0).astype("int64"), validation_split=0.25, epochs=1
+        )
+    assert str(info.value) == (
+        f"{tmp_path / 'p'} holds a search of other data, so resuming it would rank "
+        "trials trained on two data sets together and refit the best of them on "
+        f"this one: its rows differ ({len(x)} rows then, {len(more)} now: another "
+        "file or split; a script that splits or shuffles its data at random must "
+        "seed it to resume). Pass overwrite=True to start afresh, or a new "
+        "project_name to keep both."
     )
+    with pytest.raises(ValueError, match=rf"the same number, {len(x)}, with other"):
+        tuner.search(x[::-1], y[::-1], validation_split=0.25, epochs=1)
+    with pytest.raises(ValueError, match="its rows differ"):  # another split
+        tuner.search(x, y, validation_split=0.5, epochs=1)
+    assert _project_files(tmp_path / "p") == before
+    tuner.search(x, y, validation_split=0.25, epochs=1)  # the same data resumes
     assert len(tuner.results()) == 2
 
 
@@ -297,7 +313,8 @@ def test_data_refused_before_any_trial_can_be_replaced_on_the_same_tuner(tmp_pat
         tuner.search(x, y + 5, validation_split=0.25, epochs=1)
     tuner.search(x[:, :4], y, validation_split=0.25, epochs=1)
     assert len(tuner.results()) == 1
-    assert tuner.get_state()["search"]["data"] == {"features": [4]}
+    data = tuner.get_state()["search"]["data"]
+    assert data["features"] == [4] and data["rows"] == len(x)
 
 
 def test_a_second_fit_on_other_data_is_refused(tmp_path):
@@ -330,6 +347,10 @@ def test_a_second_fit_on_other_data_is_refused(tmp_path):
         ValueError, match="it was searched on 4 features, this data has 2"
     ):
         search.fit(x.to_numpy()[:, :2], y)
+    # Other rows of the same columns: refused too (the second fit returned
+    # the first one's results, on the first data).
+    with pytest.raises(ValueError, match=r"its rows differ \(150 rows then, 60 now"):
+        search.fit(x.iloc[:60], y.iloc[:60])
     assert search.best_score_ == score
     assert search.best_estimator_.n_features_in_ == 4
     # The same data again: nothing to do, nothing refused.

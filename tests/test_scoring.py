@@ -138,3 +138,24 @@ def test_an_oracle_that_ranks_by_another_metric_is_refused(tmp_path):
             scoring="f1_macro",
             directory=str(tmp_path),
         )
+
+
+def test_a_scorer_that_cannot_score_the_model_fails_the_trial_with_its_reason(
+    tmp_path, tiny_classification
+):
+    # roc_auc is for two classes: scikit-learn refuses three. Each trial
+    # failed as "diverged: val_roc_auc became nan", the reason lost.
+    x, y = tiny_classification
+    tuner = keras_hpo.RandomSearch(
+        keras_hpo.HyperMLP(num_classes=3, units=8),
+        max_trials=1,
+        scoring="roc_auc",
+        directory=str(tmp_path),
+        verbose=0,
+        tensorboard_dir=None,
+    )
+    tuner.search(x, y, validation_split=0.25, epochs=1)
+    (result,) = tuner.results()
+    assert result.status.value == "failed"
+    assert "scoring 'roc_auc' cannot score this model: " in result.error
+    assert "multi_class" in result.error and "nan" not in result.error

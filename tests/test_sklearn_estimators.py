@@ -337,6 +337,12 @@ def test_bad_input_for_an_estimator_names_the_argument(tmp_path):
     )
     with pytest.raises(ValueError, match=r"epochs.*Keras fit\(\) argument"):
         tuner.search(x, y, epochs=5)
+    with pytest.raises(ValueError) as info:  # (it blamed cv=, and tf.data)
+        tuner.search(x, y[:100])
+    assert str(info.value) == (
+        "`y`: not one label per sample of x (150 samples). Received: "
+        "y='100 labels' (of type str). Pass x and y with the same number of rows."
+    )
     no_refit = keras_hpo.GridSearch(
         tree,
         param_grid={"max_depth": [1, 2]},

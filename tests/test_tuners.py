@@ -199,10 +199,11 @@ def test_grid_search_runs_every_combination_exactly_once(grid_search):
         assert params["activation"] == "relu"
 
 
-def test_grid_search_stops_by_itself(grid_search):
-    tuner, _, (x_val, y_val) = grid_search
+def test_grid_search_stops_by_itself(grid_search, digits):
+    tuner, _, _ = grid_search
+    x_train, x_val, y_train, y_val = digits
     before = tuner.cv_results_
-    tuner.search(x_val, y_val, validation_data=(x_val, y_val), epochs=2)
+    tuner.search(x_train, y_train, validation_data=(x_val, y_val), epochs=2)
     assert len(tuner.oracle.trials) == 4
     assert tuner.cv_results_ == before
     assert tuner.oracle.create_trial("another").status == "STOPPED"

@@ -1,19 +1,24 @@
 """What data a search was run on: saved with it, compared when it is resumed.
 
 A project resumed with other data (another CSV file under the same name, a
-second ``fit`` on another table, a script pointed at another data set) would
-rank trials trained on two data sets together, and refit its best
-configuration on data that its scores do not describe. The shape of a
-sample, and a table's column names, are saved with the search's identity
-(`resume.search_identity`, under ``"data"``) and compared before the first
-trial of a resumed search. Rows may change (more data, another split); the
-features may not. Data that has no shape to read (a ``tf.data.Dataset``, a
-generator) is not compared.
+second ``fit`` on another table, a script pointed at another data set or
+splitting its data another way) would rank trials trained on two data sets
+together, and refit its best configuration on data that its scores do not
+describe. The shape of a sample, a table's column names, the number of rows
+and a digest of the rows' values (of ``x``, ``y`` and the validation data,
+read from up to 1,024 rows spread over the data: a few milliseconds) are
+saved with the search's identity (`resume.search_identity`, under
+``"data"``) and compared before the first trial of a resumed search. Data
+that has no shape to read (a ``tf.data.Dataset``, a generator) is not
+compared, nor are the rows of a project saved before they were recorded.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
+
+import numpy as np
 
 from keras_hpo.errors import ConfigError
 
@@ -22,13 +27,16 @@ __all__ = ["check_same_data", "data_identity"]
 #: Column names shown in a message, at most.
 _SHOWN = 5
 
+#: Rows read for the digest, at most (spread evenly over the data).
+_DIGEST_ROWS = 1024
+
 
 def _inputs(fit_args: tuple, fit_kwargs: dict) -> Any:
     return fit_args[0] if fit_args else fit_kwargs.get("x")
 
 
 def data_identity(fit_args: tuple, fit_kwargs: dict) -> dict[str, Any] | None:
-    """The shape of a sample, and a table's column names, of ``search``'s data.
+    """The shape of a sample, a table's column names, and the rows of the data.
 
     Args:
         fit_args: ``search``'s positional arguments (``x`` first).
@@ -36,7 +44,8 @@ def data_identity(fit_args: tuple, fit_kwargs: dict) -> dict[str, Any] | None:
 
     Returns:
         ``{"features": [...]}`` (a sample's shape), with ``"columns"`` for a
-        pandas DataFrame; ``None`` for data without a shape to read.
+        pandas DataFrame and ``"rows"`` and ``"digest"`` (`_rows`) when every
+        part can be read; ``None`` for data without a shape to read.
     """
     x = _inputs(fit_args, fit_kwargs)
     columns = getattr(x, "columns", None)
@@ -50,7 +59,56 @@ def data_identity(fit_args: tuple, fit_kwargs: dict) -> dict[str, Any] | None:
     identity: dict[str, Any] = {"features": features}
     if columns is not None:
         identity["columns"] = [str(c) for c in columns]
+    rows = _rows(fit_args, fit_kwargs, x)
+    if rows is not None:
+        identity["rows"], identity["digest"] = rows
     return identity
+
+
+def _rows(fit_args: tuple, fit_kwargs: dict, x: Any) -> tuple[int, str] | None:
+    """The number of rows of ``x``, and a digest of the data's values.
+
+    The digest reads ``x``, ``y`` and the validation data at up to
+    `_DIGEST_ROWS` rows each, with ``validation_split``; numbers as float64
+    (the same values in another dtype are the same data), anything else as
+    text. ``None`` when some part has no rows to read.
+    """
+    y = fit_args[1] if len(fit_args) > 1 else fit_kwargs.get("y")
+    parts = [x, y]
+    validation = fit_kwargs.get("validation_data")
+    if isinstance(validation, (tuple, list)):
+        parts += list(validation[:2])
+    elif validation is not None:
+        return None  # a Dataset: not read
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(repr(fit_kwargs.get("validation_split")).encode())
+    for part in parts:
+        if part is None:
+            digest.update(b"none")
+            continue
+        sample = _sample(part)
+        if sample is None:
+            return None
+        digest.update(sample)
+    return len(x), digest.hexdigest()
+
+
+def _sample(data: Any) -> bytes | None:
+    """Up to `_DIGEST_ROWS` rows of ``data``, spread evenly, as bytes to hash."""
+    try:
+        count = len(data)
+    except TypeError:
+        return None
+    rows = np.unique(np.linspace(0, count - 1, min(count, _DIGEST_ROWS)).astype(int))
+    try:
+        taken = data.iloc[rows] if hasattr(data, "iloc") else np.asarray(data)[rows]
+        sample = np.asarray(taken)
+    except (TypeError, ValueError, IndexError):
+        return None
+    shape = repr((count, *sample.shape[1:])).encode()
+    if sample.dtype.kind in "biuf":
+        return shape + np.ascontiguousarray(sample, dtype=np.float64).tobytes()
+    return shape + "\x1f".join(str(v) for v in sample.ravel()).encode()
 
 
 def _features(identity: dict[str, Any]) -> str:
@@ -81,6 +139,18 @@ def _differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
             differences.append(f"the columns {_names(new)} are new")
         if not gone and not new:
             differences.append("the columns are in another order")
+    if not differences and "digest" in saved and "digest" in current:
+        if saved["digest"] != current["digest"]:
+            before_rows, rows = saved.get("rows"), current["rows"]
+            counts = (
+                f"{before_rows} rows then, {rows} now"
+                if before_rows != rows
+                else f"the same number, {rows}, with other values"
+            )
+            differences.append(
+                f"its rows differ ({counts}: another file or split; a script that "
+                "splits or shuffles its data at random must seed it to resume)"
+            )
     return differences
 
 
@@ -90,7 +160,7 @@ def check_same_data(
     current: dict[str, Any] | None,
     same_tuner: bool = False,
 ) -> None:
-    """Refuses to resume a project with data of other features.
+    """Refuses to resume a project with other data.
 
     Args:
         project_dir: The project being resumed.
@@ -102,7 +172,8 @@ def check_same_data(
             tuner.
 
     Raises:
-        ConfigError: If a sample's shape, or the table's columns, differ.
+        ConfigError: If a sample's shape, the table's columns, or the rows
+            differ.
     """
     before = saved.get("data") if isinstance(saved, dict) else None
     if not isinstance(before, dict) or current is None:

@@ -170,6 +170,13 @@ def make_folds(
             )
     x, y, _ = _split_xy(fit_args, fit_kwargs)
     n = _num_samples(x)
+    if n is not None and y is not None and _num_samples(y) not in (n, None):
+        raise bad_value(
+            "y",
+            f"{_num_samples(y)} labels",
+            f"not one label per sample of x ({n} samples)",
+            "Pass x and y with the same number of rows.",
+        )
     if n is None or y is None or _num_samples(y) != n:
         raise bad_value(
             "cv",

@@ -273,5 +273,21 @@ class ValidationScores(keras.callbacks.Callback):
         for name, scorer in self.scorers.items():
             try:
                 logs[name] = float(scorer(estimator, x, y))
-            except ValueError:  # e.g. predictions that are not finite
-                logs[name] = float("nan")
+            except ValueError as err:
+                if not self._finite(x):  # a diverged model: its trial fails so
+                    logs[name] = float("nan")
+                    continue
+                # The scorer's own complaint (roc_auc on ten classes...), not
+                # a divergence: the trial fails with it.
+                raise ValueError(
+                    f"scoring {name.removeprefix('val_')!r} cannot score this "
+                    f"model: {err}"
+                ) from err
+
+    def _finite(self, x: Any) -> bool:
+        """Whether the model's predictions on ``x`` are all finite."""
+        predictions = self.model.predict(x, verbose=0)
+        if isinstance(predictions, dict):
+            predictions = list(predictions.values())
+        parts = predictions if isinstance(predictions, (list, tuple)) else [predictions]
+        return all(np.isfinite(np.asarray(p)).all() for p in parts)
