@@ -374,7 +374,9 @@ CASES = {
         ValueError,
         "param_grid['dropout'][1]",
         "Received: param_grid['dropout'][1]=1.0 (of type float)",
-        DROPOUT_FIX,
+        # In a grid a tuple is a list of values: the example is a list.
+        r"Give a float in \[0, 1\), for example param_grid\['dropout'\]=\[0\.0, "
+        r"0\.5\]\.$",
     ),
     "param_grid-a-string": Case(
         "grid",

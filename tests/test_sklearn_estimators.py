@@ -331,6 +331,16 @@ def test_bad_input_for_an_estimator_names_the_argument(tmp_path):
         )
     with pytest.raises(ValueError, match=r"param_grid.*'max_dept'"):
         keras_hpo.SklearnHyperModel(tree, param_grid={"max_dept": [1, 2]})
+    # A class, not an instance (keras-tuner called it as a build function).
+    for cls in (DecisionTreeClassifier, keras_hpo.HyperMLP):
+        with pytest.raises(TypeError) as info:
+            keras_hpo.GridSearch(cls, param_grid={"max_depth": [1, 2]})
+        message = str(info.value)
+        assert message.startswith(
+            "`hypermodel` must be an instance (a hypermodel or a scikit-learn "
+            "estimator), not a class. Received: hypermodel=<class "
+        )
+        assert message.endswith(f"Pass {cls.__name__}(...) instead of {cls.__name__}.")
     x, y = load_iris(return_X_y=True)
     tuner = keras_hpo.GridSearch(
         tree, param_grid={"max_depth": [1, 2]}, directory=str(tmp_path), verbose=0

@@ -83,11 +83,19 @@ def test_with_knobs_values_are_validated_and_typed_like_the_knob():
     assert [type(v) for v in dropout.values] == [float, float]
 
 
-def test_tuples_and_arrays_count_as_lists():
-    hp = from_grid({"units": (16, 32), "dropout": np.array([0.0, 0.25])}, KNOBS)
+def test_tuples_arrays_and_ranges_count_as_lists():
+    hp = from_grid(
+        {
+            "units": (16, 32),
+            "dropout": np.array([0.0, 0.25]),
+            "num_layers": range(1, 4),  # as scikit-learn's ParameterGrid takes
+        },
+        KNOBS,
+    )
     assert described(hp) == [
         ("Choice", "units", [], [16, 32]),
         ("Choice", "dropout", [], [0.0, 0.25]),
+        ("Choice", "num_layers", [], [1, 2, 3]),
     ]
 
 
@@ -285,6 +293,43 @@ def test_distribution_bounds_from_knobs_are_validated():
         from_distributions({"dropout": stats.uniform(0.5, 0.8)}, KNOBS)
 
 
+def test_a_grid_s_mistakes_are_fixed_with_lists_not_hypermlp_ranges():
+    # In a param_grid a tuple is a list of values: the advice was
+    # "dropout=(0.0, 0.5)", which a grid reads as two values.
+    with pytest.raises(ValueError) as info:
+        from_grid({"dropout": [2.0]}, KNOBS)
+    assert str(info.value).endswith(
+        "Give a float in [0, 1), for example param_grid['dropout']=[0.0, 0.5]."
+    )
+    with pytest.raises(ValueError) as info:
+        from_distributions([{"units": [8]}, {"units": []}], KNOBS)
+    assert str(info.value).endswith(
+        "Give at least one value, for example param_distributions[1]['units']="
+        "[16, 512]."
+    )
+    with pytest.raises(ValueError, match=r"for example dropout=\(0\.0, 0\.5\)\.$"):
+        KNOBS["dropout"].template(2.0)  # HyperMLP(dropout=2.0): its own syntax
+
+
+def test_an_object_with_rvs_but_no_bounds_is_refused_with_what_works():
+    class Draws:  # scikit-learn's ParameterSampler takes any rvs()
+        def rvs(self, random_state=None):
+            return 1
+
+    with pytest.raises(TypeError) as info:
+        from_distributions({"units": Draws()})
+    message = str(info.value)
+    assert message.startswith(
+        "`param_distributions['units']` must be a list or a scipy.stats "
+        "distribution. Received: param_distributions['units']=<"
+    )
+    assert message.endswith(
+        "An object with rvs() but no support() has no bounds to search within: "
+        "use a frozen scipy.stats distribution (uniform, loguniform, randint), or "
+        "list the values."
+    )
+
+
 # -- numpy values ------------------------------------------------------------------
 
 
@@ -381,6 +426,12 @@ def test_booleans_stay_booleans():
             {"x": 3},
             TypeError,
             r"Single values must be wrapped in a list: x=\[3\]\.$",
+        ),
+        (  # not a single value: wrapping it in a list made one bogus value
+            {"x": {1, 2}},
+            TypeError,
+            r"Received: param_grid\['x'\]=\{1, 2\} \(of type set\)\. Pass the "
+            r"values as a list, e\.g\. x=list\(\.\.\.\)\.$",
         ),
     ],
 )

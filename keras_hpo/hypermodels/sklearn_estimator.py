@@ -31,6 +31,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.base import is_classifier
 
+from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
 from keras_hpo.search_space.knobs import to_python
 from keras_hpo.search_space.sklearn_grid import SUBGRID
@@ -53,7 +54,23 @@ def is_sklearn_estimator(obj: Any) -> bool:
 
 
 def as_hypermodel(hypermodel: Any) -> Any:
-    """A scikit-learn estimator wrapped as a `SklearnHyperModel`; else as given."""
+    """A scikit-learn estimator wrapped as a `SklearnHyperModel`; else as given.
+
+    Raises:
+        ConfigTypeError: If given the class of an estimator or a hypermodel,
+            not an instance (keras-tuner would call it as a build function).
+    """
+    if isinstance(hypermodel, type) and (
+        issubclass(hypermodel, keras_tuner.HyperModel)
+        or callable(getattr(hypermodel, "get_params", None))
+    ):
+        name = hypermodel.__name__
+        raise bad_type(
+            "hypermodel",
+            hypermodel,
+            "an instance (a hypermodel or a scikit-learn estimator), not a class",
+            f"Pass {name}(...) instead of {name}.",
+        )
     if is_sklearn_estimator(hypermodel):
         return SklearnHyperModel(hypermodel)
     return hypermodel

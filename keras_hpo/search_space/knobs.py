@@ -18,6 +18,7 @@ keras-tuner hyperparameter template; `declare` registers that template on a
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -179,6 +180,11 @@ def _range_step(spec: tuple, argument: str) -> int | float | None:
     return step
 
 
+#: A ``param_grid`` or ``param_distributions`` entry in an argument's name
+#: (``param_grid['units']``, ``param_grid[1]['units'][0]``: its first part).
+_SKLEARN_KEY = re.compile(r"param_(?:grid|distributions)(?:\[\d+\])?\['[^']*'\]")
+
+
 @dataclass(frozen=True)
 class Knob:
     """One tunable setting of a hypermodel, and what values it may take.
@@ -206,6 +212,19 @@ class Knob:
     example: str = ""
 
     # -- validation of one value ---------------------------------------------
+    def _example(self, argument: str) -> str:
+        """The example a message gives for ``argument``.
+
+        `example`, or in a ``param_grid`` / ``param_distributions`` (where a
+        tuple is a list of values, not a range) the same values as a list
+        under the argument's own name: ``param_grid['units']=[16, 512]``.
+        """
+        key = _SKLEARN_KEY.match(argument)
+        if key is None:
+            return self.example
+        values = self.example.split("=", 1)[1].replace("(", "[").replace(")", "]")
+        return f"{key[0]}={values}"
+
     def _bounds_text(self) -> str:
         if self.kind is str:
             return "one of " + ", ".join(repr(c) for c in self.choices or ())
@@ -229,7 +248,7 @@ class Knob:
             ConfigError: If the value is out of bounds or an unknown name.
         """
         value = to_python(value)
-        fix = f"Give {self._bounds_text()}, for example {self.example}."
+        fix = f"Give {self._bounds_text()}, for example {self._example(argument)}."
         if self.kind is str:
             if not isinstance(value, str):
                 raise bad_type(argument, value, "a string", fix)
@@ -286,7 +305,7 @@ class Knob:
                 argument,
                 spec,
                 "a value, a list, a (low, high) tuple or a keras-tuner hyperparameter",
-                f"For example {self.example}.",
+                f"For example {self._example(argument)}.",
             )
         return kt_hp.Fixed(self.name, self.check_value(spec, argument))
 
@@ -296,7 +315,7 @@ class Knob:
                 argument,
                 values,
                 "an empty list leaves nothing to try",
-                f"Give at least one value, for example {self.example}.",
+                f"Give at least one value, for example {self._example(argument)}.",
             )
         checked = [
             self.check_value(v, f"{argument}[{i}]") for i, v in enumerate(values)
@@ -319,7 +338,7 @@ class Knob:
                 spec,
                 "a name or a list of names",
                 f"A range makes no sense for {self.name}; give a list such as "
-                f"{self.example}.",
+                f"{self._example(argument)}.",
             )
         if len(spec) not in (2, 3):
             raise bad_value(
@@ -373,7 +392,7 @@ class Knob:
                 argument,
                 template,
                 f"a hyperparameter of {self.kind.__name__} values",
-                f"For example {self.example}.",
+                f"For example {self._example(argument)}.",
             )
         if isinstance(template, (kt_hp.Int, kt_hp.Float)):
             self.check_value(template.min_value, f"{argument}.min_value")

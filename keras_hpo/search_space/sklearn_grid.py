@@ -92,7 +92,18 @@ def _template(
             f"{name!r} is not a hyperparameter of this hypermodel",
             f"Use one of: {', '.join(sorted(knobs))}.",
         )
+    if isinstance(values, range):  # as scikit-learn's ParameterGrid takes it
+        values = list(values)
     is_dist = hasattr(values, "rvs") and hasattr(values, "support")
+    if hasattr(values, "rvs") and not is_dist and allow_distributions:
+        raise bad_type(
+            key,
+            values,
+            "a list or a scipy.stats distribution",
+            "An object with rvs() but no support() has no bounds to search "
+            "within: use a frozen scipy.stats distribution (uniform, "
+            "loguniform, randint), or list the values.",
+        )
     if is_dist and not allow_distributions:
         raise bad_type(
             key,
@@ -107,7 +118,9 @@ def _template(
             values,
             "a list"
             + (" or a scipy.stats distribution" if allow_distributions else ""),
-            f"Single values must be wrapped in a list: {name}=[{values!r}].",
+            f"Single values must be wrapped in a list: {name}=[{values!r}]."
+            if isinstance(values, (str, bytes, int, float, bool, type(None)))
+            else f"Pass the values as a list, e.g. {name}=list(...).",
         )
     if knobs is not None:
         spec = values if is_dist else list(values)
