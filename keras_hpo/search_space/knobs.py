@@ -220,7 +220,7 @@ class Knob:
         under the argument's own name: ``param_grid['units']=[16, 512]``.
         """
         key = _SKLEARN_KEY.match(argument)
-        if key is None:
+        if key is None or "=" not in self.example:
             return self.example
         values = self.example.split("=", 1)[1].replace("(", "[").replace(")", "]")
         return f"{key[0]}={values}"
