@@ -12,6 +12,7 @@ from typing import Any
 __all__ = [
     "ConfigError",
     "ConfigTypeError",
+    "Described",
     "NotSearchedError",
     "ProjectInUseError",
     "SearchSpaceError",
@@ -44,7 +45,26 @@ class SearchSpaceError(ConfigError):
     """A search space cannot be used by the strategy it was given to."""
 
 
+class Described:
+    """A value a message shows by a description, with the value's own type.
+
+    For values too large to print: ``bad_value("x", Described("array of shape
+    (5, 10)", x), ...)`` reads "Received: x=array of shape (5, 10) (of type
+    ndarray)", where the description itself would read "(of type str)".
+
+    Args:
+        text: What the message shows.
+        value: The value received (its type is named).
+    """
+
+    def __init__(self, text: str, value: Any):
+        self.text = text
+        self.type_name = type(value).__name__
+
+
 def _describe(value: Any) -> str:
+    if isinstance(value, Described):
+        return f"{value.text} (of type {value.type_name})"
     family = getattr(getattr(value, "dist", None), "name", None)
     if family is not None and hasattr(value, "args"):  # a frozen scipy distribution
         parts = [repr(a) for a in value.args]

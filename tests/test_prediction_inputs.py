@@ -52,21 +52,19 @@ def test_good_input_in_every_form_search_takes(model):
         (
             np.zeros((3, 5)),
             "`x`: samples of shape (5,), but the model takes samples of shape (4,). "
-            "Received: x='array of shape (3, 5)' (of type str). Pass the features the "
-            "search was "
-            "tuned on, in the same order.",
+            "Received: x=array of shape (3, 5) (of type ndarray). Pass the features "
+            "the search was tuned on, in the same order.",
         ),
         (
             np.zeros(4),
-            "`x`: a 1-D array: one sample needs its sample axis. Received: x='array "
-            "of shape (4,)' (of type str). Pass x.reshape(1, -1) for one sample, or "
+            "`x`: a 1-D array: one sample needs its sample axis. Received: x=array "
+            "of shape (4,) (of type ndarray). Pass x.reshape(1, -1) for one sample, or "
             "a 2-D array of samples.",
         ),
         (
             np.zeros((0, 4)),
-            "`x`: no samples. Received: x='array of shape (0, 4)' (of type str). Pass "
-            "at least one "
-            "sample.",
+            "`x`: no samples. Received: x=array of shape (0, 4) (of type ndarray). "
+            "Pass at least one sample.",
         ),
     ],
     ids=["nan", "columns", "one-sample", "empty"],

@@ -351,7 +351,7 @@ def test_bad_input_for_an_estimator_names_the_argument(tmp_path):
         tuner.search(x, y[:100])
     assert str(info.value) == (
         "`y`: not one label per sample of x (150 samples). Received: "
-        "y='100 labels' (of type str). Pass x and y with the same number of rows."
+        "y=100 labels (of type ndarray). Pass x and y with the same number of rows."
     )
     no_refit = keras_hpo.GridSearch(
         tree,

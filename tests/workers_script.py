@@ -11,11 +11,10 @@ stopper that never stops a trial but appends, to ``PATH.<tuner ID>``, one
 JSON line per question: the trial, its epochs, and the other trials' curves
 it was given (running ones marked). ``--stall S`` makes the worker that
 finishes a trial first wait S seconds after it renewed the lease for the
-writes (a slow
-shared disk, a long pause): with S longer than the lease, the trial goes to
-another worker before worker-0 writes its files. When the search ends, the
-chief (or the one process) prints ``RESULT <json>`` with the trial IDs and
-scores it sees.
+writes (a slow shared disk, a long pause): with S longer than the lease,
+the trial goes to the other worker before the first one writes its files.
+When the search ends, the chief (or the one process) prints ``RESULT
+<json>`` with the trial IDs and scores it sees.
 """
 
 from __future__ import annotations

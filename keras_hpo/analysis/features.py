@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from sklearn import inspection
 
+from keras_hpo.errors import Described
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
 
@@ -86,7 +87,7 @@ def permutation_importance(
         if x.ndim != 2:
             raise bad_value(
                 "x",
-                f"an array of shape {x.shape}",
+                Described(f"an array of shape {x.shape}", x),
                 "must be 2-D (one column per feature)",
                 "Pass a table: rows of samples, columns of features (or a DataFrame).",
             )

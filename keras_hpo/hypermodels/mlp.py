@@ -11,6 +11,7 @@ import keras_tuner
 import numpy as np
 from keras_tuner.engine import hyperparameters as kt_hp
 
+from keras_hpo.errors import Described
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
 from keras_hpo.fused.model import FusedMLP
@@ -348,7 +349,7 @@ class HyperMLP(keras_tuner.HyperModel):
         if x.ndim < 2:
             raise bad_value(
                 "x",
-                f"array of shape {x.shape}",
+                Described(f"array of shape {x.shape}", x),
                 "inputs need a sample axis and at least one feature axis",
                 "Reshape a single feature to x.reshape(-1, 1).",
             )
@@ -358,7 +359,7 @@ class HyperMLP(keras_tuner.HyperModel):
         elif math.prod(self.input_shape) != math.prod(shape):
             raise bad_value(
                 "x",
-                f"array of shape {x.shape}",
+                Described(f"array of shape {x.shape}", x),
                 f"samples of shape {shape} do not match input_shape={self.input_shape}",
                 "Pass data of the declared shape, or fix input_shape.",
             )

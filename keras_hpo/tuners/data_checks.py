@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from keras_hpo.errors import Described
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
 
@@ -52,7 +53,7 @@ class LabelRule:
             if y.ndim > 1 and math.prod(y.shape[1:]) != self.output_dim:
                 raise bad_value(
                     argument,
-                    f"array of shape {y.shape}",
+                    Described(f"array of shape {y.shape}", y),
                     f"{math.prod(y.shape[1:])} targets per sample but the "
                     f"hypermodel has output_dim={self.output_dim}",
                     "Pass y of shape (samples,) or (samples, output_dim), or set "
@@ -64,7 +65,7 @@ class LabelRule:
             one_hot = self.task == "classification" and y.shape[-1] == high
             raise bad_value(
                 argument,
-                f"array of shape {y.shape}",
+                Described(f"array of shape {y.shape}", y),
                 "one label per sample is expected"
                 + (" (these look one-hot encoded)" if one_hot else ""),
                 "Pass integer labels of shape (samples,)"
@@ -193,7 +194,7 @@ def _check_features(argument: str, x: np.ndarray, strict: bool) -> None:
     if x.ndim == 0 or len(x) == 0:
         raise bad_value(
             argument,
-            f"array of shape {x.shape}",
+            Described(f"array of shape {x.shape}", x),
             "no samples",
             "Pass at least one sample.",
         )
@@ -351,7 +352,7 @@ def _check_validation(
     if math.prod(x_val.shape[1:]) != math.prod(x.shape[1:]):
         raise bad_value(
             "validation_data[0]",
-            f"array of shape {x_val.shape}",
+            Described(f"array of shape {x_val.shape}", x_val),
             f"its samples have shape {x_val.shape[1:]} but x's have {x.shape[1:]}",
             "Pass validation features with the same columns as x.",
         )

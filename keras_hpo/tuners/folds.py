@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import check_cv as sklearn_check_cv
 
+from keras_hpo.errors import Described
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
 
@@ -173,7 +174,7 @@ def make_folds(
     if n is not None and y is not None and _num_samples(y) not in (n, None):
         raise bad_value(
             "y",
-            f"{_num_samples(y)} labels",
+            Described(f"{_num_samples(y)} labels", y),
             f"not one label per sample of x ({n} samples)",
             "Pass x and y with the same number of rows.",
         )
@@ -192,7 +193,7 @@ def make_folds(
         if groups.ndim != 1 or len(groups) != n:
             raise bad_value(
                 "groups",
-                f"an array of shape {groups.shape}",
+                Described(f"an array of shape {groups.shape}", groups),
                 f"not one group label per sample of x ({n} samples)",
                 "Pass groups with one label per row of x, as to scikit-learn's "
                 "fit(X, y, groups=...).",

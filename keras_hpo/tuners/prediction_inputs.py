@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from keras_hpo.errors import Described
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
 from keras_hpo.hypermodels.tabular import input_names
@@ -44,12 +45,15 @@ def _sample_shape(model: Any) -> tuple[int, ...] | None:
 def _check_array(x: np.ndarray, expected: tuple[int, ...] | None) -> np.ndarray:
     if x.ndim == 0 or len(x) == 0:
         raise bad_value(
-            "x", f"array of shape {x.shape}", "no samples", "Pass at least one sample."
+            "x",
+            Described(f"array of shape {x.shape}", x),
+            "no samples",
+            "Pass at least one sample.",
         )
     if expected is not None and x.ndim == 1 and len(expected) == 1:
         raise bad_value(
             "x",
-            f"array of shape {x.shape}",
+            Described(f"array of shape {x.shape}", x),
             "a 1-D array: one sample needs its sample axis",
             "Pass x.reshape(1, -1) for one sample, or a 2-D array of samples.",
         )
@@ -57,7 +61,7 @@ def _check_array(x: np.ndarray, expected: tuple[int, ...] | None) -> np.ndarray:
         if x.ndim < 2 or math.prod(x.shape[1:]) != math.prod(expected):
             raise bad_value(
                 "x",
-                f"array of shape {x.shape}",
+                Described(f"array of shape {x.shape}", x),
                 f"samples of shape {tuple(x.shape[1:])}, but the model takes "
                 f"samples of shape {expected}",
                 "Pass the features the search was tuned on, in the same order.",
