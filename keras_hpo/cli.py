@@ -616,6 +616,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         tune.error("--csv is only used with --dataset csv")
     if args.preprocessing and args.dataset != "csv":
         tune.error("--preprocessing is only used with --dataset csv")
+    if args.data_dir and args.dataset not in ("mnist", "fashion_mnist"):
+        tune.error(
+            f"--data-dir is only used with --dataset mnist or fashion_mnist "
+            f"({args.dataset} is read from "
+            f"{'scikit-learn' if args.dataset == 'digits' else '--csv'})"
+        )
     if args.task and args.dataset != "csv":
         tune.error(
             f"--task is only used with --dataset csv ({args.dataset} is a "

@@ -7,6 +7,7 @@ message names the argument, echoes the value received and says the fix.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 __all__ = [
@@ -71,8 +72,10 @@ def _describe(value: Any) -> str:
         parts += [f"{k}={v!r}" for k, v in getattr(value, "kwds", {}).items()]
         return f"scipy.stats.{family}({', '.join(parts)})"
     text = repr(value)
-    if len(text) > 80:
-        text = text[:77] + "..."
+    # A path is read from its end (the file's name), so it is kept longer.
+    limit = 240 if isinstance(value, (str, os.PathLike)) else 80
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
     return f"{text} (of type {type(value).__name__})"
 
 

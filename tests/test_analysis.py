@@ -289,6 +289,13 @@ def test_feature_importance_ranks_the_two_columns_the_target_uses(tmp_path):
     assert list(found)[:2] == ["MedInc", "AveOccup"]
     with pytest.raises(keras_hpo.ConfigError, match="`feature_names`"):
         tuner.feature_importance(x_test.to_numpy(), y_test, feature_names=["a"])
+    # y shorter than x is named, not left to scikit-learn's "inconsistent numbers".
+    short = "`y`: not one label per sample of x (200 samples). Received: y=150 labels"
+    for search in (tuner, saved):
+        for call in (search.feature_importance, search.score):
+            with pytest.raises(keras_hpo.ConfigError) as info:
+                call(x_test, y_test[:150])
+            assert str(info.value).startswith(short)
 
 
 def test_importance_orders_the_tensorboard_hparams_columns(

@@ -786,6 +786,16 @@ def test_a_csv_with_a_text_feature_is_refused(tmp_path):
             ["--task", "regression"],
             "--task is only used with --dataset csv (digits is a classification",
         ),
+        (
+            ["--data-dir", "idx"],
+            "--data-dir is only used with --dataset mnist or fashion_mnist (digits "
+            "is read from scikit-learn)",
+        ),
+        (
+            ["--dataset", "csv", "--csv", "t.csv", "--target", "y", "--data-dir", "d"],
+            "--data-dir is only used with --dataset mnist or fashion_mnist (csv is "
+            "read from --csv)",
+        ),
     ],
 )
 def test_argument_mistakes_stop_before_any_work(tmp_path, capsys, args, message):

@@ -260,6 +260,16 @@ def test_search_level_stops_fire_for_the_right_reason(tmp_path, kwargs, trials, 
     assert recorded["stop_reason"] == tuner.stop_reason
 
 
+def test_resuming_with_a_smaller_budget_says_how_many_trials_the_project_holds(
+    tmp_path,
+):
+    Scripted([0.5, 0.6, 0.7], tmp_path).search()
+    resumed = Scripted([0.5], tmp_path)
+    resumed.search()
+    assert len(resumed.results()) == 3
+    assert resumed.stop_reason == "max_trials: 1 reached (3 trials in the project)"
+
+
 def test_max_time_lets_the_running_trial_finish(tmp_path, digits, monkeypatch):
     """The budget runs out during the first trial: it finishes, no other starts.
 

@@ -116,6 +116,25 @@ def test_project_name_must_be_one_folder_name(tmp_path):
         _random(tmp_path, overwrite="yes")
 
 
+def test_a_file_where_a_folder_belongs_is_refused_and_kept(tmp_path):
+    data = tmp_path / "small.csv"
+    data.write_text("a,b\n1,2\n")
+    for directory, problem in [
+        (data, "is a file, not a folder"),
+        (data / "runs", f"goes through {str(data)!r}, which is a file"),
+    ]:
+        with pytest.raises(ValueError) as info:
+            _random(directory, overwrite=True)
+        assert str(info.value).startswith(f"`directory`: {problem}")
+        assert f"Received: directory={directory!r}" in str(info.value)
+    with pytest.raises(ValueError) as info:
+        _random(tmp_path, name="small.csv", overwrite=True)
+    assert str(info.value).startswith(
+        f"`project_name`: {str(data)!r} is a file, not a project folder"
+    )
+    assert data.read_text() == "a,b\n1,2\n"
+
+
 def test_overwrite_never_deletes_what_is_not_a_marked_project(tmp_path):
     victim = tmp_path / "victim"
     victim.mkdir()

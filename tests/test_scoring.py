@@ -117,6 +117,17 @@ def test_a_keras_metric_name_is_compiled_into_the_models(tmp_path):
             "objective='val_loss'",
         ),
         ({"refit": "yes", "scoring": ["accuracy", "f1_macro"]}, ValueError, "refit"),
+        (
+            {"refit": "accuracy", "scoring": ["accuracy", "f1_macro", "accuracy"]},
+            ValueError,
+            "`scoring`: holds 'accuracy' more than once",
+        ),
+        (
+            {"scoring": [lambda e, x, y: 0.0, lambda e, x, y: 1.0]},
+            ValueError,
+            "holds '<lambda>' more than once (a list's scores are named by their "
+            "metric or function name). Received: scoring=[<function",
+        ),
     ],
 )
 def test_bad_scoring_is_refused_with_the_fix(tmp_path, kwargs, error, words):
@@ -159,3 +170,29 @@ def test_a_scorer_that_cannot_score_the_model_fails_the_trial_with_its_reason(
     assert result.status.value == "failed"
     assert "scoring 'roc_auc' cannot score this model: " in result.error
     assert "multi_class" in result.error and "nan" not in result.error
+
+
+@pytest.mark.parametrize(("num_classes", "shape"), [(3, "(2, 3)"), (2, "(3, 2)")])
+def test_a_keras_metric_that_cannot_score_the_outputs_is_refused_before_training(
+    tmp_path, tiny_classification, num_classes, shape
+):
+    # "mae" on class probabilities failed every trial with a TensorFlow
+    # shape error. With 2 classes the probe takes 3 samples: labels of 2
+    # samples would broadcast against 2 columns and pass.
+    x, y = tiny_classification
+    tuner = keras_hpo.RandomSearch(
+        keras_hpo.HyperMLP(num_classes=num_classes, units=8),
+        max_trials=1,
+        scoring="mae",
+        directory=str(tmp_path),
+        verbose=0,
+        tensorboard_dir=None,
+    )
+    with pytest.raises(keras_hpo.ConfigError) as info:
+        tuner.search(x, y % num_classes, validation_split=0.25, epochs=1)
+    assert str(info.value).startswith(
+        "`scoring`: this Keras metric cannot score the model's outputs (shape "
+        f"{shape}) against y (shape ({shape[1]},)): Incompatible shapes"
+    )
+    assert "Received: scoring='mae'" in str(info.value)
+    assert tuner.results() == []

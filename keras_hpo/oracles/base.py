@@ -37,6 +37,11 @@ def stop_reason(oracle: Any) -> str:
     """Why an oracle (any keras-tuner oracle) answered that the search stops."""
     max_trials = oracle.max_trials
     if max_trials and len(oracle.trials) >= max_trials:
+        if len(oracle.trials) > max_trials:  # resumed with a smaller budget
+            return (
+                f"max_trials: {max_trials} reached ({len(oracle.trials)} trials "
+                "in the project)"
+            )
         return f"max_trials: {max_trials} trials run"
     return "the search space is exhausted"
 

@@ -30,6 +30,7 @@ from keras_hpo.errors import bad_value
 from keras_hpo.files import atomic_write_json
 from keras_hpo.hypermodels.tabular import model_inputs
 from keras_hpo.tuners.checkpoint import BEST_FILE
+from keras_hpo.tuners.data_checks import check_one_label_per_row
 
 __all__ = ["ENSEMBLE_FILE", "SearchAnalysis"]
 
@@ -103,6 +104,7 @@ class SearchAnalysis:
             (for a score that is better lower, such as a Keras ``mae``
             metric, its rise: positive always means the feature helps).
         """
+        check_one_label_per_row(x, y)  # before refitting or loading a model
         model = self.best_estimator_
         sign = 1.0 if self._score_direction() == "max" else -1.0
         return permutation_importance(

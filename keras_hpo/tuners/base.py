@@ -677,6 +677,13 @@ class SearchTuner(
                 )
                 or self.logged_metrics
             )
+            if self.scoring is not None:
+                preflight.check_scoring_metrics(
+                    lambda: self.builder.build(space),
+                    self.scoring.keras_metrics,
+                    args,
+                    kwargs,
+                )
         fit_kwargs.setdefault("verbose", 0)
         return fit_args, fit_kwargs
 

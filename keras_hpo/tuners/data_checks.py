@@ -20,7 +20,14 @@ from keras_hpo.errors import Described
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
 
-__all__ = ["LabelRule", "check_fit_data", "lists_as_arrays", "num_samples"]
+__all__ = [
+    "LabelRule",
+    "check_fit_data",
+    "check_one_label_per_row",
+    "lists_as_arrays",
+    "num_samples",
+    "row_count",
+]
 
 
 class LabelRule:
@@ -168,6 +175,42 @@ def num_samples(data: Any) -> int | None:
     if _is_nested_numbers(data):
         return len(data)
     return None
+
+
+def row_count(data: Any) -> int | None:
+    """The rows of an array, a pandas object, or a dict/list of arrays.
+
+    ``None`` when there is no sample axis to read, or the parts of a dict
+    or list disagree.
+    """
+    if isinstance(data, dict):
+        sizes = {row_count(v) for v in data.values()}
+        return sizes.pop() if len(sizes) == 1 else None
+    if isinstance(data, (list, tuple)) and data and hasattr(data[0], "shape"):
+        sizes = {row_count(v) for v in data}
+        return sizes.pop() if len(sizes) == 1 else None
+    shape = getattr(data, "shape", None)
+    if shape is None or not len(shape) or shape[0] is None:
+        return None
+    return int(shape[0])
+
+
+def check_one_label_per_row(x: Any, y: Any) -> None:
+    """Refuses ``y`` with another number of rows than ``x``, naming ``y``.
+
+    Raises:
+        ConfigError: When both have a row count and they differ.
+    """
+    n, labels = (
+        len(data) if _is_nested_numbers(data) else row_count(data) for data in (x, y)
+    )
+    if n is not None and labels not in (n, None):
+        raise bad_value(
+            "y",
+            Described(f"{labels} labels", y),
+            f"not one label per sample of x ({n} samples)",
+            "Pass x and y with the same number of rows.",
+        )
 
 
 def lists_as_arrays(fit_args: tuple, fit_kwargs: dict) -> tuple[tuple, dict]:

@@ -21,6 +21,7 @@ from sklearn.base import BaseEstimator
 from sklearn.base import ClassifierMixin
 from sklearn.base import RegressorMixin
 
+from keras_hpo.tuners.data_checks import check_one_label_per_row
 from keras_hpo.tuners.prediction_inputs import prediction_inputs
 
 __all__ = [
@@ -176,6 +177,7 @@ def estimator_score(
     Raises:
         TypeError: For a Keras model with none of these and no known task.
     """
+    check_one_label_per_row(x, y)
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]

@@ -24,6 +24,8 @@ from sklearn.model_selection import check_cv as sklearn_check_cv
 from keras_hpo.errors import Described
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
+from keras_hpo.tuners.data_checks import check_one_label_per_row
+from keras_hpo.tuners.data_checks import row_count
 
 __all__ = [
     "Folds",
@@ -153,7 +155,7 @@ def make_folds(
         if groups is not None:
             raise bad_value(
                 "groups",
-                f"{_num_samples(groups) or len(groups)} group labels",
+                f"{row_count(groups) or len(groups)} group labels",
                 "given to a search without cv= (groups tell a splitter which "
                 "samples must stay in the same fold)",
                 "Pass cv=sklearn.model_selection.GroupKFold(5) (or another group "
@@ -170,15 +172,9 @@ def make_folds(
                 f"Pass either cv= or {name}=, not both.",
             )
     x, y, _ = _split_xy(fit_args, fit_kwargs)
-    n = _num_samples(x)
-    if n is not None and y is not None and _num_samples(y) not in (n, None):
-        raise bad_value(
-            "y",
-            Described(f"{_num_samples(y)} labels", y),
-            f"not one label per sample of x ({n} samples)",
-            "Pass x and y with the same number of rows.",
-        )
-    if n is None or y is None or _num_samples(y) != n:
+    n = row_count(x)
+    check_one_label_per_row(x, y)
+    if n is None or y is None or row_count(y) != n:
         raise bad_value(
             "cv",
             cv,
@@ -244,7 +240,7 @@ def all_training_data(fit_args: tuple, fit_kwargs: dict) -> tuple[Any, Any, dict
     x, y, kwargs = _split_xy(fit_args, fit_kwargs)
     if validation is None:
         return x, y, kwargs
-    if _num_samples(x) is None or not isinstance(validation, (tuple, list)):
+    if row_count(x) is None or not isinstance(validation, (tuple, list)):
         raise ValueError(
             "the training and validation data are not arrays that can be joined"
         )
@@ -253,7 +249,7 @@ def all_training_data(fit_args: tuple, fit_kwargs: dict) -> tuple[Any, Any, dict
     if weights is not None:
         val_weights = validation[2] if len(validation) > 2 else None
         if val_weights is None:
-            val_weights = np.ones(_num_samples(x_val) or 0, dtype="float32")
+            val_weights = np.ones(row_count(x_val) or 0, dtype="float32")
         kwargs["sample_weight"] = _join(weights, val_weights)
     return _join(x, x_val), _join(y, y_val), kwargs
 
@@ -272,7 +268,7 @@ def explicit_validation(fit_args: tuple, fit_kwargs: dict) -> tuple[tuple, dict]
     if not split or fit_kwargs.get("validation_data") is not None:
         return fit_args, fit_kwargs
     x, y, kwargs = _split_xy(fit_args, fit_kwargs)
-    n = _num_samples(x)
+    n = row_count(x)
     if n is None:
         return fit_args, fit_kwargs
     cut = int(math.floor(n * (1.0 - float(split))))
@@ -289,7 +285,7 @@ def training_rows(fit_args: tuple, fit_kwargs: dict) -> tuple[Any, Any]:
     """
     x, y, _ = _split_xy(fit_args, fit_kwargs)
     split = fit_kwargs.get("validation_split")
-    n = _num_samples(x)
+    n = row_count(x)
     if not split or fit_kwargs.get("validation_data") is not None or n is None:
         return x, y
     rows = np.arange(int(math.floor(n * (1.0 - float(split)))))
@@ -323,19 +319,6 @@ def _split_xy(fit_args: tuple, fit_kwargs: dict) -> tuple[Any, Any, dict]:
     kwargs.pop("validation_split", None)
     kwargs.pop("validation_data", None)
     return x, y, kwargs
-
-
-def _num_samples(data: Any) -> int | None:
-    if isinstance(data, dict):
-        sizes = {_num_samples(v) for v in data.values()}
-        return sizes.pop() if len(sizes) == 1 else None
-    if isinstance(data, (list, tuple)) and data and hasattr(data[0], "shape"):
-        sizes = {_num_samples(v) for v in data}
-        return sizes.pop() if len(sizes) == 1 else None
-    shape = getattr(data, "shape", None)
-    if shape is None or not len(shape) or shape[0] is None:
-        return None
-    return int(shape[0])
 
 
 def _take(data: Any, indices: np.ndarray) -> Any:

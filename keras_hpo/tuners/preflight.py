@@ -14,6 +14,7 @@ two-sample probe of `check_hook_hyperparameters`.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +36,7 @@ __all__ = [
     "check_hook_hyperparameters",
     "check_metrics_exist",
     "check_objective_is_logged",
+    "check_scoring_metrics",
     "logged_metrics",
     "prepare_data",
 ]
@@ -189,6 +191,61 @@ def check_metrics_exist(
                 f"Use one of: {', '.join(sorted(names))}.",
             )
     return sorted(names)
+
+
+def check_scoring_metrics(
+    build: Callable[[], Any], metrics: list[str], fit_args: tuple, fit_kwargs: dict
+) -> None:
+    """Fails before training if a ``scoring=`` Keras metric cannot score the model.
+
+    Each metric is computed, as ``compile`` would make it, on an untrained
+    model's outputs for a few samples of the data: a metric made for
+    another task (``"mae"`` on a classifier's class probabilities) fails
+    here with its reason, not inside every trial's training step. The
+    number of samples differs from the outputs' width, so that labels of
+    one column never broadcast against them by chance.
+
+    Args:
+        build: Builds an untrained model of the search space.
+        metrics: The Keras metric names of ``scoring=``.
+        fit_args: As given to ``search``.
+        fit_kwargs: As given to ``search``.
+
+    Raises:
+        ConfigError: Naming ``scoring``, the metric and the error.
+    """
+    x, y = _xy(fit_args, fit_kwargs)
+    y = y.to_numpy() if hasattr(y, "to_numpy") else y
+    if not metrics or not isinstance(x, np.ndarray) or not isinstance(y, np.ndarray):
+        return
+    try:
+        model = build()
+        width = model(x[:2]).shape[-1]
+        n = 3 if width == 2 else 2
+        outputs = model(x[:n])
+    except Exception:  # noqa: BLE001 - the trials will report the real error
+        return
+    if len(x) < n or len(y) < n:
+        return
+    for name in metrics:
+        metric = keras.metrics.get(name)
+        if not isinstance(metric, keras.metrics.Metric):
+            metric = keras.metrics.MeanMetricWrapper(metric, name=name)
+        try:
+            metric.update_state(y[:n], outputs)
+        except Exception as error:  # noqa: BLE001 - reported with its reason
+            reason = str(error).strip().splitlines()[0]
+            reason = re.sub(r"\{\{[^}]*\}\}\s*|\s*\[Op:.*$", "", reason)
+            reason = reason[:200].rstrip(". ")
+            raise bad_value(
+                "scoring",
+                name,
+                f"this Keras metric cannot score the model's outputs (shape "
+                f"{tuple(outputs.shape)}) against y (shape {y[:n].shape}): {reason}",
+                "Use a metric made for this task's labels and outputs, or a "
+                "scikit-learn scorer name (sklearn.metrics.get_scorer_names(), "
+                'e.g. "f1_macro" or "roc_auc_ovr" for classes).',
+            ) from None
 
 
 def logged_metrics(model: keras.Model, x: Any, y: Any) -> set[str]:

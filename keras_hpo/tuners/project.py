@@ -323,7 +323,22 @@ def _check_directory(directory: Any) -> str:
         )
     if directory is not None and not os.fspath(directory):
         raise bad_value("directory", directory, "is empty", 'E.g. directory="runs".')
-    return os.fspath(directory) if directory is not None else "."
+    path = os.fspath(directory) if directory is not None else "."
+    existing = os.path.abspath(path)
+    while not os.path.lexists(existing) and os.path.dirname(existing) != existing:
+        existing = os.path.dirname(existing)
+    if os.path.exists(existing) and not os.path.isdir(existing):
+        if existing == os.path.abspath(path):
+            problem = "is a file, not a folder"
+        else:
+            problem = f"goes through {existing!r}, which is a file, not a folder"
+        raise bad_value(
+            "directory",
+            directory,
+            problem + "; the search writes its project folder inside `directory`",
+            'Name a folder (it is created if missing), e.g. directory="runs".',
+        )
+    return path
 
 
 def open_project(kwargs: dict) -> tuple[ProjectLock, bool]:
@@ -350,6 +365,13 @@ def open_project(kwargs: dict) -> tuple[ProjectLock, bool]:
         raise bad_type("overwrite", overwrite, "True or False", "E.g. False.")
     kwargs["directory"] = directory
     project_dir = os.path.join(directory, project_name or "untitled_project")
+    if os.path.exists(project_dir) and not os.path.isdir(project_dir):
+        raise bad_value(
+            "project_name",
+            project_name or "untitled_project",
+            f"{project_dir!r} is a file, not a project folder",
+            "Pass another project_name, or another directory=.",
+        )
     lock = ProjectLock(project_dir)
     if has_chief_oracle() and not is_chief_oracle():
         return lock, True

@@ -33,6 +33,7 @@ from keras_hpo.files import read_json
 from keras_hpo.summary import read_project
 from keras_hpo.tuners.analysis_api import SearchAnalysis
 from keras_hpo.tuners.checkpoint import BEST_FILE
+from keras_hpo.tuners.data_checks import check_one_label_per_row
 from keras_hpo.tuners.estimator import estimator_predict
 from keras_hpo.tuners.estimator import estimator_predict_proba
 from keras_hpo.tuners.estimator import estimator_score
@@ -318,6 +319,7 @@ class SavedSearch(SearchAnalysis):
                 be saved by name: call it on `best_estimator_`), or the model
                 does not say what it predicts.
         """
+        check_one_label_per_row(x, y)  # before refitting or loading a model
         return self._score_model(self.best_estimator_, x, y)
 
     def _ranking(self) -> dict[str, Any] | None:

@@ -122,7 +122,18 @@ def make_scoring(
     if isinstance(scoring, str) or callable(scoring):
         named = {_name(scoring): scoring}
     elif isinstance(scoring, (list, tuple)) and scoring:
-        named = {_name(item): item for item in scoring}
+        names = [_name(item) for item in scoring]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise bad_value(
+                "scoring",
+                scoring,
+                f"holds {', '.join(map(repr, twice))} more than once (a "
+                "list's scores are named by their metric or function name)",
+                "List each score once; to keep two scorers of one name, pass a "
+                'dict of name -> scorer, e.g. {"f1_a": scorer_a, "f1_b": scorer_b}.',
+            )
+        named = dict(zip(names, scoring, strict=True))
     elif isinstance(scoring, dict) and scoring:
         named = dict(scoring)
     else:

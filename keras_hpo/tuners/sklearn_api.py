@@ -22,6 +22,7 @@ from keras_hpo.hypermodels.sklearn_estimator import SklearnHyperModel
 from keras_hpo.tuners.adaptation import adapt_to
 from keras_hpo.tuners.adaptation import adapts
 from keras_hpo.tuners.building import prepare_to_fit
+from keras_hpo.tuners.data_checks import check_one_label_per_row
 from keras_hpo.tuners.estimator import estimator_predict
 from keras_hpo.tuners.estimator import estimator_predict_proba
 from keras_hpo.tuners.estimator import estimator_score
@@ -251,6 +252,7 @@ class SklearnResults:
             TypeError: If there is no ``scoring=`` and the hypermodel does
                 not say what it predicts.
         """
+        check_one_label_per_row(x, y)  # before refitting or loading a model
         return self._score_model(self.best_estimator_, x, y)
 
     def _score_model(self, model: Any, x: Any, y: Any) -> float:
