@@ -293,6 +293,52 @@ def test_models_that_are_not_plain_mlps_are_refused_with_the_reason():
     deep, shallow = build(mlp(num_layers=2), 0), build(mlp(num_layers=1), 0)
     with pytest.raises(NotFusable, match="number of layers"):
         FusedMLP.from_models([deep, shallow])
+    # Settings a fused model would drop: it trained and recorded the plain
+    # loss, a custom activation crashed the group, no hidden layer too.
+    smoothed = build(mlp(), 0)
+    smoothed.compile(
+        "adam",
+        keras.losses.SparseCategoricalCrossentropy(ignore_class=0),
+        metrics=["accuracy"],
+    )
+    with pytest.raises(NotFusable, match="the loss sets {'ignore_class': 0}"):
+        read_mlp(smoothed)
+    binary = build(mlp(task="binary", num_classes=None), 0)
+    binary.compile(
+        "adam",
+        "binary_crossentropy",
+        metrics=[keras.metrics.BinaryAccuracy(threshold=0.7)],
+    )
+    with pytest.raises(NotFusable, match="metric 'binary_accuracy' sets {'threshold'"):
+        read_mlp(binary)
+
+    def scaled_tanh(x):
+        return 1.7 * keras.ops.tanh(x)
+
+    outputs = keras.layers.Dense(2, activation="softmax")(
+        keras.layers.Dense(4, activation=scaled_tanh, name="own")(inputs)
+    )
+    custom = keras.Model(inputs, outputs)
+    custom.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    with pytest.raises(NotFusable, match="'own' has an activation that keras.activa"):
+        read_mlp(custom)
+    linear = build(mlp(num_layers=0), 0)
+    with pytest.raises(NotFusable, match="no hidden Dense layer"):
+        read_mlp(linear)
+
+
+def test_steps_per_epoch_trains_as_many_steps_as_a_model_alone(digits):
+    # 16 steps per execution ran 16 steps of every epoch of 5 (35 steps
+    # for 3 epochs, 15 alone): fused trials trained longer.
+    xt, yt, _, _ = digits
+    hypermodel = mlp(dropout=0.0, num_layers=1)
+    for steps in (5, 12):  # 38 batches of 32 hold 3 epochs of 12
+        alone = build(hypermodel, 0)
+        alone.fit(xt, yt, batch_size=32, epochs=3, steps_per_epoch=steps, verbose=0)
+        fused = FusedMLP.from_models([build(hypermodel, 1), build(hypermodel, 2)])
+        fused.fit(xt, yt, batch_size=32, epochs=3, steps_per_epoch=steps, verbose=0)
+        assert int(fused.optimizer.iterations) == int(alone.optimizer.iterations)
+        assert int(fused.optimizer.iterations) == 3 * steps
 
 
 def test_groups_bucket_by_key_and_auto_declines_padding_that_costs_more():

@@ -311,6 +311,61 @@ def test_a_search_that_cannot_fuse_says_why_once_and_runs_one_by_one(
     assert [r.status.value for r in results(tuner)] == ["completed"] * 2
 
 
+def test_a_trial_that_cannot_build_fails_alone_and_the_rest_fuse(tmp_path, digits):
+    # 128 units is over max_model_size: that trial failed the whole group
+    # (4 of 4 failed, then "3 trials failed in a row" ended the search).
+    xt, yt, xv, yv = digits
+    tuner = keras_hpo.GridSearch(
+        small(),
+        param_grid={"units": [16, 24, 32, 128]},
+        fuse=4,
+        max_model_size=5000,
+        directory=tmp_path,
+        refit=False,
+        verbose=0,
+    )
+    tuner.search(xt, yt, validation_data=(xv, yv), epochs=1)
+    found = {r.values["units"]: r for r in results(tuner)}
+    assert [found[u].status.value for u in (16, 24, 32, 128)] == [
+        "completed",
+        "completed",
+        "completed",
+        "failed",
+    ]
+    assert "Oversized model: 9610 parameters > max_model_size=5000" in (
+        found[128].error
+    )
+    assert found[16].fused_with == [found[u].trial_id for u in (16, 24, 32)]
+    assert tuner.fusion_messages == []
+
+
+def test_an_error_before_a_fused_group_trains_is_reported_as_itself(
+    tmp_path, digits, monkeypatch
+):
+    # The slices' callbacks ended without having begun, and Keras' "on_xxx_end
+    # called without corresponding on_xxx_begin" hid the real error.
+    from keras_hpo.fused import FusedMLP
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("the data could not be read")
+
+    monkeypatch.setattr(FusedMLP, "fit", broken)
+    xt, yt, xv, yv = digits
+    tuner = keras_hpo.GridSearch(
+        small(),
+        param_grid={"units": [16, 24]},
+        fuse=2,
+        directory=tmp_path,
+        refit=False,
+        verbose=0,
+    )
+    tuner.search(xt, yt, validation_data=(xv, yv), epochs=1)
+    for result in results(tuner):
+        assert result.status.value in ("failed", "invalid")
+        assert "RuntimeError: the data could not be read" in result.error
+        assert "on_xxx_begin" not in result.error
+
+
 @pytest.mark.parametrize("fuse", [0, -2, 1.5, True, "max", None])
 def test_bad_fuse_is_refused_with_the_fix(tmp_path, fuse):
     with pytest.raises(ValueError, match=r"fuse.*E\.g\. fuse=16"):
@@ -411,3 +466,28 @@ def test_a_quiet_search_keeps_why_it_did_not_fuse(tmp_path, digits):
     assert tuner.fusion_messages == [
         "fuse=2: trials run one by one: executions_per_trial > 1."
     ]
+
+
+def test_weighted_validation_data_does_not_fuse(tmp_path, digits):
+    # A fused model ignored the weights of validation_data=(x, y, w) and
+    # recorded (and ranked by) the unweighted val_loss.
+    xt, yt, xv, yv = digits
+    weights = np.where(yv == 3, 10.0, 1.0).astype("float32")
+    tuner = keras_hpo.RandomSearch(
+        small(units=[8, 16]),
+        objective="val_loss",
+        max_trials=2,
+        seed=0,
+        directory=tmp_path,
+        fuse=2,
+        verbose=0,
+        refit=False,
+    )
+    tuner.search(xt, yt, validation_data=(xv, yv, weights), epochs=1)
+    assert tuner.fusion_messages == [
+        "fuse=2: trials run one by one: sample or class weights are given."
+    ]
+    for result in results(tuner):
+        model = tuner.load_model(tuner.oracle.get_trial(result.trial_id))
+        weighted = model.evaluate(xv, yv, sample_weight=weights, verbose=0)[0]
+        assert result.score == pytest.approx(weighted, rel=1e-4)

@@ -528,7 +528,18 @@ class FusedMLP(keras.Model):
         self.optimizer.build(self.trainable_variables)
 
     def fit(self, *args, **kwargs):
-        """Keras' ``fit``, validating at `validation_batch_size` unless given."""
+        """Keras' ``fit``, validating at `validation_batch_size` unless given.
+
+        Given ``steps_per_epoch`` or ``validation_steps``, the steps run per
+        execution divide them: Keras runs whole executions, so 16 steps per
+        execution would train 16 steps of an epoch of 5.
+        """
+        steps = [kwargs.get(k) for k in ("steps_per_epoch", "validation_steps")]
+        steps = [int(s) for s in steps if s]
+        per_execution = math.gcd(self.steps_per_execution, *steps)
+        if per_execution != self.steps_per_execution:
+            self.steps_per_execution = per_execution
+            self.train_function = self.test_function = None  # made again
         if kwargs.get("validation_batch_size") is None:
             batch = args[2] if len(args) > 2 else kwargs.get("batch_size")
             widest = max(self.input_dim, *self.widths)

@@ -89,10 +89,39 @@ class SliceSpec:
 
 
 def _activation_name(layer: keras.layers.Dense) -> str:
+    """The name that ``keras.activations.get`` turns back into its activation."""
     name = keras.activations.serialize(layer.activation)
-    if isinstance(name, dict):
-        name = name.get("config", name).get("name", str(name))
-    return str(name)
+    if isinstance(name, dict):  # {"config": "name"} or {"config": {"name": ...}}
+        config = name.get("config")
+        name = config.get("name") if isinstance(config, dict) else config
+    try:
+        same = keras.activations.get(name) is layer.activation
+    except (ValueError, TypeError):
+        same = False
+    if not isinstance(name, str) or not same:
+        function = layer.activation
+        called = getattr(function, "__name__", type(function).__name__)
+        raise NotFusable(
+            f"Dense layer {layer.name!r} has an activation that keras.activations "
+            f"does not name ({called})"
+        )
+    return name
+
+
+def _settings(item: Any) -> dict[str, Any]:
+    """The settings of a loss or metric object that differ from its defaults."""
+    if not hasattr(item, "get_config"):
+        return {}
+    try:
+        default = type(item)().get_config()
+    except TypeError:  # a class with required arguments
+        return {"arguments": "required"}
+    ignored = ("name", "dtype", "fn")
+    return {
+        key: value
+        for key, value in item.get_config().items()
+        if key not in ignored and default.get(key) != value
+    }
 
 
 def _chain(model: keras.Model) -> list[keras.layers.Layer]:
@@ -178,8 +207,8 @@ def read_mlp(model: keras.Model) -> SliceSpec:
             f"layer {layer.name!r} ({type(layer).__name__}) is not one a fused "
             "MLP reproduces (Flatten, Normalization, Dense, Dropout)"
         )
-    if not dense:
-        raise NotFusable("the model has no Dense layer")
+    if len(dense) < 2:
+        raise NotFusable("the model has no hidden Dense layer")
     spec.dropouts.pop()  # the output layer's slot
     spec.widths = [int(layer.units) for layer in dense[:-1]]
     spec.activations = [_activation_name(layer) for layer in dense[:-1]]
@@ -194,6 +223,11 @@ def _read_compile(model: keras.Model, spec: SliceSpec) -> None:
     if not getattr(model, "compiled", False):
         raise NotFusable("the model is not compiled")
     loss = model.loss
+    changed = _settings(loss)
+    if changed:
+        raise NotFusable(
+            f"the loss sets {changed} (a fused model computes the default)"
+        )
     if not isinstance(loss, str):
         loss = getattr(loss, "name", None) or getattr(loss, "__name__", repr(loss))
     loss = _LOSS_ALIASES.get(loss, loss)
@@ -207,6 +241,9 @@ def _read_compile(model: keras.Model, spec: SliceSpec) -> None:
         name = metric if isinstance(metric, str) else getattr(metric, "name", None)
         if isinstance(metric, dict):
             name = metric.get("config", {}).get("name")
+            changed = _settings(keras.metrics.deserialize(metric))
+            if changed:
+                raise NotFusable(f"metric {name!r} sets {changed}")
         if _METRIC_ALIASES.get(name) not in LOSSES[loss][1]:
             raise NotFusable(f"metric {name!r} is not the task's {LOSSES[loss][1]}")
         names.append(_METRIC_ALIASES[name])

@@ -119,7 +119,11 @@ class TrialFusion:
                 "EarlyStopping, which act on a trial's model during training",
             ),
             (
-                any(k in fit_kwargs for k in ("sample_weight", "class_weight")),
+                any(k in fit_kwargs for k in ("sample_weight", "class_weight"))
+                or (
+                    isinstance(fit_kwargs.get("validation_data"), (tuple, list))
+                    and len(fit_kwargs["validation_data"]) > 2
+                ),
                 "sample or class weights are given",
             ),
             (

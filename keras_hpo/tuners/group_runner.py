@@ -264,26 +264,12 @@ class GroupRunner:
             for plan in plans
             for fold in range(len(folds) if folds is not None else 1)
         ]
-        models = [None] * len(slots)
-        # The first trial builds last, so the group trains on the batches
-        # (and the shuffling state) that trial would have trained on alone;
-        # each fold's model is seeded as its unfused training (seed + fold).
-        try:
-            for index in [*range(1, len(slots)), 0]:
-                plan, fold = slots[index]
-                if folds is not None:  # its statistics from its training rows
-                    adapt_to(
-                        runner.hypermodel,
-                        *folds.fit_arguments(fold, fit_args, fit_kwargs),
-                    )
-                if index:  # its weights; the last build seeds fit's shuffling too
-                    seed_build(plan.seed + fold)
-                else:
-                    keras.utils.set_random_seed(plan.seed + fold)
-                models[index] = runner.build(plan.hyperparameters)
-        finally:
-            if folds is not None:
-                adapt_to(runner.hypermodel, fit_args, fit_kwargs)
+        models, failed = self._build(slots, fit_args, fit_kwargs)
+        if failed:  # those trials fail alone, as one by one; the others fuse
+            rest = [plan for plan in plans if id(plan) not in failed]
+            trained = self.run(rest, fit_args, fit_kwargs) if rest else []
+            found = dict(zip(map(id, rest), trained, strict=True))
+            return [failed.get(id(plan)) or found[id(plan)] for plan in plans]
         fused = runner.hypermodel.build_fused(models, seed=plans[0].seed)
         slices = [
             _Slice(runner, plan, fold, model, user_callbacks)
@@ -315,10 +301,11 @@ class GroupRunner:
                 dispatch.index = [dispatch.index[slot] for slot in keep]
                 fused = fused.subset(keep, seed=plans[0].seed + dispatch.next_epoch)
                 epoch = dispatch.next_epoch
-        finally:  # also after an error: every slice's callbacks end
+        finally:  # also after an error: every slice's callbacks that began end
             for piece in slices:
-                if piece.running:
+                if piece.running and dispatch.started:
                     piece.end()
+                piece.running = False
         seconds = time.perf_counter() - start
         epochs = sum(max(piece.recorder.epochs_run, 1) for piece in slices)
         group = [plan.trial_id for plan in plans]
@@ -333,6 +320,48 @@ class GroupRunner:
                 partial.result.score_seconds = dispatch.validation_seconds * share
             outcomes.append(outcome)
         return outcomes
+
+    def _build(
+        self, slots: list[tuple[TrialPlan, int]], fit_args: tuple, fit_kwargs: dict
+    ) -> tuple[list, dict[int, Exception]]:
+        """Each slot's model, seeded as unfused; the errors of builds that failed.
+
+        The first trial builds last, so the group trains on the batches
+        (and the shuffling state) that trial would have trained on alone;
+        each fold's model is seeded as its unfused training (seed + fold).
+
+        Returns:
+            The models (``None`` where a build failed) and ``id(plan)`` ->
+            the error of each plan whose build failed (an oversized model:
+            its trial fails alone, as it would one by one).
+        """
+        runner, folds = self.runner, self.runner.folds
+        models: list = [None] * len(slots)
+        failed: dict[int, Exception] = {}
+        try:
+            for index in [*range(1, len(slots)), 0]:
+                plan, fold = slots[index]
+                if id(plan) in failed:
+                    continue
+                if folds is not None:  # its statistics from its training rows
+                    adapt_to(
+                        runner.hypermodel,
+                        *folds.fit_arguments(fold, fit_args, fit_kwargs),
+                    )
+                if index:  # its weights; the last build seeds fit's shuffling too
+                    seed_build(plan.seed + fold)
+                else:
+                    keras.utils.set_random_seed(plan.seed + fold)
+                try:
+                    models[index] = runner.build(plan.hyperparameters)
+                except Exception as err:  # noqa: BLE001 - fails that trial only
+                    if isinstance(err, kt_errors.FatalError):
+                        raise
+                    failed[id(plan)] = err
+        finally:
+            if folds is not None:
+                adapt_to(runner.hypermodel, fit_args, fit_kwargs)
+        return models, failed
 
     def _outcome(
         self, pieces: list[_Slice], seconds: float, epochs: int
