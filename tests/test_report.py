@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from keras_hpo import cli
 from keras_hpo.analysis import plots
+from keras_hpo.analysis.importance import hyperparameter_importance
 from keras_hpo.analysis.report import MARKER
 from keras_hpo.analysis.report import PLOTS
 from keras_hpo.analysis.report import PNG_SIZES
@@ -387,3 +388,99 @@ def test_keras_hpo_report_errors_are_one_line(digits_project, tmp_path, capsys):
     assert err.startswith("keras-hpo report: error: `--output`: is a folder that")
     assert f"--output '{foreign}'" in err
     assert os.listdir(foreign) == ["a.txt"]
+
+
+# -- values of scikit-learn grids and lists of grids ----------------------------------
+
+
+def sklearn_like(n: int = 12) -> Trials:
+    """An MLPClassifier-like search as ``result.json`` gives it back: tuples
+    as lists, ``max_depth=None`` a value, the space declaring labels."""
+    results = []
+    for i in range(n):
+        depth = [None, 10, 20][i % 3]
+        values = {
+            "hidden_layer_sizes": [[50], [100, 50]][i % 2],
+            "max_depth": depth,
+        }
+        results.append(
+            TrialResult(
+                trial_id=f"{i:04d}",
+                number=i + 1,
+                values=values,
+                status=TrialStatus.COMPLETED,
+                score=0.9 if depth is None else 0.6 + 0.001 * i,
+            )
+        )
+    space = [
+        kt_hp.Choice("hidden_layer_sizes", ["(50,)", "(100, 50)"]),
+        kt_hp.Choice("max_depth", ["None", "10", "20"]),
+    ]
+    return Trials(results, objective="score", direction="max", space=space)
+
+
+def test_tuples_and_none_of_a_scikit_learn_grid_are_values(tmp_path):
+    # Lists crashed the report and importance (unhashable); None was drawn
+    # and counted as "inactive", and a grid of [None, 10] lost its axis.
+    trials = sklearn_like()
+    shares = hyperparameter_importance(trials)
+    assert list(shares) == ["max_depth", "hidden_layer_sizes"]
+    assert shares["max_depth"] > 0.9
+    fig = plots.plot_slice(trials)
+    titles = [ax.get_title() for ax in fig.axes[:-1]]
+    assert titles == ["hidden_layer_sizes", "max_depth"]  # none "inactive"
+    labels = [t.get_text() for t in fig.axes[1].get_xticklabels()]
+    assert labels == ["None", "10", "20"]
+    written = write_report(trials, tmp_path / "report")
+    assert list(written) == [p for p in PLOTS if p != "learning_curves"] + ["index"]
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert '<td class="text">None</td>' in page and '">&ndash;</td>' not in page
+    two = dataclasses.replace(
+        trials, results=[r for r in trials.results if r.values["max_depth"] != 20]
+    )
+    assert "max_depth" in [ax.get_title() for ax in plots.plot_slice(two).axes]
+
+
+def test_a_list_of_grids_merges_the_entries_of_one_name():
+    # Each sub-grid declares learning_rate: the last entry (a Fixed, or
+    # another range) was taken for all, which dropped learning_rate from
+    # the plots and encoded one sub-grid's values off its range.
+    space = [
+        kt_hp.Choice("param_grid_index", [0, 1]),
+        kt_hp.Float("learning_rate", 1e-5, 1e-3, sampling="log"),
+        kt_hp.Fixed("optimizer", "sgd"),
+        kt_hp.Float("learning_rate", 1e-2, 1e-1, sampling="log"),
+        kt_hp.Fixed("optimizer", "adam"),
+    ]
+    rng = np.random.default_rng(0)
+    results = []
+    for i in range(60):
+        grid = i % 2
+        low = -5 if grid == 0 else -2
+        lr = float(10 ** rng.uniform(low, low + (2 if grid == 0 else 1)))
+        score = (np.log10(lr) + 5) / 4 + rng.normal(0, 0.01)
+        values = {"learning_rate": lr, "optimizer": ["sgd", "adam"][grid]}
+        results.append(
+            TrialResult(f"{i:04d}", i + 1, values, TrialStatus.COMPLETED, score=score)
+        )
+    trials = Trials(results, objective="score", direction="max", space=space)
+    shares = hyperparameter_importance(trials)
+    assert list(shares)[0] == "learning_rate" and shares["learning_rate"] > 0.6
+    fig = plots.plot_slice(trials)
+    assert [ax.get_title() for ax in fig.axes[:-1]] == ["learning_rate", "optimizer"]
+    assert fig.axes[0].get_xscale() == "log"
+
+
+def test_importance_does_not_depend_on_the_scores_scale():
+    # A spread of 1e-6 was taken for constant trees: every share 0.0.
+    base = synthetic(80)
+    for scale in (1.0, 1e-6):
+        results = [
+            dataclasses.replace(
+                r, score=None if r.score is None else 0.5 + scale * r.score
+            )
+            for r in base.results
+        ]
+        shares = hyperparameter_importance(dataclasses.replace(base, results=results))
+        assert list(shares)[0] == "learning_rate"
+        assert sum(shares.values()) == pytest.approx(1.0)

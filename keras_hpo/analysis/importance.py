@@ -37,8 +37,10 @@ from typing import Any
 import numpy as np
 from keras_tuner.engine import hyperparameters as kt_hp
 
+from keras_hpo.analysis.source import INACTIVE
 from keras_hpo.analysis.source import log_scaled
 from keras_hpo.analysis.source import require_finished
+from keras_hpo.analysis.source import space_by_name
 from keras_hpo.analysis.source import trials_of
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
@@ -46,7 +48,7 @@ from keras_hpo.tuners.results import TrialResult
 
 __all__ = ["encode_space", "fanova", "hyperparameter_importance"]
 
-#: An encoder maps one trial's value (``None``: inactive) into [0, 1].
+#: An encoder maps one trial's value (`INACTIVE`: inactive) into [0, 1].
 Encoder = Callable[[Any], float]
 
 
@@ -88,7 +90,7 @@ def hyperparameter_importance(
     if not names:
         return {}
     pairs = list(zip(names, encoders, strict=True))
-    x = np.array([[enc(r.values.get(n)) for n, enc in pairs] for r in done])
+    x = np.array([[enc(r.values.get(n, INACTIVE)) for n, enc in pairs] for r in done])
     y = np.array([float(r.score) for r in done])
     shares = fanova(x, y, seed=seed, n_trees=n_trees, max_depth=max_depth)
     order = sorted(range(len(names)), key=lambda i: (-shares[i], i))
@@ -119,6 +121,9 @@ def fanova(
 
     if np.ptp(y) == 0.0:
         return np.zeros(x.shape[1])
+    # Shares do not depend on the scores' scale; standardised, a spread of
+    # 1e-6 is not taken for the constant trees' round-off.
+    y = (y - np.mean(y)) / (np.std(y) or np.ptp(y))
     forest = RandomForestRegressor(
         n_estimators=n_trees,
         max_depth=max_depth,
@@ -184,21 +189,21 @@ def encode_space(
 
     Returns:
         Names in the space's order (then the order first seen), and for
-        each an encoder of one trial's value (``None`` when inactive).
+        each an encoder of one trial's value (`INACTIVE` when inactive).
     """
-    known = {hp.name: hp for hp in space or []}
+    known = space_by_name(space)
     names: list[str] = list(known)
     for result in results:
         names += [n for n in result.values if n not in names]
     kept, encoders = [], []
     for name in names:
-        seen = [r.values.get(name) for r in results]
-        active = [v for v in seen if v is not None]
+        seen = [r.values.get(name, INACTIVE) for r in results]
+        active = [v for v in seen if v is not INACTIVE]
         if len({_key(v) for v in active}) + (len(active) < len(seen)) < 2:
             continue  # one value (or one value and inactive never): no variance
         means: dict[Any, list[float]] = {}
         for result, value in zip(results, seen, strict=True):
-            if value is not None:
+            if value is not INACTIVE:
                 means.setdefault(_key(value), []).append(float(result.score))
         base = _encoder(known.get(name), active, means)
         kept.append(name)
@@ -207,7 +212,18 @@ def encode_space(
 
 
 def _key(value: Any) -> Any:
-    return (type(value).__name__, value) if isinstance(value, bool) else value
+    """A hashable key of a value (``True`` apart from ``1``; a list as a tuple).
+
+    A tuple of scikit-learn's (``hidden_layer_sizes=(50,)``) comes back
+    from ``result.json`` as a list.
+    """
+    if isinstance(value, bool):
+        return (type(value).__name__, value)
+    if isinstance(value, (list, tuple)):
+        return ("sequence", tuple(_key(v) for v in value))
+    if isinstance(value, dict):
+        return ("mapping", tuple(sorted((str(k), _key(v)) for k, v in value.items())))
+    return value
 
 
 def _encoder(
@@ -224,9 +240,12 @@ def _encoder(
     """
     if isinstance(hp, (kt_hp.Int, kt_hp.Float)) and hp.max_value > hp.min_value:
         return _numeric(hp.min_value, hp.max_value, hp.sampling == "log")
-    values = list(dict.fromkeys(active, None))
-    if isinstance(hp, kt_hp.Choice):
-        values = list(hp.values) + [v for v in values if v not in hp.values]
+    values = list({_key(v): v for v in active}.values())
+    declared = {_key(v) for v in getattr(hp, "values", None) or []}
+    if isinstance(hp, kt_hp.Choice) and all(_key(v) in declared for v in values):
+        # A scikit-learn grid may declare labels ("(50,)") where its trials
+        # hold the values: then only the values seen count.
+        values = list(hp.values)
     elif isinstance(hp, kt_hp.Boolean):
         values = [False, True]
     numbers = all(
@@ -259,8 +278,8 @@ def _cells(values: list[Any]) -> Encoder:
 
 
 def _with_inactive(base: Encoder, active_share: float) -> Encoder:
-    """Active values into [0, p]; inactive (``None``) at the middle of [p, 1]."""
+    """Active values into [0, p]; `INACTIVE` at the middle of [p, 1]."""
     if active_share >= 1.0:
         return base
     p = active_share
-    return lambda v: (1.0 + p) / 2 if v is None else base(v) * p
+    return lambda v: (1.0 + p) / 2 if v is INACTIVE else base(v) * p

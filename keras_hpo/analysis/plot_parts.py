@@ -20,6 +20,7 @@ from keras_tuner.engine import hyperparameters as kt_hp
 
 from keras_hpo.analysis.source import Trials
 from keras_hpo.analysis.source import log_scaled
+from keras_hpo.analysis.source import space_by_name
 from keras_hpo.tuners.results import TrialResult
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ __all__ = [
     "log_ticks",
     "marker_size",
     "new_figure",
+    "same",
     "score_colors",
     "value_label",
 ]
@@ -86,11 +88,13 @@ class Axis:
 
     def value(self, result: TrialResult) -> float | None:
         """The trial's value on this axis (a category's index); ``None``: inactive."""
-        value = result.values.get(self.name)
-        if value is None:
+        if self.name not in result.values:
             return None
+        value = result.values[self.name]
         if self.kind == "categorical":
-            return float(self.categories.index(value))
+            return float(
+                next(i for i, c in enumerate(self.categories) if same(c, value))
+            )
         return float(value)
 
     def unit(self, value: float, lo: float, hi: float) -> float:
@@ -107,11 +111,22 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
 
 
+def same(a: Any, b: Any) -> bool:
+    """Whether two values are one value (``1`` and ``True`` are not).
+
+    A list and a tuple of the same items are: ``result.json`` turns a
+    tuple (scikit-learn's ``hidden_layer_sizes=(50,)``) into a list.
+    """
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(map(same, a, b))
+    return type(a) is type(b) and a == b
+
+
 def distinct(values: list) -> list:
     """``values`` without repeats, in order (``1`` and ``True`` kept apart)."""
     found: list = []
     for value in values:
-        if not any(value == seen and type(value) is type(seen) for seen in found):
+        if not any(same(value, seen) for seen in found):
             found.append(value)
     return found
 
@@ -123,10 +138,11 @@ def axis_of(name: str, hp: kt_hp.HyperParameter | None, seen: list) -> Axis:
         known = list(getattr(hp, "values", None) or [])
         if isinstance(hp, kt_hp.Boolean):
             known = [False, True]
-        if not known:
-            known = sorted(distinct(seen), key=lambda v: (type(v).__name__, str(v)))
-        extra = [v for v in distinct(seen) if v not in known]
-        return Axis(name, "categorical", tuple(known + extra))
+        # A scikit-learn grid may declare labels ("(50,)") where its trials
+        # hold the values: then the values seen are the categories.
+        if not all(any(same(v, k) for k in known) for v in seen):
+            known = sorted(distinct(seen), key=_category_order)
+        return Axis(name, "categorical", tuple(known))
     positive = min(seen) > 0
     if hp is not None:
         log = "log" in str(getattr(hp, "sampling", "linear") or "linear")
@@ -138,9 +154,14 @@ def axis_of(name: str, hp: kt_hp.HyperParameter | None, seen: list) -> Axis:
     return Axis(name, "log" if log and positive else "linear", integer=integer)
 
 
+def _category_order(value: Any) -> tuple:
+    """Categories by type, then numbers by value and the rest by text."""
+    return (type(value).__name__, value if is_number(value) else 0, str(value))
+
+
 def axes_of(trials: Trials, results: list[TrialResult]) -> list[Axis]:
     """The hyperparameters to draw: in the space's order, Fixed and constant out."""
-    space = {hp.name: hp for hp in trials.space or []}
+    space = space_by_name(trials.space)
     names = list(space)
     for result in trials.results:
         names += [n for n in result.values if n not in names]
@@ -149,8 +170,7 @@ def axes_of(trials: Trials, results: list[TrialResult]) -> list[Axis]:
         hp = space.get(name)
         if isinstance(hp, kt_hp.Fixed):
             continue
-        seen = [r.values.get(name) for r in results]
-        seen = [v for v in seen if v is not None]
+        seen = [r.values[name] for r in results if name in r.values]
         if len(distinct(seen)) >= 2:
             axes.append(axis_of(name, hp, seen))
     return axes

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from keras_hpo.analysis import plots
+from keras_hpo.analysis.source import INACTIVE
 from keras_hpo.analysis.source import Trials
 from keras_hpo.analysis.source import trials_of
 from keras_hpo.errors import bad_value
@@ -174,7 +175,7 @@ def _claim(trials: Trials, output_dir: str | os.PathLike | None) -> str:
 
 
 def _cell(value: Any) -> str:
-    if value is None:
+    if value is INACTIVE or value is None:  # inactive, or no score
         return "&ndash;"
     if isinstance(value, float):
         return html.escape(f"{value:.4g}" if math.isfinite(value) else str(value))
@@ -204,9 +205,10 @@ def _table(trials: Trials) -> str:
             f"<td>{_cell(result.score)}</td>",
         ]
         for name in names:
-            value = result.values.get(name)
+            value = result.values.get(name, INACTIVE)
             text = "" if isinstance(value, (int, float)) else ' class="text"'
-            cells.append(f"<td{text}>{_cell(value)}</td>")
+            shown = "None" if value is None else _cell(value)  # max_depth=None
+            cells.append(f"<td{text}>{shown}</td>")
         cells += [f"<td>{result.epochs_run}</td>", f"<td>{result.seconds:.1f}</td>"]
         attr = f' class="{kind}"' if kind else ""
         lines.append(f"<tr{attr}>" + "".join(cells) + "</tr>")

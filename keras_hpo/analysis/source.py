@@ -18,7 +18,27 @@ from keras_hpo.files import read_json
 from keras_hpo.tuners.results import TrialResult
 from keras_hpo.tuners.results import ranked
 
-__all__ = ["Trials", "log_scaled", "require_finished", "trials_of"]
+__all__ = [
+    "INACTIVE",
+    "Trials",
+    "log_scaled",
+    "require_finished",
+    "space_by_name",
+    "trials_of",
+]
+
+
+class _Inactive:
+    """The type of `INACTIVE`."""
+
+    def __repr__(self) -> str:
+        return "INACTIVE"
+
+
+#: A trial's value of a hyperparameter that was inactive in it (a
+#: conditional one, or one of another sub-grid): ``result.values`` leaves
+#: it out. ``None`` is a value like any other (``max_depth=None``).
+INACTIVE = _Inactive()
 
 
 @dataclass(frozen=True)
@@ -121,3 +141,38 @@ def log_scaled(low: float, high: float) -> bool:
     and spanning a factor of 100 or more.
     """
     return low > 0 and high >= 100 * low
+
+
+def space_by_name(
+    space: list[kt_hp.HyperParameter] | None,
+) -> dict[str, kt_hp.HyperParameter | None]:
+    """Each hyperparameter's one entry in ``space``, those of one name merged.
+
+    A list of grids or distributions declares a name once per sub-grid
+    (``learning_rate`` from 1e-5 to 1e-3 in one, from 1e-2 to 1e-1 in
+    another). Ranges of one kind merge into the range that holds them all
+    (log-scaled if each is); ``Fixed`` entries of one value stay ``Fixed``;
+    anything else is ``None``, for the analyses to read each kind from the
+    trials' values.
+    """
+    entries: dict[str, list[kt_hp.HyperParameter]] = {}
+    for hp in space or []:
+        entries.setdefault(hp.name, []).append(hp)
+    return {name: _merged(name, found) for name, found in entries.items()}
+
+
+def _merged(
+    name: str, entries: list[kt_hp.HyperParameter]
+) -> kt_hp.HyperParameter | None:
+    first = entries[0]
+    if len(entries) == 1:
+        return first
+    kinds = {type(hp) for hp in entries}
+    if kinds == {kt_hp.Fixed} and len({repr(hp.value) for hp in entries}) == 1:
+        return first
+    if len(kinds) == 1 and kinds <= {kt_hp.Int, kt_hp.Float}:
+        low = min(hp.min_value for hp in entries)
+        high = max(hp.max_value for hp in entries)
+        log = all(hp.sampling == "log" for hp in entries) and low > 0
+        return type(first)(name, low, high, sampling="log" if log else "linear")
+    return None
