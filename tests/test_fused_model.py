@@ -325,6 +325,11 @@ def test_models_that_are_not_plain_mlps_are_refused_with_the_reason():
     linear = build(mlp(num_layers=0), 0)
     with pytest.raises(NotFusable, match="no hidden Dense layer"):
         read_mlp(linear)
+    grid = keras.Input((8, 8))
+    unflat = keras.Model(grid, keras.layers.Dense(2)(keras.layers.Dense(4)(grid)))
+    unflat.compile("adam", "mse")
+    with pytest.raises(NotFusable, match=r"shape \(8, 8\) reach a Dense layer with"):
+        read_mlp(unflat)
 
 
 def test_steps_per_epoch_trains_as_many_steps_as_a_model_alone(digits):

@@ -209,6 +209,12 @@ def read_mlp(model: keras.Model) -> SliceSpec:
         )
     if len(dense) < 2:
         raise NotFusable("the model has no hidden Dense layer")
+    flat = isinstance(layers[0], keras.layers.Flatten)
+    if len(spec.input_shape) > 1 and not flat:
+        raise NotFusable(
+            f"its inputs of shape {spec.input_shape} reach a Dense layer without "
+            "a Flatten first"
+        )
     spec.dropouts.pop()  # the output layer's slot
     spec.widths = [int(layer.units) for layer in dense[:-1]]
     spec.activations = [_activation_name(layer) for layer in dense[:-1]]

@@ -280,7 +280,7 @@ class GroupRunner:
             data = _FoldRows(folds, fused, fit_args, fit_kwargs, slots)
         dispatch = _SliceDispatch(slices, self.compact_at)
         start = time.perf_counter()
-        epoch = 0
+        epoch = int(fit_kwargs.get("initial_epoch") or 0)
         try:
             while True:
                 args, kwargs = fit_args, fit_kwargs
