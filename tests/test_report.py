@@ -403,14 +403,9 @@ def sklearn_like(n: int = 12) -> Trials:
             "hidden_layer_sizes": [[50], [100, 50]][i % 2],
             "max_depth": depth,
         }
+        score = 0.9 if depth is None else 0.6 + 0.001 * i
         results.append(
-            TrialResult(
-                trial_id=f"{i:04d}",
-                number=i + 1,
-                values=values,
-                status=TrialStatus.COMPLETED,
-                score=0.9 if depth is None else 0.6 + 0.001 * i,
-            )
+            TrialResult(f"{i:04d}", i + 1, values, TrialStatus.COMPLETED, score=score)
         )
     space = [
         kt_hp.Choice("hidden_layer_sizes", ["(50,)", "(100, 50)"]),
