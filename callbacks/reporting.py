@@ -172,12 +172,13 @@ class ProgressPrinter(SearchCallback):
             last = (result.error or "").strip().splitlines()
             outcome = f"FAILED: {last[-1] if last else 'no score'}"
         timing = f"{result.epochs_run} epochs, {result.seconds:.1f}s"
-        if result.folds:  # cv=: the score is a mean, the epochs are per fold
+        if result.folds and result.ok:  # cv=: the score is a mean of the folds
             outcome = outcome.replace(
                 f"{name}={result.score:.4f}",
                 f"{name}={result.score:.4f} (mean of {len(result.folds)} folds)",
                 1,
             )
+        if result.folds:  # the epochs are per fold
             epochs = "+".join(str(f["epochs_run"]) for f in result.folds)
             timing = f"{epochs} epochs, {result.seconds:.1f}s"
             if not any(f["epochs_run"] for f in result.folds):  # an estimator

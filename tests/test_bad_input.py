@@ -582,6 +582,7 @@ TUNER_ARGUMENTS = [
     ("tensorboard_dir", None, ACCEPTED),
     ("tensorboard_dir", "logs", ACCEPTED),  # a folder under the tuner's directory
     ("tensorboard_dir", 3, (TypeError, "`tensorboard_dir` must be a directory path")),
+    ("tensorboard_dir", "", (ValueError, "`tensorboard_dir`: is empty. Received: ")),
     ("max_consecutive_failed_trials", 1, ACCEPTED),
     ("max_consecutive_failed_trials", 0, (ValueError, "must be at least 1")),
     ("max_consecutive_failed_trials", -2, (ValueError, "must be at least 1")),
@@ -655,7 +656,7 @@ def test_tuner_arguments_are_accepted_or_refused_by_name(
         kwargs["param_grid"] = {"units": [4, 8]}
     else:
         kwargs["max_trials"] = 2
-    if argument == "tensorboard_dir" and isinstance(value, str):
+    if argument == "tensorboard_dir" and isinstance(value, str) and value:
         value = str(tmp_path / value)
     kwargs[argument] = value
 

@@ -454,3 +454,42 @@ def test_sklearn_search_fits_like_grid_search_cv(tmp_path):
         keras_hpo.SklearnSearch(DecisionTreeClassifier(), grid, strategy="optuna")
     with pytest.raises(ValueError, match=r"param_grid.*no search space"):
         keras_hpo.SklearnSearch(DecisionTreeClassifier())
+
+
+class FailsOnTheSecondFold(DecisionTreeClassifier):
+    """Raises in the fit of its second fold when ``fail`` is set."""
+
+    fits: list[bool] = []  # the folds are clones: the count is the class's
+
+    def __init__(self, max_depth=None, fail=False):
+        super().__init__(max_depth=max_depth, random_state=0)
+        self.fail = fail
+
+    def fit(self, X, y, **kwargs):
+        FailsOnTheSecondFold.fits.append(self.fail)
+        if self.fail and FailsOnTheSecondFold.fits.count(True) == 2:
+            raise ValueError("the second fold cannot be fitted")
+        return super().fit(X, y, **kwargs)
+
+
+def test_a_fold_that_fails_fails_its_trial_and_the_search_goes_on(tmp_path, capsys):
+    # The progress line formatted the failed trial's missing mean score:
+    # TypeError, and the search ended with verbose=1 (not with verbose=0).
+    x, y = load_iris(return_X_y=True)
+    FailsOnTheSecondFold.fits = []
+    tuner = keras_hpo.GridSearch(
+        FailsOnTheSecondFold(),
+        param_grid={"fail": [False, True], "max_depth": [2]},
+        cv=3,
+        directory=tmp_path,
+        verbose=1,
+        refit=False,
+    )
+    tuner.search(x, y)
+    status = {r.values["fail"]: r for r in tuner.results()}
+    assert status[False].status.value == "completed"
+    assert status[True].status.value == "failed"
+    assert "the second fold cannot be fitted" in status[True].error
+    out = capsys.readouterr().out
+    assert "FAILED: ValueError: the second fold cannot be fitted" in out
+    assert tuner.stop_reason == "the search space is exhausted"

@@ -10,6 +10,7 @@ import keras
 from keras_tuner import errors as kt_errors
 
 from keras_hpo.errors import bad_type
+from keras_hpo.errors import bad_value
 
 __all__ = [
     "ObjectiveLogs",
@@ -59,6 +60,13 @@ class ObjectiveLogs(keras.callbacks.Callback):
 
 def check_tensorboard_dir(value: Any) -> str | None:
     """Validates ``tensorboard_dir=``: ``"default"``, a path or ``None``."""
+    if isinstance(value, (str, os.PathLike)) and not os.fspath(value):
+        raise bad_value(
+            "tensorboard_dir",
+            value,
+            "is empty",
+            'E.g. tensorboard_dir="logs", or None to write no TensorBoard logs.',
+        )
     if value is None or isinstance(value, (str, os.PathLike)):
         return None if value is None else os.fspath(value)
     raise bad_type(
