@@ -562,6 +562,9 @@ def test_csv_classification_with_text_labels(tmp_path, capsys, labels, task):
     assert saved.score(x.astype("float32"), truth) == pytest.approx(accuracy)
     with pytest.raises(ValueError, match="labels the search never saw: 0, 1"):
         saved.score(x.astype("float32"), codes)
+    # A greedy ensemble chooses its weights on the file's labels too.
+    ensemble = saved.ensemble(2, "greedy", validation_data=(x.astype("float32"), truth))
+    assert len(ensemble.predict(x[:3].astype("float32"), verbose=0)) == 3
 
 
 def test_a_csv_with_number_labels_loads_with_those_numbers(tmp_path):
@@ -593,6 +596,40 @@ def test_a_csv_with_number_labels_loads_with_those_numbers(tmp_path):
     )
     written = [line.rsplit(",", 1)[1] for line in out.read_text().splitlines()[1:]]
     assert written == [str(label) for label in predicted[:10]]
+
+
+def test_labels_that_a_number_would_change_are_kept_as_written(tmp_path):
+    # "07", "08", "09" came back as 7, 8, 9 (and "07" and "7" as one class);
+    # scoring with the file's labels failed ("labels the search never saw").
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(90, 2)).round(4)
+    names = np.array(["07", "08", "09"])
+    labels = names[np.digitize(x[:, 0], [-0.4, 0.4])]
+    path = write_csv(
+        tmp_path / "t.csv",
+        ["a", "b", "k"],
+        [[*r, c] for r, c in zip(x, labels, strict=True)],
+    )
+    args = ["--dataset", "csv", "--csv", str(path), "--target", "k", "--quiet"]
+    args += ["--max-trials", "1", "--epochs", "1", "--directory", str(tmp_path)]
+    assert cli.main(["tune", *args]) == 0
+    saved = load_search(str(tmp_path / "t_bayesian"))
+    predicted = saved.predict(x.astype("float32"))
+    assert set(predicted) <= {"07", "08", "09"}
+    expected = float(np.mean(predicted == labels))
+    assert saved.score(x.astype("float32"), labels) == pytest.approx(expected)
+    # pandas reads the column as 7, 8, 9: one label alone has each value.
+    as_read = labels.astype(int)
+    assert saved.score(x.astype("float32"), as_read) == pytest.approx(expected)
+    new_rows = write_csv(tmp_path / "new.csv", ["a", "b"], x[:10].tolist())
+    out = tmp_path / "predicted.csv"
+    project = str(tmp_path / "t_bayesian")
+    assert (
+        cli.main(["predict", project, "--csv", str(new_rows), "--output", str(out)])
+        == 0
+    )
+    written = [line.rsplit(",", 1)[1] for line in out.read_text().splitlines()[1:]]
+    assert written == list(predicted[:10])
 
 
 # Slow (13 s; the CSV path stays with the classification test; the default run has to

@@ -215,7 +215,8 @@ class SearchAnalysis:
                     "Pass validation_data=(x_val, y_val).",
                 )
             outputs = [m.predict(model_inputs(m, data[0]), verbose=0) for m in models]
-            weights = greedy_weights(outputs, data[1], task, by=self._greedy_by(task))
+            targets = self._target_codes(data[1])
+            weights = greedy_weights(outputs, targets, task, by=self._greedy_by(task))
         model = build_ensemble(models, method, task=task, names=names, weights=weights)
         where = "validation_data" if validation_data is not None else None
         self._record_ensemble(
@@ -227,6 +228,14 @@ class SearchAnalysis:
             where or "the search's validation data",
         )
         return model
+
+    def _target_codes(self, y: Any) -> Any:
+        """``y`` as the models were trained on it (here: as given).
+
+        A saved CSV search's text labels become their codes (see
+        `keras_hpo.tuners.saved.SavedSearch`).
+        """
+        return y
 
     def _greedy_by(self, task: str | None) -> str:
         """What a greedy ensemble improves: ``"accuracy"`` if `score` is it."""

@@ -22,6 +22,7 @@ written); it must not train anything.
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 
@@ -270,18 +271,37 @@ class SavedSearch(SearchAnalysis):
         classes = read_json(path).get("classes")
         if not isinstance(classes, list) or not classes:
             return None
-        try:  # labels that are numbers in the file come out as numbers
-            numbers = [float(c) for c in classes]
-        except (TypeError, ValueError):
-            return classes
-        if all(n.is_integer() for n in numbers):
-            return [int(n) for n in numbers]
-        return numbers
+        # A label that reads as a number ("3", "0.5") comes out as that
+        # number; one whose text the number would change ("07", "1.0",
+        # "NaN") stays as written in the file, and so do all of them when
+        # two have one value ("1" and "1.0").
+        numbers = [n for n in map(_number, classes) if n is not None]
+        if len(set(numbers)) < len(numbers):
+            return [str(c) for c in classes]
+        return [_as_written(c) for c in classes]
+
+    def _target_codes(self, y: Any) -> Any:
+        """``y``'s labels as codes, for a ``keras-hpo tune`` CSV's classes."""
+        return y if self._labels is None else self._codes(y, self._labels)
 
     def _codes(self, y: Any, classes: list[Any]) -> np.ndarray:
-        """``y``'s labels as the codes the model was trained on."""
-        index = {label: code for code, label in enumerate(classes)}
-        labels = np.asarray(y).ravel().tolist()
+        """``y``'s labels as the codes the model was trained on.
+
+        A label is found as written, or by its text, or (when one label
+        alone has that value) by its number: pandas reads "07" as 7.
+        """
+        index: dict[Any, int] = {}
+        for code, label in enumerate(classes):
+            index[label] = index[str(label)] = code
+        by_number: dict[float, list[int]] = {}
+        for code, label in enumerate(classes):
+            number = _number(label)
+            if number is not None:
+                by_number.setdefault(number, []).append(code)
+        for number, codes in by_number.items():
+            if len(codes) == 1:
+                index.setdefault(number, codes[0])
+        labels = [_label_key(v, index) for v in np.asarray(y).ravel().tolist()]
         unknown = sorted({str(v) for v in labels if v not in index})
         if unknown:
             raise ValueError(
@@ -301,7 +321,9 @@ class SavedSearch(SearchAnalysis):
             self.best_estimator_, x, record.get("task"), bool(record.get("sklearn"))
         )
         if self._labels is not None and np.ndim(predicted) == 1:
-            return np.asarray(self._labels)[np.asarray(predicted, dtype=int)]
+            kinds = {type(label) for label in self._labels}
+            labels = np.asarray(self._labels, dtype=None if len(kinds) == 1 else object)
+            return labels[np.asarray(predicted, dtype=int)]
         return predicted
 
     def predict_proba(self, x: Any) -> np.ndarray:
@@ -392,3 +414,35 @@ class SavedSearch(SearchAnalysis):
     def _validation_data(self) -> None:
         """A saved search keeps no data: pass ``validation_data=``."""
         return None
+
+
+def _number(value: Any) -> float | None:
+    """``value`` as a float, if it is a number or a number's text."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _as_written(label: Any) -> Any:
+    """A class label of a CSV: its number if that prints as the label."""
+    number = _number(label)
+    if number is None:
+        return label
+    if number.is_integer() and str(int(number)) == str(label):
+        return int(number)
+    return number if str(number) == str(label) else label
+
+
+def _label_key(value: Any, index: dict[Any, int]) -> Any:
+    """How ``value`` is found in a label index (as is, as text, as number)."""
+    try:
+        if value in index:
+            return value
+    except TypeError:  # unhashable
+        pass
+    number = _number(value)
+    return number if number is not None and number in index else str(value)
