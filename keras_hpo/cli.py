@@ -452,6 +452,7 @@ def _is_worker() -> bool:
 
 def _tune(args) -> int:
     from keras_hpo.datasets import load_dataset
+    from keras_hpo.files import read_json
     from keras_hpo.hypermodels.tabular import model_inputs
     from keras_hpo.tuners.results import atomic_write_json
 
@@ -471,6 +472,21 @@ def _tune(args) -> int:
             flush=True,
         )
     tuner = _tuner(args, data)
+    path = os.path.join(tuner.project_dir, "summary.json")
+    # What `keras-hpo predict` needs to read a CSV as this search did, kept
+    # before the search: a search stopped (Ctrl-C) leaves trials to predict
+    # with, whose inputs and classes it must know.
+    about = {
+        "dataset": data.name,
+        "strategy": args.strategy,
+        "target": args.target,
+        "features": data.features,
+        "classes": data.classes,
+        "preprocessing": args.preprocessing,
+    }
+    if not _is_worker():
+        kept = read_json(path, "") if os.path.isfile(path) else {}
+        atomic_write_json(path, {**(kept if isinstance(kept, dict) else {}), **about})
     start = time.perf_counter()
     tuner.search(
         data.x_train,
@@ -484,8 +500,7 @@ def _tune(args) -> int:
     scores = best.evaluate(x_test, data.y_test, verbose=0, return_dict=True)
     test = {name: float(value) for name, value in scores.items()}
     summary = {
-        "dataset": data.name,
-        "strategy": args.strategy,
+        **about,
         "objective": tuner.oracle.objective.name,
         "trials": len(tuner.results()),
         "best_trial_id": tuner.best_trial_id_,
@@ -493,13 +508,7 @@ def _tune(args) -> int:
         "best_score": tuner.best_score_,
         "test": test,
         "seconds": time.perf_counter() - start,
-        # What `keras-hpo predict` needs to read a CSV as this search did.
-        "target": args.target,
-        "features": data.features,
-        "classes": data.classes,
-        "preprocessing": args.preprocessing,
     }
-    path = os.path.join(tuner.project_dir, "summary.json")
     atomic_write_json(path, summary)
     shown = ", ".join(f"{k}={v:.4f}" for k, v in test.items())
     print(f"Best model on the test split: {shown}")
@@ -510,18 +519,20 @@ def _tune(args) -> int:
 def _predict(args) -> int:
     import csv
     import io
-    import json
 
     import keras_hpo
     from keras_hpo.datasets import read_features
     from keras_hpo.files import atomic_write
+    from keras_hpo.files import foreign_file
+    from keras_hpo.files import read_json
 
     search = keras_hpo.load(args.directory)
     about = {}
     path = os.path.join(args.directory, "summary.json")
     if os.path.isfile(path):
-        with open(path) as handle:
-            about = json.load(handle)
+        about = read_json(path, "Run keras-hpo tune again to write it.")
+        if not isinstance(about, dict):
+            raise foreign_file(path, "a keras-hpo tune summary")
     features, table = about.get("features"), about.get("preprocessing") == "auto"
     if not about:  # a search run from Python: the model says what it takes
         taken = getattr(search.best_estimator_, "input", None)

@@ -598,6 +598,45 @@ def test_a_csv_with_number_labels_loads_with_those_numbers(tmp_path):
     assert written == [str(label) for label in predicted[:10]]
 
 
+def test_predict_after_a_stopped_csv_search_reads_the_file_as_the_search_did(
+    tmp_path, monkeypatch, capsys
+):
+    # summary.json was written after the search only: a search stopped with
+    # Ctrl-C left trials, and predict read the columns in the file's order
+    # and wrote class codes (2, 1, 0), exit 0.
+    import keras_hpo
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(90, 3)).round(4)
+    kinds = np.array(["cat", "dog", "fish"])[np.digitize(x[:, 0], [-0.4, 0.4])]
+    path = write_csv(
+        tmp_path / "animals.csv",
+        ["a", "b", "c", "kind"],
+        [[*row, k] for row, k in zip(x, kinds, strict=True)],
+    )
+    searched = keras_hpo.SearchTuner.search
+
+    def search_then_ctrl_c(self, *args, **kwargs):
+        searched(self, *args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(keras_hpo.SearchTuner, "search", search_then_ctrl_c)
+    args = ["--dataset", "csv", "--csv", str(path), "--target", "kind", "--quiet"]
+    args += ["--max-trials", "1", "--epochs", "1", "--directory", str(tmp_path)]
+    assert cli.main(["tune", *args]) == 130
+    project = tmp_path / "animals_bayesian"
+    assert "best_score" not in summary(project)
+    new_rows = write_csv(
+        tmp_path / "new.csv", ["c", "b", "a"], [row[::-1] for row in x[:5]]
+    )
+    capsys.readouterr()
+    assert cli.main(["predict", str(project), "--csv", str(new_rows)]) == 0
+    written = [line.rsplit(",", 1)[1] for line in capsys.readouterr().out.split()[1:]]
+    model = load_search(str(project)).best_model()
+    codes = np.argmax(model.predict(x[:5].astype("float32"), verbose=0), axis=1)
+    assert written == list(np.array(["cat", "dog", "fish"])[codes])
+
+
 def test_labels_that_a_number_would_change_are_kept_as_written(tmp_path):
     # "07", "08", "09" came back as 7, 8, 9 (and "07" and "7" as one class);
     # scoring with the file's labels failed ("labels the search never saw").
