@@ -8,11 +8,14 @@ import math
 import os
 from dataclasses import dataclass
 from dataclasses import field
+from typing import Any
 
 from keras_hpo.errors import bad_value
+from keras_hpo.files import foreign_file
 from keras_hpo.tuners.results import TrialResult
 from keras_hpo.tuners.results import ranked
 from keras_hpo.tuners.results import read_json
+from keras_hpo.tuners.results import result_from_trial
 
 __all__ = ["ProjectSummary", "find_projects", "format_summary", "read_project"]
 
@@ -76,28 +79,78 @@ def read_project(directory: str) -> ProjectSummary:
         raise bad_value("directory", directory, "is not a search's project", fix)
     state_path = os.path.join(directory, "search.json")
     state = read_json(state_path) if os.path.isfile(state_path) else {}
+    if not isinstance(state, dict):
+        raise foreign_file(state_path, "a search's state")
+    oracle = read_json(os.path.join(directory, "oracle.json"))
+    oracle = oracle if isinstance(oracle, dict) else {}
     summary = ProjectSummary(
         directory=directory,
         objective=state.get("objective"),
-        direction=state.get("direction", "max"),
+        direction=state.get("direction") or _direction(directory),
         stop_reason=state.get("stop_reason"),
         model=state.get("model") or {},
     )
-    ended = set()
+    # As the search reads them: the trials the oracle lists as ended (a
+    # result written by a process killed before the oracle's file runs
+    # again), and an ended one without its result.json from trial.json.
+    listed = oracle.get("end_order")
+    ended = set(listed) if isinstance(listed, list) else None
+    found = set()
     for path in sorted(glob.glob(os.path.join(directory, "trial_*", "result.json"))):
         result = TrialResult.load(path)
-        summary.results.append(result)
-        ended.add(result.trial_id)
+        if ended is None or result.trial_id in ended:
+            summary.results.append(result)
+            found.add(result.trial_id)
+    order = (
+        oracle.get("start_order") if isinstance(oracle.get("start_order"), list) else []
+    )
+    for trial_id in sorted((ended or set()) - found):
+        trial = _trial(os.path.join(directory, f"trial_{trial_id}", "trial.json"))
+        if trial is not None:
+            number = order.index(trial_id) + 1 if trial_id in order else len(order)
+            summary.results.append(result_from_trial(trial, number))
+            found.add(trial_id)
     summary.results.sort(key=lambda r: r.number)
     for path in sorted(glob.glob(os.path.join(directory, "trial_*", "trial.json"))):
         try:
-            with open(path) as handle:
+            with open(path, encoding="utf-8") as handle:
                 trial_id = json.load(handle).get("trial_id")
-        except (OSError, json.JSONDecodeError):
+        except (OSError, ValueError, AttributeError):  # damaged, or not ours
             continue
-        if trial_id is not None and trial_id not in ended:
+        if trial_id is not None and trial_id not in found:
             summary.interrupted.append(trial_id)
     return summary
+
+
+def _trial(path: str) -> Any:
+    """keras-tuner's ``Trial`` saved at ``path``, or ``None`` if unreadable."""
+    from keras_tuner.engine import trial as kt_trial
+
+    try:
+        return kt_trial.Trial.load(path)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _direction(directory: str) -> str:
+    """The objective's direction, read from keras-tuner's ``trial.json`` files.
+
+    For a project without ``search.json``: a trial's score is the value of
+    one of its metrics, and that metric's direction is the objective's
+    (``"max"`` when no trial tells).
+    """
+    for path in sorted(glob.glob(os.path.join(directory, "trial_*", "trial.json"))):
+        trial = _trial(path)
+        if trial is None or trial.score is None:
+            continue
+        found = {
+            metric.direction
+            for metric in trial.metrics.metrics.values()
+            if any(trial.score in o.value for o in metric.get_history())
+        }
+        if len(found) == 1:
+            return found.pop()
+    return "max"
 
 
 def _cell(value) -> str:

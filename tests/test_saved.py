@@ -182,3 +182,49 @@ def test_a_project_with_refit_weights_only_still_gives_its_refit(tmp_path):
     np.testing.assert_array_equal(again.predict(x), expected)
     with pytest.raises(ValueError, match="weights only"):
         keras_hpo.load(str(tmp_path / "p")).predict(x)
+
+
+def test_a_loaded_search_counts_the_trials_the_search_does(
+    tmp_path, tiny_classification
+):
+    # keras_hpo.load and keras-hpo summary read every result.json: a trial
+    # whose result was written by a process killed before the oracle ended
+    # it (it runs again on resume) counted, and one the oracle ended whose
+    # result.json is gone did not; without search.json, val_loss ranked as max.
+    import shutil
+
+    from keras_hpo.summary import read_project
+
+    x, y = tiny_classification
+    tuner = keras_hpo.RandomSearch(
+        keras_hpo.HyperMLP(num_classes=3, num_layers=1, units=[4, 8, 16]),
+        objective="val_loss",
+        max_trials=3,
+        seed=0,
+        directory=tmp_path,
+        project_name="p",
+        verbose=0,
+        refit=False,
+        tensorboard_dir=None,
+    )
+    tuner.search(x, y, validation_split=0.25, epochs=2)
+    ranked = sorted(tuner.results(), key=lambda r: r.score)
+    best, second = ranked[0], ranked[1]
+    project = tmp_path / "copy"
+    shutil.copytree(tmp_path / "p", project)
+    state = json.loads((project / "oracle.json").read_text())
+    state["end_order"].remove(best.trial_id)  # killed before the oracle's file
+    (project / "oracle.json").write_text(json.dumps(state))
+    (project / f"trial_{second.trial_id}" / "result.json").unlink()  # lost
+    loaded = read_project(str(project))
+    assert sorted(r.trial_id for r in loaded.results) == sorted(
+        r.trial_id for r in ranked[1:]
+    )
+    assert loaded.interrupted == [best.trial_id]
+    recovered = next(r for r in loaded.results if r.trial_id == second.trial_id)
+    assert recovered.score == pytest.approx(second.score)
+    assert recovered.number == second.number and recovered.values == second.values
+    assert keras_hpo.load(str(project)).best_trial_id_ == second.trial_id
+    (project / "search.json").unlink()  # as an older or damaged project
+    assert read_project(str(project)).direction == "min"
+    assert read_project(str(project)).best().trial_id == second.trial_id

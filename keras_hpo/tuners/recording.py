@@ -20,6 +20,7 @@ from keras_hpo.hypermodels.sklearn_estimator import SklearnHyperModel
 from keras_hpo.tuners.checkpoint import clear_resume_point
 from keras_hpo.tuners.results import TrialResult
 from keras_hpo.tuners.results import TrialStatus
+from keras_hpo.tuners.results import result_from_trial
 from keras_hpo.tuners.runner import public_values
 
 __all__ = ["TrialRecorder"]
@@ -126,19 +127,4 @@ class TrialRecorder:
             )
 
     def _result_from_oracle(self, trial: kt_trial.Trial) -> TrialResult:
-        completed = trial.status == kt_trial.TrialStatus.COMPLETED
-        metrics = {
-            name: float(trial.metrics.get_best_value(name))
-            for name in trial.metrics.metrics
-        }
-        return TrialResult(
-            trial.trial_id,
-            self.trial_number(trial),
-            public_values(trial.hyperparameters.values),
-            TrialStatus.COMPLETED if completed else TrialStatus.FAILED,
-            score=float(trial.score) if completed and trial.score is not None else None,
-            metrics=metrics,
-            best_epoch=trial.best_step if completed else None,
-            error=None if completed else (trial.message or "failed"),
-            end_reason="recovered from keras-tuner's trial.json (no per-epoch history)",
-        )
+        return result_from_trial(trial, self.trial_number(trial))

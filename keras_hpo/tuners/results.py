@@ -24,6 +24,7 @@ __all__ = [
     "n_splits",
     "ranked",
     "read_json",
+    "result_from_trial",
 ]
 
 
@@ -299,3 +300,36 @@ def _min_ranks(values: list[float], higher_is_better: bool) -> list[int]:
     sign = -1.0 if higher_is_better else 1.0
     keys = [math.inf if math.isnan(v) else sign * v for v in values]
     return [1 + sum(other < key for other in keys) for key in keys]
+
+
+def result_from_trial(trial: Any, number: int) -> TrialResult:
+    """A result made from keras-tuner's record of an ended trial (``trial.json``).
+
+    For a trial the oracle lists as ended whose ``result.json`` is missing:
+    its status, score, best metrics and values, without per-epoch history.
+
+    Args:
+        trial: A keras-tuner ``Trial``.
+        number: Its 1-based number in the search.
+    """
+    from keras_tuner.engine import trial as kt_trial  # not when reading results
+
+    from keras_hpo.search_space.sklearn_grid import SUBGRID
+
+    completed = trial.status == kt_trial.TrialStatus.COMPLETED
+    metrics = {
+        name: float(trial.metrics.get_best_value(name))
+        for name in trial.metrics.metrics
+    }
+    values = {k: v for k, v in trial.hyperparameters.values.items() if k != SUBGRID}
+    return TrialResult(
+        trial.trial_id,
+        number,
+        values,
+        TrialStatus.COMPLETED if completed else TrialStatus.FAILED,
+        score=float(trial.score) if completed and trial.score is not None else None,
+        metrics=metrics,
+        best_epoch=trial.best_step if completed else None,
+        error=None if completed else (trial.message or "failed"),
+        end_reason="recovered from keras-tuner's trial.json (no per-epoch history)",
+    )
