@@ -19,6 +19,7 @@ from keras_hpo.callbacks.hparams import session_start_summary
 
 from keras_hpo.files import atomic_write_json
 from keras_hpo.files import read_json
+from keras_hpo.tuners.results import ranked
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Sequence
@@ -256,9 +257,12 @@ class TensorBoardLogger(SearchCallback):
         log.write(session_end_summary(status))
         log.close()
         if result.ok and self._search is not None:
-            best = search.best_result()
+            # Best up to this trial's number: a fused group's trials (and
+            # other workers') end out of order.
+            earlier = [r for r in search.results() if r.number <= result.number]
+            best = ranked(earlier, search.objective.direction)
             values = {"search/objective": result.score}
-            if best is not None:
-                values["search/best_so_far"] = best.score
+            if best:
+                values["search/best_so_far"] = best[0].score
             self._search.scalars(values, step=result.number)
             self._search.flush()

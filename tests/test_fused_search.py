@@ -491,3 +491,28 @@ def test_weighted_validation_data_does_not_fuse(tmp_path, digits):
         model = tuner.load_model(tuner.oracle.get_trial(result.trial_id))
         weighted = model.evaluate(xv, yv, sample_weight=weights, verbose=0)[0]
         assert result.score == pytest.approx(weighted, rel=1e-4)
+
+
+def test_search_best_so_far_of_a_fused_group_is_the_best_up_to_each_trial(
+    tmp_path, digits
+):
+    # A group is recorded best trial first: every step got the group's best.
+    from tb_reading import read_logs
+
+    xt, yt, xv, yv = digits
+    tuner = keras_hpo.GridSearch(
+        small(),
+        param_grid={"learning_rate": [1e-4, 1e-3, 1e-2, 3e-2]},
+        fuse=4,
+        directory=tmp_path,
+        refit=False,
+        verbose=0,
+    )
+    tuner.search(xt, yt, validation_data=(xv, yv), epochs=2)
+    scalars, _ = read_logs(tuner.tensorboard_dir)
+    by_step = dict(scalars["search"]["search/best_so_far"])
+    scores = [r.score for r in results(tuner)]
+    assert [by_step[n] for n in (1, 2, 3, 4)] == pytest.approx(
+        [max(scores[:n]) for n in (1, 2, 3, 4)]
+    )
+    assert len(set(scores)) == 4 and scores[0] < max(scores)
