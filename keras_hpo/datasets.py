@@ -395,24 +395,40 @@ def read_features(
     columns = [header.index(f) for f in features]
     x = np.empty((len(body), len(columns)), dtype="float32")
     fix = "Encode features as numbers, as in the data the model was tuned on."
-    for line, row in enumerate(body, start=2):
-        _check_row(path, header, row, line)
+    for i, row in enumerate(body):
+        _check_row(path, header, row, row.line)
         for j, (name, column) in enumerate(zip(features, columns, strict=True)):
-            x[line - 2, j] = _feature(path, name, row[column], line, fix)
+            x[i, j] = _feature(path, name, row[column], row.line, fix)
     return header, x, body
 
 
-def _rows(path: str) -> tuple[list[str], list[list[str]]]:
-    """A CSV's header and non-empty rows; refuses a missing or empty file."""
+class _Row(list):
+    """A CSV row's cells, and the file line it ends on (``line``)."""
+
+    line: int
+
+
+def _rows(path: str) -> tuple[list[str], list[_Row]]:
+    """A CSV's header and data rows; refuses a missing or empty file.
+
+    Blank lines, and lines of spaces only, are left out (as pandas leaves
+    them out); each row keeps its line in the file, for messages.
+    """
     if not os.path.isfile(path):
         raise bad_value("csv", path, "no such file", "Pass the path of a CSV file.")
+    rows = []
     with open(path, newline="") as handle:
-        rows = list(csv.reader(handle))
+        reader = csv.reader(handle)
+        for cells in reader:
+            row = _Row(cells)
+            row.line = reader.line_num
+            rows.append(row)
     if len(rows) < 2:
         raise bad_value(
             "csv", path, "needs a header row and data rows", "Check the file."
         )
-    return [h.strip() for h in rows[0]], [r for r in rows[1:] if r]
+    body = [r for r in rows[1:] if r and not (len(r) == 1 and not r[0].strip())]
+    return [h.strip() for h in rows[0]], body
 
 
 def _check_row(path: str, header: list[str], row: list[str], line: int) -> None:
@@ -438,7 +454,7 @@ def _feature(path: str, name: str, cell: str, line: int, fix: str) -> float:
     return number
 
 
-def _read_table(path: str, target: str) -> tuple[list[str], list[list[str]]]:
+def _read_table(path: str, target: str) -> tuple[list[str], list[_Row]]:
     """The CSV's header and non-empty rows; refuses a missing file or column."""
     if not isinstance(target, str) or not target:
         raise bad_type("target", target, "a column name", "Pass --target COLUMN.")
@@ -471,7 +487,8 @@ def _features_and_labels(path, header, body, target) -> tuple[np.ndarray, list]:
         "Encode features as numbers (one-hot encode categories), or pass "
         "--preprocessing auto to read text columns and empty cells."
     )
-    for line, row in enumerate(body, start=2):
+    for row in body:
+        line = row.line
         _check_row(path, header, row, line)
         if not row[column].strip():
             raise _empty_target(path, target, line)

@@ -77,3 +77,18 @@ def test_binary_on_a_target_of_three_classes_is_refused_when_read(tmp_path):
         "fish). Received: task='binary' (of type str). Use --task classification, "
         "or leave --task out to infer it."
     )
+
+
+def test_rows_are_named_by_their_line_in_the_file_and_blank_lines_skipped(tmp_path):
+    # Blank lines were dropped before counting (a cell on line 5 was "line
+    # 3"), and a line of spaces was a row as text but none for pandas.
+    from keras_hpo.datasets import read_features
+
+    path = tmp_path / "new.csv"
+    path.write_text("a,b,c\n\n0.1,0.2,0.3\n   \n0.1,oops,0.3\n")
+    with pytest.raises(ValueError, match="column 'b', line 5: 'oops' is not a fin"):
+        read_features(str(path), ["a", "b", "c"], None)
+    path.write_text("a,b,c\n1,x,3\n   \n\n4,y,6\n")
+    _, frame, rows = read_features(str(path), ["a", "b", "c"], None, table=True)
+    assert len(frame) == len(rows) == 2
+    assert [row.line for row in rows] == [2, 5]
