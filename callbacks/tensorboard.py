@@ -17,6 +17,7 @@ from keras_hpo.callbacks.hparams import metric_columns
 from keras_hpo.callbacks.hparams import session_end_summary
 from keras_hpo.callbacks.hparams import session_start_summary
 
+from keras_hpo.errors import bad_value
 from keras_hpo.files import atomic_write_json
 from keras_hpo.files import read_json
 from keras_hpo.tuners.results import ranked
@@ -109,9 +110,18 @@ class TensorBoardLogger(SearchCallback):
         >>> # then: keras-hpo tensorboard logs   (or tensorboard --logdir logs)
     """
 
-    def __init__(self, log_dir: str, probe: DeviceProbe | None = None):
+    def __init__(
+        self,
+        log_dir: str,
+        probe: DeviceProbe | None = None,
+        project: str | None = None,
+    ):
         self.log_dir = str(log_dir)
         self.probe = probe or DeviceProbe()
+        #: The search's project (see `keras_hpo.tuners.project.project_identity`),
+        #: noted in the folder: another project's search refuses to write there.
+        self.project = project
+        _check_owner(self.log_dir, project)
         self._trials: dict[str, EventLog] = {}
         self._search: EventLog | None = None
         #: What the experiment this logger wrote lists (hyperparameters and
@@ -157,10 +167,10 @@ class TensorBoardLogger(SearchCallback):
         return name
 
     def _note_experiment_files(self, names: list[str]) -> None:
-        atomic_write_json(
-            os.path.join(self.log_dir, EXPERIMENT_FILES),
-            {"written_by": "keras_hpo", "files": sorted(names)},
-        )
+        note = {"written_by": "keras_hpo", "files": sorted(names)}
+        if self.project is not None:
+            note["project"] = self.project
+        atomic_write_json(os.path.join(self.log_dir, EXPERIMENT_FILES), note)
 
     def on_search_end(self, search: SearchView) -> None:
         """Writes the hyperparameters' importance; closes every writer still open.
@@ -266,3 +276,52 @@ class TensorBoardLogger(SearchCallback):
                 values["search/best_so_far"] = best[0].score
             self._search.scalars(values, step=result.number)
             self._search.flush()
+
+
+def log_owner(log_dir: str) -> str | None:
+    """The project whose search writes to ``log_dir`` (``None``: unknown)."""
+    path = os.path.join(log_dir, EXPERIMENT_FILES)
+    if not os.path.isfile(path):
+        return None
+    try:
+        return read_json(path, "").get("project")
+    except (ValueError, AttributeError):
+        return None
+
+
+def check_free_for_overwrite(log_dir: str) -> None:
+    """Refuses, before ``overwrite=True`` deletes anything, a used log folder.
+
+    The project made again is another project: it could not write to the
+    logs of the one it replaces (see `_check_owner`), and they are not
+    inside the project, so overwriting does not delete them.
+    """
+    owner = log_owner(log_dir)
+    if owner is not None:
+        raise bad_value(
+            "tensorboard_dir",
+            log_dir,
+            f"holds the TensorBoard logs of project {owner}; overwrite=True "
+            "makes a new project, whose runs (trial_0000...) would write into them",
+            "Move that folder away (or delete it) first, or choose another "
+            "tensorboard_dir.",
+        )
+
+
+def _check_owner(log_dir: str, project: str | None) -> None:
+    """Refuses a log folder that another project's search writes to.
+
+    Runs are named by trial ID, so two searches in one folder would write
+    into each other's runs (one's curves moved aside as interrupted, two
+    HParams sessions in one run, one experiment replacing the other).
+    """
+    owner = log_owner(log_dir)
+    if project is not None and owner is not None and owner != project:
+        raise bad_value(
+            "tensorboard_dir",
+            log_dir,
+            f"holds the TensorBoard logs of another search (project {owner}), "
+            "whose runs (trial_0000...) this search's would write into",
+            "Give each search its own tensorboard_dir (the default, "
+            "<project>/tensorboard, is), or move that folder away.",
+        )

@@ -476,3 +476,49 @@ def test_the_experiment_lists_what_a_fit_of_one_s_own_declares_and_logs(
     assert len(sessions) == 2
     # Written again, not twice: one experiment file in the folder.
     assert len(list(Path(tuner.tensorboard_dir).glob("events.out.tfevents.*"))) == 1
+
+
+def test_a_log_folder_of_another_project_is_refused_and_left_as_it_is(
+    tmp_path, tiny_classification
+):
+    # Runs are named by trial ID: a second project's search wrote into the
+    # first one's runs (its curves moved aside as "interrupted", two HParams
+    # sessions per run, its experiment replaced).
+    x, y = tiny_classification
+    logs = tmp_path / "logs"
+
+    def tuner(name, max_trials=1, **kwargs):
+        return keras_hpo.RandomSearch(
+            keras_hpo.HyperMLP(num_classes=3, num_layers=1, units=8),
+            max_trials=max_trials,
+            seed=0,
+            directory=tmp_path,
+            project_name=name,
+            verbose=0,
+            refit=False,
+            tensorboard_dir=logs,
+            **kwargs,
+        )
+
+    def files():
+        return {p: p.stat().st_mtime_ns for p in logs.rglob("*") if p.is_file()}
+
+    tuner("a").search(x, y, validation_split=0.25, epochs=1)
+    before = files()
+    with pytest.raises(keras_hpo.ConfigError) as info:
+        tuner("b")
+    assert str(info.value).startswith(
+        "`tensorboard_dir`: holds the TensorBoard logs of another search (project "
+        "'a' created "
+    )
+    assert files() == before
+    # The same project resumes into its folder; made again, it is another.
+    resumed = tuner("a", max_trials=2)
+    resumed.search(x, y, validation_split=0.25, epochs=1)
+    assert len(resumed.results()) == 2
+    before = files()
+    with pytest.raises(keras_hpo.ConfigError) as info:
+        tuner("a", overwrite=True)
+    assert "overwrite=True makes a new project, whose runs" in str(info.value)
+    assert files() == before
+    assert len(tuner("a", max_trials=2).results()) == 2  # refused before deleting

@@ -34,6 +34,7 @@ from keras_hpo import compat
 from keras_hpo.callbacks import ProgressPrinter
 from keras_hpo.callbacks import SearchCallback
 from keras_hpo.callbacks import TensorBoardLogger
+from keras_hpo.callbacks.tensorboard import check_free_for_overwrite
 from keras_hpo.distributed.client import WorkerOracle
 from keras_hpo.errors import ProjectInUseError
 from keras_hpo.errors import bad_type
@@ -74,6 +75,7 @@ from keras_hpo.tuners.options import check_search_callbacks
 from keras_hpo.tuners.options import check_stopper
 from keras_hpo.tuners.options import make_early_stopping
 from keras_hpo.tuners.project import open_project
+from keras_hpo.tuners.project import project_identity
 from keras_hpo.tuners.recording import TrialRecorder
 from keras_hpo.tuners.refit import Refit
 from keras_hpo.tuners.refit import refit_after_search
@@ -365,6 +367,8 @@ class SearchTuner(
             # The chief owns the project folder: wait until it serves.
             self.chief_link = WorkerOracle(oracle, self.cluster)
             self.chief_link.hello()
+        if kwargs.get("overwrite") is True and tensorboard_dir not in (None, "default"):
+            check_free_for_overwrite(tensorboard_dir)  # before deleting anything
         self.project_lock, self._worker_process = open_project(kwargs)
         try:
             self._finish_init(oracle, hypermodel, declared, tensorboard_dir, kwargs)
@@ -384,7 +388,10 @@ class SearchTuner(
         #: Where TensorBoard logs go (``None``: nowhere).
         self.tensorboard_dir = tensorboard_dir
         if tensorboard_dir is not None:
-            self.search_callbacks.insert(0, TensorBoardLogger(tensorboard_dir))
+            logger = TensorBoardLogger(
+                tensorboard_dir, project=project_identity(self.project_dir)
+            )
+            self.search_callbacks.insert(0, logger)
         if self.chief_link is not None:
             self.connect_worker(self.chief_link)
         self.oracle.verbose = 0  # our ProgressPrinter replaces keras-tuner's display

@@ -33,6 +33,7 @@ from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
 from keras_hpo.files import RESTART
 from keras_hpo.files import atomic_write_json
+from keras_hpo.files import read_json
 
 __all__ = [
     "LOCK_FILE",
@@ -44,6 +45,7 @@ __all__ = [
     "is_empty",
     "mark_project",
     "overwrite_project",
+    "project_identity",
 ]
 
 #: The marker that makes a folder a keras_hpo project (JSON).
@@ -123,6 +125,20 @@ def mark_project(project_dir: str) -> None:
             "created": datetime.datetime.now().astimezone().isoformat(),
         },
     )
+
+
+def project_identity(project_dir: str) -> str:
+    """Which project a folder holds: its name and when it was created.
+
+    A project made again (``overwrite=True``) is another project. Read from
+    `PROJECT_FILE`; the name alone for a folder without one.
+    """
+    name = os.path.basename(os.path.normpath(project_dir))
+    try:
+        created = read_json(os.path.join(project_dir, PROJECT_FILE), "")["created"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return repr(name)
+    return f"{name!r} created {created}"
 
 
 def overwrite_project(directory: str, project_name: str) -> None:
