@@ -516,3 +516,23 @@ def test_search_best_so_far_of_a_fused_group_is_the_best_up_to_each_trial(
         [max(scores[:n]) for n in (1, 2, 3, 4)]
     )
     assert len(set(scores)) == 4 and scores[0] < max(scores)
+
+
+def test_trials_held_back_by_a_limit_never_begin(tmp_path, digits):
+    # Every trial drawn for a step began (a TensorBoard run with its device
+    # text) although a limit held most of them back: they never trained.
+    xt, yt, xv, yv = digits
+    tuner = keras_hpo.GridSearch(
+        small(),
+        param_grid={"learning_rate": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2]},
+        fuse=2,
+        target=0.0,  # reached by the first group
+        directory=tmp_path,
+        refit=False,
+        verbose=0,
+    )
+    tuner.search(xt, yt, validation_data=(xv, yv), epochs=1)
+    ended = {r.trial_id for r in tuner.results()}
+    assert len(ended) == 2 and tuner.stop_reason.startswith("target:")
+    runs = {p.name for p in (tmp_path / "untitled_project" / "tensorboard").iterdir()}
+    assert {r for r in runs if r.startswith("trial_")} == {f"trial_{i}" for i in ended}

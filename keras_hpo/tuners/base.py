@@ -331,6 +331,8 @@ class SearchTuner(
         self.fusion_messages: list[str] = []
         #: IDs of this step's trials that `run_trials` has already ended.
         self.ended_trials: set[str] = set()
+        #: IDs of the trials `begin_trial` began (a held trial begins once).
+        self.begun_trials: set[str] = set()
         self.stopper = check_stopper(stopper)
         self.limits = SearchLimits(max_time, patience_trials, target)
         self.checkpoint, self.keep_top_k = check_checkpoint(checkpoint, keep_top_k)
@@ -771,6 +773,23 @@ class SearchTuner(
         """
         held, self.held_trials = self.held_trials[:count], self.held_trials[count:]
         return held + loop.create_trials(self.oracle, self.tuner_id, count - len(held))
+
+    def begin_trial(self, trial: kt_trial.Trial) -> None:
+        """Calls `on_trial_begin` for a trial about to train, once per trial."""
+        if trial.trial_id not in self.begun_trials:
+            self.begun_trials.add(trial.trial_id)
+            self.on_trial_begin(trial)
+
+    def begins_in_groups(self, trials: list[kt_trial.Trial]) -> bool:
+        """Whether `run_trials` begins these trials itself, group by group.
+
+        Fused groups begin when they train: trials held back when a limit
+        stops the search (``max_time``) never begin, so they get no
+        TensorBoard run. A `run_trials` of one's own gets every trial begun
+        before it is called, as keras-tuner does.
+        """
+        own = type(self).run_trials is SearchTuner.run_trials
+        return own and self.fuse_size > 1 and len(trials) > 1
 
     def run_trials(self, trials: list[kt_trial.Trial], *fit_args, **fit_kwargs) -> None:
         """Runs a group of trials and reports each to the oracle.

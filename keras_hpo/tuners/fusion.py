@@ -154,6 +154,8 @@ class TrialFusion:
             if position and self._limit_reached():
                 self.held_trials.extend(t for g in groups[position:] for t in g)
                 return
+            for trial in group:
+                self.begin_trial(trial)
             if len(group) == 1 and (refusal or getattr(self, "cv", None) is None):
                 self.execute_trial(group[0], *fit_args, **fit_kwargs)
             else:

@@ -39,7 +39,6 @@ def run_search(tuner: Any, fit_args: tuple, fit_kwargs: dict) -> None:
     write_search_state(tuner)
     tuner.on_search_begin()
     ended = False
-    begun: set[str] = set()
     try:
         with frozen_heap():  # collections scan only what the search made
             while True:
@@ -53,10 +52,9 @@ def run_search(tuner: Any, fit_args: tuple, fit_kwargs: dict) -> None:
                 if not trials:
                     tuner.stop_reason = stop_reason(tuner.oracle)
                     break
-                for trial in trials:
-                    if trial.trial_id not in begun:  # a held trial has begun
-                        begun.add(trial.trial_id)
-                        tuner.on_trial_begin(trial)
+                if not tuner.begins_in_groups(trials):
+                    for trial in trials:
+                        tuner.begin_trial(trial)
                 tuner.run_trials(trials, *fit_args, **fit_kwargs)
                 # Held trials have not run; ended ones were ended by run_trials.
                 skip = {t.trial_id for t in getattr(tuner, "held_trials", ())}
