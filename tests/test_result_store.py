@@ -66,6 +66,23 @@ def test_a_damaged_result_is_refused_by_name(tmp_path):
         ResultStore(str(tmp_path), "min").load()
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("score", "0.9"), ("number", "x"), ("values", None), ("epochs_run", True)],
+)
+def test_a_result_field_of_another_type_is_refused_by_name(tmp_path, field, value):
+    # Valid JSON of another shape failed later with a raw TypeError (in
+    # ranking, or in keras-hpo summary's table).
+    _store(tmp_path)
+    path = tmp_path / "trial_c" / "result.json"
+    data = json.loads(path.read_text())
+    data[field] = value
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError) as info:
+        ResultStore(str(tmp_path), "min").load()
+    assert str(info.value).startswith(f"{path} is not a keras_hpo trial result")
+
+
 def test_a_worker_reads_the_others_results_but_not_the_one_of_its_running_trial(
     tmp_path,
 ):

@@ -239,6 +239,27 @@ def test_a_diverging_trial_fails_with_its_curve(tmp_path, tiny_classification):
     assert partial.result.epochs_run == 1 and partial.weights is None
 
 
+class Raises(keras.callbacks.Callback):
+    """Raises at the end of its second epoch (a user's callback that fails)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            raise RuntimeError("the disk is full")
+
+
+def test_a_training_that_raises_keeps_the_epochs_it_ran(tmp_path, tiny_classification):
+    # Its result said 0 epochs and had no history, while TensorBoard held
+    # the first epoch's curve.
+    args, kwargs = _fit(tiny_classification)
+    kwargs["callbacks"] = [Raises()]
+    with pytest.raises(RuntimeError, match="the disk is full") as info:
+        _runner().run(_plan(tmp_path), args, kwargs)
+    partial = outcome_of(info.value)
+    assert partial.result.status is TrialStatus.FAILED
+    assert partial.result.epochs_run == 1  # Raises runs before the recorder
+    assert len(partial.result.history["val_loss"]) == 1
+
+
 def test_an_objective_never_logged_fails_without_an_outcome(
     tmp_path, tiny_classification
 ):

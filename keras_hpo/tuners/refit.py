@@ -38,6 +38,7 @@ import numpy as np
 from keras_hpo.callbacks import EpochRecorder
 from keras_hpo.files import atomic_write
 from keras_hpo.files import atomic_write_json
+from keras_hpo.files import foreign_file
 from keras_hpo.files import read_json
 from keras_hpo.hypermodels.sklearn_estimator import SklearnHyperModel
 from keras_hpo.tuners.adaptation import adapts
@@ -98,10 +99,12 @@ class Refit:
     def saved(self) -> dict[str, Any] | None:
         """What the saved refit was trained from, or ``None``."""
         path = os.path.join(self.folder, RECORD_FILE)
+        fix = "Delete the refit folder; the next search refits again."
         if self.record is None and os.path.exists(path):
-            self.record = read_json(
-                path, "Delete the refit folder; the next search refits again."
-            )
+            record = read_json(path, fix)
+            if not isinstance(record, dict):
+                raise foreign_file(path, "a keras_hpo refit record", fix)
+            self.record = record
         return self.record
 
     def train(

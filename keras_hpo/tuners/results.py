@@ -112,9 +112,34 @@ class TrialResult:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TrialResult:
-        """The inverse of `to_json`."""
+        """The inverse of `to_json`.
+
+        Raises:
+            TypeError: For a field of another type than `to_json` writes.
+        """
         data = dict(data)
         data["status"] = TrialStatus(data["status"])
+        kinds = {
+            "trial_id": (str,),
+            "number": (int,),
+            "values": (dict,),
+            "metrics": (dict,),
+            "history": (dict,),
+            "epochs_run": (int,),
+            "score": (int, float, type(None)),
+            "best_epoch": (int, type(None)),
+            "seconds": (int, float),
+            "fit_seconds": (int, float),
+            "score_seconds": (int, float),
+            "fused_with": (list, type(None)),
+            "folds": (list, type(None)),
+        }
+        for name, kind in kinds.items():
+            value = data.get(name)
+            if name in data and (
+                isinstance(value, bool) or not isinstance(value, kind)
+            ):
+                raise TypeError(f"{name} is {value!r}")
         return cls(**data)
 
     def save(self, path: str) -> None:

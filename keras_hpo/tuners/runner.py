@@ -11,6 +11,7 @@ weights are kept.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import time
@@ -38,6 +39,7 @@ from keras_hpo.tuners.control import TrialControl
 from keras_hpo.tuners.folds import Folds
 from keras_hpo.tuners.outcome import TrialOutcome
 from keras_hpo.tuners.outcome import WeightsHandle
+from keras_hpo.tuners.outcome import outcome_of
 from keras_hpo.tuners.outcome import trial_failed
 from keras_hpo.tuners.results import TrialResult
 from keras_hpo.tuners.results import TrialStatus
@@ -307,14 +309,26 @@ class TrialRunner:
         if self.checkpoint == "every_epoch":
             callbacks.append(LastEpoch(plan.directory, recorder, best))
         start = time.perf_counter()
-        if self.build_and_fit is not None:
-            returned = self.build_and_fit(*fit_args, callbacks=callbacks, **kwargs)
-            model = recorder.model  # what fit trained, if it had our callbacks
-        else:
-            prepare_to_fit(model, self.hypermodel, fit_args, kwargs)  # in fit's time
-            returned = self.hypermodel.fit(
-                plan.hyperparameters, model, *fit_args, callbacks=callbacks, **kwargs
-            )
+        try:
+            if self.build_and_fit is not None:
+                returned = self.build_and_fit(*fit_args, callbacks=callbacks, **kwargs)
+                model = recorder.model  # what fit trained, if it had our callbacks
+            else:
+                prepare_to_fit(model, self.hypermodel, fit_args, kwargs)  # fit's time
+                returned = self.hypermodel.fit(
+                    plan.hyperparameters,
+                    model,
+                    *fit_args,
+                    callbacks=callbacks,
+                    **kwargs,
+                )
+        except Exception as err:
+            # The epochs it ran before it raised stay in its record.
+            if outcome_of(err) is None and recorder.epochs_run:
+                seconds = time.perf_counter() - start
+                with contextlib.suppress(AttributeError):  # an exception without a dict
+                    err.outcome = self._partial(plan, recorder, seconds, None)
+            raise
         seconds = time.perf_counter() - start
         return Training(model, recorder, control, early, seconds, returned)
 
@@ -381,16 +395,26 @@ class TrialRunner:
 
     def diverged(self, plan: TrialPlan, run: Training, fit_seconds: float):
         """The outcome of a training that diverged: a failed result, its curves."""
+        return self._partial(plan, run.recorder, fit_seconds, run.control.diverged)
+
+    def _partial(
+        self,
+        plan: TrialPlan,
+        recorder: EpochRecorder,
+        fit_seconds: float,
+        reason: str | None,
+    ) -> TrialOutcome:
+        """A failed training's outcome: its epochs and curves until it failed."""
         result = TrialResult(
             plan.trial_id,
             plan.number,
             public_values(plan.hyperparameters.values),
             TrialStatus.FAILED,
-            epochs_run=run.recorder.epochs_run,
+            epochs_run=recorder.epochs_run,
             fit_seconds=fit_seconds,
             seed=plan.seed,
-            history=run.recorder.history,
-            end_reason=run.control.diverged,
+            history=recorder.history,
+            end_reason=reason,
         )
         return TrialOutcome(result, {})
 

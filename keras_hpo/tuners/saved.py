@@ -30,6 +30,7 @@ import numpy as np
 from sklearn.metrics import get_scorer
 
 from keras_hpo.errors import NotSearchedError
+from keras_hpo.files import foreign_file
 from keras_hpo.files import read_json
 from keras_hpo.summary import read_project
 from keras_hpo.tuners.analysis_api import SearchAnalysis
@@ -268,7 +269,10 @@ class SavedSearch(SearchAnalysis):
         path = os.path.join(self.project_dir, "summary.json")
         if not os.path.isfile(path):
             return None
-        classes = read_json(path).get("classes")
+        about = read_json(path)
+        if not isinstance(about, dict):
+            raise foreign_file(path, "a keras-hpo tune summary")
+        classes = about.get("classes")
         if not isinstance(classes, list) or not classes:
             return None
         # A label that reads as a number ("3", "0.5") comes out as that
