@@ -47,6 +47,8 @@ class TrialRecorder:
         trial ended: a process killed in between leaves a trial that the
         oracle still lists as running, and it runs again on resume.
         """
+        # Ended: run again (keras-tuner retries an invalid trial), it begins again.
+        getattr(self, "begun_trials", set()).discard(trial.trial_id)
         store = self.result_store
         result = store.get(trial.trial_id) or TrialResult(
             trial.trial_id, self.trial_number(trial), {}, TrialStatus.FAILED
