@@ -536,3 +536,23 @@ def test_trials_held_back_by_a_limit_never_begin(tmp_path, digits):
     assert len(ended) == 2 and tuner.stop_reason.startswith("target:")
     runs = {p.name for p in (tmp_path / "untitled_project" / "tensorboard").iterdir()}
     assert {r for r in runs if r.startswith("trial_")} == {f"trial_{i}" for i in ended}
+
+
+def test_a_users_initial_epoch_is_kept_in_a_fused_group(tmp_path, digits):
+    xt, yt, xv, yv = digits
+    runs = {}
+    for fuse in (1, 2):
+        tuner = keras_hpo.GridSearch(
+            small(),
+            param_grid={"learning_rate": [1e-3, 1e-2]},
+            fuse=fuse,
+            directory=tmp_path,
+            project_name=f"fuse{fuse}",
+            refit=False,
+            verbose=0,
+        )
+        tuner.search(xt, yt, validation_data=(xv, yv), epochs=3, initial_epoch=1)
+        runs[fuse] = [
+            (r.epochs_run, len(r.history["val_loss"])) for r in results(tuner)
+        ]
+    assert runs[2] == runs[1] == [(2, 2), (2, 2)]
