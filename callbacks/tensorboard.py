@@ -7,6 +7,7 @@ import os
 import time
 from typing import TYPE_CHECKING
 
+import numpy as np
 from keras_hpo.callbacks.base import SearchCallback
 from keras_hpo.callbacks.curves import EpochTensorBoard
 from keras_hpo.callbacks.device import DeviceProbe
@@ -259,6 +260,8 @@ class TensorBoardLogger(SearchCallback):
         if peak is not None:
             scalars["gpu_peak_memory_mb"] = peak / 2**20
         log.scalars(scalars, step=0)
+        if search.run_name(result.trial_id, 0) != group:
+            self._write_last_epoch(group, result)
         detail = result.end_reason or ""
         if result.error:
             lines = result.error.strip().splitlines()
@@ -276,6 +279,33 @@ class TensorBoardLogger(SearchCallback):
                 values["search/best_so_far"] = best[0].score
             self._search.scalars(values, step=result.number)
             self._search.flush()
+
+    def _write_last_epoch(self, group: str, result: TrialResult) -> None:
+        """A trial of several trainings: its last epoch's metrics, for HParams.
+
+        Its curves are in ``trial_<id>/fold_<k>`` (or ``execution_<n>``)
+        runs, while the HParams "last epoch" columns read ``trial_<id>/train``
+        and ``trial_<id>/validation``: there, each metric's value at the
+        last epoch, averaged over the folds (the last execution's with
+        ``executions_per_trial``), at the last epoch's step.
+        """
+        histories = [f.get("history") or {} for f in result.folds or []]
+        histories = [h for h in histories if h] or [result.history]
+        names = sorted({name for h in histories for name in h})
+        for val, run in ((False, "train"), (True, "validation")):
+            values, step = {}, 0
+            for name in names:
+                curves = [h[name] for h in histories if h.get(name)]
+                if name.startswith("val_") != val or not curves:
+                    continue
+                values[f"epoch_{name[4:] if val else name}"] = float(
+                    np.mean([curve[-1] for curve in curves])
+                )
+                step = max(step, *(len(curve) - 1 for curve in curves))
+            if values:
+                log = EventLog(os.path.join(self.log_dir, group, run))
+                log.scalars(values, step=step)
+                log.close()
 
 
 def log_owner(log_dir: str) -> str | None:

@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 
 import keras
+import numpy as np
 import pytest
 from conftest import run_python
 from keras_hpo.callbacks import DeviceProbe
@@ -245,6 +246,8 @@ def test_executions_get_one_run_each(tmp_path, tiny_classification):
     assert set(scalars) == {
         "search",
         trial,
+        f"{trial}/train",  # the last epoch's values, for the HParams columns
+        f"{trial}/validation",
         f"{trial}/execution_1/train",
         f"{trial}/execution_1/validation",
         f"{trial}/execution_2/train",
@@ -522,3 +525,36 @@ def test_a_log_folder_of_another_project_is_refused_and_left_as_it_is(
     assert "overwrite=True makes a new project, whose runs" in str(info.value)
     assert files() == before
     assert len(tuner("a", max_trials=2).results()) == 2  # refused before deleting
+
+
+@pytest.mark.parametrize("kind", ["cv", "executions"])
+def test_hparams_last_epoch_columns_of_a_trial_of_several_trainings(
+    tmp_path, tiny_classification, kind
+):
+    # Its curves are in trial_<id>/fold_<k> (execution_<n>) runs, and the
+    # "last epoch" columns, read from trial_<id>/validation and /train,
+    # stayed empty.
+    x, y = tiny_classification
+    tuner = keras_hpo.RandomSearch(
+        keras_hpo.HyperMLP(num_classes=3, num_layers=1, units=8),
+        max_trials=1,
+        seed=0,
+        directory=tmp_path,
+        verbose=0,
+        refit=False,
+        **({"cv": 2} if kind == "cv" else {"executions_per_trial": 2}),
+    )
+    fit = {} if kind == "cv" else {"validation_split": 0.25}
+    tuner.search(x, y, epochs=2, **fit)
+    (result,) = tuner.results()
+    experiment, sessions, _ = hparams(tuner.tensorboard_dir)
+    scalars, _ = read_logs(tuner.tensorboard_dir)
+    histories = [f["history"] for f in result.folds or []] or [result.history]
+    for metric in experiment.metric_infos:
+        if not metric.name.group:
+            continue
+        run = f"trial_{result.trial_id}/{metric.name.group}"
+        name = metric.name.tag.removeprefix("epoch_")
+        name = f"val_{name}" if metric.name.group == "validation" else name
+        expected = np.mean([h[name][-1] for h in histories])
+        assert scalars[run][metric.name.tag] == [(1, pytest.approx(expected))]
