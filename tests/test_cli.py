@@ -567,13 +567,11 @@ def test_csv_classification_with_text_labels(tmp_path, capsys, labels, task):
     assert len(ensemble.predict(x[:3].astype("float32"), verbose=0)) == 3
 
 
-def test_a_csv_with_number_labels_loads_with_those_numbers(tmp_path):
-    # Classes 1000001 to 1000003 are trained as codes 0, 1, 2: keras_hpo.load
-    # predicts and scores in the file's numbers, as keras-hpo predict writes
-    # (which wrote them as 1e+06).
+def _tuned_on_labels(tmp_path, names):
+    """A CSV search (1 trial) of 90 rows whose target takes the labels ``names``."""
     rng = np.random.default_rng(1)
     x = rng.normal(size=(90, 2)).round(4)
-    labels = 1000001 + np.digitize(x[:, 0], [-0.4, 0.4])
+    labels = np.asarray(names)[np.digitize(x[:, 0], [-0.4, 0.4])]
     path = write_csv(
         tmp_path / "t.csv",
         ["a", "b", "k"],
@@ -582,19 +580,31 @@ def test_a_csv_with_number_labels_loads_with_those_numbers(tmp_path):
     args = ["--dataset", "csv", "--csv", str(path), "--target", "k", "--quiet"]
     args += ["--max-trials", "1", "--epochs", "1", "--directory", str(tmp_path)]
     assert cli.main(["tune", *args]) == 0
-    saved = load_search(str(tmp_path / "t_bayesian"))
-    predicted = saved.predict(x.astype("float32"))
-    assert predicted.dtype.kind == "i" and set(predicted) <= {1000001, 1000002, 1000003}
-    expected = float(np.mean(predicted == labels))
-    assert saved.score(x.astype("float32"), labels) == pytest.approx(expected)
-    new_rows = write_csv(tmp_path / "new.csv", ["a", "b"], x[:10].tolist())
+    return x, labels, load_search(str(tmp_path / "t_bayesian"))
+
+
+def _predicted_by_the_cli(tmp_path, x) -> list[str]:
+    """What `keras-hpo predict` writes for the rows ``x`` (the last column)."""
+    new_rows = write_csv(tmp_path / "new.csv", ["a", "b"], x.tolist())
     out = tmp_path / "predicted.csv"
     project = str(tmp_path / "t_bayesian")
     assert (
         cli.main(["predict", project, "--csv", str(new_rows), "--output", str(out)])
         == 0
     )
-    written = [line.rsplit(",", 1)[1] for line in out.read_text().splitlines()[1:]]
+    return [line.rsplit(",", 1)[1] for line in out.read_text().splitlines()[1:]]
+
+
+def test_a_csv_with_number_labels_loads_with_those_numbers(tmp_path):
+    # Classes 1000001 to 1000003 are trained as codes 0, 1, 2: keras_hpo.load
+    # predicts and scores in the file's numbers, as keras-hpo predict writes
+    # (which wrote them as 1e+06).
+    x, labels, saved = _tuned_on_labels(tmp_path, [1000001, 1000002, 1000003])
+    predicted = saved.predict(x.astype("float32"))
+    assert predicted.dtype.kind == "i" and set(predicted) <= {1000001, 1000002, 1000003}
+    expected = float(np.mean(predicted == labels))
+    assert saved.score(x.astype("float32"), labels) == pytest.approx(expected)
+    written = _predicted_by_the_cli(tmp_path, x[:10])
     assert written == [str(label) for label in predicted[:10]]
 
 
@@ -640,19 +650,7 @@ def test_predict_after_a_stopped_csv_search_reads_the_file_as_the_search_did(
 def test_labels_that_a_number_would_change_are_kept_as_written(tmp_path):
     # "07", "08", "09" came back as 7, 8, 9 (and "07" and "7" as one class);
     # scoring with the file's labels failed ("labels the search never saw").
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(90, 2)).round(4)
-    names = np.array(["07", "08", "09"])
-    labels = names[np.digitize(x[:, 0], [-0.4, 0.4])]
-    path = write_csv(
-        tmp_path / "t.csv",
-        ["a", "b", "k"],
-        [[*r, c] for r, c in zip(x, labels, strict=True)],
-    )
-    args = ["--dataset", "csv", "--csv", str(path), "--target", "k", "--quiet"]
-    args += ["--max-trials", "1", "--epochs", "1", "--directory", str(tmp_path)]
-    assert cli.main(["tune", *args]) == 0
-    saved = load_search(str(tmp_path / "t_bayesian"))
+    x, labels, saved = _tuned_on_labels(tmp_path, ["07", "08", "09"])
     predicted = saved.predict(x.astype("float32"))
     assert set(predicted) <= {"07", "08", "09"}
     expected = float(np.mean(predicted == labels))
@@ -660,15 +658,7 @@ def test_labels_that_a_number_would_change_are_kept_as_written(tmp_path):
     # pandas reads the column as 7, 8, 9: one label alone has each value.
     as_read = labels.astype(int)
     assert saved.score(x.astype("float32"), as_read) == pytest.approx(expected)
-    new_rows = write_csv(tmp_path / "new.csv", ["a", "b"], x[:10].tolist())
-    out = tmp_path / "predicted.csv"
-    project = str(tmp_path / "t_bayesian")
-    assert (
-        cli.main(["predict", project, "--csv", str(new_rows), "--output", str(out)])
-        == 0
-    )
-    written = [line.rsplit(",", 1)[1] for line in out.read_text().splitlines()[1:]]
-    assert written == list(predicted[:10])
+    assert _predicted_by_the_cli(tmp_path, x[:10]) == list(predicted[:10])
 
 
 # Slow (13 s; the CSV path stays with the classification test; the default run has to
