@@ -23,6 +23,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.model_selection import GroupKFold
 from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import MinMaxScaler
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 from tb_reading import hparams
@@ -493,3 +494,55 @@ def test_a_fold_that_fails_fails_its_trial_and_the_search_goes_on(tmp_path, caps
     out = capsys.readouterr().out
     assert "FAILED: ValueError: the second fold cannot be fitted" in out
     assert tuner.stop_reason == "the search space is exhausted"
+
+
+@pytest.mark.parametrize(
+    "grid",
+    [
+        [
+            {"s": [StandardScaler(), "passthrough"], "clf__max_depth": [1, 2]},
+            {"s": [MinMaxScaler(), "passthrough"], "clf__max_depth": [3]},
+        ],
+        [{"clf__max_depth": [None, 1]}, {"clf__max_depth": [2, None]}],
+    ],
+    ids=["scalers", "none"],
+)
+def test_a_list_of_grids_naming_a_parameter_twice_equals_grid_search_cv(tmp_path, grid):
+    # The last grid's labels replaced the earlier ones': StandardScaler()
+    # trials ran with the text "StandardScaler()" and max_depth=1 as "1",
+    # and failed.
+    x, y = load_iris(return_X_y=True)
+    pipe = Pipeline(
+        [("s", StandardScaler()), ("clf", DecisionTreeClassifier(random_state=0))]
+    )
+    tuner = keras_hpo.GridSearch(
+        pipe, param_grid=grid, cv=3, directory=tmp_path, verbose=0
+    )
+    tuner.search(x, y)
+    reference = GridSearchCV(pipe, grid, cv=3).fit(x, y)
+    assert [r.status.value for r in tuner.results()] == ["completed"] * len(
+        reference.cv_results_["params"]
+    )
+    ours = tuner.cv_results_
+    assert [repr(p) for p in ours["params"]] == [
+        repr(p) for p in reference.cv_results_["params"]
+    ]
+    np.testing.assert_allclose(
+        ours["mean_test_score"], reference.cv_results_["mean_test_score"]
+    )
+    assert repr(tuner.best_params_) == repr(reference.best_params_)
+
+
+def test_grids_whose_values_read_alike_but_differ_are_refused(tmp_path):
+    with pytest.raises(ValueError) as info:
+        keras_hpo.GridSearch(
+            DecisionTreeClassifier(),
+            param_grid=[
+                {"max_depth": [None, 1]},
+                {"max_depth": [None, "1"]},
+            ],
+            directory=tmp_path,
+        )
+    assert "its value 1 reads as another value of 'max_depth' in another grid" in (
+        str(info.value)
+    )

@@ -188,7 +188,18 @@ class SklearnHyperModel(keras_tuner.HyperModel):
                 "two of its values read alike, so a trial could not tell them apart",
                 "Give each value once.",
             )
-        self.labels_of[name] = dict(zip(labels, values, strict=True))
+        # A list of grids may name a parameter in several of them: one table.
+        table = self.labels_of.setdefault(name, {})
+        for label, value in zip(labels, values, strict=True):
+            if label in table and not _same_value(table[label], value):
+                raise bad_value(
+                    f"{argument}[{name!r}]",
+                    values,
+                    f"its value {label} reads as another value of {name!r} in "
+                    "another grid, so a trial could not tell them apart",
+                    "Give values that read differently (their repr).",
+                )
+            table.setdefault(label, value)
         return labels
 
     def decode(
@@ -247,6 +258,20 @@ class SklearnHyperModel(keras_tuner.HyperModel):
             "estimator": f"{estimator.__module__}.{estimator.__qualname__}",
             "estimator_params": repr(self.estimator),
         }
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Whether two grid values are one (estimators: same class and params)."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    try:
+        if a == b:
+            return True
+    except Exception:  # noqa: BLE001 - arrays and the like compare oddly
+        pass
+    return repr(a) == repr(b)
 
 
 def _holds_as_is(values: Any) -> bool:
