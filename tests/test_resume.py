@@ -648,3 +648,38 @@ def test_a_seeded_search_is_the_same_run_to_run(tmp_path, strategy):
     assert [r.values for r in first] == [r.values for r in second]
     assert [r.seed for r in first] == [r.seed for r in second]
     assert [r.history for r in first] == [r.history for r in second]
+
+
+def test_other_weights_or_groups_do_not_resume(tmp_path):
+    # Resumed with other sample weights (or groups), the search kept the
+    # first weights' scores and refit: best max_depth=2 (0.9414) where
+    # GridSearchCV with the new weights finds 3 (0.9637).
+    import numpy as np
+    from sklearn.datasets import load_iris
+    from sklearn.model_selection import GroupKFold
+    from sklearn.tree import DecisionTreeClassifier
+
+    x, y = load_iris(return_X_y=True)
+    rng = np.random.default_rng(0)
+    weights, other = rng.uniform(0.1, 3, 150), rng.uniform(0.1, 3, 150)
+    groups = np.arange(150) % 5
+
+    def search(cv=3, name="weights", **kwargs):
+        tuner = keras_hpo.GridSearch(
+            DecisionTreeClassifier(random_state=0),
+            param_grid={"max_depth": [1, 2, 3]},
+            cv=cv,
+            directory=tmp_path,
+            project_name=name,
+            verbose=0,
+        )
+        return tuner.search(x, y, **kwargs)
+
+    search(sample_weight=weights)
+    search(sample_weight=weights)  # the same weights resume
+    for again in ({"sample_weight": other}, {}):
+        with pytest.raises(ValueError, match="its sample weights, class weights or"):
+            search(**again)
+    search(cv=GroupKFold(3), name="groups", groups=groups)
+    with pytest.raises(ValueError, match="or groups differ"):
+        search(cv=GroupKFold(3), name="groups", groups=rng.permutation(groups))

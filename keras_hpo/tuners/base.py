@@ -611,7 +611,7 @@ class SearchTuner(
         identity (`data_identity.data_identity`) is then saved with the
         search's.
         """
-        current = data_identity(fit_args, fit_kwargs)
+        current = data_identity(fit_args, fit_kwargs, self.groups)
         if not self._worker_process and self.result_store.results():
             # An earlier search of this tuner, or else the saved project's.
             before: Any = self.identity

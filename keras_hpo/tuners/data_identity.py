@@ -6,7 +6,8 @@ splitting its data another way) would rank trials trained on two data sets
 together, and refit its best configuration on data that its scores do not
 describe. The shape of a sample, a table's column names, the number of rows
 and a digest of the rows' values (of ``x``, ``y`` and the validation data,
-read from up to 1,024 rows spread over the data: a few milliseconds) are
+read from up to 1,024 rows spread over the data: a few milliseconds), and
+one of the sample weights, class weights and ``groups``, are
 saved with the search's identity (`resume.search_identity`, under
 ``"data"``) and compared before the first trial of a resumed search. Data
 that has no shape to read (a ``tf.data.Dataset``, a generator) is not
@@ -35,17 +36,21 @@ def _inputs(fit_args: tuple, fit_kwargs: dict) -> Any:
     return fit_args[0] if fit_args else fit_kwargs.get("x")
 
 
-def data_identity(fit_args: tuple, fit_kwargs: dict) -> dict[str, Any] | None:
+def data_identity(
+    fit_args: tuple, fit_kwargs: dict, groups: Any = None
+) -> dict[str, Any] | None:
     """The shape of a sample, a table's column names, and the rows of the data.
 
     Args:
         fit_args: ``search``'s positional arguments (``x`` first).
         fit_kwargs: Its keyword arguments.
+        groups: ``search``'s ``groups`` (for a ``cv=`` splitter).
 
     Returns:
         ``{"features": [...]}`` (a sample's shape), with ``"columns"`` for a
-        pandas DataFrame and ``"rows"`` and ``"digest"`` (`_rows`) when every
-        part can be read; ``None`` for data without a shape to read.
+        pandas DataFrame, and ``"rows"``, ``"digest"`` (`_rows`) and
+        ``"weights"`` (`_weights`) when every part can be read; ``None`` for
+        data without a shape to read.
     """
     x = _inputs(fit_args, fit_kwargs)
     columns = getattr(x, "columns", None)
@@ -62,7 +67,46 @@ def data_identity(fit_args: tuple, fit_kwargs: dict) -> dict[str, Any] | None:
     rows = _rows(fit_args, fit_kwargs, x)
     if rows is not None:
         identity["rows"], identity["digest"] = rows
+        identity["weights"] = _weights(fit_kwargs, groups, rows[0])
     return identity
+
+
+def _weights(fit_kwargs: dict, groups: Any, rows: int) -> str | None:
+    """A digest of what weighs or groups the rows, or ``None`` if nothing does.
+
+    ``class_weight``, ``groups``, and every other ``fit`` argument with one
+    value per row (``sample_weight``, a pipeline's ``clf__sample_weight``):
+    scores trained with other weights, or folds of other groups, are not
+    the same search's.
+    """
+    parts = {"groups": groups} if groups is not None else {}
+    for name, value in sorted(fit_kwargs.items()):
+        if name in ("x", "y", "validation_data", "callbacks"):
+            continue
+        if name == "class_weight" and value is not None:
+            parts[name] = repr(sorted(dict(value).items()))
+        elif _per_row(value, rows):
+            parts[name] = value
+    if not parts:
+        return None
+    digest = hashlib.blake2b(digest_size=16)
+    for name, value in parts.items():
+        digest.update(name.encode())
+        sample = value.encode() if isinstance(value, str) else _sample(value)
+        digest.update(sample if sample is not None else repr(value).encode())
+    return digest.hexdigest()
+
+
+def _per_row(value: Any, rows: int) -> bool:
+    """Whether a ``fit`` argument holds one value per row (an array, a list)."""
+    shape = getattr(value, "shape", None)
+    if shape is not None:
+        return len(shape) > 0 and shape[0] == rows
+    return (
+        isinstance(value, (list, tuple))
+        and len(value) == rows
+        and all(isinstance(v, (int, float, np.number)) for v in value)
+    )
 
 
 def _rows(fit_args: tuple, fit_kwargs: dict, x: Any) -> tuple[int, str] | None:
@@ -139,6 +183,12 @@ def _differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
             differences.append(f"the columns {_names(new)} are new")
         if not gone and not new:
             differences.append("the columns are in another order")
+    if not differences and "weights" in saved and "weights" in current:
+        if saved["weights"] != current["weights"]:
+            differences.append(
+                "its sample weights, class weights or groups differ (scores "
+                "trained with other weights, or on folds of other groups)"
+            )
     if not differences and "digest" in saved and "digest" in current:
         if saved["digest"] != current["digest"]:
             before_rows, rows = saved.get("rows"), current["rows"]
