@@ -546,3 +546,48 @@ def test_grids_whose_values_read_alike_but_differ_are_refused(tmp_path):
     assert "its value 1 reads as another value of 'max_depth' in another grid" in (
         str(info.value)
     )
+
+
+class SplitsOnTheFirstColumn:
+    """A splitter that reads X (as scikit-learn's search passes it)."""
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        return 2
+
+    def split(self, X, y=None, groups=None):
+        low = np.asarray(X)[:, 0] < np.median(np.asarray(X)[:, 0])
+        yield np.flatnonzero(low), np.flatnonzero(~low)
+        yield np.flatnonzero(~low), np.flatnonzero(low)
+
+
+@pytest.mark.parametrize(
+    "case", ["pipeline_weights", "list_weights", "numpy_scalar_labels", "splitter"]
+)
+def test_fit_params_labels_and_splitters_as_grid_search_cv_takes_them(tmp_path, case):
+    # clf__sample_weight was not sliced per fold and a list sample_weight was
+    # taken for several model inputs (every trial failed); y as a list of
+    # NumPy scalars was refused; a splitter got a column of zeros as X.
+    x, y = load_iris(return_X_y=True)
+    weights = np.random.default_rng(0).uniform(0.1, 3, len(y))
+    estimator = DecisionTreeClassifier(random_state=0)
+    grid, cv, kwargs = {"max_depth": [1, 2, 3]}, 3, {}
+    if case == "pipeline_weights":
+        estimator = Pipeline([("s", StandardScaler()), ("clf", estimator)])
+        grid = {"clf__max_depth": [1, 2, 3]}
+        kwargs = {"clf__sample_weight": weights}
+    elif case == "list_weights":
+        kwargs = {"sample_weight": weights.tolist()}
+    elif case == "numpy_scalar_labels":
+        y = list(np.array(["a", "b", "c"])[y])
+    else:
+        cv = SplitsOnTheFirstColumn()
+    tuner = keras_hpo.GridSearch(
+        estimator, param_grid=grid, cv=cv, directory=tmp_path, verbose=0
+    )
+    tuner.search(x, y, **kwargs)
+    reference = GridSearchCV(estimator, grid, cv=cv).fit(x, y, **kwargs)
+    assert {r.status.value for r in tuner.results()} == {"completed"}
+    np.testing.assert_allclose(
+        tuner.cv_results_["mean_test_score"], reference.cv_results_["mean_test_score"]
+    )
+    assert tuner.best_params_ == reference.best_params_

@@ -24,6 +24,7 @@ __all__ = [
     "LabelRule",
     "check_fit_data",
     "check_one_label_per_row",
+    "is_parts",
     "lists_as_arrays",
     "num_samples",
     "row_count",
@@ -160,11 +161,22 @@ def _as_array(argument: str, data: Any) -> np.ndarray | None:
     return None
 
 
-def _is_nested_numbers(data: Any) -> bool:
-    """A list or tuple of numbers or of rows of numbers (not of arrays)."""
+def is_parts(data: Any) -> bool:
+    """A list or tuple of arrays: the inputs of a model with several inputs."""
     return (
-        isinstance(data, (list, tuple)) and bool(data) and not hasattr(data[0], "shape")
+        isinstance(data, (list, tuple))
+        and bool(data)
+        and hasattr(data[0], "shape")
+        and np.ndim(data[0]) > 0
     )
+
+
+def _is_nested_numbers(data: Any) -> bool:
+    """A list or tuple of numbers or of rows of numbers (not of arrays).
+
+    NumPy scalars count as numbers (``list(np.array([1, 2]))``).
+    """
+    return isinstance(data, (list, tuple)) and bool(data) and not is_parts(data)
 
 
 def num_samples(data: Any) -> int | None:
@@ -178,7 +190,7 @@ def num_samples(data: Any) -> int | None:
 
 
 def row_count(data: Any) -> int | None:
-    """The rows of an array, a pandas object, or a dict/list of arrays.
+    """The rows of an array, a pandas object, a list, or a dict/list of arrays.
 
     ``None`` when there is no sample axis to read, or the parts of a dict
     or list disagree.
@@ -186,9 +198,11 @@ def row_count(data: Any) -> int | None:
     if isinstance(data, dict):
         sizes = {row_count(v) for v in data.values()}
         return sizes.pop() if len(sizes) == 1 else None
-    if isinstance(data, (list, tuple)) and data and hasattr(data[0], "shape"):
+    if is_parts(data):
         sizes = {row_count(v) for v in data}
         return sizes.pop() if len(sizes) == 1 else None
+    if _is_nested_numbers(data):
+        return len(data)
     shape = getattr(data, "shape", None)
     if shape is None or not len(shape) or shape[0] is None:
         return None
@@ -201,9 +215,7 @@ def check_one_label_per_row(x: Any, y: Any) -> None:
     Raises:
         ConfigError: When both have a row count and they differ.
     """
-    n, labels = (
-        len(data) if _is_nested_numbers(data) else row_count(data) for data in (x, y)
-    )
+    n, labels = row_count(x), row_count(y)
     if n is not None and labels not in (n, None):
         raise bad_value(
             "y",

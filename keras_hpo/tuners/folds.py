@@ -25,6 +25,7 @@ from keras_hpo.errors import Described
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
 from keras_hpo.tuners.data_checks import check_one_label_per_row
+from keras_hpo.tuners.data_checks import is_parts
 from keras_hpo.tuners.data_checks import row_count
 
 __all__ = [
@@ -121,6 +122,12 @@ class Folds:
             kwargs["sample_weight"] = _take(weights, train)
             validation += (_take(weights, test),)
         kwargs["validation_data"] = validation
+        # Every other argument with one value per row (a pipeline's
+        # clf__sample_weight), as scikit-learn's search slices fit params.
+        n = row_count(x)
+        for name, value in kwargs.items():
+            if name != "validation_data" and _one_per_row(value, n):
+                kwargs[name] = _take(value, train)
         return (_take(x, train), _take(y, train)), kwargs
 
 
@@ -196,7 +203,7 @@ def make_folds(
             )
     splitter = sklearn_check_cv(cv, labels, classifier=classifier)
     try:
-        splits = list(splitter.split(np.zeros((n, 1)), labels, groups))
+        splits = list(splitter.split(_features(x, n), labels, groups))
     except ValueError as err:  # more folds than samples, or than a class has
         if groups is None and "groups" in str(err):
             raise bad_value(
@@ -321,11 +328,33 @@ def _split_xy(fit_args: tuple, fit_kwargs: dict) -> tuple[Any, Any, dict]:
     return x, y, kwargs
 
 
+def _features(x: Any, rows: int) -> Any:
+    """What a splitter gets as ``X``: the data itself, as scikit-learn's search.
+
+    A model's several inputs (a dict or list of arrays) have no one ``X``:
+    the splitter gets a column of zeros (scikit-learn's own splitters use
+    only its length).
+    """
+    return x if getattr(x, "shape", None) is not None else np.zeros((rows, 1))
+
+
+def _one_per_row(value: Any, rows: int | None) -> bool:
+    """Whether a ``fit`` argument holds one value per row of the data."""
+    if rows is None or value is None or isinstance(value, (str, bytes, dict)):
+        return False
+    if isinstance(value, (list, tuple)):
+        return len(value) == rows and all(
+            isinstance(v, (numbers.Number, np.generic)) for v in value
+        )
+    shape = getattr(value, "shape", None)
+    return shape is not None and len(shape) > 0 and shape[0] == rows
+
+
 def _take(data: Any, indices: np.ndarray) -> Any:
     """The rows ``indices`` of an array, a pandas object or a dict/list of them."""
     if isinstance(data, dict):
         return {k: _take(v, indices) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
+    if is_parts(data):
         return type(data)(_take(v, indices) for v in data)
     if hasattr(data, "iloc"):
         return data.iloc[indices]
