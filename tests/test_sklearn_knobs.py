@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import keras
 import pytest
+from keras_tuner.engine import hyperparameters as kt_hp
 
 import keras_hpo
 
@@ -180,3 +181,29 @@ def test_a_batch_size_given_to_search_is_the_size_each_trial_records(
     )
     assert _STEPS == [5]
     assert resumed.cv_results_["param_batch_size"] == [40, 40, 32]
+
+
+@pytest.mark.parametrize(
+    ("hypermodel", "problem"),
+    [
+        (
+            keras_hpo.HyperMLP(num_classes=3, units_per_layer=True),
+            "HyperMLP(units_per_layer=True) reads each hidden layer's width as "
+            "units_0, units_1, ..., so a grid's 'units' would reach no layer",
+        ),
+        (
+            keras_hpo.HyperMLP(num_classes=3, units=kt_hp.Int("width", 16, 64)),
+            "this HyperMLP reads the knob units as the hyperparameter 'width'",
+        ),
+    ],
+    ids=["units_per_layer", "named"],
+)
+def test_a_grid_entry_the_model_would_not_read_is_refused(
+    tmp_path, hypermodel, problem
+):
+    # Every grid point built the same model under a different label.
+    with pytest.raises(keras_hpo.ConfigError) as info:
+        keras_hpo.GridSearch(
+            hypermodel, param_grid={"units": [32, 64]}, directory=tmp_path
+        )
+    assert str(info.value).startswith(f"`param_grid`: {problem}")

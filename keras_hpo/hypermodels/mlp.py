@@ -304,6 +304,37 @@ class HyperMLP(keras_tuner.HyperModel):
             return self._declare_layer_units(hp, layer)
         return declare(hp, template, name)
 
+    def grid_name_problem(self, name: str) -> tuple[str, str] | None:
+        """Why a ``param_grid`` entry named ``name`` would not reach the model.
+
+        Returns:
+            ``(problem, fix)``, or ``None`` when the model reads that name:
+            with ``units_per_layer=True`` it reads ``units_0``, ``units_1``...,
+            and a knob given as a keras-tuner hyperparameter of another name
+            (``units=Int("width", ...)``) is read by that name.
+        """
+        template = self.templates.get(name)
+        if template is None:
+            return None
+        if name == "units" and self.units_per_layer:
+            return (
+                "HyperMLP(units_per_layer=True) reads each hidden layer's width "
+                f"as {template.name}_0, {template.name}_1, ..., so a grid's "
+                "'units' would reach no layer",
+                "Give the widths to the hypermodel, HyperMLP(units=[32, 64], "
+                "units_per_layer=True) (the grid then takes each layer's), or "
+                "pass units_per_layer=False.",
+            )
+        if template.name != name:
+            return (
+                f"this HyperMLP reads the knob {name} as the hyperparameter "
+                f"{template.name!r} (given as {name}=...), so the grid's would "
+                "reach no layer",
+                f"Give the values as {name}=[...] (a list, not a named "
+                "hyperparameter), or leave it out of the grid.",
+            )
+        return None
+
     def _declare_layer_units(self, hp: kt_hp.HyperParameters, layer: int):
         parent = self.templates["num_layers"].name
         existing = [h for h in hp.space if h.name == parent and not h.conditions]

@@ -198,6 +198,11 @@ def search_space(
         # A subclass may name what its hooks declare; `preflight` checks it.
         open_names = aware and bool(getattr(hypermodel, "declares_in_hooks", False))
         hyperparameters = convert(spec, knobs, open_names)
+        problem_of = getattr(hypermodel, "grid_name_problem", None)
+        for name in dict.fromkeys(hp.name for hp in hyperparameters.space):
+            problem = problem_of(name) if problem_of is not None else None
+            if problem is not None:
+                raise bad_value(argument, name, *problem)
         tune_new_entries = False
     return {
         "objective": objective,
