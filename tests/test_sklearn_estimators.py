@@ -332,6 +332,14 @@ def test_bad_input_for_an_estimator_names_the_argument(tmp_path):
         )
     with pytest.raises(ValueError, match=r"param_grid.*'max_dept'"):
         keras_hpo.SklearnHyperModel(tree, param_grid={"max_dept": [1, 2]})
+    # SklearnSearch searched param_distributions and dropped param_grid.
+    with pytest.raises(ValueError, match=r"param_distributions.*together with"):
+        keras_hpo.SklearnSearch(
+            tree,
+            strategy="random",
+            param_grid={"max_depth": [1]},
+            param_distributions={"min_samples_leaf": [1, 2]},
+        )
     # A class, not an instance (keras-tuner called it as a build function).
     for cls in (DecisionTreeClassifier, keras_hpo.HyperMLP):
         with pytest.raises(TypeError) as info:

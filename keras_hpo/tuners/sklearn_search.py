@@ -88,6 +88,13 @@ class SklearnSearch:
                 f"conflicts with seed={seed}",
                 "random_state is scikit-learn's name for seed; give one of them.",
             )
+        if param_grid is not None and param_distributions is not None:
+            raise bad_value(
+                "param_distributions",
+                param_distributions,
+                "given together with param_grid (one search space is searched)",
+                "Pass param_grid= for a grid, or param_distributions= to sample.",
+            )
         space = param_grid if param_distributions is None else param_distributions
         if space is None:
             raise bad_value(
