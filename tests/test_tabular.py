@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 
 import keras
+import keras_tuner
 import numpy as np
 import pandas as pd
 import pytest
@@ -419,3 +420,38 @@ def test_a_table_and_array_validation_data_are_joined_for_the_refit(
         )
         tuner.search(*train, epochs=1, **kwargs)
         assert tuner.refitted.saved()["samples"] == 200
+
+
+def test_columns_named_as_layers_or_with_a_slash_build_train_and_load(tmp_path):
+    # A column "output", "standardize" or "dense_0" collided with the model's
+    # own layers ("name is used 2 times"); "price/sqft" is no Keras layer
+    # name: each failed at build.
+    rng = np.random.default_rng(0)
+    names = ["price/sqft", "output", "standardize", "dense_0", "kind"]
+    table = pd.DataFrame(rng.normal(size=(60, 4)), columns=names[:4])
+    table["kind"] = rng.choice(["a", "b"], 60).astype(object)
+    y = (table["price/sqft"] + table["output"]).to_numpy("float32")
+    hypermodel = _hypermodel().adapt(table, y)
+    hp = keras_tuner.HyperParameters()
+    model = hypermodel.build(hp)
+    assert list(model.input) == names
+    model.fit(table, y, epochs=1, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(
+        loaded.predict(table, verbose=0), model.predict(table, verbose=0), rtol=1e-6
+    )
+
+
+def test_a_subclass_input_block_gets_the_preprocessed_features():
+    # With preprocessing="auto" the hook was never called.
+    class Noisy(keras_hpo.HyperMLP):
+        def input_block(self, hp, inputs):
+            return keras.layers.GaussianNoise(0.1, name="noise")(inputs)
+
+    table = diabetes_table().drop(columns=["target"])
+    hypermodel = Noisy("regression", preprocessing="auto").adapt(
+        table, np.zeros(len(table))
+    )
+    model = hypermodel.build(keras_tuner.HyperParameters())
+    assert "noise" in [layer.name for layer in model.layers]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -520,6 +521,8 @@ class HyperMLP(keras_tuner.HyperModel):
         if self.schema is not None:  # preprocessing="auto": named columns
             inputs = self.schema.inputs()
             x = self.schema.encode(inputs)
+            if type(self).input_block is not HyperMLP.input_block:
+                x = self.input_block(hp, x)  # a subclass's, on the features
         else:
             inputs = keras.Input(shape=self.input_shape, name="inputs")
             x = self.input_block(hp, inputs)
@@ -528,7 +531,9 @@ class HyperMLP(keras_tuner.HyperModel):
         outputs = self.output_head(hp, x)
         # With named columns, a TabularModel: it also takes a DataFrame.
         kind = keras.Model if self.schema is None else TabularModel
-        model = kind(inputs, outputs, name=self.name or "hyper_mlp")
+        with warnings.catch_warnings():  # inputs keyed by column, not by name
+            warnings.filterwarnings("ignore", "When providing `inputs` as a dict")
+            model = kind(inputs, outputs, name=self.name or "hyper_mlp")
         _, loss, metric, _ = TASKS[self.task]
         model.compile(
             optimizer=self.build_optimizer(hp),

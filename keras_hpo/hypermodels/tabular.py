@@ -30,6 +30,7 @@ layers; it must not train or choose hyperparameters.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -229,10 +230,19 @@ class TabularSchema:
         return schema
 
     def inputs(self) -> dict[str, Any]:
-        """One ``keras.Input`` per column (text columns as strings)."""
-        made = {name: keras.Input(shape=(1,), name=name) for name in self.numeric}
-        for name in self.categorical:
-            made[name] = keras.Input(shape=(1,), name=name, dtype="string")
+        """One ``keras.Input`` per column (text columns as strings).
+
+        The dict is keyed by the column names; an Input is named after its
+        column unless Keras cannot take that name for a layer (a ``/``) or
+        the model has a layer of that name (``output``, ``dense_0``...):
+        then ``column_<i>``.
+        """
+        columns = [*self.numeric, *self.categorical]
+        made = {}
+        for index, name in enumerate(columns):
+            layer = name if _usable_layer_name(name) else f"column_{index}"
+            dtype = "string" if name in self.categorical else "float32"
+            made[name] = keras.Input(shape=(1,), name=layer, dtype=dtype)
         return made
 
     def encode(self, inputs: dict[str, Any]) -> Any:
@@ -276,6 +286,20 @@ class TabularSchema:
         if len(parts) == 1:
             return parts[0]
         return keras.layers.Concatenate(name="features")(parts)
+
+
+#: Names of the layers a model of named columns may have besides its inputs.
+_LAYER_NAMES = re.compile(
+    r"(numeric|fill_missing|standardize|features|flatten|inputs|output"
+    r"|column_\d+|(dense|dropout|one_hot|lookup|embedding|embedded)_\d+)"
+)
+
+
+def _usable_layer_name(name: str) -> bool:
+    """Whether an Input can be named after this column."""
+    return bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9_.\-]*", name)) and not (
+        _LAYER_NAMES.fullmatch(name)
+    )
 
 
 def _text(value: Any) -> str:
