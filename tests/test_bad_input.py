@@ -334,6 +334,15 @@ KNOB_CASES = [
     ("units", ["a"], (TypeError, "`units[0]` must be an int")),
     ("units", (0.0, 0.5), (ValueError, "`units[0] (low)`: must be an int in [1, inf]")),
     ("units", {"a": 1}, (TypeError, f"`units` {NOT_A_SPEC}")),
+    # A fractional step was truncated (2.5 -> 2) or made 0 (ZeroDivisionError).
+    ("units", (16, 64, 0.5), (ValueError, "`units`: the step of units, a whole")),
+    ("units", (16, 64, 2.5), (ValueError, "`units`: the step of units, a whole")),
+    # Float values in a keras-tuner object failed in Keras at build.
+    (
+        "units",
+        keras_tuner.engine.hyperparameters.Choice("units", [32.0, 64.0]),
+        (TypeError, "`units.values[0]` must be an int (units is a whole number)"),
+    ),
     ("dropout", 0, ACCEPTED),
     ("dropout", [0.1, 0.2], ACCEPTED),
     ("dropout", (0.0, 0.5), ACCEPTED),

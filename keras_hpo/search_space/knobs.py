@@ -357,6 +357,13 @@ class Knob:
                 f"Swap them: {argument}=({high:g}, {low:g}).",
             )
         step = _range_step(spec, argument)
+        if self.kind is int and step is not None and float(step) != int(step):
+            raise bad_value(
+                argument,
+                spec,
+                f"the step of {self.name}, a whole number, must be whole",
+                f"E.g. {argument}=({low:g}, {high:g}, {max(int(step), 1)}).",
+            )
         default = self.default if low <= self.default <= high else None
         if low == high:
             return kt_hp.Fixed(self.name, self.kind(low))
@@ -401,3 +408,10 @@ class Knob:
             values = possible_values(template) or []
             for i, value in enumerate(values):
                 self.check_value(value, f"{argument}.values[{i}]")
+                if self.kind is int and not isinstance(to_python(value), int):
+                    raise bad_type(
+                        f"{argument}.values[{i}]",
+                        value,
+                        f"an int ({self.name} is a whole number)",
+                        f"For example {self._example(argument)}.",
+                    )
