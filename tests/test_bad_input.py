@@ -25,11 +25,13 @@ import keras_tuner
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.stats
 from hypothesis import HealthCheck
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 from scipy.stats import loguniform
+from sklearn.tree import DecisionTreeClassifier
 
 import keras_hpo
 from keras_hpo.errors import ConfigError
@@ -448,6 +450,8 @@ HYPERMLP_CASES = [
 )
 def test_hypermlp_arguments_are_checked(argument, value, outcome):
     kwargs = {"num_classes": CLASSES, argument: value}
+    if argument == "task" and value in ("binary", "regression"):
+        del kwargs["num_classes"]  # a classifier's (refused below)
     if outcome is ACCEPTED:
         hypermodel = keras_hpo.HyperMLP(**kwargs)
         shape = hypermodel.input_shape or (FEATURES,)
@@ -460,6 +464,37 @@ def test_hypermlp_arguments_are_checked(argument, value, outcome):
         keras_hpo.HyperMLP(**kwargs)
     assert fragment in str(info.value)
     assert_clear_error(info.value, argument)
+
+
+def test_outputs_of_another_task_are_refused_not_ignored():
+    # They were accepted and ignored: a "binary" model of num_classes=5 had
+    # one sigmoid output.
+    for kwargs, argument, problem in [
+        ({"task": "binary", "num_classes": 5}, "num_classes", "one sigmoid output"),
+        ({"task": "regression", "num_classes": 3}, "num_classes", "predicts numbers"),
+        ({"num_classes": 3, "output_dim": 4}, "output_dim", "regression targets"),
+    ]:
+        with pytest.raises(ValueError) as info:
+            keras_hpo.HyperMLP(**kwargs)
+        assert problem in str(info.value)
+        assert_clear_error(info.value, argument)
+    assert keras_hpo.HyperMLP("binary", num_classes=2).num_classes is None
+
+
+def test_a_distribution_not_frozen_and_a_misspelled_knob_are_named():
+    # scipy's raw "_parse_args() missing 2 required positional arguments";
+    # a hook's value(hp, "dropot") returned None.
+    with pytest.raises(TypeError) as info:
+        keras_hpo.RandomSearch(
+            DecisionTreeClassifier(),
+            param_distributions={"max_depth": scipy.stats.randint},
+        )
+    assert "must be a frozen scipy.stats distribution (with its bounds)" in str(
+        info.value
+    )
+    hypermodel = keras_hpo.HyperMLP(num_classes=3)
+    with pytest.raises(ValueError, match="`knob`: is not a knob of HyperMLP"):
+        hypermodel.value(keras_tuner.HyperParameters(), "dropot")
 
 
 #: scikit-learn style spaces and what converting each must give: the names

@@ -296,6 +296,14 @@ class HyperMLP(keras_tuner.HyperModel):
             The value.
         """
         template = self.templates.get(knob)
+        if template is None and knob not in KNOBS:
+            raise bad_value(
+                "knob",
+                knob,
+                "is not a knob of HyperMLP",
+                f"Use one of: {', '.join(KNOBS)} (or hp.get(name) for a "
+                "hyperparameter your hooks declare).",
+            )
         if template is None:  # a knob only tuned when given (epochs)
             return hp.get(knob) if knob in hp else None
         name = template.name

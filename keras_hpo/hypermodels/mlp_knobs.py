@@ -155,8 +155,29 @@ def check_outputs(task: str, num_classes: Any, output_dim: Any) -> int | None:
         raise bad_value(
             "output_dim", output_dim, "must be at least 1", "E.g. output_dim=1."
         )
+    if task == "classification" and output_dim != 1:
+        raise bad_value(
+            "output_dim",
+            output_dim,
+            "is the number of regression targets; a classifier's outputs are "
+            "its num_classes",
+            "Leave output_dim out, or use task='regression'.",
+        )
     if task != "classification":
-        return None
+        if num_classes is None or (task == "binary" and num_classes == 2):
+            return None
+        raise bad_value(
+            "num_classes",
+            num_classes,
+            f'task="{task}" '
+            + (
+                "has one sigmoid output for two classes"
+                if task == "binary"
+                else "predicts numbers (output_dim of them), not classes"
+            ),
+            'Use task="classification" for that many classes, or leave '
+            "num_classes out.",
+        )
     if num_classes is None:
         raise bad_value(
             "num_classes",

@@ -145,6 +145,14 @@ def from_distribution(name: str, dist: Any, argument: str) -> kt_hp.HyperParamet
         TypeError: For a distribution family other than the three above.
     """
     family = getattr(getattr(dist, "dist", None), "name", None)
+    if family is None:  # the family itself (scipy.stats.randint), not frozen
+        raise bad_type(
+            argument,
+            dist,
+            "a frozen scipy.stats distribution (with its bounds)",
+            "Call it with its bounds, e.g. scipy.stats.randint(1, 10) or "
+            "scipy.stats.loguniform(1e-4, 1e-1).",
+        )
     low, high = (to_python(v) for v in dist.support())
     if family == "randint":
         return kt_hp.Int(name, int(low), int(high))
