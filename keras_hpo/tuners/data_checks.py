@@ -12,6 +12,7 @@ through unchecked: reading it would consume it.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ __all__ = [
     "is_parts",
     "lists_as_arrays",
     "num_samples",
+    "one_value_per_row",
     "row_count",
 ]
 
@@ -207,6 +209,23 @@ def row_count(data: Any) -> int | None:
     if shape is None or not len(shape) or shape[0] is None:
         return None
     return int(shape[0])
+
+
+def one_value_per_row(value: Any, rows: int | None) -> bool:
+    """Whether a ``fit`` argument holds one value per row of the data.
+
+    An array or pandas object of ``rows`` rows, or a list of ``rows``
+    numbers (``sample_weight``, a pipeline's ``clf__sample_weight``).
+    """
+    if rows is None or value is None or isinstance(value, (str, bytes, dict)):
+        return False
+    if isinstance(value, (list, tuple)):
+        return len(value) == rows and all(
+            isinstance(v, (numbers.Number, np.generic)) and not isinstance(v, bool)
+            for v in value
+        )
+    shape = getattr(value, "shape", None)
+    return shape is not None and len(shape) > 0 and shape[0] == rows
 
 
 def check_one_label_per_row(x: Any, y: Any) -> None:

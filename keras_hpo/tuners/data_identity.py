@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from keras_hpo.errors import ConfigError
+from keras_hpo.tuners.data_checks import one_value_per_row
 
 __all__ = ["check_same_data", "data_identity"]
 
@@ -85,7 +86,7 @@ def _weights(fit_kwargs: dict, groups: Any, rows: int) -> str | None:
             continue
         if name == "class_weight" and value is not None:
             parts[name] = repr(sorted(dict(value).items()))
-        elif _per_row(value, rows):
+        elif one_value_per_row(value, rows):
             parts[name] = value
     if not parts:
         return None
@@ -95,18 +96,6 @@ def _weights(fit_kwargs: dict, groups: Any, rows: int) -> str | None:
         sample = value.encode() if isinstance(value, str) else _sample(value)
         digest.update(sample if sample is not None else repr(value).encode())
     return digest.hexdigest()
-
-
-def _per_row(value: Any, rows: int) -> bool:
-    """Whether a ``fit`` argument holds one value per row (an array, a list)."""
-    shape = getattr(value, "shape", None)
-    if shape is not None:
-        return len(shape) > 0 and shape[0] == rows
-    return (
-        isinstance(value, (list, tuple))
-        and len(value) == rows
-        and all(isinstance(v, (int, float, np.number)) for v in value)
-    )
 
 
 def _rows(fit_args: tuple, fit_kwargs: dict, x: Any) -> tuple[int, str] | None:

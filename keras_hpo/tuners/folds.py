@@ -26,6 +26,7 @@ from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
 from keras_hpo.tuners.data_checks import check_one_label_per_row
 from keras_hpo.tuners.data_checks import is_parts
+from keras_hpo.tuners.data_checks import one_value_per_row
 from keras_hpo.tuners.data_checks import row_count
 
 __all__ = [
@@ -126,7 +127,7 @@ class Folds:
         # clf__sample_weight), as scikit-learn's search slices fit params.
         n = row_count(x)
         for name, value in kwargs.items():
-            if name != "validation_data" and _one_per_row(value, n):
+            if name != "validation_data" and one_value_per_row(value, n):
                 kwargs[name] = _take(value, train)
         return (_take(x, train), _take(y, train)), kwargs
 
@@ -336,18 +337,6 @@ def _features(x: Any, rows: int) -> Any:
     only its length).
     """
     return x if getattr(x, "shape", None) is not None else np.zeros((rows, 1))
-
-
-def _one_per_row(value: Any, rows: int | None) -> bool:
-    """Whether a ``fit`` argument holds one value per row of the data."""
-    if rows is None or value is None or isinstance(value, (str, bytes, dict)):
-        return False
-    if isinstance(value, (list, tuple)):
-        return len(value) == rows and all(
-            isinstance(v, (numbers.Number, np.generic)) for v in value
-        )
-    shape = getattr(value, "shape", None)
-    return shape is not None and len(shape) > 0 and shape[0] == rows
 
 
 def _take(data: Any, indices: np.ndarray) -> Any:
