@@ -228,6 +228,9 @@ def test_adapt_refuses_data_of_another_shape():
     hypermodel = keras_hpo.HyperMLP(num_classes=3, input_shape=(4,))
     with pytest.raises(ValueError, match=r"do not match input_shape=\(4,\)"):
         hypermodel.adapt(np.zeros((10, 5), "float32"))
+    # As many values in another shape: the model then refused the data.
+    with pytest.raises(ValueError, match=r"shape \(2, 2\) do not match input_s"):
+        hypermodel.adapt(np.zeros((10, 2, 2), "float32"))
     with pytest.raises(ValueError, match=r"x\.reshape\(-1, 1\)"):
         hypermodel.adapt(np.zeros(10, "float32"))
 

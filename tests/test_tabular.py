@@ -271,6 +271,12 @@ def test_bad_tabular_input_is_refused_with_the_fix(tmp_path):
         keras_hpo.HyperMLP("regression", preprocessing="auto", standardize=True)
     with pytest.raises(TypeError, match="pandas DataFrame"):
         _hypermodel().adapt(np.zeros((10, 3), "float32"))
+    # A text column without a value failed at build: "empty vocabulary".
+    empty = pd.DataFrame({"a": [1.0, 2.0], "note": [None, None]})
+    with pytest.raises(ValueError) as info:
+        _hypermodel().adapt(empty)
+    assert str(info.value).startswith("`x`: a text column with no value. Received: ")
+    assert "x='note'" in str(info.value)
     # Without preprocessing=, text and NaN are refused before any trial.
     table = diabetes_table()
     tuner = keras_hpo.RandomSearch(

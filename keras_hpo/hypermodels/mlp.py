@@ -396,7 +396,7 @@ class HyperMLP(keras_tuner.HyperModel):
         shape = tuple(int(d) for d in x.shape[1:])
         if self.input_shape is None:
             self.input_shape = shape
-        elif math.prod(self.input_shape) != math.prod(shape):
+        elif tuple(self.input_shape) != shape:
             raise bad_value(
                 "x",
                 Described(f"array of shape {x.shape}", x),

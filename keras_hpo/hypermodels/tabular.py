@@ -203,6 +203,13 @@ class TabularSchema:
                 schema.variances.append(float(filled.var()))
             else:
                 categories = sorted({_text(v) for v in column} - {""})
+                if not categories:
+                    raise bad_value(
+                        "x",
+                        name,
+                        "a text column with no value",
+                        "Drop the column, or give some of its values.",
+                    )
                 if len(categories) > MAX_CATEGORIES:
                     raise bad_value(
                         "x",
