@@ -316,7 +316,10 @@ def load_csv_table(
         )
     labels = frame[target]
     if labels.isna().any():
-        line = int(np.flatnonzero(labels.isna().to_numpy())[0]) + 2
+        index = int(np.flatnonzero(labels.isna().to_numpy())[0])
+        rows = _rows(path)[1]
+        # The file's line (pandas skips blank lines, as `_rows` does).
+        line = rows[index].line if len(rows) == len(frame) else index + 2
         raise _empty_target(path, target, line)
     encoded = _encode_target([str(v).strip() for v in labels], task)
     x = frame.drop(columns=[target])

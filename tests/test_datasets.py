@@ -64,6 +64,11 @@ def test_a_row_without_a_target_is_refused_by_line(tmp_path, reader):
         "`csv`: the target column 'kind' is empty on line 10. Received: "
     )
     assert "Drop the rows without a target, or fill them." in str(info.value)
+    # Blank lines before it (skipped when read) still count as lines of the file.
+    rows[4:4] = ["", "   "]
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(ValueError, match="is empty on line 12. Received: "):
+        reader(str(path), "kind", seed=0)
 
 
 def test_binary_on_a_target_of_three_classes_is_refused_when_read(tmp_path):
