@@ -127,6 +127,6 @@ def untrainable_mlp(**kwargs):
 
     class Untrainable(keras_hpo.HyperMLP):
         def fit(self, hp, model, *args, **kwargs):
-            raise ValueError("this model cannot be trained")
+            raise ValueError("this model cannot be trained.")
 
     return Untrainable(**kwargs)

@@ -437,7 +437,8 @@ def test_too_many_failures_in_a_row_stop_the_search_with_everything_saved(tmp_pa
     message = str(info.value)
     assert message.startswith(
         "3 trials failed in a row (max_consecutive_failed_trials=3), so the "
-        "search stopped. The last error: ValueError: this model cannot be trained."
+        "search stopped. The last error: ValueError: this model cannot be trained. "
+        "Every trial's error"
     )
     assert "run the search again" in message
     assert tuner.cv_results_["status"] == ["failed"] * 3

@@ -133,11 +133,12 @@ class AtomicState(keras_tuner.Oracle):
             super()._check_consecutive_failures()
         except RuntimeError as err:
             last = str(err).strip().splitlines()
+            error = last[-1].rstrip(".") if len(last) > 1 else "see its result"
             self._too_many_failures = (
                 f"{self.max_consecutive_failed_trials} trials failed in a row "
                 f"(max_consecutive_failed_trials="
                 f"{self.max_consecutive_failed_trials}), so the search stopped. "
-                f"The last error: {last[-1] if len(last) > 1 else 'see its result'}. "
+                f"The last error: {error}. "
                 "Every trial's error and traceback is in cv_results_['error'] and "
                 "trial_<id>/result.json. Fix the cause and run the search again: "
                 "it resumes."
