@@ -397,3 +397,27 @@ def test_stepped_float_grid_runs_every_value_once(tmp_path):
     assert sorted({v["dropout"] for v in created}) == pytest.approx(
         [0.0, 0.1, 0.2, 0.3, 0.4, 0.5], abs=1e-12
     )
+
+
+def test_a_sub_grid_deeper_than_the_hypermodel_gets_a_width_per_layer(
+    tmp_path, tiny_classification
+):
+    # Each sub-grid declares the depth under its own condition: the layers'
+    # widths were conditioned on the hypermodel's depths alone, so the
+    # 3-layer trial had no units_2 and failed in Dense(units=None).
+    x, y = tiny_classification
+    tuner = keras_hpo.GridSearch(
+        keras_hpo.HyperMLP(
+            num_classes=3, num_layers=[1, 2], units=[4, 8], units_per_layer=True
+        ),
+        param_grid=[{"num_layers": [1, 2]}, {"num_layers": [3]}],
+        directory=tmp_path,
+        verbose=0,
+        tensorboard_dir=None,
+        refit=False,
+    )
+    tuner.search(x, y, validation_split=0.25, epochs=1)
+    assert tuner.cv_results_["status"] == ["completed"] * 3
+    deepest = tuner.cv_results_["params"][2]
+    assert deepest["num_layers"] == 3
+    assert [deepest[f"units_{i}"] for i in range(3)] == [4, 4, 4]

@@ -346,9 +346,15 @@ class HyperMLP(keras_tuner.HyperModel):
 
     def _declare_layer_units(self, hp: kt_hp.HyperParameters, layer: int):
         parent = self.templates["num_layers"].name
-        existing = [h for h in hp.space if h.name == parent and not h.conditions]
-        counts = possible_values(
-            existing[0] if existing else self.templates["num_layers"]
+        # Every declaration of the depth counts: a list of grids declares it
+        # once per sub-grid, each under its sub-grid's condition.
+        existing = [h for h in hp.space if h.name == parent]
+        counts = sorted(
+            {
+                n
+                for h in existing or [self.templates["num_layers"]]
+                for n in possible_values(h)
+            }
         )
         template = self.templates["units"]
         with hp.conditional_scope(parent, [n for n in counts if n > layer] or [-1]):
