@@ -684,3 +684,57 @@ def test_other_weights_or_groups_do_not_resume(tmp_path):
     search(cv=GroupKFold(3), name="groups", groups=groups)
     with pytest.raises(ValueError, match="or groups differ"):
         search(cv=GroupKFold(3), name="groups", groups=rng.permutation(groups))
+
+
+class _Plateau(keras.callbacks.Callback):
+    """Sets ``val_accuracy``: best at the first epoch, never better after it.
+
+    Presses Ctrl-C in the third epoch of the first search (before keras_hpo's
+    callbacks see that epoch); the flag is kept on the class, as each trial
+    trains a deep copy.
+    """
+
+    interrupted = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_accuracy"] = 0.9 if epoch == 0 else 0.5
+        if epoch == 2 and not type(self).interrupted:
+            type(self).interrupted = True
+            raise KeyboardInterrupt
+
+
+class _Watcher(keras_hpo.MedianStopping):
+    """Never stops a trial; records (epochs, length of the trial's curve)."""
+
+    seen: list = []
+
+    def should_stop(self, trial_id, epochs, curves):
+        type(self).seen.append((epochs, len(curves[trial_id].values)))
+        return False
+
+
+def test_a_resumed_trial_keeps_its_early_stopping_and_its_curve(tmp_path):
+    # Resumed from its last epoch, a trial's early stopping started afresh
+    # (6 epochs instead of 4) and its stopper saw only the epochs after it.
+    _Plateau.interrupted, _Watcher.seen = False, []
+
+    def run():
+        tuner = _grid(
+            tmp_path,
+            {"units": [8]},
+            checkpoint="every_epoch",
+            early_stopping=3,
+            stopper=_Watcher(),
+        )
+        return _search(tuner, epochs=8, callbacks=[_Plateau()])
+
+    with pytest.raises(KeyboardInterrupt):
+        run()
+    assert _Watcher.seen == [(1, 1), (2, 2)]
+    tuner = run()
+    (result,) = tuner.results()
+    assert len(result.history["loss"]) == 4
+    assert result.end_reason == (
+        "no improvement of val_accuracy for 3 epochs; stopped after epoch 4"
+    )
+    assert _Watcher.seen == [(1, 1), (2, 2), (3, 3)]

@@ -101,3 +101,59 @@ def test_bad_arguments_name_the_argument_and_value(factory, argument, value):
         factory()
     assert argument in str(info.value)
     assert value in str(info.value)
+
+
+# -- TrialControl: the stopper asked from inside a training -------------------------
+
+
+class _Model:
+    stop_training = False
+
+
+class _Always(MedianStopping):
+    """Says stop at every epoch; remembers the curves it was shown."""
+
+    def __init__(self):
+        super().__init__()
+        self.shown: list[tuple[int, list[float]]] = []
+
+    def should_stop(self, trial_id, epochs, curves):
+        self.shown.append((epochs, list(curves[trial_id].values)))
+        return True
+
+
+def _control(stopper):
+    from keras_tuner import Objective
+
+    from keras_hpo.tuners.control import TrialControl
+
+    control = TrialControl("me", Objective("val_accuracy", "max"), stopper, dict)
+    control.set_model(_Model())
+    control.set_params({"epochs": 10})
+    return control
+
+
+def test_a_training_already_ended_by_its_early_stopping_is_not_pruned():
+    # Early stopping runs before the control: a trial it ended was recorded
+    # "pruned" (and its curve counted as unfinished) when the stopper agreed.
+    stopper = _Always()
+    control = _control(stopper)
+    control.on_train_begin()
+    control.model.stop_training = True
+    control.on_epoch_end(3, {"loss": 0.5, "val_accuracy": 0.1})
+    assert control.pruned_at is None and stopper.shown == []
+    control.model.stop_training = False
+    control.on_epoch_end(4, {"loss": 0.5, "val_accuracy": 0.1})
+    assert control.pruned_at == 5
+
+
+def test_a_resumed_training_is_judged_by_its_whole_curve():
+    # Resumed at epoch 3 (checkpoint="every_epoch"), the stopper saw a curve
+    # of one value at epoch 4, which also shifted what other workers saw.
+    stopper = _Always()
+    control = _control(stopper)
+    control.start_from({"loss": [1.0, 0.9, 0.8], "val_accuracy": [0.5, 0.6, 0.7]})
+    control.on_train_begin()
+    control.on_epoch_end(3, {"loss": 0.7, "val_accuracy": 0.8})
+    assert stopper.shown == [(4, [-0.5, -0.6, -0.7, -0.8])]
+    assert control.values == [-0.5, -0.6, -0.7, -0.8]

@@ -19,6 +19,7 @@ from keras_hpo.tuners.weights import save_weights
 __all__ = [
     "BEST_FILE",
     "BestWeights",
+    "EarlyStoppingReplay",
     "LastEpoch",
     "clear_resume_point",
     "resume_point",
@@ -28,6 +29,37 @@ __all__ = [
 BEST_FILE = "checkpoint.weights.h5"
 #: `LastEpoch`'s record of the last finished epoch, in a trial's folder.
 LAST_RECORD = "last.json"
+
+
+class EarlyStoppingReplay(keras.callbacks.Callback):
+    """Gives a resumed training's early stopping the epochs it ran before.
+
+    Keras' ``EarlyStopping`` forgets its best value and its wait when
+    training begins, so a trial resumed from its last epoch
+    (``checkpoint="every_epoch"``) would get ``patience`` epochs afresh:
+    more than the same trial run without the interruption. Placed right
+    after it, this feeds it the interrupted training's epochs again.
+
+    Args:
+        early: The training's ``keras.callbacks.EarlyStopping``.
+        history: The interrupted training's metrics, one value per epoch.
+    """
+
+    def __init__(
+        self, early: keras.callbacks.EarlyStopping, history: dict[str, list[float]]
+    ):
+        super().__init__()
+        self.early = early
+        self.history = history
+
+    def on_train_begin(self, logs=None):
+        """Replays the epochs run before the interruption, in order."""
+        epochs = max((len(values) for values in self.history.values()), default=0)
+        for epoch in range(epochs):
+            self.early.on_epoch_end(
+                epoch,
+                {n: v[epoch] for n, v in self.history.items() if epoch < len(v)},
+            )
 
 
 class BestWeights(keras.callbacks.Callback):

@@ -61,10 +61,36 @@ class TrialControl(keras.callbacks.Callback):
         self.diverged: str | None = None
         self.pruned_at: int | None = None
         self.values: list[float] = []
+        self._initial: list[float] = []
+
+    def start_from(self, history: Mapping[str, list[float]]) -> None:
+        """Makes the next training continue an interrupted one's curve.
+
+        A trial resumed from its last epoch (``checkpoint="every_epoch"``)
+        is compared, and shared, by its whole curve, as if it had not been
+        interrupted.
+
+        Args:
+            history: The interrupted training's metrics, one value per epoch.
+        """
+        epochs = max((len(values) for values in history.values()), default=0)
+        self._initial = [
+            self._oriented(
+                {name: v[epoch] for name, v in history.items() if epoch < len(v)}
+            )
+            for epoch in range(epochs)
+        ]
 
     def on_train_begin(self, logs=None):
-        """Forgets the previous execution's curve."""
-        self.values = []
+        """Forgets the previous execution's curve (keeps a resumed one's)."""
+        self.values = list(self._initial)
+
+    def _oriented(self, logs: Mapping[str, float]) -> float:
+        """The objective in ``logs``, oriented so lower is better (NaN if absent)."""
+        if not self.objective.has_value(logs):
+            return math.nan
+        value = float(self.objective.get_value(logs))
+        return value if self.objective.direction == "min" else -value
 
     def on_epoch_end(self, epoch, logs=None):
         """Checks for divergence, then asks the stopper."""
@@ -77,13 +103,11 @@ class TrialControl(keras.callbacks.Callback):
                 )
                 self.model.stop_training = True
                 return
-        if self.objective.has_value(logs):
-            value = float(self.objective.get_value(logs))
-            self.values.append(value if self.objective.direction == "min" else -value)
-        else:
-            self.values.append(math.nan)
+        self.values.append(self._oriented(logs))
         if self.stopper is None or epoch + 1 >= self.params.get("epochs", math.inf):
             return  # nothing to ask, or nothing left to save by stopping
+        if self.model.stop_training:
+            return  # already ended (early stopping, a callback): not pruned
         if self.share is not None:
             self.share(list(self.values))
         curves = dict(self.curves())

@@ -33,6 +33,7 @@ from keras_hpo.stopping.base import Stopper
 from keras_hpo.tuners.adaptation import adapt_to
 from keras_hpo.tuners.building import prepare_to_fit
 from keras_hpo.tuners.checkpoint import BestWeights
+from keras_hpo.tuners.checkpoint import EarlyStoppingReplay
 from keras_hpo.tuners.checkpoint import LastEpoch
 from keras_hpo.tuners.checkpoint import resume_point
 from keras_hpo.tuners.control import TrialControl
@@ -304,6 +305,11 @@ class TrialRunner:
         callbacks, control, early = self.callbacks(
             plan, execution, recorder, best, user_callbacks
         )
+        if resume is not None:  # its stopper and early stopping go on too
+            control.start_from(resume["history"])
+            if early is not None:
+                replay = EarlyStoppingReplay(early, resume["history"])
+                callbacks.insert(callbacks.index(early) + 1, replay)
         if self.scoring is not None and self.scoring.scorers:
             callbacks.insert(0, self._validation_scores(kwargs))
         if self.checkpoint == "every_epoch":
