@@ -670,6 +670,22 @@ TUNER_ARGUMENTS = [
     ("early_stopping", False, (TypeError, "`early_stopping` must be a patience (int)")),
     ("early_stopping", "yes", (TypeError, "`early_stopping` must be a patience (int)")),
     ("early_stopping", (5, -0.1), (ValueError, "E.g. early_stopping[1]=0.001.")),
+    ("early_stopping", {"min_delta": 0.01}, ACCEPTED),
+    (
+        "early_stopping",
+        {"patience": -3},
+        (ValueError, "`early_stopping['patience']`: must be at least 0"),
+    ),
+    (
+        "early_stopping",
+        {"patience": 2.5},
+        (TypeError, "`early_stopping['patience']` must be an int"),
+    ),
+    (
+        "early_stopping",
+        {"patience": 2, "min_delta": "0.1"},
+        (TypeError, "`early_stopping['min_delta']` must be a number"),
+    ),
     ("stopper", None, ACCEPTED),
     ("stopper", MedianStopping(), ACCEPTED),
     (

@@ -94,6 +94,12 @@ def test_successive_halving_does_not_rank_fewer_than_reduction_factor_trials():
         (lambda: SuccessiveHalving(min_epochs=0), "min_epochs", "0"),
         (lambda: SuccessiveHalving(reduction_factor=1), "reduction_factor", "1"),
         (lambda: SuccessiveHalving(reduction_factor="3"), "reduction_factor", "'3'"),
+        # An infinite factor was taken, and then never stopped a trial.
+        (
+            lambda: SuccessiveHalving(reduction_factor=math.inf),
+            "reduction_factor",
+            "inf",
+        ),
     ],
 )
 def test_bad_arguments_name_the_argument_and_value(factory, argument, value):
@@ -157,3 +163,23 @@ def test_a_resumed_training_is_judged_by_its_whole_curve():
     control.on_epoch_end(3, {"loss": 0.7, "val_accuracy": 0.8})
     assert stopper.shown == [(4, [-0.5, -0.6, -0.7, -0.8])]
     assert control.values == [-0.5, -0.6, -0.7, -0.8]
+
+
+def test_numpy_integers_are_taken_as_ints():
+    # As every tuner argument takes them (a value read from a numpy grid).
+    import numpy as np
+
+    assert MedianStopping(min_trials=np.int64(5)).min_trials == 5
+    halving = SuccessiveHalving(min_epochs=np.int64(2), reduction_factor=np.int64(3))
+    assert repr(halving) == "SuccessiveHalving(min_epochs=2, reduction_factor=3)"
+
+
+def test_a_dict_early_stopping_keeps_the_default_patience():
+    # A dict without patience got Keras' patience=0 (stop at the first epoch
+    # without improvement), not the documented default of 5.
+    from keras_tuner import Objective
+
+    from keras_hpo.tuners.options import make_early_stopping
+
+    early = make_early_stopping({"min_delta": 0.01}, Objective("val_loss", "min"))
+    assert (early.patience, early.min_delta, early.monitor) == (5, 0.01, "val_loss")

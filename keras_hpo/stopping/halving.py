@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+import numpy as np
+
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
 from keras_hpo.stopping.base import Curve
@@ -46,15 +48,23 @@ class SuccessiveHalving(Stopper):
 
     def __init__(self, min_epochs: int = 1, reduction_factor: int = 2):
         self.min_epochs = check_count("min_epochs", min_epochs, 1)
+        fix = "E.g. reduction_factor=2 (halving) or 3."
         if isinstance(reduction_factor, bool) or not isinstance(
-            reduction_factor, (int, float)
+            reduction_factor, (int, float, np.integer, np.floating)
         ):
-            raise bad_type("reduction_factor", reduction_factor, "a number", "E.g. 2.")
-        if not reduction_factor >= 2:
+            raise bad_type("reduction_factor", reduction_factor, "a number", fix)
+        if not (math.isfinite(reduction_factor) and reduction_factor >= 2):
             raise bad_value(
-                "reduction_factor", reduction_factor, "must be at least 2", "E.g. 2."
+                "reduction_factor",
+                reduction_factor,
+                "must be a finite number of at least 2",
+                fix,
             )
-        self.reduction_factor = reduction_factor
+        self.reduction_factor = (
+            int(reduction_factor)
+            if float(reduction_factor).is_integer()
+            else float(reduction_factor)
+        )
 
     def is_rung(self, epochs: int) -> bool:
         """Whether ``epochs`` is a rung."""

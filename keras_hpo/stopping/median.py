@@ -5,6 +5,8 @@ from __future__ import annotations
 import statistics
 from collections.abc import Mapping
 
+import numpy as np
+
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
 from keras_hpo.stopping.base import Curve
@@ -16,8 +18,9 @@ __all__ = ["MedianStopping", "check_count"]
 
 def check_count(argument: str, value, minimum: int) -> int:
     """Validates an integer argument of a stopper."""
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise bad_type(argument, value, "an int", f"E.g. {argument}={max(minimum, 3)}.")
+    value = int(value)
     if value < minimum:
         raise bad_value(
             argument,

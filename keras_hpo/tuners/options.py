@@ -71,7 +71,8 @@ def make_early_stopping(
     Args:
         spec: ``"default"`` (patience `DEFAULT_PATIENCE` on the objective),
             ``None`` (off), an int patience, a ``(patience, min_delta)`` tuple,
-            a dict of ``EarlyStopping`` arguments, or a
+            a dict of ``EarlyStopping`` arguments (the objective and
+            patience `DEFAULT_PATIENCE` unless it says otherwise), or a
             ``keras.callbacks.EarlyStopping`` (used as given, one copy per
             trial).
         objective: The search's objective; monitored unless the user's own
@@ -102,7 +103,28 @@ def make_early_stopping(
             ),
         }
     elif isinstance(spec, dict):
-        options = dict(spec)
+        # Keras' arguments over ours: the objective, patience DEFAULT_PATIENCE.
+        options = {"patience": DEFAULT_PATIENCE, **spec}
+        options["patience"] = int(
+            _number(
+                "early_stopping['patience']",
+                options["patience"],
+                0,
+                integer=True,
+                none=False,
+                example=DEFAULT_PATIENCE,
+            )
+        )
+        if "min_delta" in options:
+            options["min_delta"] = float(
+                _number(
+                    "early_stopping['min_delta']",
+                    options["min_delta"],
+                    0,
+                    none=False,
+                    example=0.001,
+                )
+            )
     else:
         raise bad_type(
             "early_stopping",
