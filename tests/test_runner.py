@@ -293,3 +293,40 @@ def test_run_trial_metrics_are_a_dict_carrying_the_outcome(
     metrics = RunTrialMetrics(outcome, outcome.metrics)
     assert dict(metrics) == outcome.metrics and metrics.outcome is outcome
     assert all(math.isfinite(v) for v in metrics.values())
+
+
+MIRRORED_SEARCH = """
+import sys
+import tensorflow as tf
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(
+    cpu, [tf.config.LogicalDeviceConfiguration()] * 2
+)
+import numpy as np
+import keras_hpo
+
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+rng = np.random.default_rng(0)
+x = rng.normal(size=(64, 4)).astype("float32")
+y = (x[:, 0] > 0).astype("int64")
+tuner = keras_hpo.GridSearch(keras_hpo.HyperMLP(num_classes=2),
+    param_grid={"units": [4, 8]}, directory=sys.argv[1], verbose=0,
+    distribution_strategy=strategy, tensorboard_dir=None)
+tuner.search(x, y, validation_split=0.25, epochs=2, batch_size=16)
+print(tuner.cv_results_["status"], tuner.predict(x[:3]).shape)
+print(*(e.strip().splitlines()[-1] for e in tuner.cv_results_["error"] if e))
+"""
+
+
+def test_trials_train_under_a_distribution_strategy(tmp_path):
+    # As on several GPUs (two logical CPUs here): the optimizer built before
+    # the first step outside the strategy's scope failed every trial
+    # ("'Adam' object has no attribute '_momentums'").
+    from conftest import run_python
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("tf.distribute strategies are TensorFlow's")
+    done = run_python(["-c", MIRRORED_SEARCH, str(tmp_path)], timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.splitlines()[0] == "['completed', 'completed'] (3,)"

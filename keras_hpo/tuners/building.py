@@ -124,15 +124,18 @@ def prepare_to_fit(
     x = fit_args[0] if fit_args else fit_kwargs.get("x")
     y = fit_args[1] if len(fit_args) > 1 else fit_kwargs.get("y")
     arrays = isinstance(x, np.ndarray) and isinstance(y, np.ndarray)
-    if arrays and len(x) and is_plain_fit(hypermodel):
-        try:
-            compat.symbolic_build(model, (x[:1], y[:1], None))
-        except Exception:  # noqa: BLE001 - fit builds it, and reports the error
-            pass
-        return
-    optimizer = getattr(model, "optimizer", None)
-    if optimizer is not None and not optimizer.built:
-        optimizer.build(model.trainable_variables)
+    # Under the strategy the model was built in (``distribution_strategy=``),
+    # as fit builds them: outside it a mirrored model's optimizer failed.
+    with model.distribute_strategy.scope():
+        if arrays and len(x) and is_plain_fit(hypermodel):
+            try:
+                compat.symbolic_build(model, (x[:1], y[:1], None))
+            except Exception:  # noqa: BLE001 - fit builds it, reports the error
+                pass
+            return
+        optimizer = getattr(model, "optimizer", None)
+        if optimizer is not None and not optimizer.built:
+            optimizer.build(model.trainable_variables)
 
 
 class ModelBuilder:
