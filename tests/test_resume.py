@@ -738,3 +738,55 @@ def test_a_resumed_trial_keeps_its_early_stopping_and_its_curve(tmp_path):
         "no improvement of val_accuracy for 3 epochs; stopped after epoch 4"
     )
     assert _Watcher.seen == [(1, 1), (2, 2), (3, 3)]
+
+
+def test_a_resumed_search_counts_only_the_failures_that_ended_last(tmp_path):
+    # keras-tuner counts any run of failures since the first trial: after a
+    # search stopped on failures, the resumed one stopped after every trial,
+    # completed ones included.
+    import keras_tuner
+
+    from keras_hpo.oracles import RandomOracle
+
+    def oracle():
+        hp = keras_tuner.HyperParameters()
+        hp.Int("units", 1, 1000)
+        made = RandomOracle(
+            objective=keras_tuner.Objective("loss", "min"),
+            hyperparameters=hp,
+            max_trials=20,
+            seed=1,
+            max_consecutive_failed_trials=2,
+        )
+        made._set_project_dir(str(tmp_path), "p")
+        made.verbose = 0
+        return made
+
+    def end(made, loss=None):
+        trial = made.create_trial("tuner0")
+        if loss is None:
+            trial.status, trial.message = "FAILED", "Traceback...\nValueError: no."
+        else:
+            made.update_trial(trial.trial_id, {"loss": loss})
+            trial.status = "COMPLETED"
+        made.end_trial(trial)
+
+    first = oracle()
+    end(first)
+    with pytest.raises(RuntimeError, match="The last error: ValueError: no. Every"):
+        end(first)
+    resumed = oracle()
+    resumed.reload()
+    end(resumed, 0.5)
+    end(resumed, 0.4)
+    end(resumed)
+    with pytest.raises(RuntimeError, match="2 trials failed in a row"):
+        end(resumed)
+    assert [resumed.trials[t].status for t in resumed.end_order] == [
+        "FAILED",
+        "FAILED",
+        "COMPLETED",
+        "COMPLETED",
+        "FAILED",
+        "FAILED",
+    ]

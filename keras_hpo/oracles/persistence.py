@@ -129,20 +129,28 @@ class AtomicState(keras_tuner.Oracle):
     def _check_consecutive_failures(self) -> None:
         # keras-tuner raises here, inside `end_trial`, before the ended trial
         # and the oracle's state are saved; the error is raised after saving.
-        try:
-            super()._check_consecutive_failures()
-        except RuntimeError as err:
-            last = str(err).strip().splitlines()
-            error = last[-1].rstrip(".") if len(last) > 1 else "see its result"
-            self._too_many_failures = (
-                f"{self.max_consecutive_failed_trials} trials failed in a row "
-                f"(max_consecutive_failed_trials="
-                f"{self.max_consecutive_failed_trials}), so the search stopped. "
-                f"The last error: {error}. "
-                "Every trial's error and traceback is in cv_results_['error'] and "
-                "trial_<id>/result.json. Fix the cause and run the search again: "
-                "it resumes."
-            )
+        # It also counts any run of failures since the first trial, so a
+        # resumed search stopped after each trial once an earlier run had
+        # stopped on failures: only the trials that ended last count here.
+        streak = []
+        for trial_id in reversed(self.end_order):
+            trial = self.trials[trial_id]
+            if trial.status != kt_trial.TrialStatus.FAILED:
+                break
+            streak.append(trial)
+        limit = self.max_consecutive_failed_trials
+        if not streak or len(streak) < limit:
+            return
+        last = (streak[0].message or "").strip().splitlines()
+        error = last[-1].rstrip(".") if last else "see its result"
+        self._too_many_failures = (
+            f"{limit} trials failed in a row "
+            f"(max_consecutive_failed_trials={limit}), so the search stopped. "
+            f"The last error: {error}. "
+            "Every trial's error and traceback is in cv_results_['error'] and "
+            "trial_<id>/result.json. Fix the cause and run the search again: "
+            "it resumes."
+        )
 
     def end_trial(self, trial: kt_trial.Trial) -> None:
         """Ends a trial and saves it; then stops on too many failures in a row.
