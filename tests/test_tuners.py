@@ -559,3 +559,38 @@ def test_trial_ids_have_four_digits_and_sort_in_trial_order(
     assert ids == ["0000", "0001", "0002"]
     folders = sorted(d for d in os.listdir(tmp_path / "p") if d.startswith("trial_"))
     assert folders == [f"trial_{i}" for i in ids]
+
+
+class _Policies(keras.callbacks.Callback):
+    """Records the dtype policy of each trained model's first Dense layer."""
+
+    seen: list = []
+
+    def on_train_begin(self, logs=None):
+        dense = [d for d in self.model.layers if isinstance(d, keras.layers.Dense)]
+        type(self).seen.append(dense[0].dtype_policy.name)
+
+
+def test_a_users_dtype_policy_holds_for_every_trial(tmp_path, tiny_classification):
+    # Mixed precision set before the search (as on a GPU): Keras' clear_session
+    # before each trial reset it, so every trial trained in float32 and the
+    # user's policy was gone after the search.
+    x, y = tiny_classification
+    _Policies.seen = []
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        tuner = keras_hpo.GridSearch(
+            keras_hpo.HyperMLP(num_classes=3),
+            param_grid={"units": [4, 8]},
+            directory=tmp_path,
+            verbose=0,
+            tensorboard_dir=None,
+            refit=False,
+        )
+        tuner.search(x, y, validation_split=0.25, epochs=1, callbacks=[_Policies()])
+        after = keras.config.dtype_policy().name
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert tuner.cv_results_["status"] == ["completed", "completed"]
+    assert _Policies.seen == ["mixed_bfloat16", "mixed_bfloat16"]
+    assert after == "mixed_bfloat16"

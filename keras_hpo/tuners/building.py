@@ -25,7 +25,14 @@ from keras_tuner.engine.tuner import maybe_distribute
 from keras_hpo import compat
 from keras_hpo.protocols import is_plain_fit
 
-__all__ = ["GC_EVERY", "ModelBuilder", "frozen_heap", "prepare_to_fit", "seed_build"]
+__all__ = [
+    "GC_EVERY",
+    "ModelBuilder",
+    "clear_session",
+    "frozen_heap",
+    "prepare_to_fit",
+    "seed_build",
+]
 
 #: A garbage collection runs once per this many trials (a finished trial's
 #: Keras objects hold reference cycles that only a collection frees).
@@ -138,6 +145,19 @@ def prepare_to_fit(
             optimizer.build(model.trainable_variables)
 
 
+def clear_session() -> None:
+    """``keras.backend.clear_session``, keeping the user's dtype policy.
+
+    Keras forgets its global dtype policy with the rest of its state: a
+    ``keras.mixed_precision.set_dtype_policy("mixed_float16")`` set before
+    the search would hold for the first trial only (keras-tuner's tuner
+    loses it too).
+    """
+    policy = keras.config.dtype_policy()
+    keras.backend.clear_session(free_memory=False)
+    keras.config.set_dtype_policy(policy)
+
+
 class ModelBuilder:
     """Builds models from a hypermodel for a tuner's trials.
 
@@ -164,7 +184,7 @@ class ModelBuilder:
 
     def fresh(self, hp: Any, trials_started: int) -> keras.Model:
         """Clears Keras' global state (a collection every `GC_EVERY`), then builds."""
-        keras.backend.clear_session(free_memory=False)
+        clear_session()
         if trials_started % GC_EVERY == 0:
             gc.collect()
         return self.build(hp)

@@ -33,6 +33,7 @@ from keras_hpo.fused.spec import NotFusable
 from keras_hpo.protocols import FusableHyperModel
 from keras_hpo.protocols import is_plain_fit
 from keras_hpo.tuners.building import GC_EVERY
+from keras_hpo.tuners.building import clear_session
 from keras_hpo.tuners.graph_memory import released_gradient_functions
 from keras_hpo.tuners.group_runner import GroupRunner
 
@@ -203,7 +204,7 @@ class TrialFusion:
         """
         start = time.perf_counter()
         plans = [self._plan(trial) for trial in trials]
-        keras.backend.clear_session(free_memory=False)
+        clear_session()
         # A collection about once per GC_EVERY trials, as ModelBuilder.
         if len(self.oracle.start_order) % GC_EVERY < len(trials):
             gc.collect()
