@@ -790,3 +790,24 @@ def test_a_resumed_search_counts_only_the_failures_that_ended_last(tmp_path):
         "FAILED",
         "FAILED",
     ]
+
+
+def test_resuming_with_other_epochs_is_refused(tmp_path):
+    # The trials of 1 epoch and of 3 were ranked together, without a word.
+    from keras_hpo.errors import ConfigError
+
+    _search(_grid(tmp_path, {"units": [8, 16]}, max_trials=1), epochs=1)
+    with pytest.raises(ConfigError) as info:
+        _search(_grid(tmp_path, {"units": [8, 16]}), epochs=3)
+    assert str(info.value) == (
+        f"{tmp_path / 'p'} holds trials trained with epochs=1; resuming it with "
+        "epochs=3 would rank trials of two trainings together. Pass the same "
+        "arguments to resume, or overwrite=True to start afresh, or a new "
+        "project_name to keep both."
+    )
+    with pytest.raises(ConfigError, match="with epochs=1, steps_per_epoch=2 would"):
+        _search(_grid(tmp_path, {"units": [8, 16]}), epochs=1, steps_per_epoch=2)
+    tuner = _search(_grid(tmp_path, {"units": [8, 16]}), epochs=1)
+    assert tuner.cv_results_["epochs_run"] == [1, 1]
+    with pytest.raises(ConfigError, match="Create a new tuner for it"):
+        _search(tuner, epochs=2)

@@ -6,12 +6,15 @@ splitting its data another way) would rank trials trained on two data sets
 together, and refit its best configuration on data that its scores do not
 describe. The shape of a sample, a table's column names, the number of rows
 and a digest of the rows' values (of ``x``, ``y`` and the validation data,
-read from up to 1,024 rows spread over the data: a few milliseconds), and
-one of the sample weights, class weights and ``groups``, are
-saved with the search's identity (`resume.search_identity`, under
-``"data"``) and compared before the first trial of a resumed search. Data
-that has no shape to read (a ``tf.data.Dataset``, a generator) is not
-compared, nor are the rows of a project saved before they were recorded.
+read from up to 1,024 rows spread over the data: a few milliseconds), one
+of the sample weights, class weights and ``groups``, and the ``fit``
+arguments that change what a score measures (``epochs``,
+``steps_per_epoch``, ``initial_epoch``: trials of two trainings are not one
+search's either) are saved with the search's identity
+(`resume.search_identity`, under ``"data"``) and compared before the first
+trial of a resumed search. Data that has no shape to read (a
+``tf.data.Dataset``, a generator) is not compared, nor are the rows of a
+project saved before they were recorded.
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ def data_identity(
         features = [int(d) for d in tuple(shape)[1:]]
     except (TypeError, ValueError):  # an unknown dimension
         return None
-    identity: dict[str, Any] = {"features": features}
+    identity: dict[str, Any] = {"features": features, "training": _training(fit_kwargs)}
     if columns is not None:
         identity["columns"] = [str(c) for c in columns]
     rows = _rows(fit_args, fit_kwargs, x)
@@ -70,6 +73,30 @@ def data_identity(
         identity["rows"], identity["digest"] = rows
         identity["weights"] = _weights(fit_kwargs, groups, rows[0])
     return identity
+
+
+#: ``fit`` arguments that change what a trial's score measures (a batch
+#: size is a hyperparameter each trial records: `preflight.check_fit_knobs`).
+_TRAINING = ("epochs", "steps_per_epoch", "initial_epoch")
+
+
+def _training(fit_kwargs: dict) -> dict[str, Any]:
+    """The `_TRAINING` arguments ``search`` got (numbers and ``None`` only)."""
+    training = {}
+    for name in _TRAINING:
+        value = fit_kwargs.get(name)
+        if isinstance(value, (bool, np.bool_)):
+            continue
+        if isinstance(value, (int, np.integer)):
+            training[name] = int(value)
+        elif isinstance(value, (float, np.floating)):
+            training[name] = float(value)
+    return training
+
+
+def _training_text(training: dict[str, Any]) -> str:
+    shown = ", ".join(f"{name}={value!r}" for name, value in sorted(training.items()))
+    return shown or "fit's defaults (epochs=1)"
 
 
 def _weights(fit_kwargs: dict, groups: Any, rows: int) -> str | None:
@@ -212,7 +239,8 @@ def check_same_data(
 
     Raises:
         ConfigError: If a sample's shape, the table's columns, or the rows
-            differ.
+            differ, or the trials trained for other epochs (``epochs``,
+            ``steps_per_epoch``, ``initial_epoch``).
     """
     before = saved.get("data") if isinstance(saved, dict) else None
     if not isinstance(before, dict) or current is None:
@@ -221,6 +249,7 @@ def check_same_data(
         return
     differences = _differences(before, current)
     if not differences:
+        _check_same_training(project_dir, before, current, same_tuner)
         return
     way_out = "Pass overwrite=True to start afresh, or a new project_name to keep both."
     if same_tuner:
@@ -233,4 +262,25 @@ def check_same_data(
         f"{project_dir} holds a search of other data, so resuming it would rank "
         f"trials trained on two data sets together and refit the best of them on "
         f"this one: {'; '.join(differences)}. {way_out}"
+    )
+
+
+def _check_same_training(
+    project_dir: str, before: dict[str, Any], current: dict[str, Any], same_tuner: bool
+) -> None:
+    """Refuses to resume trials trained for other epochs."""
+    saved, now = before.get("training"), current.get("training")
+    if not isinstance(saved, dict) or saved == now:
+        return  # a project saved before it was recorded is not compared
+    way_out = (
+        "Create a new tuner for it, with overwrite=True to replace this project or "
+        "a new project_name to keep both."
+        if same_tuner
+        else "Pass the same arguments to resume, or overwrite=True to start "
+        "afresh, or a new project_name to keep both."
+    )
+    raise ConfigError(
+        f"{project_dir} holds trials trained with {_training_text(saved)}; "
+        f"resuming it with {_training_text(now)} would rank trials of two "
+        f"trainings together. {way_out}"
     )
