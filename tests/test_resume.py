@@ -811,3 +811,74 @@ def test_resuming_with_other_epochs_is_refused(tmp_path):
     assert tuner.cv_results_["epochs_run"] == [1, 1]
     with pytest.raises(ConfigError, match="Create a new tuner for it"):
         _search(tuner, epochs=2)
+
+
+KILL_IN_A_TRIALS_LAST_MOMENTS = """
+import json, os, signal, sys
+import numpy as np
+import keras_hpo
+import keras_hpo.tuners.checkpoint as checkpoint
+
+directory, moment, isolate = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+marker = os.path.join(directory, "killed")
+first = not os.path.exists(marker)
+
+
+def kill():
+    open(marker, "w").close()
+    os.kill(os.getppid() if isolate else os.getpid(), signal.SIGKILL)
+    os._exit(9)
+
+
+if first and moment == "best_file":  # last.json written, the best file not yet
+    save = checkpoint.save_weights
+
+    def save_weights(model, path, optimizer=False):
+        if path.endswith(checkpoint.BEST_FILE):
+            record = json.load(open(os.path.join(os.path.dirname(path), "last.json")))
+            if record["epochs"] == 4:
+                kill()
+        return save(model, path, optimizer)
+
+    checkpoint.save_weights = save_weights
+
+rng = np.random.default_rng(0)
+x = rng.normal(size=(400, 6)).astype("float32")
+y = (x[:, 0] > 0).astype("int64")
+tuner = keras_hpo.RandomSearch(keras_hpo.HyperMLP(num_classes=2), max_trials=1,
+    seed=3, directory=directory, project_name="p", checkpoint="every_epoch",
+    early_stopping=(1, 0.5) if moment == "end_trial" else None, refit=False,
+    verbose=0, tensorboard_dir=None, isolate_trials=isolate)
+if first and moment == "end_trial":  # result.json written, the oracle not told
+    tuner.oracle.end_trial = lambda trial: kill()
+tuner.search(x, y, validation_split=0.25, epochs=4, batch_size=30)
+(result,) = tuner.results()
+model = tuner.best_model()
+loss = model.evaluate(x[300:], y[300:], verbose=0, return_dict=True)["loss"]
+print(json.dumps({"val_loss": result.history["val_loss"], "best": result.best_epoch,
+    "epochs_run": result.epochs_run, "status": result.status.value,
+    "best_model_val_loss": loss}))
+"""
+
+
+@pytest.mark.parametrize("moment", ["best_file", "end_trial"])
+def test_a_kill_in_a_trials_last_moments_keeps_its_best_weights_and_epochs(
+    tmp_path, moment
+):
+    # best_file: killed after last.json named the last epoch the best, before
+    # its weights were written: best_model() was an older epoch's model.
+    # end_trial: killed after a trial stopped early, before the oracle ended
+    # it: the rerun went on training it (4 epochs instead of 2).
+    from conftest import run_python
+
+    args = ["-c", KILL_IN_A_TRIALS_LAST_MOMENTS, str(tmp_path), moment, "0"]
+    assert run_python(args).returncode == -signal.SIGKILL
+    done = run_python(args)
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = json.loads(done.stdout.strip().splitlines()[-1])
+    if moment == "best_file":
+        assert record["best"] == 3 == min(range(4), key=lambda e: record["val_loss"][e])
+    else:
+        assert (record["status"], record["epochs_run"]) == ("stopped_early", 2)
+    best = record["val_loss"][record["best"]]
+    assert record["best_model_val_loss"] == pytest.approx(best, abs=1e-5)

@@ -45,19 +45,26 @@ class TrialProcessError(Exception):
         self.failed_trial = failed_trial
 
 
-def _child(connection, payload: bytes) -> None:
+def _child(connection, payload: bytes, parent: int) -> None:
     import pickle
 
     from keras_tuner import errors as kt_errors
 
+    from keras_hpo.distributed.launch import end_with_parent
     from keras_hpo.tuners.outcome import outcome_of
 
+    # A search killed outright (SIGKILL) must not leave its trial training,
+    # and writing into the project, beside the search that resumes it.
+    end_with_parent(parent)
     runner, plan, fit_args, fit_kwargs = pickle.loads(payload)
     try:
         outcome = runner.run(plan, fit_args, fit_kwargs)
         if outcome.weights is not None:
             path = os.path.join(plan.directory, PENDING_WEIGHTS)
-            outcome.weights.write(path, current_if_no_best=True)
+            # With "every_epoch" the best epoch's are on disk already (not in
+            # memory when it came before a resume): the current are not them.
+            current = runner.checkpoint != "every_epoch"
+            outcome.weights.write(path, current_if_no_best=current)
         connection.send(
             ("ok", outcome.metrics, outcome.result.to_json(), plan.hyperparameters)
         )
@@ -80,7 +87,9 @@ def _receive(payload: bytes):
     """Starts the child, waits for its message (``None`` if it died)."""
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(sender, payload), daemon=True)
+    process = context.Process(
+        target=_child, args=(sender, payload, os.getpid()), daemon=True
+    )
     process.start()
     sender.close()
     try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import os
 import time
 from collections.abc import Callable
 from collections.abc import Mapping
@@ -32,9 +33,11 @@ from keras_hpo.stopping.base import Curve
 from keras_hpo.stopping.base import Stopper
 from keras_hpo.tuners.adaptation import adapt_to
 from keras_hpo.tuners.building import prepare_to_fit
+from keras_hpo.tuners.checkpoint import BEST_FILE
 from keras_hpo.tuners.checkpoint import BestWeights
 from keras_hpo.tuners.checkpoint import EarlyStoppingReplay
 from keras_hpo.tuners.checkpoint import LastEpoch
+from keras_hpo.tuners.checkpoint import clear_resume_point
 from keras_hpo.tuners.checkpoint import resume_point
 from keras_hpo.tuners.control import TrialControl
 from keras_hpo.tuners.folds import Folds
@@ -50,6 +53,7 @@ from keras_hpo.tuners.trial_callbacks import ObjectiveLogs
 from keras_hpo.tuners.trial_callbacks import copy_user_callbacks
 from keras_hpo.tuners.trial_callbacks import objective_parts
 from keras_hpo.tuners.weights import load_weights
+from keras_hpo.tuners.weights import save_weights
 
 __all__ = ["TrialPlan", "TrialRunner", "Training", "active_values", "public_values"]
 
@@ -224,6 +228,10 @@ class TrialRunner:
         finally:
             if self.folds is not None:  # back to the search's (all the rows)
                 adapt_to(self.hypermodel, fit_args, fit_kwargs)
+        if self.checkpoint == "every_epoch" and once:
+            # Its training ended: a kill before the trial is recorded reruns
+            # it, rather than training an ended training on.
+            clear_resume_point(plan.directory)
         return self.conclude(plan, runs, best)
 
     def conclude(
@@ -301,6 +309,10 @@ class TrialRunner:
             load_weights(model, resume["weights"], optimizer=True)
             recorder.start_from(resume["history"], resume["epoch_seconds"])
             best.start_from(resume["history"])
+            if best.best_epoch == resume["epochs"] - 1:
+                # A kill between `last.json` and the best epoch's file left
+                # that file an older epoch's: these are the best's weights.
+                save_weights(model, os.path.join(plan.directory, BEST_FILE))
             kwargs = dict(fit_kwargs, initial_epoch=resume["epochs"])
         callbacks, control, early = self.callbacks(
             plan, execution, recorder, best, user_callbacks
