@@ -225,3 +225,33 @@ def test_cv_cost_quick(tmp_path):
         assert ratio == pytest.approx(seconds / floor)
     assert report["forest_configurations"] == 4
     assert (tmp_path / "cv_cost.md").read_text().strip() in done.stdout
+
+
+@pytest.mark.slow  # about 30 s
+def test_ensemble_quick(tmp_path):
+    done = run_benchmark("ensemble.py", tmp_path)
+    report = json.loads((tmp_path / "ensemble.json").read_text())
+    check_stamp(report["stamp"])
+    (run,) = report["runs"]
+    check_stamp(run["stamp"])
+    assert (report["seeds"], report["trials"], report["k"]) == ([1], 4, 3)
+    summary = report["summary"]
+    for method in ("mean", "vote", "greedy"):
+        gain = 100 * (run["test"][method] - run["test"]["best_trial"])
+        assert summary[f"{method}_gain_pp"]["median"] == pytest.approx(gain)
+        assert 0.0 <= run["test"][method] <= 1.0
+    assert summary["targets"]["mean_gain_pp >= 0"] == (
+        summary["mean_gain_pp"]["median"] >= 0
+    )
+    assert len(run["members"]) == 3
+    # Ensemble selection starts from the best trial and keeps it unless a
+    # mix scores better on the validation split.
+    assert run["validation"]["greedy"] >= run["validation"]["best_trial"] - 1e-9
+    text = (tmp_path / "ensemble.md").read_text()
+    assert text.strip() in done.stdout
+    verdict = "met" if summary["targets"]["mean_gain_pp >= 0"] else "MISSED"
+    assert f"on the test split (median): {verdict}." in text
+    line = published_line("ensemble", report)
+    gain = summary["mean_gain_pp"]["median"]
+    met = "met" if gain >= 0 else "**missed**"
+    assert f"({gain:+.2f} [{gain:+.2f}, {gain:+.2f}] points, {met};" in line

@@ -4,6 +4,8 @@ from keras_hpo.fused.model import FusedMLP
 from keras_hpo.fused.model import SliceMetrics
 from keras_hpo.fused.model import slice_rows
 from keras_hpo.fused.model import sliced_optimizer
+from keras_hpo.fused.planning import StepCost
+from keras_hpo.fused.planning import plan_groups
 from keras_hpo.fused.spec import NotFusable
 from keras_hpo.fused.spec import SliceSpec
 from keras_hpo.fused.spec import check_same_group
@@ -14,7 +16,9 @@ __all__ = [
     "NotFusable",
     "SliceMetrics",
     "SliceSpec",
+    "StepCost",
     "check_same_group",
+    "plan_groups",
     "read_mlp",
     "slice_rows",
     "sliced_optimizer",
