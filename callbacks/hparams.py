@@ -106,7 +106,7 @@ def _conditions(hp: kt_hp.HyperParameter) -> str:
     return f"; active when {' and '.join(parts)}" if parts else ""
 
 
-def metric_columns(objective: str, logged: Iterable[str]) -> list:
+def metric_columns(objective: str, logged: Iterable[str], epochs: bool = True) -> list:
     """The HParams metrics of a search: its objective first.
 
     Per trial, the trial's own run holds ``best/<metric>`` (every metric at
@@ -117,15 +117,23 @@ def metric_columns(objective: str, logged: Iterable[str]) -> list:
     Args:
         objective: The objective's name, e.g. ``"val_accuracy"``.
         logged: Every metric name the model logs (``val_`` ones included).
+        epochs: Whether trials train in epochs; without (scikit-learn
+            estimators) only the scores are columns: nothing writes the
+            others.
     """
     names = [objective] + sorted(set(logged) - {objective})
+    where = "at the trial's best epoch" if epochs else "of the trial"
     columns = [
         hparams_api.Metric(
             f"best/{objective}",
-            display_name=f"{objective} (best epoch)",
-            description="The objective at the trial's best epoch: its score.",
+            display_name=f"{objective} (best epoch)" if epochs else objective,
+            description=f"The objective {where}: its score.",
         )
     ]
+    if not epochs:
+        return columns + [
+            hparams_api.Metric(f"best/{name}", display_name=name) for name in names[1:]
+        ]
     for name in sorted(names, key=lambda n: (not n.startswith("val_"), n)):
         group = "validation" if name.startswith("val_") else "train"
         tag = f"epoch_{name[4:] if name.startswith('val_') else name}"

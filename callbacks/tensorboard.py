@@ -158,7 +158,9 @@ class TensorBoardLogger(SearchCallback):
         """
         objective = search.objective.name
         listed = _experiment_contents(search)
-        metrics = metric_columns(objective, listed[1] or [objective])
+        metrics = metric_columns(
+            objective, listed[1] or [objective], search.trains_in_epochs
+        )
         root = EventLog(self.log_dir)
         root.write(experiment_summary(search.space, metrics, order))
         root.close()
@@ -252,7 +254,8 @@ class TensorBoardLogger(SearchCallback):
             session_start_summary(group, values, status, time.time() - result.seconds)
         )
         scalars = {f"best/{name}": value for name, value in result.metrics.items()}
-        scalars["epochs_run"] = result.epochs_run
+        if search.trains_in_epochs:  # an estimator's fit has no epochs
+            scalars["epochs_run"] = result.epochs_run
         if result.best_epoch is not None and result.ok:
             scalars["best_epoch"] = result.best_epoch + 1
         scalars["seconds"] = result.seconds

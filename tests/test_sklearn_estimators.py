@@ -27,6 +27,7 @@ from sklearn.preprocessing import MinMaxScaler
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 from tb_reading import hparams
+from tb_reading import read_logs
 
 import keras_hpo
 
@@ -299,8 +300,13 @@ def test_estimator_trials_are_in_tensorboard_and_resume(tmp_path, capsys):
     again.search(x, y)
     assert len(again.results()) == 4
     assert [r.number for r in again.results()] == [1, 2, 3, 4]
-    _, sessions, _ = hparams(tmp_path / "tree" / "tensorboard")
+    experiment, sessions, _ = hparams(tmp_path / "tree" / "tensorboard")
     assert len(sessions) == 4
+    # Only columns something writes: a fit has no epochs (the table had
+    # empty "val_score (last epoch)" and "best epoch" columns, epochs run 0).
+    assert [m.name.tag for m in experiment.metric_infos] == ["best/val_score"]
+    scalars, _ = read_logs(tmp_path / "tree" / "tensorboard")
+    assert sorted(scalars["trial_0000"]) == ["best/val_score", "seconds"]
     values = {
         session.hparams["max_depth"].string_value
         or str(int(session.hparams["max_depth"].number_value))

@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 from typing import Any
 
+from keras_hpo.hypermodels.sklearn_estimator import SklearnHyperModel
 from keras_hpo.protocols import DataAwareHyperModel
 from keras_hpo.search_space.importance import IMPORTANCE
 from keras_hpo.search_space.sklearn_grid import SUBGRID
@@ -130,6 +131,15 @@ class SearchView:
     def logged_metrics(self) -> list[str]:
         """Metric names the model logs, when known before the first trial."""
         return list(self._tuner.logged_metrics)
+
+    @property
+    def trains_in_epochs(self) -> bool:
+        """Whether trials train Keras models, epoch by epoch.
+
+        ``False`` for scikit-learn estimators: one ``fit`` each, so no
+        epochs, curves or best epoch to record.
+        """
+        return not isinstance(self._tuner.hypermodel, SklearnHyperModel)
 
     @property
     def samples_per_epoch(self) -> int | None:
