@@ -22,6 +22,7 @@ __all__ = [
     "EarlyStoppingReplay",
     "LastEpoch",
     "clear_resume_point",
+    "epoch_logs",
     "resume_point",
 ]
 
@@ -29,6 +30,15 @@ __all__ = [
 BEST_FILE = "checkpoint.weights.h5"
 #: `LastEpoch`'s record of the last finished epoch, in a trial's folder.
 LAST_RECORD = "last.json"
+
+
+def epoch_logs(history: dict[str, list[float]]) -> list[dict[str, float]]:
+    """A training's history as the logs Keras gave each epoch, in order."""
+    epochs = max((len(values) for values in history.values()), default=0)
+    return [
+        {name: values[epoch] for name, values in history.items() if epoch < len(values)}
+        for epoch in range(epochs)
+    ]
 
 
 class EarlyStoppingReplay(keras.callbacks.Callback):
@@ -54,12 +64,8 @@ class EarlyStoppingReplay(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         """Replays the epochs run before the interruption, in order."""
-        epochs = max((len(values) for values in self.history.values()), default=0)
-        for epoch in range(epochs):
-            self.early.on_epoch_end(
-                epoch,
-                {n: v[epoch] for n, v in self.history.items() if epoch < len(v)},
-            )
+        for epoch, logs in enumerate(epoch_logs(self.history)):
+            self.early.on_epoch_end(epoch, logs)
 
 
 class BestWeights(keras.callbacks.Callback):

@@ -11,6 +11,7 @@ import keras_tuner
 
 from keras_hpo.stopping.base import Curve
 from keras_hpo.stopping.base import Stopper
+from keras_hpo.tuners.checkpoint import epoch_logs
 
 __all__ = ["TrialControl"]
 
@@ -73,13 +74,7 @@ class TrialControl(keras.callbacks.Callback):
         Args:
             history: The interrupted training's metrics, one value per epoch.
         """
-        epochs = max((len(values) for values in history.values()), default=0)
-        self._initial = [
-            self._oriented(
-                {name: v[epoch] for name, v in history.items() if epoch < len(v)}
-            )
-            for epoch in range(epochs)
-        ]
+        self._initial = [self._oriented(logs) for logs in epoch_logs(dict(history))]
 
     def on_train_begin(self, logs=None):
         """Forgets the previous execution's curve (keeps a resumed one's)."""

@@ -81,7 +81,7 @@ _TRAINING = ("epochs", "steps_per_epoch", "initial_epoch")
 
 
 def _training(fit_kwargs: dict) -> dict[str, Any]:
-    """The `_TRAINING` arguments ``search`` got (numbers and ``None`` only)."""
+    """The `_TRAINING` arguments ``search`` got (numbers only)."""
     training = {}
     for name in _TRAINING:
         value = fit_kwargs.get(name)
