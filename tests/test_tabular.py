@@ -461,3 +461,53 @@ def test_a_subclass_input_block_gets_the_preprocessed_features():
     )
     model = hypermodel.build(keras_tuner.HyperParameters())
     assert "noise" in [layer.name for layer in model.layers]
+
+
+def _features(hypermodel, model, frame) -> np.ndarray:
+    """What the model's preprocessing layers make of ``frame``."""
+    from keras_hpo.hypermodels.tabular import model_inputs
+
+    inner = keras.Model(model.input, model.get_layer("features").output)
+    return np.asarray(inner.predict(model_inputs(model, frame), verbose=0))
+
+
+def _built(frame):
+    hypermodel = keras_hpo.HyperMLP(
+        "regression", preprocessing="auto", num_layers=1, units=4, dropout=0.0
+    )
+    hypermodel.adapt(frame)
+    return hypermodel, hypermodel.build(keras_tuner.HyperParameters())
+
+
+def test_a_constant_column_and_number_like_categories_are_encoded_as_trained():
+    # A column of 0s in training turned a 1 into 1e7 (Keras' variance
+    # floor); categories 1, 2 read back as floats 1.0, 2.0 (a column with a
+    # missing value) were all unseen.
+    train = pd.DataFrame(
+        {"flag": [0.0] * 4, "code": pd.Categorical([1, 2, 1, 2]), "x": [1.0, 2, 3, 4]}
+    )
+    hypermodel, model = _built(train)
+    assert hypermodel.schema.vocabularies["code"] == ["1", "2"]
+    later = pd.DataFrame({"flag": [1.0, 0.0], "code": [2.0, np.nan], "x": [1.0, 1.0]})
+    features = _features(hypermodel, model, later)
+    # flag (standardised), x, then code's one-hot: missing, "1", "2".
+    assert features[:, 0].tolist() == [1.0, 0.0]
+    assert features[:, 2:].tolist() == [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
+
+
+def test_infinite_values_and_duplicate_columns_are_refused_by_name():
+    with pytest.raises(ValueError) as info:
+        _built(pd.DataFrame({"a": [1.0, np.inf, 2.0], "b": ["x", "y", "x"]}))
+    assert str(info.value) == (
+        "`x`: 1 value(s) of column 'a' are infinite. Received: x=column 'a', row "
+        "1: inf (of type DataFrame). Replace them with finite numbers, or leave "
+        "the cells empty (a missing value is imputed)."
+    )
+    hypermodel, model = _built(
+        pd.DataFrame({"a": [1.0, 3.0, 2.0], "b": ["x", "y", "x"]})
+    )
+    with pytest.raises(ValueError, match="of column 'a' are infinite"):
+        model.predict(pd.DataFrame({"a": [-np.inf], "b": ["x"]}), verbose=0)
+    twice = pd.DataFrame([[1.0, 2.0, "x"]], columns=["a", "a", "b"])
+    with pytest.raises(ValueError, match="has more than one column named 'a'"):
+        _built(twice)

@@ -38,6 +38,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from keras_hpo.errors import Described
 from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
 
@@ -176,6 +177,14 @@ class TabularSchema:
                 "Pass pandas.DataFrame(x, columns=[...]); for a numeric array use "
                 "HyperMLP(standardize=True) without preprocessing=.",
             )
+        duplicated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+        if duplicated:
+            raise bad_value(
+                "x",
+                Described(f"a DataFrame with columns {list(frame.columns)}", frame),
+                f"has more than one column named {', '.join(map(repr, duplicated))}",
+                "Give each column its own name.",
+            )
         schema = cls()
         for name in frame.columns:
             if not isinstance(name, str):
@@ -188,6 +197,7 @@ class TabularSchema:
             column = frame[name]
             if column.dtype.kind in "biuf":
                 values = column.to_numpy(dtype="float64", na_value=np.nan)
+                _check_finite(name, values, frame)
                 if np.isnan(values).all():
                     raise bad_value(
                         "x",
@@ -200,7 +210,11 @@ class TabularSchema:
                 schema.numeric.append(name)
                 schema.medians.append(median)
                 schema.means.append(float(filled.mean()))
-                schema.variances.append(float(filled.var()))
+                # A constant column is left as it is, not divided by Keras'
+                # 1e-7 floor (a 1 after a column of 0s became 1e7), as
+                # scikit-learn's StandardScaler does.
+                variance = float(filled.var())
+                schema.variances.append(variance if variance > 0 else 1.0)
             else:
                 categories = sorted({_text(v) for v in column} - {""})
                 if not categories:
@@ -310,12 +324,35 @@ def _usable_layer_name(name: str) -> bool:
 
 
 def _text(value: Any) -> str:
-    """A category as text; missing values (None, NaN) as ``""``."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    """A category as text; missing values (None, NaN) as ``""``.
+
+    A whole float is written as the int it equals: the categories 1, 2 of a
+    column read as ``[1.0, 2.0, NaN]`` once a value is missing (pandas
+    makes such a column float) are the training data's ``"1"`` and ``"2"``.
+    """
+    if value is None or value is getattr(_pandas(), "NA", object()):
         return ""
-    if value is getattr(_pandas(), "NA", object()):
-        return ""
+    if isinstance(value, (float, np.floating)):
+        if np.isnan(value):
+            return ""
+        if np.isfinite(value) and float(value).is_integer():
+            return str(int(value))
     return str(value)
+
+
+def _check_finite(name: str, values: np.ndarray, frame: Any) -> None:
+    """Refuses infinite values in a numeric column (missing ones are NaN)."""
+    infinite = np.flatnonzero(np.isinf(values))
+    if len(infinite):
+        raise bad_value(
+            "x",
+            Described(
+                f"column {name!r}, row {int(infinite[0])}: {values[infinite[0]]}", frame
+            ),
+            f"{len(infinite)} value(s) of column {name!r} are infinite",
+            "Replace them with finite numbers, or leave the cells empty (a missing "
+            "value is imputed).",
+        )
 
 
 def _pandas():
@@ -355,6 +392,7 @@ def model_inputs(model: Any, x: Any) -> Any:
             arrays[name] = tf.constant(text.reshape(-1, 1), dtype=tf.string)
         else:
             arrays[name] = _numbers(name, column).reshape(-1, 1)
+            _check_finite(name, arrays[name].ravel(), x)
     return arrays
 
 
