@@ -352,7 +352,19 @@ def read_table_frame(path: str) -> Any:
         raise bad_value(
             "csv", path, "needs a header row and data rows", "Check the file."
         )
-    frame.columns = [str(c).strip() for c in frame.columns]
+    # The header as `_rows` reads it: no unnamed empty column, no name twice
+    # (pandas would rename them "Unnamed: 3" and "a.1").
+    header = _rows(path)[0]
+    named = [
+        c
+        for c in frame.columns
+        if not (str(c).startswith("Unnamed: ") and frame[c].isna().all())
+    ]
+    frame = frame[named]
+    if len(named) == len(header):
+        frame.columns = header
+    else:
+        frame.columns = [str(c).strip() for c in frame.columns]
     return frame
 
 
@@ -415,12 +427,19 @@ def _rows(path: str) -> tuple[list[str], list[_Row]]:
     """A CSV's header and data rows; refuses a missing or empty file.
 
     Blank lines, and lines of spaces only, are left out (as pandas leaves
-    them out); each row keeps its line in the file, for messages.
+    them out); each row keeps its line in the file, for messages. A UTF-8
+    byte-order mark is not part of the first column's name, and a column
+    without a name or any value (the trailing comma of a spreadsheet's
+    export) is no column.
+
+    Raises:
+        ValueError: For two columns of one name, or a column of values
+            without a name.
     """
     if not os.path.isfile(path):
         raise bad_value("csv", path, "no such file", "Pass the path of a CSV file.")
     rows = []
-    with open(path, newline="") as handle:
+    with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         for cells in reader:
             row = _Row(cells)
@@ -431,7 +450,31 @@ def _rows(path: str) -> tuple[list[str], list[_Row]]:
             "csv", path, "needs a header row and data rows", "Check the file."
         )
     body = [r for r in rows[1:] if r and not (len(r) == 1 and not r[0].strip())]
-    return [h.strip() for h in rows[0]], body
+    header = [h.strip() for h in rows[0]]
+    unnamed = [i for i, name in enumerate(header) if not name]
+    if unnamed:
+        filled = [i for i in unnamed if any(i < len(r) and r[i].strip() for r in body)]
+        if filled:
+            raise bad_value(
+                "csv",
+                path,
+                f"column {filled[0] + 1} has values but no name in the header",
+                "Name every column in the first row.",
+            )
+        header = [name for name in header if name]
+        for i, row in enumerate(body):
+            kept = _Row(cell for j, cell in enumerate(row) if j not in unnamed)
+            kept.line = row.line
+            body[i] = kept
+    twice = sorted({name for name in header if header.count(name) > 1})
+    if twice:
+        raise bad_value(
+            "csv",
+            path,
+            f"has more than one column named {', '.join(map(repr, twice))}",
+            "Give each column its own name.",
+        )
+    return header, body
 
 
 def _check_row(path: str, header: list[str], row: list[str], line: int) -> None:
@@ -463,11 +506,17 @@ def _read_table(path: str, target: str) -> tuple[list[str], list[_Row]]:
         raise bad_type("target", target, "a column name", "Pass --target COLUMN.")
     header, body = _rows(path)
     if target not in header:
+        other = [s for s in (";", "\t", "|") if len(header) == 1 and s in header[0]]
+        hint = (
+            f" The file seems separated by {other[0]!r}: save it with commas."
+            if other
+            else ""
+        )
         raise bad_value(
             "target",
             target,
             f"no such column in {path}",
-            f"Columns: {', '.join(header)}.",
+            f"Columns: {', '.join(header)}.{hint}",
         )
     return header, body
 

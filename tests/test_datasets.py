@@ -97,3 +97,41 @@ def test_rows_are_named_by_their_line_in_the_file_and_blank_lines_skipped(tmp_pa
     _, frame, rows = read_features(str(path), ["a", "b", "c"], None, table=True)
     assert len(frame) == len(rows) == 2
     assert [row.line for row in rows] == [2, 5]
+
+
+def test_a_spreadsheets_csv_reads_as_it_shows(tmp_path):
+    # A byte-order mark made the first column '\ufeffa' (predict then found
+    # no column 'a'); a trailing comma made an empty column 'Unnamed: 3'
+    # that training refused; a repeated name became 'a.1' for pandas only.
+    from keras_hpo.datasets import read_features
+    from keras_hpo.datasets import read_table_frame
+
+    rows = "".join(f"{i},{'xy'[i % 2]},{i % 2},\n" for i in range(30))
+    path = tmp_path / "export.csv"
+    path.write_bytes(("\ufeffa,c,y,\n" + rows).encode("utf-8"))
+    data = load_csv_table(str(path), "y", seed=0)
+    assert data.features == ["a", "c"]
+    header, frame, body = read_features(str(path), ["a", "c"], table=True)
+    assert header == ["a", "c", "y"] and list(frame.columns) == ["a", "c"]
+    assert len(frame) == len(body) == 30 and body[0] == ["0", "x", "0"]
+    numbers = tmp_path / "numbers.csv"
+    numbers.write_bytes(
+        ("\ufeffa,b,y,\n" + rows.replace("x", "1").replace("y,", "2,")).encode()
+    )
+    assert load_csv(str(numbers), "y", seed=0).features == ["a", "b"]
+    twice = tmp_path / "twice.csv"
+    twice.write_text("a,a,y\n" + "1,2,0\n" * 10)
+    for reader in (
+        lambda: load_csv(str(twice), "y"),
+        lambda: read_table_frame(str(twice)),
+    ):
+        with pytest.raises(ValueError, match="has more than one column named 'a'"):
+            reader()
+    unnamed = tmp_path / "unnamed.csv"
+    unnamed.write_text("a,,y\n" + "1,2,0\n" * 10)
+    with pytest.raises(ValueError, match="column 2 has values but no name"):
+        load_csv_table(str(unnamed), "y")
+    semicolons = tmp_path / "semi.csv"
+    semicolons.write_text("a;b;y\n" + "1;2;0\n" * 10)
+    with pytest.raises(ValueError, match="seems separated by ';': save it with"):
+        load_csv(str(semicolons), "y")
