@@ -233,7 +233,10 @@ def test_each_fold_imputes_and_encodes_from_its_training_rows_only(tmp_path):
     number[::7] = np.nan
     kind = np.where(rng.random(n) < 0.5, "x", "y").astype(object)
     kind[:60:5] = "rare"  # only in the first half
-    x = pd.DataFrame({"number": number, "kind": kind})
+    # Recorded from the second half on: no value in fold 1's training rows
+    # (its every trial failed there, though the whole data was accepted).
+    late = np.where(np.arange(n) < 60, np.nan, rng.normal(size=n))
+    x = pd.DataFrame({"number": number, "kind": kind, "late": late})
     y = np.nan_to_num(number, nan=0.0).astype("float32") + (kind == "x")
     _Preprocessing.seen = []
     tuner = keras_hpo.RandomSearch(
@@ -247,8 +250,13 @@ def test_each_fold_imputes_and_encodes_from_its_training_rows_only(tmp_path):
     tuner.search(x, y, epochs=1, callbacks=[_Preprocessing()])
     halves = [slice(60, None), slice(0, 60)]  # fold k's training rows
     assert len(_Preprocessing.seen) == 2
+    assert tuner.cv_results_["status"] == ["completed"]
     for (fill, categories), rows in zip(_Preprocessing.seen, halves, strict=True):
-        assert fill == [pytest.approx(np.nanmedian(number[rows]))]
+        late_fill = 0.0 if rows.start == 0 else np.nanmedian(late[rows])
+        assert fill == [
+            pytest.approx(np.nanmedian(number[rows])),
+            pytest.approx(late_fill),
+        ]
         assert ("rare" in categories) == (rows.start == 0)
     # The kept fold model predicts raw rows, with its own categories.
     best = tuner.best_model()
@@ -259,7 +267,8 @@ def test_each_fold_imputes_and_encodes_from_its_training_rows_only(tmp_path):
     # The refit's are all the rows'.
     refit = tuner.best_estimator_
     assert refit.get_layer("fill_missing").values == [
-        pytest.approx(np.nanmedian(number))
+        pytest.approx(np.nanmedian(number)),
+        pytest.approx(np.nanmedian(late)),
     ]
     assert "rare" in refit.get_layer("one_hot_0").get_vocabulary()
 

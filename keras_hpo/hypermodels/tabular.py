@@ -166,8 +166,9 @@ class TabularSchema:
         Raises:
             TypeError: If ``frame`` is not a DataFrame, or a column name is
                 not a string.
-            ValueError: For a numeric column with no value at all, or a text
-                column with more than `MAX_CATEGORIES` categories.
+            ValueError: For a text column with no value at all or more than
+                `MAX_CATEGORIES` categories, an infinite number, or two
+                columns of one name.
         """
         if not is_frame(frame):
             raise bad_type(
@@ -198,14 +199,12 @@ class TabularSchema:
             if column.dtype.kind in "biuf":
                 values = column.to_numpy(dtype="float64", na_value=np.nan)
                 _check_finite(name, values, frame)
-                if np.isnan(values).all():
-                    raise bad_value(
-                        "x",
-                        name,
-                        "a numeric column with no value",
-                        "Drop the column, or give some of its values.",
-                    )
-                median = float(np.nanmedian(values))
+                # A column with no value here (in one fold's training rows
+                # of a column filled later) becomes a constant 0, as
+                # scikit-learn's SimpleImputer drops it: every fold's model
+                # takes the same columns.
+                empty = np.isnan(values).all()
+                median = 0.0 if empty else float(np.nanmedian(values))
                 filled = np.where(np.isnan(values), median, values)
                 schema.numeric.append(name)
                 schema.medians.append(median)
