@@ -760,8 +760,17 @@ def test_a_stopper_sees_the_trials_other_workers_are_running(tmp_path):
 
 @pytest.mark.slow
 def test_a_worker_back_after_its_lease_expired_counts_nothing_twice(tmp_path):
+    # With every epoch's files written (checkpoint="every_epoch", TensorBoard),
+    # the worker wrote the epoch it was in into the trial another worker ran
+    # by then: two curves in one run, a kept model of the discarded run.
+    from sklearn.datasets import load_digits
+
+    import keras_hpo
+
     directory = tmp_path / "run"
-    chief, workers, _ = _chief_and_two_workers(directory, "--sleep", "1")
+    chief, workers, _ = _chief_and_two_workers(
+        directory, "--sleep", "1", "--checkpoint", "every_epoch"
+    )
     _wait_for(f"{directory}.worker-0.log", "[trial ")
     time.sleep(1.0)
     workers[0].send_signal(signal.SIGSTOP)  # frozen: no heartbeat...
@@ -784,6 +793,16 @@ def test_a_worker_back_after_its_lease_expired_counts_nothing_twice(tmp_path):
         folder = project / f"trial_{trial_id}"
         recorded = json.loads((folder / "trial.json").read_text())["score"]
         assert json.loads((folder / "result.json").read_text())["score"] == recorded
+    scalars, _ = read_logs(project / "tensorboard")
+    for run, tags in scalars.items():
+        steps = [step for step, _ in tags.get("epoch_accuracy", [])]
+        assert len(steps) == len(set(steps)), (run, steps)
+    x, y = load_digits(return_X_y=True)
+    x, y = (x[450:600] / 16.0).astype("float32"), y[450:600]  # the validation rows
+    saved = keras_hpo.load(str(project))
+    for trial_id, result in results.items():
+        predicted = saved.trial_model(trial_id).predict(x, verbose=0).argmax(-1)
+        assert float(np.mean(predicted == y)) == pytest.approx(result["score"])
     back = Path(f"{directory}.worker-0.log").read_text()
     if f"trial {frozen} is another worker's now" in back:
         other = Path(f"{directory}.worker-1.log").read_text()
@@ -1035,6 +1054,21 @@ def test_a_chief_killed_outright_takes_its_workers_along(tmp_path):
     project = tmp_path / "digits_bayesian"
     done = [p.parent.name for p in project.glob("trial_*/result.json")]
     assert done
+    # The trials its workers were running run first (no worker of the killed
+    # search is left to come back for them): they waited one lease, 30 s.
+    started = len(json.loads((project / "oracle.json").read_text())["start_order"])
+    command[command.index("--max-trials") + 1] = str(started + 2)
+    resumed = subprocess.run(
+        [*command, "--directory", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stdout[-3000:]
+    assert "will run again" in resumed.stdout
+    first = resumed.stdout.split("] [trial ")[1].split("/")[0]
+    assert int(first) <= started, resumed.stdout[-3000:]
 
 
 def test_launch_exits_with_the_chief_s_status_and_ends_stuck_workers(capfd):

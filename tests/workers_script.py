@@ -13,8 +13,9 @@ it was given (running ones marked). ``--stall S`` makes the worker that
 finishes a trial first wait S seconds after it renewed the lease for the
 writes (a slow shared disk, a long pause): with S longer than the lease,
 the trial goes to the other worker before the first one writes its files.
-When the search ends, the chief (or the one process) prints ``RESULT
-<json>`` with the trial IDs and scores it sees.
+``--checkpoint`` is the tuner's ``checkpoint=``. When the search ends, the
+chief (or the one process) prints ``RESULT <json>`` with the trial IDs and
+scores it sees.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def main() -> None:
     parser.add_argument("--sleep", type=float, default=0.0)
     parser.add_argument("--record-stopper", default=None)
     parser.add_argument("--stall", type=float, default=0.0)
+    parser.add_argument("--checkpoint", default="best")
     args = parser.parse_args()
     if args.stall and os.environ.get("KERASTUNER_TUNER_ID", "").startswith("worker"):
         stall_once(args.stall, args.directory + ".stalled")
@@ -53,6 +55,7 @@ def main() -> None:
         workers=args.workers,
         callbacks=[Slow()] if args.sleep else None,
         stopper=recording_stopper(args.record_stopper) if args.record_stopper else None,
+        checkpoint=args.checkpoint,
     )
     print("RESULT " + json.dumps(results(tuner)), flush=True)
 
@@ -103,7 +106,9 @@ def stall_once(seconds: float, marker: str) -> None:
     MultiWorker._still_held = still_held_then_stall
 
 
-def search(directory, max_trials=4, epochs=2, stopper=None, **search_kwargs):
+def search(
+    directory, max_trials=4, epochs=2, stopper=None, checkpoint="best", **search_kwargs
+):
     """The seeded search, in ``directory/search``; returns its tuner."""
     from sklearn.datasets import load_digits
 
@@ -121,6 +126,7 @@ def search(directory, max_trials=4, epochs=2, stopper=None, **search_kwargs):
         refit=False,
         verbose=1,
         stopper=stopper,
+        checkpoint=checkpoint,
     )
     tuner.search(
         x, y, validation_split=0.25, epochs=epochs, batch_size=64, **search_kwargs

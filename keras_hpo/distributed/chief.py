@@ -115,6 +115,10 @@ class ChiefServer:
             holding the lock (the chief reads the worker's result then).
         threads: gRPC threads answering calls.
         log: Prints the chief's notices (lease expiries...).
+        reserve: Keep the trials a restarted chief finds running for one
+            lease, for the workers that may still run them; ``False`` when
+            every worker is one this search started (none of an earlier
+            run can be left), so they rerun at once.
     """
 
     def __init__(
@@ -129,8 +133,10 @@ class ChiefServer:
         on_trial_end: Callable[[str], None] | None = None,
         threads: int = 16,
         log: Callable[[str], None] = print,
+        reserve: bool = True,
     ):
         self.oracle = oracle
+        self.reserve = reserve
         self.host = host
         self.port = port
         self.lease = float(lease)
@@ -196,9 +202,10 @@ class ChiefServer:
                 "machine."
             ) from cause
         self.port = port
-        with self.lock:
-            self._reserved = set(compat.retry_queue(self.oracle))
-            self._reserve_until = time.monotonic() + self.lease
+        if self.reserve:
+            with self.lock:
+                self._reserved = set(compat.retry_queue(self.oracle))
+                self._reserve_until = time.monotonic() + self.lease
         self._server.start()
         return port
 

@@ -430,6 +430,8 @@ class Lease:
         self.oracle = oracle
         self.trial_id = trial_id
         self.lost = False
+        #: Monotonic time of the last renewal the chief granted.
+        self.renewed = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._beat, name=f"lease-{trial_id}", daemon=True
@@ -455,3 +457,29 @@ class Lease:
             if not answer.get("held"):
                 self.lost = True
                 return
+            self.renewed = time.monotonic()
+
+    def confirm(self) -> bool:
+        """Whether the trial is still this worker's, before files are written.
+
+        The chief is asked only when the last renewal is over half a lease
+        old: a process paused (SIGSTOP, a laptop's sleep) past its lease
+        would otherwise write an epoch into the trial another worker runs
+        now before its heartbeat learns it. A chief that does not answer
+        (restarting) is no answer: the heartbeat decides.
+        """
+        if self.lost:
+            return False
+        if time.monotonic() - self.renewed < self.oracle.lease / 2:
+            return True
+        try:
+            answer = self.oracle.call(
+                "Renew", {"trial_id": self.trial_id}, timeout=self.oracle.lease / 4
+            )
+        except (ChiefUnreachable, grpc.RpcError):
+            return True
+        if not answer.get("held"):
+            self.lost = True
+            return False
+        self.renewed = time.monotonic()
+        return True

@@ -83,7 +83,13 @@ class LeaseGuard(SearchCallback):
 
 
 class _StopWhenLost(keras.callbacks.Callback):
-    """Ends a training at an epoch's end once its guard's lease is lost."""
+    """Ends a training at an epoch's end once its guard's lease is lost.
+
+    It runs before the callbacks that write the epoch into the trial's
+    folder (its TensorBoard run, ``checkpoint="every_epoch"``'s files) and
+    raises `LeaseLost` when the chief says the trial is another worker's:
+    nothing of that epoch is written.
+    """
 
     #: It never reads its model's weights (a fused group need not copy
     #: them into a slice's model for it: `keras_hpo.tuners.group_runner`).
@@ -94,9 +100,13 @@ class _StopWhenLost(keras.callbacks.Callback):
         self.guard = guard
 
     def on_epoch_end(self, epoch, logs=None):
+        """Raises `LeaseLost` if the trial went to another worker."""
         lease = self.guard.lease
-        if lease is not None and lease.lost:
-            self.model.stop_training = True
+        if lease is not None and not lease.confirm():
+            raise LeaseLost(
+                f"trial {lease.trial_id} is another worker's now (its lease "
+                f"expired during epoch {epoch + 1})"
+            )
 
 
 class MultiWorker:
@@ -106,13 +116,19 @@ class MultiWorker:
         """Makes the oracle the chief's (this process is a worker)."""
         self.oracle = link
         self.lease_guard = LeaseGuard()
-        self.search_callbacks.append(self.lease_guard)
+        # First: its trial callback runs before the others write an epoch.
+        self.search_callbacks.insert(0, self.lease_guard)
 
     # -- the chief ---------------------------------------------------------------
     def serve_search(
         self, cluster: Cluster, started: Any = None, workers: Any = None
     ) -> None:
         """Serves the oracle until the search ends (see the module docstring).
+
+        Trials a killed run left running are kept one lease for the workers
+        that may still run them, unless this process starts every worker
+        (``workers``, `search_with_workers`): the earlier run's ended with
+        it, so those trials run again at once.
 
         Args:
             cluster: Where to listen, the token, the lease.
@@ -137,6 +153,7 @@ class MultiWorker:
             ),
             on_trial_end=self._worker_ended,
             log=self._say_chief,
+            reserve=workers is None,
         )
         ended = False
         try:
