@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras_tuner
 import numpy as np
+import pytest
 
 from keras_hpo.oracles.local_search import climb
 from keras_hpo.oracles.local_search import neighbours
@@ -118,3 +119,18 @@ def test_climb_stops_when_no_move_helps():
     np.testing.assert_array_equal(points[0], start)
     assert scores.tolist() == [0.0]
     assert len(calls) == 2  # the starts, then one round of neighbours
+
+
+def test_a_log_step_moves_to_the_neighbouring_values_of_its_list():
+    # keras-tuner's log step multiplies: value -/+ step left a Float no move
+    # (1e-3 - 10 and 1e-3 + 10 are out of range), an Int one out of range.
+    from keras_tuner.engine import hyperparameters as kt_hp
+
+    from keras_hpo.oracles.local_search import _moves
+
+    rate = kt_hp.Float("lr", 1e-4, 1e-1, step=10, sampling="log")
+    assert _moves(rate, 1e-3) == pytest.approx([1e-4, 1e-2])
+    assert _moves(rate, 1e-1) == pytest.approx([1e-2])
+    units = kt_hp.Int("units", 8, 512, step=2, sampling="log")
+    assert _moves(units, 512) == [256]
+    assert _moves(units, 64) == [32, 128]

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 from keras_tuner.engine import hyperparameters as kt_hp
+from keras_tuner.engine import trial as kt_trial
 from scipy import optimize
 from scipy.stats import qmc
 from threadpoolctl import ThreadpoolController
@@ -99,7 +100,9 @@ class BayesianOracle(SearchOracle):
        Without the discrete moves an integer can stay one or two units off
        the optimum that the continuous coordinates have already found.
 
-    Failed trials are never re-proposed but do not enter the model.
+    Failed trials (and NaN or infinite scores) are never re-proposed, and
+    enter the model at the worst finite score, so their region is not
+    tried again and again.
 
     Args:
         num_initial_points: Size of the quasi-random initial design. Defaults
@@ -212,12 +215,30 @@ class BayesianOracle(SearchOracle):
 
     # -- the model ---------------------------------------------------------------
     def _observations(self, cube: UnitCube) -> tuple[np.ndarray, np.ndarray]:
+        """The ended trials' points and scores (lower is better).
+
+        A trial that failed (a diverged training, a model too large) or
+        scored NaN or infinity counts at the worst finite score: left out,
+        its region looked unexplored, and expected improvement went back
+        there trial after trial (a too-high learning rate diverging again).
+        """
         trials = self.completed_trials()
-        x = np.array([cube.encode(t.hyperparameters.values) for t in trials])
+        scored = {t.trial_id for t in trials}
+        failed = [
+            self.trials[trial_id]
+            for trial_id in self.end_order
+            if trial_id not in scored
+            and self.trials[trial_id].status
+            in (kt_trial.TrialStatus.COMPLETED, kt_trial.TrialStatus.FAILED)
+            and self.trials[trial_id].hyperparameters.values
+        ]
         y = np.array([float(t.score) for t in trials])
         if self.objective.direction == "max":
             y = -y
-        return x.reshape(len(trials), cube.dims), y
+        worst = float(y.max()) if len(y) else 0.0
+        y = np.concatenate([y, np.full(len(failed), worst)])
+        x = np.array([cube.encode(t.hyperparameters.values) for t in trials + failed])
+        return x.reshape(len(y), cube.dims), y
 
     def _fit(self, x: np.ndarray, y: np.ndarray, dims: int) -> GaussianProcess:
         """Fits the process, warm-started from the previous suggestion's kernel.

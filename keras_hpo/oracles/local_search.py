@@ -17,6 +17,7 @@ import numpy as np
 from keras_tuner.engine import hyperparameters as kt_hp
 
 from keras_hpo.oracles.space import UnitCube
+from keras_hpo.search_space.knobs import possible_values
 
 __all__ = ["climb", "neighbours"]
 
@@ -33,14 +34,19 @@ def _moves(hp: kt_hp.HyperParameter, value: Any) -> list[Any]:
             return [v for v in values if v != value]
         index = values.index(value)
         return [values[i] for i in (index - 1, index + 1) if 0 <= i < len(values)]
+    stepped = getattr(hp, "step", None) is not None
+    if stepped and hp.sampling == "log" and float(hp.step) > 1:
+        # keras-tuner's log step multiplies (1e-4, 1e-3...): the neighbours
+        # in its list of values, not value -/+ step (both out of range).
+        values = possible_values(hp)
+        index = int(np.argmin([abs(v - value) for v in values]))
+        return [values[i] for i in (index - 1, index + 1) if 0 <= i < len(values)]
     if isinstance(hp, kt_hp.Int):
         step = hp.step or 1
-        if hp.sampling == "log" and hp.step and hp.step > 1:
-            return [v for v in (value // step, value * step) if v != value]
         return [
             v for v in (value - step, value + step) if hp.min_value <= v <= hp.max_value
         ]
-    if isinstance(hp, kt_hp.Float) and hp.step is not None:
+    if isinstance(hp, kt_hp.Float) and stepped:
         step = float(hp.step)
         low, high = hp.min_value, hp.max_value
         return [v for v in (value - step, value + step) if low - 1e-12 <= v <= high]
