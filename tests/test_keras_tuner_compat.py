@@ -186,6 +186,17 @@ def test_bad_alpha_or_beta_is_refused_with_the_fix():
         BayesianOracle(objective="val_loss", alpha=-1.0)
     with pytest.raises(keras_hpo.ConfigError, match="`beta`.*E.g. beta=2.6"):
         BayesianOracle(objective="val_loss", beta="wide")
+    # An infinite one was taken (a random search, or a noise variance of 1).
+    for name in ("alpha", "beta", "xi"):
+        with pytest.raises(keras_hpo.ConfigError, match=f"`{name}`: must .*finite"):
+            BayesianOracle(objective="val_loss", **{name: float("inf")})
+    # numpy's float32 is a number too.
+    import numpy as np
+
+    oracle = BayesianOracle(
+        objective="val_loss", alpha=np.float32(0.5), beta=np.int64(2)
+    )
+    assert (oracle.alpha, oracle.beta) == (0.5, 2.0)
 
 
 # -- (1) a number or a dict returned from HyperModel.fit -------------------------

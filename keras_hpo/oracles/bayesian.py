@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -164,15 +166,11 @@ class BayesianOracle(SearchOracle):
             max_consecutive_failed_trials=max_consecutive_failed_trials,
         )
         for name, value in (("alpha", alpha), ("beta", beta)):
-            if value is not None and (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not value >= 0
-            ):
+            if value is not None and not _finite_at_least_0(value):
                 raise bad_value(
                     name,
                     value,
-                    "must be None or a number >= 0",
+                    "must be None or a finite number >= 0",
                     f"E.g. {name}={1e-4 if name == 'alpha' else 2.6} "
                     "(keras-tuner's default), or leave it out.",
                 )
@@ -182,8 +180,8 @@ class BayesianOracle(SearchOracle):
             num_initial_points = check_count(
                 "num_initial_points", num_initial_points, 1, 8
             )
-        if isinstance(xi, bool) or not isinstance(xi, (int, float)) or not xi >= 0:
-            raise bad_value("xi", xi, "must be a number >= 0", "E.g. xi=0.0.")
+        if not _finite_at_least_0(xi):
+            raise bad_value("xi", xi, "must be a finite number >= 0", "E.g. xi=0.0.")
         self.num_initial_points = num_initial_points
         self.xi = float(xi)
         self.num_candidates = check_count("num_candidates", num_candidates, 16, 16)
@@ -429,3 +427,13 @@ class BayesianOracle(SearchOracle):
         super().set_state(state)
         kernel = state.get("bayesian", {}).get("kernel")
         self._theta = None if kernel is None else np.array(kernel, dtype=float)
+
+
+def _finite_at_least_0(value: Any) -> bool:
+    """Whether ``value`` is a finite real number >= 0 (numpy's too, no bool)."""
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, (bool, np.bool_))
+        and math.isfinite(value)
+        and value >= 0
+    )
