@@ -520,3 +520,22 @@ def test_infinite_values_and_duplicate_columns_are_refused_by_name():
     twice = pd.DataFrame([[1.0, 2.0, "x"]], columns=["a", "a", "b"])
     with pytest.raises(ValueError, match="has more than one column named 'a'"):
         _built(twice)
+
+
+def test_a_category_spelled_like_keras_unknown_token_is_a_category(tmp_path):
+    # Keras' lookups call unseen values "[UNK]": a column holding that text
+    # had it merged with the unseen and missing ones.
+    train = pd.DataFrame({"x": [1.0, 2.0, 3.0], "kind": ["[UNK]", "a", "b"]})
+    hypermodel, model = _built(train)
+    later = pd.DataFrame({"x": [1.0, 1.0, 1.0], "kind": ["[UNK]", "new", None]})
+    # x, then kind's one-hot: missing or unseen, "[UNK]", "a", "b".
+    assert _features(hypermodel, model, later)[:, 1:].tolist() == [
+        [0.0, 1.0, 0.0, 0.0],
+        [1.0, 0.0, 0.0, 0.0],
+        [1.0, 0.0, 0.0, 0.0],
+    ]
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert np.allclose(
+        loaded.predict(later, verbose=0), model.predict(later, verbose=0)
+    )

@@ -60,6 +60,12 @@ MAX_CATEGORIES = 100_000
 MAX_EMBEDDING = 50
 
 
+#: The lookups' name for a missing value or an unseen category: Keras'
+#: default, "[UNK]", is a category a table may hold (it was merged with
+#: the unseen ones).
+OOV_TOKEN = "\x00"
+
+
 def embedding_width(categories: int) -> int:
     """Numbers per row of an embedded column: ``1.6 * n ** 0.56``, at most 50.
 
@@ -288,13 +294,14 @@ class TabularSchema:
                     keras.layers.StringLookup(
                         vocabulary=vocabulary,
                         output_mode="one_hot",
+                        oov_token=OOV_TOKEN,
                         name=f"one_hot_{index}",
                     )(inputs[name])
                 )
                 continue
             # Index 0 is a missing value or an unseen category, as one-hot's.
             codes = keras.layers.StringLookup(
-                vocabulary=vocabulary, name=f"lookup_{index}"
+                vocabulary=vocabulary, oov_token=OOV_TOKEN, name=f"lookup_{index}"
             )(inputs[name])
             width = embedding_width(len(vocabulary))
             vectors = keras.layers.Embedding(
