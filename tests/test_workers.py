@@ -669,6 +669,20 @@ def test_two_workers_run_exactly_max_trials_with_one_process_s_results(tmp_path)
     assert not list(two.glob("worker-*.json"))  # the chief owns the state
 
 
+@pytest.mark.slow  # about 40 s: each trial starts a process
+def test_workers_train_isolated_trials(tmp_path):
+    # A worker's lease guard went with each trial to its process, and its
+    # heartbeat thread cannot be pickled: every trial failed.
+    done = _run(
+        [sys.executable, SCRIPT, str(tmp_path), "--workers", "2", "--isolate"]
+        + ["--max-trials", "2"]
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = _result(done.stdout)
+    assert sorted(results) == ["0000", "0001"]
+    assert all(r["status"] == "completed" for r in results.values())
+
+
 def _start(directory, name, port, *extra, lease=3.0):
     env = worker_environment(name, "127.0.0.1", port, "t0k3n", lease=lease, threads=1)
     env["TF_CPP_MIN_LOG_LEVEL"] = "3"

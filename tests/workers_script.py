@@ -13,7 +13,8 @@ it was given (running ones marked). ``--stall S`` makes the worker that
 finishes a trial first wait S seconds after it renewed the lease for the
 writes (a slow shared disk, a long pause): with S longer than the lease,
 the trial goes to the other worker before the first one writes its files.
-``--checkpoint`` is the tuner's ``checkpoint=``. When the search ends, the
+``--checkpoint`` is the tuner's ``checkpoint=``, ``--isolate`` sets
+``isolate_trials=True``. When the search ends, the
 chief (or the one process) prints ``RESULT <json>`` with the trial IDs and
 scores it sees.
 """
@@ -38,6 +39,7 @@ def main() -> None:
     parser.add_argument("--record-stopper", default=None)
     parser.add_argument("--stall", type=float, default=0.0)
     parser.add_argument("--checkpoint", default="best")
+    parser.add_argument("--isolate", action="store_true")
     args = parser.parse_args()
     if args.stall and os.environ.get("KERASTUNER_TUNER_ID", "").startswith("worker"):
         stall_once(args.stall, args.directory + ".stalled")
@@ -56,6 +58,7 @@ def main() -> None:
         callbacks=[Slow()] if args.sleep else None,
         stopper=recording_stopper(args.record_stopper) if args.record_stopper else None,
         checkpoint=args.checkpoint,
+        isolate_trials=args.isolate,
     )
     print("RESULT " + json.dumps(results(tuner)), flush=True)
 
@@ -107,7 +110,13 @@ def stall_once(seconds: float, marker: str) -> None:
 
 
 def search(
-    directory, max_trials=4, epochs=2, stopper=None, checkpoint="best", **search_kwargs
+    directory,
+    max_trials=4,
+    epochs=2,
+    stopper=None,
+    checkpoint="best",
+    isolate_trials=False,
+    **search_kwargs,
 ):
     """The seeded search, in ``directory/search``; returns its tuner."""
     from sklearn.datasets import load_digits
@@ -127,6 +136,7 @@ def search(
         verbose=1,
         stopper=stopper,
         checkpoint=checkpoint,
+        isolate_trials=isolate_trials,
     )
     tuner.search(
         x, y, validation_split=0.25, epochs=epochs, batch_size=64, **search_kwargs

@@ -81,6 +81,12 @@ class LeaseGuard(SearchCallback):
         """A Keras callback that ends the training when the lease is lost."""
         return [_StopWhenLost(self)]
 
+    def __getstate__(self) -> dict:
+        # A copy sent to an isolated trial's process holds no lease (its
+        # heartbeat thread stays here): the worker checks the lease itself
+        # before the trial's files are written.
+        return {**self.__dict__, "lease": None}
+
 
 class _StopWhenLost(keras.callbacks.Callback):
     """Ends a training at an epoch's end once its guard's lease is lost.
