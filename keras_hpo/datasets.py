@@ -326,8 +326,11 @@ def load_csv_table(
     return _csv_dataset(path, x, encoded, [str(c) for c in x.columns], seed)
 
 
-def read_table_frame(path: str) -> Any:
+def read_table_frame(path: str, header: list[str] | None = None) -> Any:
     """A CSV as a pandas DataFrame: empty cells missing, numbers where all are.
+
+    ``header`` is the file's header as `_rows` read it, if the caller has it
+    (else the file is read for it too).
 
     Raises:
         ValueError: For a missing or empty file.
@@ -354,7 +357,8 @@ def read_table_frame(path: str) -> Any:
         )
     # The header as `_rows` reads it: no unnamed empty column, no name twice
     # (pandas would rename them "Unnamed: 3" and "a.1").
-    header = _rows(path)[0]
+    if header is None:
+        header = _rows(path)[0]
     named = [
         c
         for c in frame.columns
@@ -406,7 +410,7 @@ def read_features(
             f"Give a CSV with the columns {', '.join(features)}.",
         )
     if table:
-        return header, read_table_frame(path)[features], body
+        return header, read_table_frame(path, header)[features], body
     columns = [header.index(f) for f in features]
     x = np.empty((len(body), len(columns)), dtype="float32")
     fix = "Encode features as numbers, as in the data the model was tuned on."
