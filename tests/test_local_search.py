@@ -134,3 +134,22 @@ def test_a_log_step_moves_to_the_neighbouring_values_of_its_list():
     units = kt_hp.Int("units", 8, 512, step=2, sampling="log")
     assert _moves(units, 512) == [256]
     assert _moves(units, 64) == [32, 128]
+
+
+def test_a_numeric_choice_listed_unsorted_is_ordered_by_value():
+    # keras-tuner orders a numeric Choice as listed: [64, 16, 32] put 16
+    # between 64 and 32, for the model and for the local search's moves.
+    from keras_hpo.oracles.local_search import _moves
+
+    hp = keras_tuner.HyperParameters()
+    hp.Choice("units", [64, 16, 32])
+    hp.Choice("rate", [0.5, 0.1, 0.3])
+    cube = UnitCube(hp)
+    points = [cube.encode({"units": u, "rate": 0.1})[0] for u in (16, 32, 64)]
+    assert points == sorted(points) and len(set(points)) == 3
+    for units, rate in ((16, 0.5), (32, 0.1), (64, 0.3)):
+        values = {"units": units, "rate": rate}
+        assert cube.decode(cube.encode(values)) == values
+    assert _moves(hp.space[0], 64) == [32]
+    assert _moves(hp.space[0], 16) == [32]
+    assert _moves(hp.space[1], 0.3) == [0.1, 0.5]

@@ -17,6 +17,7 @@ import numpy as np
 from keras_tuner.engine import hyperparameters as kt_hp
 
 from keras_hpo.oracles.space import UnitCube
+from keras_hpo.oracles.space import ordered_values
 from keras_hpo.search_space.knobs import possible_values
 
 __all__ = ["climb", "neighbours"]
@@ -32,6 +33,7 @@ def _moves(hp: kt_hp.HyperParameter, value: Any) -> list[Any]:
             return []
         if not hp.ordered:
             return [v for v in values if v != value]
+        values = ordered_values(hp)
         index = values.index(value)
         return [values[i] for i in (index - 1, index + 1) if 0 <= i < len(values)]
     stepped = getattr(hp, "step", None) is not None

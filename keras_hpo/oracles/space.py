@@ -25,6 +25,7 @@ __all__ = [
     "UnitCube",
     "active_values",
     "is_active",
+    "ordered_values",
     "values_key",
 ]
 
@@ -36,6 +37,15 @@ def _space(hyperparameters) -> list[kt_hp.HyperParameter]:
     if isinstance(hyperparameters, kt_hp.HyperParameters):
         return list(hyperparameters.space)
     return list(hyperparameters)
+
+
+def ordered_values(hp: kt_hp.Choice) -> list[Any]:
+    """An ordered (numeric) ``Choice``'s values, from the lowest up.
+
+    keras-tuner orders a numeric ``Choice`` as its values are listed, so
+    ``Choice("units", [64, 16, 32])`` would put 16 between 64 and 32.
+    """
+    return sorted(hp.values)
 
 
 def is_active(hp: kt_hp.HyperParameter, values: dict[str, Any]) -> bool:
@@ -147,7 +157,8 @@ class UnitCube:
 
     Numbers (``Int``, ``Float``, ordered ``Choice``) take one dimension on
     their own scale (keras-tuner's ``value_to_prob``, so log ranges are
-    uniform in log space); ``Boolean`` one dimension; an unordered ``Choice``
+    uniform in log space; a ``Choice``'s values sorted, whatever the order
+    they are listed in); ``Boolean`` one dimension; an unordered ``Choice``
     one dimension per value (one-hot); ``Fixed`` none. An inactive
     hyperparameter is encoded at 0.5 (one-hot: all zeros).
 
@@ -159,13 +170,16 @@ class UnitCube:
     def __init__(self, hyperparameters):
         self.space = _space(hyperparameters)
         self._columns: list[tuple[kt_hp.HyperParameter, str, int]] = []
-        #: hp name -> its values, for stepped Floats (snapped to these).
-        self._steps: dict[int, list[float]] = {}
+        #: id(hp) -> its values in order, for stepped Floats and ordered
+        #: Choices (a point is snapped to one of these).
+        self._steps: dict[int, list[Any]] = {}
         start = 0
         for hp in self.space:
             kind = self._kind(hp)
             if kind == "steps":
                 self._steps[id(hp)] = possible_values(hp)
+            elif kind == "choice":
+                self._steps[id(hp)] = ordered_values(hp)
             self._columns.append((hp, kind, start))
             start += self._width(hp)
         #: Number of dimensions.
@@ -189,6 +203,8 @@ class UnitCube:
             return "bool"
         if isinstance(hp, kt_hp.Float):
             return "float" if hp.step is None else "steps"
+        if isinstance(hp, kt_hp.Choice):
+            return "choice"
         return "number"
 
     def encode(self, values: dict[str, Any]) -> np.ndarray:
@@ -211,6 +227,9 @@ class UnitCube:
                     range(len(steps)), key=lambda i: abs(steps[i] - values[hp.name])
                 )
                 point[start] = (index + 0.5) / len(steps)
+            elif kind == "choice":
+                steps = self._steps[id(hp)]
+                point[start] = (steps.index(values[hp.name]) + 0.5) / len(steps)
             else:
                 prob = hp.value_to_prob(values[hp.name])
                 point[start] = min(max(float(prob), 0.0), 1.0)
@@ -233,7 +252,7 @@ class UnitCube:
                 values[hp.name] = hp.values[block.index(max(block))]
             elif kind == "bool":
                 values[hp.name] = coords[start] >= 0.5
-            elif kind == "steps":
+            elif kind in ("steps", "choice"):
                 steps = self._steps[id(hp)]
                 position = min(max(coords[start], 0.0), 1.0)
                 values[hp.name] = steps[min(int(position * len(steps)), len(steps) - 1)]
