@@ -515,7 +515,9 @@ def test_search_best_so_far_of_a_fused_group_is_the_best_up_to_each_trial(
     assert [by_step[n] for n in (1, 2, 3, 4)] == pytest.approx(
         [max(scores[:n]) for n in (1, 2, 3, 4)]
     )
-    assert len(set(scores)) == 4 and scores[0] < max(scores)
+    # The first trial is not the group's best (two others may tie: 0.72 and
+    # 0.72 on one run), so a step given the group's best would show.
+    assert scores[0] < max(scores)
 
 
 def test_trials_held_back_by_a_limit_never_begin(tmp_path, digits):
