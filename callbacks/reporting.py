@@ -63,9 +63,12 @@ class ProgressPrinter(SearchCallback):
         self.live = live
         self._start = 0.0
         self._first_trial: float | None = None
+        #: Trials this printer reported (a worker: the ones it trained).
         self._ended = 0
-        #: When each trial of this run ended (perf_counter seconds).
-        self._ends: list[float] = []
+        #: Trials that had ended when the search began (a resumed search's).
+        self._done_at_begin = 0
+        #: (perf_counter seconds, trials ended in this run) at each report.
+        self._ends: list[tuple[float, int]] = []
         self._live_shown = False
 
     @property
@@ -102,45 +105,65 @@ class ProgressPrinter(SearchCallback):
         head = f"[trial {number}/{search.expected_trials or '?'}]"
         return [LiveStatus(self._out, head, search.objective.name)]
 
-    def _clock(self, search: SearchView) -> str:
+    @staticmethod
+    def _done(search: SearchView, result: TrialResult) -> int:
+        """Trials ended in all, the rest of ``result``'s fused group included.
+
+        A fused group's trials end together but are reported one at a time:
+        counting them all at the first keeps the rate from looking a group's
+        size too slow. A worker's results hold every worker's trials.
+        """
+        group = result.fused_with or []
+        return len(search.trial_results) + sum(
+            trial_id not in search.trial_results for trial_id in group
+        )
+
+    def _clock(self, search: SearchView, done: int) -> str:
         """``13s elapsed, ~39s left`` (no estimate before a bound is known)."""
         now = time.perf_counter()
         elapsed = now - self._start
         left = remaining_seconds(
             elapsed=now - (self._first_trial or self._start),
-            ended=self._ended,
-            done=len(search.trial_results),
+            ended=max(done - self._done_at_begin, 1),
+            done=done,
             total=search.expected_trials,
             max_time=search.max_time,
             time_used=elapsed,
-            per_trial=self._per_trial(now),
+            per_trial=self._per_trial(now, search.is_worker),
         )
         text = f"{format_duration(elapsed)} elapsed"
         return text if left is None else f"{text}, ~{format_duration(left)} left"
 
-    def _per_trial(self, now: float) -> float | None:
+    def _per_trial(self, now: float, is_worker: bool) -> float | None:
         """Seconds per trial, the run's first trial (or group) left out.
 
         The first trial pays for what later ones reuse (the backend's
         start-up, tracing and compiling), so after it the rate is measured
-        from its end: the time since then over the trials that ended since.
-        Trials that end together with the first (a fused group, parallel
-        workers) count with it. ``None`` until a later trial ended (the
-        mean over the run is used then).
+        from its end: the time since then over the trials that ended since
+        (in every worker, with several). The trials of the first fused
+        group count with it, and in a worker so do the other workers' that
+        end soon after it (within a tenth of its time): they trained
+        alongside it. ``None`` until a later trial ended (the mean over the
+        run is used then).
         """
         if not self._ends:
             return None
-        start = self._first_trial or self._start
-        first = self._ends[0]
-        later = [t for t in self._ends if t > first + 0.1 * (first - start)]
-        return (now - first) / len(later) if later else None
+        first_time, first_count = self._ends[0]
+        if is_worker:
+            cutoff = first_time + 0.1 * (first_time - (self._first_trial or 0.0))
+            batch = [end for end in self._ends if end[0] <= cutoff]
+        else:
+            batch = [end for end in self._ends if end[1] == first_count]
+        base_time, base_count = batch[-1]
+        later = self._ends[-1][1] - base_count
+        return (now - base_time) / later if later > 0 else None
 
     def on_search_begin(self, search: SearchView) -> None:
         """Prints the search's plan."""
         self._start = time.perf_counter()
         self._first_trial, self._ended, self._ends = None, 0, []
         total = search.expected_trials
-        done = len(search.trial_results)
+        done = self._done_at_begin = len(search.trial_results)
         plan = f"up to {total} trials" if total else "until the space is exhausted"
         resumed = f", {done} already done" if done else ""
         if search.is_worker:  # the chief prints the plan and the TensorBoard line
@@ -186,8 +209,9 @@ class ProgressPrinter(SearchCallback):
         if result.ok and result.status.value != "completed":
             timing = f"{result.status.value.replace('_', ' ')} | {timing}"
         self._ended += 1
-        self._ends.append(time.perf_counter())
-        timing = f"{timing} | {self._clock(search)}"
+        done = self._done(search, result)
+        self._ends.append((time.perf_counter(), done - self._done_at_begin))
+        timing = f"{timing} | {self._clock(search, done)}"
         self._print(f"{head} {outcome} | {timing} | {format_values(result.values)}")
 
     def on_search_end(self, search: SearchView) -> None:

@@ -12,6 +12,7 @@ import re
 import time
 
 import keras
+import keras_tuner
 import numpy as np
 import pytest
 from keras_hpo.callbacks import ProgressPrinter
@@ -19,6 +20,9 @@ from keras_hpo.callbacks.timing import CLEAR_LINE
 from keras_hpo.callbacks.timing import LiveStatus
 from keras_hpo.callbacks.timing import format_duration
 from keras_hpo.callbacks.timing import remaining_seconds
+from keras_hpo.tuners.results import TrialResult
+from keras_hpo.tuners.results import TrialStatus
+from keras_hpo.tuners.results import ranked
 
 import keras_hpo
 
@@ -114,6 +118,89 @@ def test_remaining_seconds_from_the_mean_trial_and_the_budget():
     # No bound, or no trial ended yet: no estimate.
     assert remaining_seconds(elapsed=10, ended=4, done=4, total=None) is None
     assert remaining_seconds(elapsed=1, ended=0, done=0, total=8) is None
+
+
+class View:
+    """What `ProgressPrinter` reads of a search (`SearchView`'s attributes)."""
+
+    def __init__(self, total: int, is_worker: bool = False):
+        self.expected_trials = total
+        self.max_time = None
+        self.objective = keras_tuner.Objective("val_accuracy", "max")
+        self.is_worker = is_worker
+        self.trial_results: dict[str, TrialResult] = {}
+        self.strategy = "RandomOracle"
+        self.project_dir = "project"
+        self.tensorboard_dir = None
+        self.stop_reason = None
+
+    def best_result(self):
+        done = ranked(list(self.trial_results.values()), "max")
+        return done[0] if done else None
+
+    def end(self, number: int, **kwargs) -> TrialResult:
+        result = TrialResult(
+            f"{number:04d}", number, {}, TrialStatus.COMPLETED, score=0.5, **kwargs
+        )
+        self.trial_results[result.trial_id] = result
+        return result
+
+
+def left_after(clock, printer, view, stream, at: float, result) -> float:
+    """Reports ``result`` ending at ``at`` seconds; the estimate printed."""
+    clock[0] = at
+    printer.on_trial_end(view, result)
+    return seconds(LEFT.match(stream.getvalue().splitlines()[-1])[4])
+
+
+def test_time_left_counts_other_workers_and_whole_fused_groups(monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr(time, "perf_counter", lambda: clock[0])
+    # A worker of 4, 40 trials of 10 s: its trials' lines count the other
+    # workers' trials too (they were 4 times too slow: ~5m20s for 80 s).
+    view, stream = View(40, is_worker=True), io.StringIO()
+    printer = ProgressPrinter(stream)
+    printer.on_search_begin(view)
+    printer.on_trial_begin(view, None)
+    for number in (2, 3, 4):
+        view.end(number)
+    assert left_after(clock, printer, view, stream, 10, view.end(1)) == 90
+    printer.on_trial_begin(view, None)
+    for number in (6, 7, 8):
+        view.end(number)
+    assert left_after(clock, printer, view, stream, 20, view.end(5)) == 80
+    # Fused groups of 4 (the first pays 20 s of compiling, then 40 s each):
+    # each member's line counts the whole group (the first read ~4m40s).
+    view, stream = View(12), io.StringIO()
+    printer = ProgressPrinter(stream)
+    clock[0] = 0.0
+    printer.on_search_begin(view)
+    lefts = []
+    for group, ends in enumerate((60.0, 100.0)):
+        ids = [f"{4 * group + k + 1:04d}" for k in range(4)]
+        for k in range(4):
+            printer.on_trial_begin(view, None)
+        for k in range(4):
+            result = view.end(4 * group + k + 1, fused_with=ids)
+            lefts.append(
+                left_after(clock, printer, view, stream, ends + k / 100, result)
+            )
+    assert lefts[:4] == [120.0] * 4  # the mean over the run, until a later group
+    assert lefts[4:] == pytest.approx([40.0] * 4, abs=0.1)
+    # One process, a long first trial then short ones: the rate is the
+    # short ones' from the second on (the third read ~4m47s for 14 s).
+    view, stream = View(30), io.StringIO()
+    printer = ProgressPrinter(stream)
+    clock[0] = 0.0
+    printer.on_search_begin(view)
+    printer.on_trial_begin(view, None)
+    left_after(clock, printer, view, stream, 20.0, view.end(1))
+    for number in (2, 3):
+        printer.on_trial_begin(view, None)
+        left = left_after(
+            clock, printer, view, stream, 19.5 + number / 2, view.end(number)
+        )
+    assert left == pytest.approx(27 * 0.5, abs=0.5)  # printed "14s"
 
 
 # Slow: a wall-clock comparison, which the other test worker's load can
