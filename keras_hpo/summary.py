@@ -20,6 +20,10 @@ from keras_hpo.tuners.results import result_from_trial
 __all__ = ["ProjectSummary", "find_projects", "format_summary", "read_project"]
 
 
+#: keras-tuner's statuses of an ended trial (a project without ``end_order``).
+_ENDED = ("COMPLETED", "FAILED")
+
+
 @dataclass
 class ProjectSummary:
     """What a project directory says about its search.
@@ -104,22 +108,36 @@ def read_project(directory: str) -> ProjectSummary:
     order = (
         oracle.get("start_order") if isinstance(oracle.get("start_order"), list) else []
     )
-    for trial_id in sorted((ended or set()) - found):
-        trial = _trial(os.path.join(directory, f"trial_{trial_id}", "trial.json"))
-        if trial is not None:
-            number = order.index(trial_id) + 1 if trial_id in order else len(order)
-            summary.results.append(result_from_trial(trial, number))
-            found.add(trial_id)
+    on_disk = _trial_ids(directory)
+    if ended is None:  # keras-tuner's project (or an older one): trial.json says
+        order = order or sorted(on_disk)
+        missing = sorted(set(on_disk) - found)
+    else:
+        missing = sorted(ended - found)
+    for trial_id in missing:
+        trial = _trial(os.path.join(directory, on_disk.get(trial_id, ""), "trial.json"))
+        if trial is None or (ended is None and trial.status not in _ENDED):
+            continue
+        number = order.index(trial_id) + 1 if trial_id in order else len(order)
+        summary.results.append(result_from_trial(trial, number))
+        found.add(trial_id)
     summary.results.sort(key=lambda r: r.number)
+    summary.interrupted = [t for t in sorted(on_disk) if t not in found]
+    return summary
+
+
+def _trial_ids(directory: str) -> dict[str, str]:
+    """Trial ID -> folder, of every readable ``trial_*/trial.json``."""
+    ids = {}
     for path in sorted(glob.glob(os.path.join(directory, "trial_*", "trial.json"))):
         try:
             with open(path, encoding="utf-8") as handle:
                 trial_id = json.load(handle).get("trial_id")
         except (OSError, ValueError, AttributeError):  # damaged, or not ours
             continue
-        if trial_id is not None and trial_id not in found:
-            summary.interrupted.append(trial_id)
-    return summary
+        if isinstance(trial_id, str):
+            ids[trial_id] = os.path.dirname(path)
+    return ids
 
 
 def _trial(path: str) -> Any:
@@ -154,11 +172,19 @@ def _direction(directory: str) -> str:
 
 
 def _cell(value) -> str:
+    """A table cell (``None``: ``-``, except as a hyperparameter's value)."""
     if value is None:
         return "-"
     if isinstance(value, float):
         return f"{value:.4g}" if math.isfinite(value) else str(value)
     return str(value)
+
+
+def _value_cell(values: dict[str, Any], name: str) -> str:
+    """A hyperparameter's cell: ``-`` when inactive, ``None`` for ``None``."""
+    if name not in values:
+        return "-"
+    return "None" if values[name] is None else _cell(values[name])
 
 
 def format_summary(summary: ProjectSummary) -> str:
@@ -189,7 +215,7 @@ def format_summary(summary: ProjectSummary) -> str:
         rows.append(
             [f"{r.number}{mark}", r.status.value, _cell(r.score), _cell(epoch)]
             + [_cell(r.epochs_run), f"{r.seconds:.1f}"]
-            + [_cell(r.values.get(name)) for name in names]
+            + [_value_cell(r.values, name) for name in names]
         )
     for trial_id in summary.interrupted:
         rows.append([f"id {trial_id}", "interrupted", "-", "-", "-", "-"])
@@ -207,6 +233,6 @@ def format_summary(summary: ProjectSummary) -> str:
         at = "" if best.best_epoch is None else f" at epoch {best.best_epoch + 1}"
         lines.append(
             f"Best (*): trial {best.number} (id {best.trial_id}), "
-            f"{objective}={best.score:.4f}{at}"
+            f"{objective}={_cell(best.score)}{at}"
         )
     return "\n".join(lines)

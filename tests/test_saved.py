@@ -228,3 +228,41 @@ def test_a_loaded_search_counts_the_trials_the_search_does(
     (project / "search.json").unlink()  # as an older or damaged project
     assert read_project(str(project)).direction == "min"
     assert read_project(str(project)).best().trial_id == second.trial_id
+
+
+def test_summary_reads_keras_tuners_own_project_and_tells_none_from_inactive(
+    tmp_path,
+):
+    # Without end_order in oracle.json (keras-tuner's own project, an older
+    # keras_hpo one), ended trials were all listed as "interrupted".
+    from keras_tuner.engine import hyperparameters as kt_hp
+    from keras_tuner.engine import trial as kt_trial
+
+    from keras_hpo.summary import format_summary
+    from keras_hpo.summary import read_project
+
+    (tmp_path / "oracle.json").write_text(json.dumps({"ongoing_trials": {}}))
+    statuses = ["COMPLETED", "COMPLETED", "RUNNING"]
+    for i, (score, status) in enumerate(zip((0.8, 0.9, None), statuses, strict=True)):
+        hp = kt_hp.HyperParameters()
+        hp.Int("units", 8, 64, default=8 * (i + 1))
+        trial = kt_trial.Trial(hp, trial_id=f"{i:02d}", status=status)
+        trial.metrics.register("val_accuracy", direction="max")
+        if score is not None:
+            trial.metrics.update("val_accuracy", score, step=1)
+            trial.score, trial.best_step = score, 1
+        (tmp_path / f"trial_{i:02d}").mkdir()
+        trial.save(str(tmp_path / f"trial_{i:02d}" / "trial.json"))
+    summary = read_project(str(tmp_path))
+    assert [(r.trial_id, r.number, r.score) for r in summary.results] == [
+        ("00", 1, 0.8),
+        ("01", 2, 0.9),
+    ]
+    assert summary.interrupted == ["02"] and summary.best().trial_id == "01"
+    # A hyperparameter set to None shows "None"; an inactive one "-".
+    first, second = summary.results
+    first.values["depth"] = None
+    second.values.pop("units")
+    rows = format_summary(summary).splitlines()
+    assert rows[4].split()[-2:] == ["8", "None"]
+    assert rows[5].split()[-2:] == ["-", "-"]
