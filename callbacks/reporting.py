@@ -13,6 +13,7 @@ from keras_hpo.callbacks.base import SearchCallback
 from keras_hpo.callbacks.timing import CLEAR_LINE
 from keras_hpo.callbacks.timing import LiveStatus
 from keras_hpo.callbacks.timing import format_duration
+from keras_hpo.callbacks.timing import format_score
 from keras_hpo.callbacks.timing import remaining_seconds
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -78,7 +79,12 @@ class ProgressPrinter(SearchCallback):
     def _print(self, text: str) -> None:
         if self._live_shown:
             text, self._live_shown = CLEAR_LINE + text, False
-        print(text, file=self._out, flush=True)
+        try:
+            print(text, file=self._out, flush=True)
+        except UnicodeEncodeError:  # a value in λ to an ASCII or cp1252 stream
+            encoding = getattr(self._out, "encoding", None) or "ascii"
+            text = text.encode(encoding, "backslashreplace").decode(encoding)
+            print(text, file=self._out, flush=True)
 
     def _is_live(self) -> bool:
         if self.live is not None:
@@ -188,19 +194,17 @@ class ProgressPrinter(SearchCallback):
         head = f"[trial {result.number}/{total}]"
         if result.ok:
             best = search.best_result()
-            outcome = f"{name}={result.score:.4f}"
+            outcome = f"{name}={format_score(result.score)}"
             if best is not None:
-                outcome += f" best={best.score:.4f} (trial {best.number})"
+                outcome += f" best={format_score(best.score)} (trial {best.number})"
         else:
             last = (result.error or "").strip().splitlines()
             outcome = f"FAILED: {last[-1] if last else 'no score'}"
         timing = f"{result.epochs_run} epochs, {result.seconds:.1f}s"
         if result.folds and result.ok:  # cv=: the score is a mean of the folds
-            outcome = outcome.replace(
-                f"{name}={result.score:.4f}",
-                f"{name}={result.score:.4f} (mean of {len(result.folds)} folds)",
-                1,
-            )
+            score = f"{name}={format_score(result.score)}"
+            folds = f"(mean of {len(result.folds)} folds)"
+            outcome = outcome.replace(score, f"{score} {folds}", 1)
         if result.folds:  # the epochs are per fold
             epochs = "+".join(str(f["epochs_run"]) for f in result.folds)
             timing = f"{epochs} epochs, {result.seconds:.1f}s"
@@ -235,6 +239,6 @@ class ProgressPrinter(SearchCallback):
             where = f"mean of {len(best.folds)} folds"
         self._print(
             f"Best trial {best.number} (id {best.trial_id}): "
-            f"{search.objective.name}={best.score:.4f} {where}; "
+            f"{search.objective.name}={format_score(best.score)} {where}; "
             f"{format_values(best.values)}; search took {elapsed:.1f}s"
         )

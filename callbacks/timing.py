@@ -16,22 +16,41 @@ from typing import TextIO
 
 import keras
 
-__all__ = ["CLEAR_LINE", "LiveStatus", "format_duration", "remaining_seconds"]
+__all__ = [
+    "CLEAR_LINE",
+    "LiveStatus",
+    "format_duration",
+    "format_score",
+    "remaining_seconds",
+]
 
 #: Back to the start of the line and erase it (a terminal's ANSI codes).
 CLEAR_LINE = "\r\033[K"
 
 
 def format_duration(seconds: float) -> str:
-    """``"42s"``, ``"3m05s"`` or ``"1h02m"``."""
+    """``"42s"``, ``"3m05s"`` or ``"1h02m"`` (rounded); ``"?"`` if not finite."""
+    if not math.isfinite(seconds):
+        return "?"
     seconds = max(0.0, seconds)
     if seconds < 59.5:
         return f"{seconds:.0f}s" if seconds >= 9.5 else f"{seconds:.1f}s"
     minutes, rest = divmod(round(seconds), 60)
     if minutes < 60:
         return f"{minutes}m{rest:02d}s"
-    hours, minutes = divmod(minutes, 60)
+    hours, minutes = divmod(round(seconds / 60), 60)
     return f"{hours}h{minutes:02d}m"
+
+
+def format_score(value: float) -> str:
+    """A score to 4 decimals (``0.9611``), or 4 significant digits if smaller.
+
+    An error of ``3.2e-05`` would read ``0.0000``, like every other trial's.
+    """
+    value = float(value)
+    if value == 0 or not math.isfinite(value) or abs(value) >= 1e-3:
+        return f"{value:.4f}"
+    return f"{value:.4g}"
 
 
 def remaining_seconds(
@@ -122,6 +141,6 @@ class LiveStatus(keras.callbacks.Callback):
         line = f"{self.head} epoch {epoch + 1}" + (f"/{epochs}" if epochs else "")
         value = (logs or {}).get(self.objective)
         if value is not None:
-            line += f" {self.objective}={float(value):.4f}"
+            line += f" {self.objective}={format_score(value)}"
         self.stream.write(CLEAR_LINE + line)
         self.stream.flush()

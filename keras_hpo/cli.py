@@ -604,6 +604,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    for stream in (sys.stdout, sys.stderr):  # a name in λ on an ASCII terminal
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     from keras_hpo.errors import ConfigTypeError
     from keras_hpo.errors import ProjectInUseError
 
@@ -617,6 +620,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in commands:
         try:
             return commands[args.command](args)
+        except BrokenPipeError:
+            # Its reader stopped reading (`keras-hpo summary DIR | head`):
+            # quietly, as other tools; stdout goes nowhere so that Python's
+            # own flush at exit raises no second error.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
         except (ValueError, OSError) as err:
             print(f"keras-hpo {args.command}: error: {err}", file=sys.stderr)
             return 2

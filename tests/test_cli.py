@@ -428,6 +428,34 @@ def test_summary_and_tensorboard_refuse_what_is_not_a_project(tmp_path):
     assert "is not a directory" in done.stderr
 
 
+def test_summary_into_a_closed_pipe_or_an_ascii_terminal(tmp_path):
+    # `keras-hpo summary DIR | head -1` said "error: [Errno 32] Broken pipe"
+    # and exited 2; a value in λ on an ASCII stdout ended in an error.
+    from keras_hpo.tuners.results import TrialResult
+    from keras_hpo.tuners.results import TrialStatus
+
+    ids = [f"{i:04d}" for i in range(1500)]
+    (tmp_path / "oracle.json").write_text(
+        json.dumps({"start_order": ids, "end_order": ids})
+    )
+    for i, trial_id in enumerate(ids):
+        (tmp_path / f"trial_{trial_id}").mkdir()
+        values = {"units": i, "λ": "x" * 60}
+        TrialResult(trial_id, i + 1, values, TrialStatus.COMPLETED, score=i).save(
+            str(tmp_path / f"trial_{trial_id}" / "result.json")
+        )
+    command = [sys.executable, "-m", "keras_hpo.cli", "summary", str(tmp_path)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout.readline().startswith(b"Project ")
+    process.stdout.close()  # as head does after its lines
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0 and b"error" not in stderr, stderr
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    done = subprocess.run(command, capture_output=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert b"units  \\u03bb" in done.stdout  # the header, as it can
+
+
 def test_tensorboard_logdir_prefers_the_projects_tensorboard_folder(tmp_path):
     assert cli.tensorboard_logdir(str(tmp_path)) == str(tmp_path)
     (tmp_path / "tensorboard").mkdir()

@@ -20,11 +20,11 @@ from keras_hpo.callbacks.timing import CLEAR_LINE
 from keras_hpo.callbacks.timing import LiveStatus
 from keras_hpo.callbacks.timing import format_duration
 from keras_hpo.callbacks.timing import remaining_seconds
+
+import keras_hpo
 from keras_hpo.tuners.results import TrialResult
 from keras_hpo.tuners.results import TrialStatus
 from keras_hpo.tuners.results import ranked
-
-import keras_hpo
 
 LEFT = re.compile(r"^\[trial (\d+)/(\d+)\] .* \| (\S+) elapsed, ~(\S+) left \| ")
 
@@ -103,6 +103,33 @@ def test_format_duration():
     assert all(
         seconds(format_duration(s)) == pytest.approx(s, abs=0.6) for s in (3.2, 42, 185)
     )
+    # Hours are rounded to the minute (7199 s read 1h59m), not cut.
+    assert [format_duration(s) for s in (3599.6, 5399, 7199)] == [
+        "1h00m",
+        "1h30m",
+        "2h00m",
+    ]
+    assert format_duration(float("nan")) == format_duration(float("inf")) == "?"
+
+
+def test_small_scores_and_names_any_stream_can_show():
+    # An error of 3.2e-05 read 0.0000, like every other trial's; a value in
+    # λ printed to an ASCII stream raised and ended the search.
+    stream = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    view = View(3)
+    view.objective = keras_tuner.Objective("val_mse", "min")
+    printer = ProgressPrinter(stream)
+    printer.on_search_begin(view)
+    for number, score in ((1, 3.2e-5), (2, 0.25)):
+        result = view.end(number)
+        result.score, result.values = score, {"λ": 0.1}
+        view.best_result = lambda: view.trial_results["0001"]
+        printer.on_trial_end(view, result)
+    stream.flush()
+    lines = stream.buffer.getvalue().decode("ascii").splitlines()
+    assert lines[1].startswith("[trial 1/3] val_mse=3.2e-05 best=3.2e-05 (trial 1)")
+    assert lines[2].startswith("[trial 2/3] val_mse=0.2500 best=3.2e-05 (trial 1)")
+    assert lines[2].endswith("| \\u03bb=0.1")
 
 
 def test_remaining_seconds_from_the_mean_trial_and_the_budget():
@@ -178,7 +205,7 @@ def test_time_left_counts_other_workers_and_whole_fused_groups(monkeypatch):
     lefts = []
     for group, ends in enumerate((60.0, 100.0)):
         ids = [f"{4 * group + k + 1:04d}" for k in range(4)]
-        for k in range(4):
+        for _ in ids:
             printer.on_trial_begin(view, None)
         for k in range(4):
             result = view.end(4 * group + k + 1, fused_with=ids)
