@@ -183,6 +183,25 @@ def test_per_slice_learning_rates_match_each_slice_trained_alone(digits):
                 np.testing.assert_allclose(fused_w, alone_w, rtol=0, atol=1e-3)
 
 
+@pytest.mark.parametrize("optimizer", ["nadam", "rmsprop", "sgd"])
+def test_every_optimizer_steps_each_slice_as_its_own_model(digits, optimizer):
+    # On PyTorch, fused Nadam skipped its per-step state (_u_product stayed
+    # 1): the first step divided by zero and every weight became NaN.
+    xt, yt, _, _ = digits
+    hypermodel = mlp(dropout=0.0, units=[8, 16], optimizer=optimizer)
+    widths = [8, 16]
+    models = [build(hypermodel, 5, units=u, learning_rate=1e-2) for u in widths]
+    fused = FusedMLP.from_models(models)
+    fused.fit(xt[:256], yt[:256], epochs=1, batch_size=32, shuffle=False, verbose=0)
+    for k, units in enumerate(widths):
+        alone = build(hypermodel, 5, units=units, learning_rate=1e-2)
+        alone.fit(xt[:256], yt[:256], epochs=1, batch_size=32, shuffle=False, verbose=0)
+        arrays = [a for pair in fused.slice_arrays(k) for a in pair]
+        assert all(np.isfinite(a).all() for a in arrays)
+        for fused_w, alone_w in zip(arrays, alone.get_weights(), strict=True):
+            np.testing.assert_allclose(fused_w, alone_w, rtol=0, atol=1e-3)
+
+
 def test_dropout_is_per_slice(digits):
     xt = digits[0][:256]
     hypermodel = mlp(dropout=[0.0, 0.5], activation="relu")

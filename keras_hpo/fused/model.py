@@ -261,15 +261,36 @@ class _PerVariableSteps:
     Keras' PyTorch optimizers update every variable at once
     (``_parallel_update_step``) and never call ``update_step``, so the
     slices' rates would be skipped; this restores the per-variable step,
-    without gradient tracking, as the other backends run it.
+    without gradient tracking, as the other backends run it: through the
+    optimizer's own backend-independent ``_backend_update_step``, which
+    also advances its per-step state (Nadam's ``_u_product``: skipped, it
+    stayed 1 and the first step divided by zero).
     """
 
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
         import torch  # noqa: PLC0415 - only on the PyTorch backend
 
         with torch.no_grad():
-            for grad, variable in zip(grads, trainable_variables, strict=True):
-                self.update_step(grad, variable, learning_rate)
+            _generic_update_step(type(self))(
+                self, grads, trainable_variables, learning_rate
+            )
+
+
+def _generic_update_step(cls: type):
+    """The first ``_backend_update_step`` of ``cls`` not of a Keras backend.
+
+    Past this mixin and the backend's parallel optimizer classes: the
+    optimizer's own (Nadam's), else `BaseOptimizer`'s loop over
+    ``update_step``.
+    """
+    for base in cls.__mro__:
+        if base is _PerVariableSteps or base.__module__.startswith(
+            "keras.src.backend."
+        ):
+            continue
+        if "_backend_update_step" in vars(base):
+            return vars(base)["_backend_update_step"]
+    raise TypeError(f"{cls.__name__} has no _backend_update_step")  # pragma: no cover
 
 
 def sliced_optimizer(
