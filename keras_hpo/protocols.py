@@ -109,6 +109,9 @@ class FusableHyperModel(Protocol):
     train each group as the model `build_fused` returns (see
     `keras_hpo.tuners.group_runner` for what that model must do).
     `keras_hpo.HyperMLP` implements it; a user's hypermodel can too.
+    Optional: ``fusion_batch_size(hp)``, a trial's batch size, which
+    ``fuse="auto"`` costs the trial's steps at (32 without it, unless
+    ``search(batch_size=...)`` says).
     """
 
     def fusion_key(self, hp: Any) -> Any:

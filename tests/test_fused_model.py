@@ -379,6 +379,46 @@ def test_groups_bucket_by_key_and_auto_declines_padding_that_costs_more():
     assert plan_groups(["k"] * 4, shapes, 32) == [[0, 1, 3, 2]]
 
 
+def test_auto_costs_each_bucket_at_its_own_batch_size(monkeypatch, tmp_path):
+    # fuse="auto" costed every bucket at batch 32: with batch_size=256 it
+    # fused a 16- and a 1024-unit trial whose fused step is the slower.
+    shapes = [(64, 16, 10), (64, 1024, 10)]
+    assert plan_groups(["k"] * 2, shapes, 8, auto=True, batch=32) == [[0, 1]]
+    assert plan_groups(["k"] * 2, shapes, 8, auto=True, batch=[256, 256]) == [
+        [0],
+        [1],
+    ]
+    # A key that does not fix the depth: trials of other depths never share.
+    deep = [(64, 16, 10), (64, 16, 16, 10), (64, 32, 10)]
+    assert plan_groups(["k"] * 3, deep, 8, auto=True) == [[0, 2], [1]]
+    with pytest.raises(ValueError, match="size must be at least 1, got 0"):
+        plan_groups(["k"], shapes[:1], 0)
+    with pytest.raises(ValueError, match="2 keys, 2 shapes and 1 batch sizes"):
+        plan_groups(["k"] * 2, shapes, 2, batch=[32])
+    # The tuner asks the hypermodel for each trial's batch size.
+    import keras_hpo
+    from keras_hpo.tuners import fusion
+
+    seen = []
+
+    def spy(keys, shapes, size, **kwargs):
+        seen.append(kwargs["batch"])
+        raise RuntimeError("planned")
+
+    monkeypatch.setattr(fusion, "plan_groups", spy)
+    tuner = keras_hpo.RandomSearch(
+        mlp(num_layers=1, batch_size=[64, 256], learning_rate=[1e-3, 1e-2]),
+        fuse="auto",
+        max_trials=2,
+        directory=tmp_path,
+        verbose=0,
+    )
+    trials = [tuner.oracle.create_trial(f"t{i}") for i in range(2)]
+    with pytest.raises(RuntimeError, match="planned"):
+        tuner.run_fused(trials, (), {})
+    assert seen == [[t.hyperparameters.values["batch_size"] for t in trials]]
+
+
 @pytest.mark.slow
 def test_sixteen_slices_score_as_their_configurations_trained_alone(digits):
     # A statistical check, not a cherry-picked one: 4 configurations x 4

@@ -1,7 +1,7 @@
 """Which trials train together: buckets by shape, then groups by cost.
 
 `plan_groups` first buckets trials by their hypermodel's ``fusion_key``
-(same depth, optimizer and batch size for `HyperMLP`), then, in each bucket,
+(same depth, optimizer, batch size and epochs for `HyperMLP`), then, in each bucket,
 sorts them by size so that similar widths share a group (padding is what a
 group pays for its widest member). With a fixed ``size`` it cuts each bucket
 into groups of up to ``size``; with ``auto=True`` a `StepCost` model adds a
@@ -58,7 +58,7 @@ def plan_groups(
     size: int,
     *,
     auto: bool = False,
-    batch: int = 32,
+    batch: int | Sequence[int] = 32,
     cost: StepCost | None = None,
 ) -> list[list[int]]:
     """Groups trial indices for fused training.
@@ -66,15 +66,28 @@ def plan_groups(
     Args:
         keys: Each trial's fusion key; ``None`` never fuses.
         shapes: Each trial's layer widths (input to output).
-        size: The largest group.
+        size: The largest group (at least 1).
         auto: Let `StepCost` decide where a group ends.
-        batch: The batch size, for the cost model.
+        batch: The batch size, for the cost model: one for all, or each
+            trial's (a bucket is costed at its first trial's; keys that
+            bucket trials of one batch size make that exact).
         cost: The cost model (default `StepCost()`).
+
+    Raises:
+        ValueError: If ``size`` is below 1, or the lengths differ.
 
     Returns:
         Groups of indices; every index appears once, groups of one train
         unfused. Buckets keep the order in which their first trial came.
     """
+    if size < 1:
+        raise ValueError(f"plan_groups: size must be at least 1, got {size!r}.")
+    batches = [batch] * len(keys) if isinstance(batch, int) else list(batch)
+    if not len(keys) == len(shapes) == len(batches):
+        raise ValueError(
+            f"plan_groups: {len(keys)} keys, {len(shapes)} shapes and "
+            f"{len(batches)} batch sizes: give one of each per trial."
+        )
     cost = cost or StepCost()
     buckets: dict[Hashable, list[int]] = {}
     groups: list[list[int]] = []
@@ -82,8 +95,10 @@ def plan_groups(
         if key is None:
             groups.append([index])
         else:
-            buckets.setdefault(key, []).append(index)
+            # Trials of one key but another depth cannot share a model.
+            buckets.setdefault((key, len(shapes[index])), []).append(index)
     for members in buckets.values():
+        batch = batches[members[0]]
         ordered = sorted(members, key=lambda i: (_macs(shapes[i]), i))
         group: list[int] = []
         for index in ordered:

@@ -7,8 +7,8 @@ anything a fused model would not reproduce exactly (an unknown layer, a
 branched graph, gradient clipping, a loss other than the task's). Reading
 the built model rather than the hyperparameters is what lets a subclass of
 `HyperMLP` (or any plain MLP) fuse when its hooks keep the standard layers,
-and fall back when they do not. This module owns that reading and the
-`group_key`; it must not build or train a model.
+and fall back when they do not. This module owns that reading and
+`check_same_group`; it must not build or train a model.
 """
 
 from __future__ import annotations

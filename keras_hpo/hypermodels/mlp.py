@@ -566,6 +566,10 @@ class HyperMLP(keras_tuner.HyperModel):
             self.value(hp, "epochs"),
         )
 
+    def fusion_batch_size(self, hp: kt_hp.HyperParameters) -> int:
+        """The trial's batch size, which ``fuse="auto"`` costs its steps at."""
+        return int(self.value(hp, "batch_size"))
+
     def fusion_shape(self, hp: kt_hp.HyperParameters) -> tuple[int, ...]:
         """Input width, each hidden layer's width, output width."""
         outputs = {"classification": self.num_classes, "binary": 1}.get(

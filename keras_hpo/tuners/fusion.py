@@ -145,9 +145,13 @@ class TrialFusion:
             hypermodel = self.hypermodel
             keys = [hypermodel.fusion_key(t.hyperparameters) for t in trials]
             shapes = [hypermodel.fusion_shape(t.hyperparameters) for t in trials]
-            batch = int(fit_kwargs.get("batch_size") or 32)
+            batch_of = getattr(hypermodel, "fusion_batch_size", None)
+            batches = [
+                int(fit_kwargs.get("batch_size") or (batch_of and batch_of(hp)) or 32)
+                for hp in (t.hyperparameters for t in trials)
+            ]
             indices = plan_groups(
-                keys, shapes, self.fuse_size, auto=self.fuse == "auto", batch=batch
+                keys, shapes, self.fuse_size, auto=self.fuse == "auto", batch=batches
             )
             groups = [[trials[i] for i in group] for group in indices]
         self.ended_trials = set()
