@@ -349,6 +349,26 @@ def test_models_that_are_not_plain_mlps_are_refused_with_the_reason():
     unflat.compile("adam", "mse")
     with pytest.raises(NotFusable, match=r"shape \(8, 8\) reach a Dense layer with"):
         read_mlp(unflat)
+    # Read as something else before: a Dropout after the output (dropped),
+    # an inverting Normalization (read as standardising), a hidden softmax
+    # (padded units entered its sum).
+
+    def chain(*layers):
+        x = inputs
+        for layer in layers:
+            x = layer(x)
+        model = keras.Model(inputs, x)
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    dense = keras.layers.Dense
+    with pytest.raises(NotFusable, match="a Dropout layer follows the output layer"):
+        read_mlp(chain(dense(4), dense(2, "softmax"), keras.layers.Dropout(0.5)))
+    inverted = keras.layers.Normalization(mean=0.5, variance=2.0, invert=True)
+    with pytest.raises(NotFusable, match="Normalization layer '.*' inverts"):
+        read_mlp(chain(inverted, dense(4), dense(2, "softmax")))
+    with pytest.raises(NotFusable, match=r"activation \(softmax\) mixes its units"):
+        read_mlp(chain(dense(4, "softmax"), dense(2, "softmax")))
 
 
 def test_steps_per_epoch_trains_as_many_steps_as_a_model_alone(digits):

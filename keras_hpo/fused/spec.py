@@ -88,6 +88,10 @@ class SliceSpec:
         return LOSSES[self.loss][0]
 
 
+#: Activations whose output for one unit depends on the layer's other units.
+_ACROSS_UNITS = frozenset({"softmax", "log_softmax", "sparsemax", "glu"})
+
+
 def _activation_name(layer: keras.layers.Dense) -> str:
     """The name that ``keras.activations.get`` turns back into its activation."""
     name = keras.activations.serialize(layer.activation)
@@ -179,6 +183,8 @@ def read_mlp(model: keras.Model) -> SliceSpec:
         if isinstance(layer, keras.layers.Normalization) and not dense:
             if spec.mean is not None:
                 raise NotFusable("two Normalization layers")
+            if getattr(layer, "invert", False):
+                raise NotFusable(f"Normalization layer {layer.name!r} inverts")
             spec.mean = np.asarray(keras.ops.convert_to_numpy(layer.mean)).reshape(-1)
             spec.variance = np.asarray(
                 keras.ops.convert_to_numpy(layer.variance)
@@ -215,9 +221,16 @@ def read_mlp(model: keras.Model) -> SliceSpec:
             f"its inputs of shape {spec.input_shape} reach a Dense layer without "
             "a Flatten first"
         )
-    spec.dropouts.pop()  # the output layer's slot
+    if spec.dropouts.pop():  # the output layer's slot
+        raise NotFusable("a Dropout layer follows the output layer")
     spec.widths = [int(layer.units) for layer in dense[:-1]]
     spec.activations = [_activation_name(layer) for layer in dense[:-1]]
+    across = [a for a in spec.activations if a in _ACROSS_UNITS]
+    if across:
+        raise NotFusable(
+            f"a hidden layer's activation ({across[0]}) mixes its units, which "
+            "padding to the group's widest would change"
+        )
     spec.output_width = int(dense[-1].units)
     spec.output_activation = _activation_name(dense[-1])
     spec.layer_names = [layer.name for layer in dense]
