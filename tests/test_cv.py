@@ -463,3 +463,84 @@ def test_refit_joins_the_validation_data_and_refit_false_keeps_the_best_trial(
         keras_hpo.RandomSearch(
             keras_hpo.HyperMLP(num_classes=3), refit=1, directory=str(tmp_path)
         )
+
+
+SEEN: list[tuple[str, float]] = []
+
+
+class Noted(keras.callbacks.Callback):
+    """Notes each training it is in (deep copies share the list)."""
+
+    def on_train_begin(self, logs=None):
+        SEEN.append(("noted", round(float(self.model.optimizer.learning_rate), 6)))
+
+
+class NotedStopping(keras.callbacks.EarlyStopping):
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        SEEN.append(("stopping", 0.0))
+
+
+def test_the_refit_trains_with_the_users_callbacks_but_not_early_stopping(
+    tmp_path, tiny_classification
+):
+    # The refit dropped every search(callbacks=...): a learning-rate
+    # schedule shaped the trials' training but not the refit's.
+    x, y = tiny_classification
+    SEEN.clear()
+    tuner = keras_hpo.RandomSearch(
+        keras_hpo.HyperMLP(num_classes=3, num_layers=1, units=8, learning_rate=1e-2),
+        max_trials=1,
+        seed=1,
+        directory=str(tmp_path),
+        tensorboard_dir=None,
+        verbose=0,
+    )
+    schedule = keras.callbacks.LearningRateScheduler(lambda epoch, rate: 0.0)
+    tuner.search(
+        x,
+        y,
+        validation_split=0.25,
+        epochs=2,
+        callbacks=[schedule, Noted(), NotedStopping(patience=5)],
+    )
+    assert tuner.refitted.saved() is not None
+    assert SEEN == [("noted", 1e-2), ("stopping", 0.0), ("noted", 1e-2)]
+    # The schedule set the refit's learning rate as it did the trial's.
+    assert float(tuner.best_estimator_.optimizer.learning_rate) == 0.0
+
+
+class Curves(keras.callbacks.Callback):
+    """Makes each training's val_accuracy curve the next one of `CURVES`."""
+
+    def on_train_begin(self, logs=None):
+        self.curve = CURVES.pop(0) if CURVES else None  # the refit: none
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.curve is not None:
+            logs["val_accuracy"] = self.curve[epoch]
+
+
+CURVES: list[list[float]] = []
+
+
+def test_several_executions_refit_and_show_the_mean_of_their_best_epochs(
+    tmp_path, tiny_classification
+):
+    # The best epoch was the last execution's: the refit trained 4 epochs
+    # where the executions chose 2 and 4 (mean 3).
+    x, y = tiny_classification
+    CURVES[:] = [[0.1, 0.9, 0.2, 0.3], [0.1, 0.2, 0.3, 0.9]]
+    tuner = keras_hpo.RandomSearch(
+        keras_hpo.HyperMLP(num_classes=3, num_layers=1, units=8),
+        max_trials=1,
+        executions_per_trial=2,
+        early_stopping=None,
+        directory=str(tmp_path),
+        tensorboard_dir=None,
+        verbose=0,
+    )
+    tuner.search(x, y, validation_split=0.25, epochs=4, callbacks=[Curves()])
+    assert tuner.best_result().best_epoch == 2
+    assert tuner.cv_results_["best_epoch"] == [3]
+    assert tuner.refitted.saved()["epochs"] == 3

@@ -46,6 +46,7 @@ from keras_hpo.tuners.execution import own_training
 from keras_hpo.tuners.folds import all_training_data
 from keras_hpo.tuners.graph_memory import released_gradient_functions
 from keras_hpo.tuners.results import TrialResult
+from keras_hpo.tuners.trial_callbacks import refit_callbacks
 from keras_hpo.tuners.weights import load_weights
 
 __all__ = [
@@ -126,8 +127,9 @@ class Refit:
             build: ``build(hp) -> keras.Model``, a fresh model.
             fit: ``fit(hp, model, *args, **kwargs)``, the hypermodel's.
             fit_args: As given to ``search``.
-            fit_kwargs: As given to ``search`` (validation data and
-                ``callbacks`` are dropped; ``epochs`` is the refit's).
+            fit_kwargs: As given to ``search`` (validation data are
+                dropped, and the callbacks `refit_callbacks` leaves out;
+                ``epochs`` is the refit's).
             about: What it predicts (`describe`), kept in ``refit.json``.
             adapt: ``adapt(x, y)``, a data-aware hypermodel's: called with
                 all the data before the model is built, so its statistics
@@ -138,7 +140,7 @@ class Refit:
             ``seconds``.
         """
         x, y, kwargs = all_training_data(fit_args, fit_kwargs)
-        kwargs.pop("callbacks", None)
+        callbacks = refit_callbacks(kwargs.pop("callbacks", None) or [])
         kwargs["epochs"] = refit_epochs(result)
         if "epochs" in hp.values:  # a tuned epochs knob: the refit's, too
             hp.values["epochs"] = kwargs["epochs"]
@@ -150,7 +152,7 @@ class Refit:
         model = build(hp)
         recorder = EpochRecorder()
         with released_gradient_functions():
-            fit(hp, model, x, y, callbacks=[recorder], **kwargs)
+            fit(hp, model, x, y, callbacks=[*callbacks, recorder], **kwargs)
         # The traced train step is not needed to predict (Keras traces it
         # again if the model is trained further); dropping it frees its graph.
         if hasattr(model, "train_function"):

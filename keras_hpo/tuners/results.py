@@ -48,7 +48,9 @@ class TrialResult:
         status: How it ended.
         score: The objective at the best epoch (``None`` if it failed).
         metrics: Every logged metric at the best epoch.
-        best_epoch: 0-based index of the best epoch.
+        best_epoch: 0-based index of the best epoch; with several trainings
+            (``cv=`` folds, ``executions_per_trial``), the mean of theirs
+            (1-based, rounded), which a refit trains for.
         epochs_run: Epochs that finished.
         seconds: Wall time of the whole trial (build, fit, checkpoint).
         fit_seconds: Wall time inside ``fit``.

@@ -461,7 +461,7 @@ class TrialRunner:
             values=public_values(plan.hyperparameters.values),
             status=status,
             metrics=metrics,
-            best_epoch=per_execution[-1][0],
+            best_epoch=_mean_epoch([epoch for epoch, _ in per_execution]),
             epochs_run=len(next(iter(history.values()), [])),
             fit_seconds=fit_seconds,
             seed=plan.seed,
@@ -500,3 +500,15 @@ class TrialRunner:
         finite = [(direction * v, i) for i, v in enumerate(values) if math.isfinite(v)]
         epoch = min(finite)[1] if finite else len(values) - 1
         return epoch, {name: column[epoch] for name, column in history.items()}
+
+
+def _mean_epoch(epochs: list[int]) -> int:
+    """The trainings' best epochs (0-based) as one: their 1-based mean, rounded.
+
+    One training: its own. Several (folds, executions): the epoch a refit
+    trains for (`keras_hpo.tuners.refit.refit_epochs`), which the results
+    then show rather than the last training's.
+    """
+    if len(epochs) == 1:
+        return epochs[0]
+    return max(1, round(float(np.mean([epoch + 1 for epoch in epochs])))) - 1

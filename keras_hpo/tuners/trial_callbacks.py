@@ -17,7 +17,19 @@ __all__ = [
     "check_tensorboard_dir",
     "copy_user_callbacks",
     "objective_parts",
+    "refit_callbacks",
 ]
+
+#: ``search(callbacks=...)`` a refit leaves out: they watch the validation
+#: data (which the refit trains on) or write files of the search's trials.
+NOT_IN_REFIT = (
+    keras.callbacks.EarlyStopping,
+    keras.callbacks.ReduceLROnPlateau,
+    keras.callbacks.ModelCheckpoint,
+    keras.callbacks.BackupAndRestore,
+    keras.callbacks.TensorBoard,
+    keras.callbacks.CSVLogger,
+)
 
 
 def objective_parts(objective: Any) -> list[str]:
@@ -105,3 +117,14 @@ def copy_user_callbacks(callbacks: list, run: str) -> list[keras.callbacks.Callb
         if isinstance(callback, keras.callbacks.TensorBoard):
             callback.log_dir = os.path.join(callback.log_dir, run)
     return copies
+
+
+def refit_callbacks(callbacks: list) -> list[keras.callbacks.Callback]:
+    """Copies of the ``search(callbacks=...)`` that a refit trains with.
+
+    A learning-rate schedule, ``TerminateOnNaN`` or a callback of the
+    user's own shape the training as in the trials; those of `NOT_IN_REFIT`
+    are left out.
+    """
+    kept = [c for c in callbacks if not isinstance(c, NOT_IN_REFIT)]
+    return copy_user_callbacks(kept, "refit")
