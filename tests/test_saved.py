@@ -266,3 +266,18 @@ def test_summary_reads_keras_tuners_own_project_and_tells_none_from_inactive(
     rows = format_summary(summary).splitlines()
     assert rows[4].split()[-2:] == ["8", "None"]
     assert rows[5].split()[-2:] == ["-", "-"]
+
+
+def test_a_search_resumed_with_refit_false_serves_as_its_tuner(tmp_path):
+    # The first run's refit stayed in <project>/refit/: keras_hpo.load
+    # served it (or refused, "stopped before its refit", once another trial
+    # was best) where the tuner, refit=False, serves the best trial's model.
+    _, x, _ = _digits_search(tmp_path)
+    assert (tmp_path / "p" / "refit").is_dir()
+    again, _, _ = _digits_search(tmp_path, refit=False)
+    search = keras_hpo.load(str(tmp_path / "p"))
+    np.testing.assert_array_equal(
+        search.best_estimator_.predict(x, verbose=0),
+        again.best_model().predict(x, verbose=0),
+    )
+    np.testing.assert_array_equal(search.predict(x), again.predict(x))

@@ -297,7 +297,8 @@ def _num_rows(x: Any) -> int | None:
 def describe(tuner: Any) -> dict[str, Any]:
     """What a tuner's refit predicts and how it is scored, for ``refit.json``.
 
-    `keras_hpo.load` reads it back: the objective, the hypermodel's task
+    `keras_hpo.load` reads it back: whether the search refits, the
+    objective, the hypermodel's task
     and number of classes, and each ``scoring=`` score (its name, logged
     metric, direction, and the scikit-learn scorer name or Keras metric it
     was made from; a scorer callable cannot be saved by name).
@@ -309,6 +310,9 @@ def describe(tuner: Any) -> dict[str, Any]:
     sklearn = isinstance(tuner.hypermodel, SklearnHyperModel)
     scoring = tuner.scoring
     return {
+        # False: predictions come from the best trial's model, whatever an
+        # earlier search with refit=True left in <project>/refit/.
+        "refit": bool(getattr(tuner, "refit", True)),
         "objective": [objective.name, objective.direction],
         "task": labels[0] if labels is not None else None,
         "num_classes": getattr(tuner.hypermodel, "num_classes", None),

@@ -145,7 +145,13 @@ class SavedSearch(SearchAnalysis):
         return cv_results(self.results(), self._ranked(), self.direction, scores=scores)
 
     def _record(self) -> dict[str, Any] | None:
-        """The refit's ``refit.json`` (``None``: no refit saved)."""
+        """The refit's ``refit.json`` (``None``: no refit saved or in use).
+
+        A search last run with ``refit=False`` uses none, as its tuner does,
+        although an earlier one with ``refit=True`` left one.
+        """
+        if self._model.get("refit") is False:
+            return None
         return self._refit.saved()
 
     def _described(self) -> dict[str, Any]:
