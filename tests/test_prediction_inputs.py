@@ -37,6 +37,9 @@ def test_good_input_in_every_form_search_takes(model):
         model, x, labels, task="classification", num_classes=3, sklearn=False
     )
     assert accuracy == 1.0
+    # As many values per sample in another shape (2x2 images for a model of
+    # 4 features): reshaped, as Keras' own error said nothing of ours.
+    np.testing.assert_array_equal(_predict(model, x.reshape(5, 2, 2)), labels)
 
 
 @pytest.mark.parametrize(

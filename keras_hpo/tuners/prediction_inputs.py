@@ -66,6 +66,9 @@ def _check_array(x: np.ndarray, expected: tuple[int, ...] | None) -> np.ndarray:
                 f"samples of shape {expected}",
                 "Pass the features the search was tuned on, in the same order.",
             )
+        # As many values per sample: images flattened (784 for 28x28), or
+        # flat rows of a model that takes images: its own shape.
+        x = x.reshape((len(x), *expected))
     if x.dtype.kind not in "biufc":
         try:
             x = x.astype("float32")
