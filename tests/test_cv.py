@@ -544,3 +544,26 @@ def test_several_executions_refit_and_show_the_mean_of_their_best_epochs(
     assert tuner.best_result().best_epoch == 2
     assert tuner.cv_results_["best_epoch"] == [3]
     assert tuner.refitted.saved()["epochs"] == 3
+
+
+class FailsWithoutValidation(keras_hpo.HyperMLP):
+    def fit(self, hp, model, *args, **kwargs):
+        if "validation_split" not in kwargs and "validation_data" not in kwargs:
+            raise ValueError("no validation rows in this training")
+        return super().fit(hp, model, *args, **kwargs)
+
+
+def test_a_refit_that_fails_is_said_even_when_quiet(tmp_path, tiny_classification):
+    # verbose=0 fell back to the best trial's model without a word.
+    x, y = tiny_classification
+    tuner = keras_hpo.RandomSearch(
+        FailsWithoutValidation(num_classes=3, num_layers=1, units=8),
+        max_trials=1,
+        directory=str(tmp_path),
+        tensorboard_dir=None,
+        verbose=0,
+    )
+    with pytest.warns(RuntimeWarning, match=r"No refit \(no validation rows in th"):
+        tuner.search(x, y, validation_split=0.25, epochs=1)
+    assert tuner.refitted.saved() is None
+    assert tuner.best_estimator_ is tuner.best_model()

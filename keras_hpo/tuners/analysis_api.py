@@ -188,8 +188,9 @@ class SearchAnalysis:
                 "k",
                 k,
                 f"is more than the {len(kept)} trials whose models are saved",
-                "Ask for fewer, or search with a larger keep_top_k (it keeps the "
-                "best trials' weights; 3 by default).",
+                "Ask for fewer, or search with a larger keep_top_k (with "
+                "checkpoint='best', the default, it keeps the best trials' "
+                "weights; 3 by default; checkpoint='none' keeps none).",
             )
         members = kept[:k]
         task = self._model_task()

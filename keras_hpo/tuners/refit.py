@@ -29,6 +29,7 @@ import functools
 import os
 import pickle
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -372,14 +373,17 @@ def refit_after_search(
             )
         except ValueError as err:
             why = str(err)
-    if not tuner.verbose:
-        return
     if why is not None:
-        print(
+        said = (
             f"No refit ({why}): best_estimator_ is the best trial's model. "
-            "Pass refit=False to silence this.",
-            flush=True,
+            "Pass refit=False to silence this."
         )
+        if tuner.verbose:
+            print(said, flush=True)
+        else:  # quiet, but a refit asked for and not made is said
+            warnings.warn(said, RuntimeWarning, stacklevel=3)
+        return
+    if not tuner.verbose:
         return
     epochs = ""
     if "epochs" in record:
