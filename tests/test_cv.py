@@ -224,9 +224,10 @@ def test_each_fold_standardises_with_its_own_training_rows_only(
     # A callback of one's own makes trials train one by one: only then.
     callbacks = [_Statistics()] if fuse == 1 else []
     tuner.search(x, y, epochs=1, callbacks=callbacks)
-    if fuse == 1:  # each fold's model, in the order they trained
-        assert len(_Statistics.seen) == 4
-        for seen, want in zip(_Statistics.seen, fold_means * 2, strict=True):
+    if fuse == 1:  # each fold's model, in the order they trained, then the refit
+        assert len(_Statistics.seen) == 5
+        wants = [*fold_means, *fold_means, x.mean(axis=0)]
+        for seen, want in zip(_Statistics.seen, wants, strict=True):
             np.testing.assert_allclose(seen, want, atol=1e-4)
     else:
         assert [r.fused_with for r in tuner.results()] == [["0000", "0001"]] * 2
