@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -95,7 +96,9 @@ def _split(x, y, seed: int, stratify: bool, fractions=(0.6, 0.2)):
     x_train, x_rest, y_train, y_rest = train_test_split(
         x, y, train_size=fractions[0], random_state=seed, stratify=strat
     )
-    strat = y_rest if stratify else None
+    # A class of 3 rows leaves 1 of them here, which cannot be stratified.
+    _, counts = np.unique(y_rest, return_counts=True)
+    strat = y_rest if stratify and counts.min() >= 2 else None
     x_val, x_test, y_val, y_test = train_test_split(
         x_rest, y_rest, test_size=0.5, random_state=seed, stratify=strat
     )
@@ -116,16 +119,36 @@ def load_digits(seed: int = 0) -> Dataset:
 
 
 def read_idx(path: str) -> np.ndarray:
-    """Reads an idx file (MNIST's format), gzipped or not."""
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as handle:
+    """Reads an idx file (MNIST's format), gzipped or not (by its content).
+
+    Raises:
+        ValueError: Naming the file, if it is not an idx file of bytes or
+            holds fewer or more bytes than its header says.
+    """
+    with open(path, "rb") as handle:
         data = handle.read()
+    if data[:2] == b"\x1f\x8b":  # gzip's magic bytes, whatever the name
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as err:
+            raise bad_value(
+                "path", path, f"a damaged gzip file ({err})", "Download it again."
+            ) from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 8:
         raise bad_value(
             "path", path, "not an idx file of unsigned bytes", "Check the file."
         )
     ndim = data[3]
     dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    expected = 4 + 4 * ndim + math.prod(dims)
+    if len(data) != expected:
+        raise bad_value(
+            "path",
+            path,
+            f"{len(data)} bytes where its header ({dims}) says {expected} "
+            "(cut short, or not what its header says)",
+            "Download it again.",
+        )
     return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
@@ -151,6 +174,16 @@ def _from_idx_dir(data_dir: str):
                 "Fashion-MNIST.",
             )
         arrays[key] = read_idx(found)
+    for part in ("train", "test"):
+        images, labels = len(arrays[f"x_{part}"]), len(arrays[f"y_{part}"])
+        if images != labels:
+            raise bad_value(
+                "data_dir",
+                data_dir,
+                f"its {part} files hold {images} images but {labels} labels",
+                "Put the images and labels of one data set side by side "
+                "(MNIST's or Fashion-MNIST's four files).",
+            )
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
 

@@ -31,6 +31,33 @@ def test_a_file_that_is_not_idx_is_refused(tmp_path):
         read_idx(str(path))
 
 
+def test_damaged_or_mismatched_idx_files_are_refused_by_name(tmp_path, mnist_idx_dir):
+    # Images and labels of different counts trained on wrongly paired labels;
+    # a cut file or a decompressed one still named .gz failed without a path.
+    import gzip
+    import shutil
+
+    files = sorted(p.name for p in mnist_idx_dir.iterdir())
+    for name in files:
+        shutil.copy(mnist_idx_dir / name, tmp_path / name)
+    labels = next(n for n in files if n.startswith("train-labels"))
+    test_labels = next(n for n in files if n.startswith("t10k-labels"))
+    shutil.copy(mnist_idx_dir / test_labels, tmp_path / labels)
+    with pytest.raises(ValueError, match="train files hold 60000 images but 10000"):
+        load_mnist(data_dir=str(tmp_path), seed=0)
+    raw = read_idx(str(mnist_idx_dir / test_labels))
+    plain = tmp_path / "plain.gz"  # not gzipped, named as if it were
+    with open(mnist_idx_dir / test_labels, "rb") as handle:
+        data = handle.read()
+    data = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+    plain.write_bytes(data)
+    np.testing.assert_array_equal(read_idx(str(plain)), raw)
+    cut = tmp_path / "cut"
+    cut.write_bytes(data[:-8])
+    with pytest.raises(ValueError, match=r"`path`: 10000 bytes where its header"):
+        read_idx(str(cut))
+
+
 def test_a_table_with_text_and_empty_cells_is_read_as_dataframes(tmp_path):
     rows = ["size,colour,price"] + [
         f"{i},{'red' if i % 3 else ''},{2 * i + 1}" if i % 7 else f",blue,{2 * i + 1}"
@@ -135,3 +162,16 @@ def test_a_spreadsheets_csv_reads_as_it_shows(tmp_path):
     semicolons.write_text("a;b;y\n" + "1;2;0\n" * 10)
     with pytest.raises(ValueError, match="seems separated by ';': save it with"):
         load_csv(str(semicolons), "y")
+
+
+def test_a_class_of_three_rows_splits(tmp_path):
+    # Its 3 rows were stratified into the training part (1 or 2) and the
+    # rest, whose second stratified split then failed in scikit-learn.
+    rows = ["a,b,label"] + [f"{i},{i % 7},{'x' if i % 2 else 'y'}" for i in range(40)]
+    rows += [f"{i},{i},z" for i in range(3)]
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(rows) + "\n")
+    for seed in range(3):
+        data = load_csv(str(path), "label", seed=seed)
+        total = len(data.y_train) + len(data.y_val) + len(data.y_test)
+        assert total == 43 and data.num_classes == 3
