@@ -126,6 +126,9 @@ def bad_data(draw):
                 "val_empty",
                 "val_arity",
                 "val_not_tuple",
+                "val_sample_shape",
+                "weights",
+                "val_weights",
                 "split",
                 "split_type",
                 "epochs",
@@ -204,6 +207,20 @@ def bad_data(draw):
     elif case == "val_not_tuple":
         kwargs = {"epochs": 1, "validation_data": x[:6]}
         names = ("validation_data",)
+    elif case == "val_sample_shape":  # as many values, in another shape
+        kwargs = {"epochs": 1, "validation_data": (x[:6].reshape(6, 2, 2), y[:6])}
+        names = ("validation_data",)
+    elif case == "weights":
+        weights = np.ones(draw(st.sampled_from([N - 1, N + 3])))
+        if draw(st.booleans()):
+            weights = np.ones(N)
+            weights[draw(st.integers(0, N - 1))] = draw(BAD_NUMBERS)
+        kwargs = {"epochs": 1, "validation_split": 0.25, "sample_weight": weights}
+        names = ("sample_weight",)
+    elif case == "val_weights":
+        weights = draw(st.sampled_from([np.ones(5), np.full(6, np.nan), ["a"] * 6]))
+        kwargs = {"epochs": 1, "validation_data": (x[:6], y[:6], weights)}
+        names = ("validation_data",)
     elif case == "split":
         value = draw(
             st.one_of(
@@ -264,6 +281,12 @@ def good_data_variant(form: str):
         y = y.reshape(-1, 1)
     elif form == "validation_data":
         kwargs = {"epochs": 1, "validation_data": (x[:6], y[:6])}
+    elif form == "weights_and_column_val_labels":  # joined for the refit
+        kwargs = {
+            "epochs": 1,
+            "validation_data": (x[:6], y[:6].reshape(-1, 1)),
+            "sample_weight": np.ones(len(x)),
+        }
     else:
         assert form == "uint8_labels"
         y = y.astype("uint8")
@@ -280,16 +303,21 @@ def good_data_variant(form: str):
         "float_labels",
         "column_labels",
         "validation_data",
+        "weights_and_column_val_labels",
         "uint8_labels",
     ],
 )
 def test_well_formed_data_in_many_forms_trains(tmp_path, form):
     args, kwargs = good_data_variant(form)
-    tuner = tuner_for(tmp_path)
+    # The refit joins the validation data: labels of shape (m, 1) after
+    # (n,) failed there, after the search.
+    refit = form.startswith("weights")
+    tuner = tuner_for(tmp_path, refit=refit)
     tuner.search(*args, **kwargs)
     [result] = tuner.results()
     assert result.ok, (form, result.error)
     assert math.isfinite(result.score)
+    assert (tuner.refitted.saved() is not None) == refit
 
 
 @pytest.mark.parametrize(
@@ -308,6 +336,19 @@ def test_labels_of_other_tasks(tmp_path, task, y, name):
         tuner.search(x, y, epochs=1, validation_split=0.25)
     assert_clear_error(info.value, name)
     assert trial_dirs(tmp_path) == []
+
+
+def test_one_target_for_several_regression_outputs_is_refused(tmp_path):
+    # y of shape (n,) for output_dim=3 failed in TensorFlow's loss:
+    # "Incompatible shapes: [8] vs. [8,3]", in every trial.
+    from keras_hpo.tuners.data_checks import LabelRule
+
+    with pytest.raises(ValueError) as info:
+        LabelRule("regression", output_dim=3).check("y", np.ones(N))
+    assert_clear_error(info.value, "y")
+    assert "1 targets per sample but the hypermodel has output_dim=3" in str(info.value)
+    LabelRule("regression", output_dim=3).check("y", np.ones((N, 3)))
+    LabelRule("regression").check("y", np.ones(N))
 
 
 # -- search-space specifications -------------------------------------------------

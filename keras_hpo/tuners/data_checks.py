@@ -60,7 +60,7 @@ class LabelRule:
             raise bad_type(argument, _sample(y), "numeric labels", encode + ".")
         if self.task == "regression":
             _check_finite(argument, y)
-            if y.ndim > 1 and math.prod(y.shape[1:]) != self.output_dim:
+            if math.prod(y.shape[1:]) != self.output_dim:
                 raise bad_value(
                     argument,
                     Described(f"array of shape {y.shape}", y),
@@ -393,10 +393,43 @@ def check_fit_data(
         return None
     _check_pair("", x, y, labels, raw_features)
     _check_split(fit_kwargs.get("validation_split"), len(x))
+    _check_weights("sample_weight", fit_kwargs.get("sample_weight"), len(x))
     validation = fit_kwargs.get("validation_data")
     if validation is not None:
         _check_validation(validation, x, labels, raw_features)
+        if isinstance(validation, (tuple, list)) and len(validation) == 3:
+            rows = _as_array("validation_data[0]", validation[0])
+            if rows is not None:
+                _check_weights("validation_data[2]", validation[2], len(rows))
     return int(len(x))
+
+
+def _check_weights(argument: str, weights: Any, rows: int) -> None:
+    """Refuses sample weights that are not one finite number per row."""
+    if weights is None:
+        return
+    values = np.asarray(weights)
+    if values.dtype.kind not in "biuf":
+        raise bad_type(
+            argument,
+            Described(f"array of dtype {values.dtype}", weights),
+            "one number per sample",
+            "Pass a 1-D array of numeric weights.",
+        )
+    if values.ndim != 1 or len(values) != rows:
+        raise bad_value(
+            argument,
+            Described(f"array of shape {values.shape}", weights),
+            f"must hold one weight per sample, and there are {rows} samples",
+            "Pass a 1-D array of one weight per sample, in the samples' order.",
+        )
+    if not np.isfinite(values).all():
+        raise bad_value(
+            argument,
+            Described(f"array of shape {values.shape}", weights),
+            "holds NaN or infinite weights",
+            "Pass finite weights (0 leaves a sample out).",
+        )
 
 
 def _check_validation(
@@ -423,7 +456,7 @@ def _check_validation(
     if x_val is None:
         return
     _check_pair("validation_data", x_val, y_val, labels, raw)
-    if math.prod(x_val.shape[1:]) != math.prod(x.shape[1:]):
+    if x_val.shape[1:] != x.shape[1:]:
         raise bad_value(
             "validation_data[0]",
             Described(f"array of shape {x_val.shape}", x_val),

@@ -258,7 +258,8 @@ def all_training_data(fit_args: tuple, fit_kwargs: dict) -> tuple[Any, Any, dict
         val_weights = validation[2] if len(validation) > 2 else None
         if val_weights is None:
             val_weights = np.ones(row_count(x_val) or 0, dtype="float32")
-        kwargs["sample_weight"] = _join(weights, val_weights)
+        # One weight per row, whatever container (a list is not parts).
+        kwargs["sample_weight"] = _join(np.asarray(weights), np.asarray(val_weights))
     return _join(x, x_val), _join(y, y_val), kwargs
 
 
@@ -316,7 +317,14 @@ def _join(first: Any, second: Any) -> Any:
                 else pandas.Series(np.asarray(second), name=first.name)
             )
         return pandas.concat([first, second])
-    return np.concatenate([np.asarray(first), np.asarray(second)])
+    first, second = np.asarray(first), np.asarray(second)
+    if (
+        first.shape[1:] != second.shape[1:]
+        and second.ndim
+        and (math.prod(first.shape[1:]) == math.prod(second.shape[1:]))
+    ):  # labels of shape (m, 1) after (n,), as Keras takes them
+        second = second.reshape((len(second), *first.shape[1:]))
+    return np.concatenate([first, second])
 
 
 def _split_xy(fit_args: tuple, fit_kwargs: dict) -> tuple[Any, Any, dict]:
