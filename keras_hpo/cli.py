@@ -636,6 +636,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         tune.error("--csv is only used with --dataset csv")
     if args.preprocessing and args.dataset != "csv":
         tune.error("--preprocessing is only used with --dataset csv")
+    if args.target and args.dataset != "csv":
+        tune.error("--target is only used with --dataset csv")
     if args.data_dir and args.dataset not in ("mnist", "fashion_mnist"):
         tune.error(
             f"--data-dir is only used with --dataset mnist or fashion_mnist "

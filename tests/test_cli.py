@@ -880,6 +880,7 @@ def test_a_csv_with_a_text_feature_is_refused(tmp_path):
             ["--task", "regression"],
             "--task is only used with --dataset csv (digits is a classification",
         ),
+        (["--target", "price"], "--target is only used with --dataset csv"),
         (
             ["--data-dir", "idx"],
             "--data-dir is only used with --dataset mnist or fashion_mnist (digits "

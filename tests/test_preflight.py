@@ -47,3 +47,17 @@ def test_a_model_with_its_own_test_step_is_evaluated():
     names = logged_metrics(model, x, np.array([0, 2]))
     assert names == {"loss", "accuracy", "top2", "weighted_accuracy", "extra"}
     assert model.test_function is not None
+
+
+def test_the_training_rows_are_counted_as_keras_cuts_them():
+    # 101 rows, validation_split=0.2: Keras trains on floor(80.8) = 80 rows
+    # (81 were counted, and TensorBoard's samples per second with them).
+    import keras_hpo
+    from keras_hpo.tuners.preflight import prepare_data
+
+    x = np.zeros((101, 4), dtype="float32")
+    y = np.arange(101) % 3
+    hypermodel = keras_hpo.HyperMLP(num_classes=3)
+    for split in (0.2, np.float32(0.2)):
+        kwargs = {"validation_split": split}
+        assert prepare_data(hypermodel, True, (x, y), kwargs) == 80

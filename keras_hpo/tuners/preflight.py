@@ -14,6 +14,7 @@ two-sample probe of `check_hook_hyperparameters`.
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from collections.abc import Callable
 from typing import Any
@@ -82,8 +83,8 @@ def prepare_data(
     x, y = _xy(fit_args, fit_kwargs)
     split = fit_kwargs.get("validation_split") or 0.0
     samples = None
-    if nx is not None and isinstance(split, (int, float)) and 0 <= split < 1:
-        samples = int(math.ceil(nx * (1.0 - split)))
+    if nx is not None and isinstance(split, numbers.Real) and 0 <= split < 1:
+        samples = int(math.floor(nx * (1.0 - float(split))))  # as Keras cuts
     if aware and x is not None and nx is not None:
         # Not from the rows a validation_split keeps to score the trials.
         adapt_to(hypermodel, fit_args, fit_kwargs)
