@@ -347,14 +347,17 @@ def load_csv_table(
             f"no such column in {path}",
             f"Columns: {', '.join(map(str, frame.columns))}.",
         )
-    labels = frame[target]
-    if labels.isna().any():
-        index = int(np.flatnonzero(labels.isna().to_numpy())[0])
-        rows = _rows(path)[1]
-        # The file's line (pandas skips blank lines, as `_rows` does).
-        line = rows[index].line if len(rows) == len(frame) else index + 2
-        raise _empty_target(path, target, line)
-    encoded = _encode_target([str(v).strip() for v in labels], task)
+    # The labels as written (as `load_csv` reads them: `07`, `1.0` and `NA`
+    # are classes of their own; pandas made them 7, 1 and missing).
+    header, rows = _rows(path)
+    column = header.index(target)
+    if len(rows) != len(frame):  # pragma: no cover - both skip blank lines
+        raise bad_value("csv", path, "rows pandas reads otherwise", "Check the file.")
+    labels = [row[column].strip() if column < len(row) else "" for row in rows]
+    for row, label in zip(rows, labels, strict=True):
+        if not label:
+            raise _empty_target(path, target, row.line)
+    encoded = _encode_target(labels, task)
     x = frame.drop(columns=[target])
     return _csv_dataset(path, x, encoded, [str(c) for c in x.columns], seed)
 

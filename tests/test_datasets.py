@@ -175,3 +175,21 @@ def test_a_class_of_three_rows_splits(tmp_path):
         data = load_csv(str(path), "label", seed=seed)
         total = len(data.y_train) + len(data.y_val) + len(data.y_test)
         assert total == 43 and data.num_classes == 3
+
+
+@pytest.mark.parametrize(
+    ("labels", "classes"),
+    [
+        (["07", "08", "09"], ["07", "08", "09"]),
+        (["EU", "NA", "ASIA"], ["ASIA", "EU", "NA"]),  # "NA" is no missing value
+        (["0", "1", "1.0"], ["0", "1", "1.0"]),
+    ],
+)
+def test_both_readers_take_the_labels_as_written(tmp_path, labels, classes):
+    # load_csv_table took pandas' reading of the target: 07 became 7, "NA"
+    # an empty target, and "1"/"1.0" one class where load_csv had two.
+    rows = ["a,b,label"] + [f"{i},{i % 5},{labels[i % 3]}" for i in range(30)]
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(rows) + "\n")
+    for reader in (load_csv, load_csv_table):
+        assert reader(str(path), "label").classes == classes, reader.__name__
