@@ -819,6 +819,47 @@ def test_a_hypermodel_of_ones_own_gets_its_nan_features(tmp_path):
     assert result.ok and math.isfinite(result.score), result.error
 
 
+class TwoInputs(keras_tuner.HyperModel):
+    """A hypermodel of one's own whose model takes two inputs."""
+
+    def build(self, hp):
+        import keras
+
+        first, second = keras.Input((FEATURES,)), keras.Input((2,))
+        joined = keras.layers.Concatenate()([first, second])
+        hidden = keras.layers.Dense(hp.Choice("units", [4, 8]), activation="relu")
+        outputs = keras.layers.Dense(CLASSES, activation="softmax")(hidden(joined))
+        model = keras.Model([first, second], outputs)
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+
+def test_a_model_of_several_inputs_takes_a_list_of_arrays(tmp_path):
+    # x=[x1, x2] was refused: "x has 2 samples but y has 24" (or "cannot be
+    # read as one array" for inputs of other widths).
+    x, y = good_data()
+    other = np.ones((N, 2), dtype="float32")
+    tuner = keras_hpo.RandomSearch(
+        TwoInputs(),
+        objective="val_accuracy",
+        max_trials=1,
+        seed=1,
+        directory=str(tmp_path),
+        project_name="p",
+        tensorboard_dir=None,
+        verbose=0,
+    )
+    with pytest.raises(ValueError) as info:
+        tuner.search([x, other[:-1]], y, validation_split=0.25, epochs=1)
+    assert "the inputs have different numbers of samples" in str(info.value)
+    assert_clear_error(info.value, "x")
+    with pytest.raises(ValueError, match="x has 24 samples but y has 23"):
+        tuner.search([x, other], y[:-1], validation_split=0.25, epochs=1)
+    tuner.search([x, other], y, validation_split=0.25, epochs=1)
+    [result] = tuner.results()
+    assert result.ok and math.isfinite(result.score), result.error
+
+
 @pytest.mark.parametrize(
     "make",
     [

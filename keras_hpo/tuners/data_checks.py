@@ -386,6 +386,8 @@ def check_fit_data(
     raw_x = fit_args[0] if fit_args else fit_kwargs.get("x")
     raw_y = fit_args[1] if len(fit_args) > 1 else fit_kwargs.get("y")
     _check_epochs_and_batch(fit_kwargs)
+    if is_parts(raw_x):  # the inputs of a model with several, as Keras takes them
+        return _check_parts(raw_x, _as_array("y", raw_y), fit_kwargs, labels)
     x = _as_array("x", raw_x)
     y = _as_array("y", raw_y)
     if x is None:
@@ -402,6 +404,26 @@ def check_fit_data(
             if rows is not None:
                 _check_weights("validation_data[2]", validation[2], len(rows))
     return int(len(x))
+
+
+def _check_parts(
+    parts: Any, y: np.ndarray | None, fit_kwargs: dict, labels: LabelRule | None
+) -> int:
+    """``x`` as a list of arrays, one per input: one row count, one label each."""
+    rows = row_count(parts)
+    if rows is None:
+        counts = [row_count(part) for part in parts]
+        raise bad_value(
+            "x",
+            Described(f"list of {len(parts)} arrays of {counts} rows", parts),
+            "the inputs have different numbers of samples",
+            "Pass one array per input, each with one row per sample.",
+        )
+    if y is not None:
+        _check_pair("", np.zeros((rows, 1), dtype="float32"), y, labels)
+    _check_split(fit_kwargs.get("validation_split"), rows)
+    _check_weights("sample_weight", fit_kwargs.get("sample_weight"), rows)
+    return rows
 
 
 def _check_weights(argument: str, weights: Any, rows: int) -> None:
