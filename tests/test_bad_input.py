@@ -260,6 +260,9 @@ def test_malformed_data_is_refused_before_training(tmp_path_factory, example):
         tuner.search(*args, **kwargs)
     assert_clear_error(info.value, *names)
     assert trial_dirs(directory) == [], case
+    if case not in ("split_type", "epochs", "batch_size"):  # those may be text
+        # An array described in words still names its own type.
+        assert "(of type str)" not in str(info.value), (case, str(info.value))
 
 
 def good_data_variant(form: str):

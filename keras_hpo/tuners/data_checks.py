@@ -101,8 +101,11 @@ class LabelRule:
             )
             raise bad_value(
                 argument,
-                f"labels from {_number(low_seen)} to {_number(high_seen)} "
-                f"({bad.size} outside, e.g. {_number(bad.flat[0])})",
+                Described(
+                    f"labels from {_number(low_seen)} to {_number(high_seen)} "
+                    f"({bad.size} outside, e.g. {_number(bad.flat[0])})",
+                    y,
+                ),
                 what,
                 "Encode the labels as 0..num_classes-1, or raise num_classes to "
                 "the number of distinct labels.",
@@ -114,10 +117,10 @@ def _number(value: Any) -> str:
     return str(int(value)) if value.is_integer() else f"{value:g}"
 
 
-def _sample(values: np.ndarray) -> str:
+def _sample(values: np.ndarray) -> Described:
     """A short description of an array: its first values and dtype."""
     flat = values.ravel()[:3].tolist()
-    return f"array of dtype {values.dtype}, e.g. {flat}"
+    return Described(f"array of dtype {values.dtype}, e.g. {flat}", values)
 
 
 def _check_finite(argument: str, values: np.ndarray) -> None:
@@ -130,8 +133,11 @@ def _check_finite(argument: str, values: np.ndarray) -> None:
     nan = int(np.isnan(values).sum())
     raise bad_value(
         argument,
-        f"{len(rows)} sample(s) with NaN or infinite values ({nan} NaN), the "
-        f"first at index {int(rows[0])}",
+        Described(
+            f"{len(rows)} sample(s) with NaN or infinite values ({nan} NaN), the "
+            f"first at index {int(rows[0])}",
+            values,
+        ),
         "training would diverge to NaN",
         "Impute or drop those samples first (e.g. "
         "sklearn.impute.SimpleImputer, or x[np.isfinite(x).all(axis=1)]).",
@@ -152,7 +158,7 @@ def _as_array(argument: str, data: Any) -> np.ndarray | None:
         except ValueError as err:  # ragged nested lists
             raise bad_value(
                 argument,
-                f"a {type(data).__name__} of {len(data)} items",
+                Described(f"a {type(data).__name__} of {len(data)} items", data),
                 f"cannot be read as one array ({err})",
                 "Pass a NumPy array with one row per sample.",
             ) from None
@@ -305,7 +311,7 @@ def _check_pair(
     if y.ndim == 0 or len(y) != len(x):
         raise bad_value(
             y_name,
-            f"{len(y) if y.ndim else 'a scalar, not'} labels",
+            Described(f"{len(y) if y.ndim else 'a scalar, not'} labels", y),
             f"{x_name} has {len(x)} samples but {y_name} has "
             f"{len(y) if y.ndim else 'none'}",
             "Pass one label per sample.",
@@ -469,7 +475,9 @@ def _check_validation(
     if len(validation) not in (2, 3):
         raise bad_value(
             "validation_data",
-            f"a {type(validation).__name__} of {len(validation)} items",
+            Described(
+                f"a {type(validation).__name__} of {len(validation)} items", validation
+            ),
             "must be (x_val, y_val) or (x_val, y_val, sample_weight)",
             "Pass validation_data=(x_val, y_val).",
         )
