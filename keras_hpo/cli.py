@@ -596,6 +596,15 @@ def _tensorboard(args) -> int:
     return board.main()
 
 
+def _stdout_closed() -> bool:
+    """Whether standard output is a pipe its reader closed."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return True
+    return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``keras-hpo`` console script."""
     parser = build_parser()
@@ -620,7 +629,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in commands:
         try:
             return commands[args.command](args)
-        except BrokenPipeError:
+        except BrokenPipeError as err:
+            if not _stdout_closed():
+                print(f"keras-hpo {args.command}: error: {err}", file=sys.stderr)
+                return 2
             # Its reader stopped reading (`keras-hpo summary DIR | head`):
             # quietly, as other tools; stdout goes nowhere so that Python's
             # own flush at exit raises no second error.

@@ -127,7 +127,7 @@ def read_project(directory: str) -> ProjectSummary:
 
 
 def _trial_ids(directory: str) -> dict[str, str]:
-    """Trial ID -> folder, of every readable ``trial_*/trial.json``."""
+    """Trial ID -> its folder's name, of every readable ``trial_*/trial.json``."""
     ids = {}
     for path in sorted(glob.glob(os.path.join(directory, "trial_*", "trial.json"))):
         try:
@@ -135,8 +135,8 @@ def _trial_ids(directory: str) -> dict[str, str]:
                 trial_id = json.load(handle).get("trial_id")
         except (OSError, ValueError, AttributeError):  # damaged, or not ours
             continue
-        if isinstance(trial_id, str):
-            ids[trial_id] = os.path.dirname(path)
+        if isinstance(trial_id, str):  # the folder's name, in ``directory``
+            ids[trial_id] = os.path.basename(os.path.dirname(path))
     return ids
 
 

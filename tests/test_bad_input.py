@@ -341,6 +341,27 @@ def test_labels_of_other_tasks(tmp_path, task, y, name):
     assert trial_dirs(tmp_path) == []
 
 
+def test_weights_and_validation_shapes_keras_takes_are_taken():
+    # The new checks must not refuse what Keras trains with: weights of
+    # shape (n, 1) or per time step, per output (a dict, a list), a
+    # pandas Series, and validation samples with a trailing axis of 1.
+    from keras_hpo.tuners.data_checks import check_fit_data
+
+    x, y = good_data()
+    w = np.ones(N)
+    for weights in (
+        w[:, None],
+        np.ones((N, 5)),
+        {"a": w, "b": w},
+        [w, w],
+        pd.Series(w),
+    ):
+        assert check_fit_data((x, y), {"sample_weight": weights}) == N
+    check_fit_data((x, y), {"validation_data": (x[:6, :, None], y[:6])})
+    with pytest.raises(ValueError, match=r"`sample_weight\['b'\]`: must hold one row"):
+        check_fit_data((x, y), {"sample_weight": {"a": w, "b": w[:-1]}})
+
+
 def test_one_target_for_several_regression_outputs_is_refused(tmp_path):
     # y of shape (n,) for output_dim=3 failed in TensorFlow's loss:
     # "Incompatible shapes: [8] vs. [8,3]", in every trial.

@@ -554,6 +554,35 @@ class FailsWithoutValidation(keras_hpo.HyperMLP):
         return super().fit(hp, model, *args, **kwargs)
 
 
+class ReadsValidation(keras.callbacks.Callback):
+    """A user's callback that reads the validation logs (the refit has none)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs["val_accuracy"] > 2:
+            self.model.stop_training = True
+
+
+def test_a_kept_callback_that_breaks_the_refit_leaves_the_search_done(
+    tmp_path, tiny_classification
+):
+    # The refit keeps the user's callbacks; one reading val_accuracy raised
+    # a KeyError out of search() after every trial had run.
+    x, y = tiny_classification
+    tuner = keras_hpo.RandomSearch(
+        keras_hpo.HyperMLP(num_classes=3, num_layers=1, units=8),
+        max_trials=1,
+        directory=str(tmp_path),
+        tensorboard_dir=None,
+        verbose=0,
+    )
+    with pytest.warns(RuntimeWarning, match=r"No refit \(KeyError: 'val_accuracy'\)"):
+        tuner.search(
+            x, y, validation_split=0.25, epochs=1, callbacks=[ReadsValidation()]
+        )
+    assert [r.status.value for r in tuner.results()] == ["completed"]
+    assert tuner.refitted.saved() is None
+
+
 def test_a_refit_that_fails_is_said_even_when_quiet(tmp_path, tiny_classification):
     # verbose=0 fell back to the best trial's model without a word.
     x, y = tiny_classification

@@ -411,6 +411,10 @@ def test_auto_costs_each_bucket_at_its_own_batch_size(monkeypatch, tmp_path):
     # A key that does not fix the depth: trials of other depths never share.
     deep = [(64, 16, 10), (64, 16, 16, 10), (64, 32, 10)]
     assert plan_groups(["k"] * 3, deep, 8, auto=True) == [[0, 2], [1]]
+    assert plan_groups(["k"] * 2, shapes, 8, auto=True, batch=np.int64(256)) == [
+        [0],
+        [1],
+    ]
     with pytest.raises(ValueError, match="size must be at least 1, got 0"):
         plan_groups(["k"], shapes[:1], 0)
     with pytest.raises(ValueError, match="2 keys, 2 shapes and 1 batch sizes"):

@@ -231,7 +231,7 @@ def test_a_loaded_search_counts_the_trials_the_search_does(
 
 
 def test_summary_reads_keras_tuners_own_project_and_tells_none_from_inactive(
-    tmp_path,
+    tmp_path, monkeypatch
 ):
     # Without end_order in oracle.json (keras-tuner's own project, an older
     # keras_hpo one), ended trials were all listed as "interrupted".
@@ -253,7 +253,8 @@ def test_summary_reads_keras_tuners_own_project_and_tells_none_from_inactive(
             trial.score, trial.best_step = score, 1
         (tmp_path / f"trial_{i:02d}").mkdir()
         trial.save(str(tmp_path / f"trial_{i:02d}" / "trial.json"))
-    summary = read_project(str(tmp_path))
+    monkeypatch.chdir(tmp_path.parent)  # a relative path, as typed
+    summary = read_project(tmp_path.name)
     assert [(r.trial_id, r.number, r.score) for r in summary.results] == [
         ("00", 1, 0.8),
         ("01", 2, 0.9),

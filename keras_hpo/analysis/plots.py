@@ -171,10 +171,10 @@ def plot_learning_curves(
         epochs = np.arange(1, len(curve) + 1)
         label = f"trial {result.number}: {result.score:.4g}" if i < MAX_LEGEND else None
         ax.plot(epochs, curve, color=color, lw=width, alpha=0.9, label=label)
-        if result.best_epoch is not None and result.best_epoch < len(curve):
-            ax.plot(
-                result.best_epoch + 1, curve[result.best_epoch], "o", color=color, ms=4
-            )
+        # The drawn curve is the last training's (a cv= trial's last fold).
+        best_epoch = (result.folds or [{}])[-1].get("best_epoch", result.best_epoch)
+        if best_epoch is not None and best_epoch < len(curve):
+            ax.plot(best_epoch + 1, curve[best_epoch], "o", color=color, ms=4)
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -32,6 +32,7 @@ callbacks or files.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from collections.abc import Sequence
 
 import keras
@@ -276,7 +277,7 @@ class _PerVariableSteps:
             )
 
 
-def _generic_update_step(cls: type):
+def _generic_update_step(cls: type) -> Callable[..., None]:
     """The first ``_backend_update_step`` of ``cls`` not of a Keras backend.
 
     Past this mixin and the backend's parallel optimizer classes: the

@@ -14,6 +14,7 @@ It owns that choice; it must not build or train.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Hashable
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -82,7 +83,8 @@ def plan_groups(
     """
     if size < 1:
         raise ValueError(f"plan_groups: size must be at least 1, got {size!r}.")
-    batches = [batch] * len(keys) if isinstance(batch, int) else list(batch)
+    one = isinstance(batch, numbers.Integral)
+    batches = [int(batch)] * len(keys) if one else [int(b) for b in batch]
     if not len(keys) == len(shapes) == len(batches):
         raise ValueError(
             f"plan_groups: {len(keys)} keys, {len(shapes)} shapes and "

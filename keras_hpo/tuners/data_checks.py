@@ -432,9 +432,30 @@ def _check_parts(
     return rows
 
 
+def _without_trailing_ones(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A sample shape as Keras matches it to a model's input: (4, 1) as (4,)."""
+    shape = tuple(shape)
+    while shape and shape[-1] == 1:
+        shape = shape[:-1]
+    return shape
+
+
 def _check_weights(argument: str, weights: Any, rows: int) -> None:
-    """Refuses sample weights that are not one finite number per row."""
+    """Refuses sample weights that are not finite numbers, one row per sample.
+
+    One weight per sample (a 1-D array, or ``(samples, 1)``), per time step
+    (``(samples, timesteps)``), or per output of a model with several (a
+    dict or list of such arrays, each checked).
+    """
     if weights is None:
+        return
+    if isinstance(weights, dict):
+        for name, part in weights.items():
+            _check_weights(f"{argument}[{name!r}]", part, rows)
+        return
+    if is_parts(weights):
+        for i, part in enumerate(weights):
+            _check_weights(f"{argument}[{i}]", part, rows)
         return
     values = np.asarray(weights)
     if values.dtype.kind not in "biuf":
@@ -444,11 +465,11 @@ def _check_weights(argument: str, weights: Any, rows: int) -> None:
             "one number per sample",
             "Pass a 1-D array of numeric weights.",
         )
-    if values.ndim != 1 or len(values) != rows:
+    if values.ndim not in (1, 2) or len(values) != rows:
         raise bad_value(
             argument,
             Described(f"array of shape {values.shape}", weights),
-            f"must hold one weight per sample, and there are {rows} samples",
+            f"must hold one row of weights per sample, and there are {rows} samples",
             "Pass a 1-D array of one weight per sample, in the samples' order.",
         )
     if not np.isfinite(values).all():
@@ -486,7 +507,7 @@ def _check_validation(
     if x_val is None:
         return
     _check_pair("validation_data", x_val, y_val, labels, raw)
-    if x_val.shape[1:] != x.shape[1:]:
+    if _without_trailing_ones(x_val.shape[1:]) != _without_trailing_ones(x.shape[1:]):
         raise bad_value(
             "validation_data[0]",
             Described(f"array of shape {x_val.shape}", x_val),

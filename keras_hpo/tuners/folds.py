@@ -258,8 +258,7 @@ def all_training_data(fit_args: tuple, fit_kwargs: dict) -> tuple[Any, Any, dict
         val_weights = validation[2] if len(validation) > 2 else None
         if val_weights is None:
             val_weights = np.ones(row_count(x_val) or 0, dtype="float32")
-        # One weight per row, whatever container (a list is not parts).
-        kwargs["sample_weight"] = _join(np.asarray(weights), np.asarray(val_weights))
+        kwargs["sample_weight"] = _join(weights, val_weights)
     return _join(x, x_val), _join(y, y_val), kwargs
 
 

@@ -371,8 +371,12 @@ def refit_after_search(
                 describe(tuner),
                 tuner.hypermodel.adapt if adapts(tuner.hypermodel) else None,
             )
-        except ValueError as err:
-            why = str(err)
+        except Exception as err:  # noqa: BLE001 - the search ended: say it
+            # Data that cannot be joined (ValueError), or a kept callback of
+            # the user's that reads validation logs the refit has none of.
+            why = (
+                str(err) if type(err) is ValueError else f"{type(err).__name__}: {err}"
+            )
     if why is not None:
         said = (
             f"No refit ({why}): best_estimator_ is the best trial's model. "

@@ -72,7 +72,8 @@ class TrialResult:
             ``metrics`` (every logged metric at the fold's best epoch) and
             ``history``. The
             trial's ``score`` and ``metrics`` are the means over these folds;
-            its ``history`` and ``best_epoch`` are the last fold's.
+            its ``history`` is the last fold's, its ``best_epoch`` the folds'
+            mean (see ``best_epoch`` above).
             ``None`` without ``cv=``.
     """
 
@@ -206,9 +207,10 @@ def cv_results(
         Columns of equal length. Ours: ``trial_id``, ``number``, ``score``,
         ``rank_score`` (1 is best; failed trials rank last, ties by trial
         order), ``status``, ``best_epoch`` (1-based, as the progress lines,
-        ``summary`` and TensorBoard count epochs; the last fold's with
-        ``cv=``), ``best_epoch_index`` (the same epoch 0-based, as
-        ``TrialResult.best_epoch`` and ``result.json`` keep it),
+        ``summary`` and TensorBoard count epochs; with ``cv=`` or several
+        executions, the rounded mean of theirs), ``best_epoch_index``
+        (the same epoch 0-based, as ``TrialResult.best_epoch`` and
+        ``result.json`` keep it),
         ``epochs_run``, ``seconds``,
         ``fit_seconds``, ``end_reason``, ``error``. scikit-learn's, with its
         meanings: ``param_<name>`` for every hyperparameter (``None`` where

@@ -13,6 +13,7 @@ from keras_hpo.errors import bad_type
 from keras_hpo.errors import bad_value
 
 __all__ = [
+    "NOT_IN_REFIT",
     "ObjectiveLogs",
     "check_tensorboard_dir",
     "copy_user_callbacks",
