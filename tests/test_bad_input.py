@@ -825,19 +825,24 @@ class NanTolerant(keras_tuner.HyperModel):
         return model
 
 
-def test_a_hypermodel_of_ones_own_gets_its_nan_features(tmp_path):
-    x, y = good_data()
-    x[3, 1] = np.nan
-    tuner = keras_hpo.RandomSearch(
-        NanTolerant(),
+def own_search(hypermodel, directory) -> keras_hpo.RandomSearch:
+    """One trial of a hypermodel of one's own, in ``directory``."""
+    return keras_hpo.RandomSearch(
+        hypermodel,
         objective="val_accuracy",
         max_trials=1,
         seed=1,
-        directory=str(tmp_path),
+        directory=str(directory),
         project_name="p",
         tensorboard_dir=None,
         verbose=0,
     )
+
+
+def test_a_hypermodel_of_ones_own_gets_its_nan_features(tmp_path):
+    x, y = good_data()
+    x[3, 1] = np.nan
+    tuner = own_search(NanTolerant(), tmp_path)
     tuner.search(x, y, validation_split=0.25, epochs=1)
     [result] = tuner.results()
     assert result.ok and math.isfinite(result.score), result.error
@@ -863,16 +868,7 @@ def test_a_model_of_several_inputs_takes_a_list_of_arrays(tmp_path):
     # read as one array" for inputs of other widths).
     x, y = good_data()
     other = np.ones((N, 2), dtype="float32")
-    tuner = keras_hpo.RandomSearch(
-        TwoInputs(),
-        objective="val_accuracy",
-        max_trials=1,
-        seed=1,
-        directory=str(tmp_path),
-        project_name="p",
-        tensorboard_dir=None,
-        verbose=0,
-    )
+    tuner = own_search(TwoInputs(), tmp_path)
     with pytest.raises(ValueError) as info:
         tuner.search([x, other[:-1]], y, validation_split=0.25, epochs=1)
     assert "the inputs have different numbers of samples" in str(info.value)
