@@ -1,13 +1,14 @@
 """Which trials train together: buckets by shape, then groups by cost.
 
 `plan_groups` first buckets trials by their hypermodel's ``fusion_key``
-(same depth, optimizer, batch size and epochs for `HyperMLP`), then, in each bucket,
-sorts them by size so that similar widths share a group (padding is what a
-group pays for its widest member). With a fixed ``size`` it cuts each bucket
-into groups of up to ``size``; with ``auto=True`` a `StepCost` model adds a
-trial to a group only while one fused step costs less than the separate
-steps it replaces, so a heterogeneous space is split (or left unfused)
-where padding would cost more than fusing saves.
+(same depth, optimizer, batch size and epochs for `HyperMLP`) and depth,
+then, in each bucket, sorts them by size so that similar widths share a
+group (padding is what a group pays for its widest member). With a fixed
+``size`` it cuts each bucket into groups of up to ``size``; with
+``auto=True`` a `StepCost` model, at each trial's batch size, adds a trial
+to a group only while one fused step costs less than the separate steps it
+replaces, so a heterogeneous space is split (or left unfused) where padding
+would cost more than fusing saves.
 
 It owns that choice; it must not build or train.
 """

@@ -299,10 +299,10 @@ def describe(tuner: Any) -> dict[str, Any]:
     """What a tuner's refit predicts and how it is scored, for ``refit.json``.
 
     `keras_hpo.load` reads it back: whether the search refits, the
-    objective, the hypermodel's task
-    and number of classes, and each ``scoring=`` score (its name, logged
-    metric, direction, and the scikit-learn scorer name or Keras metric it
-    was made from; a scorer callable cannot be saved by name).
+    objective, the hypermodel's task and number of classes, and each
+    ``scoring=`` score (its name, logged metric, direction, and the
+    scikit-learn scorer name or Keras metric it was made from; a scorer
+    callable cannot be saved by name).
     """
     labels = getattr(tuner.hypermodel, "labels", None)
     objective = tuner.oracle.objective
