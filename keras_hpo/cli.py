@@ -551,7 +551,7 @@ def _predict(args) -> int:
         shown = value if isinstance(value, str) else str(value)
         writer.writerow([*row, shown])
     if args.output is None:
-        print(text.getvalue(), end="")
+        _to_stdout(text.getvalue(), end="")
         return 0
 
     def write(tmp: str) -> None:
@@ -567,8 +567,20 @@ def _summary(args) -> int:
     from keras_hpo.summary import format_summary
     from keras_hpo.summary import read_project
 
-    print(format_summary(read_project(args.directory)))
+    _to_stdout(format_summary(read_project(args.directory)))
     return 0
+
+
+def _to_stdout(text: str, end: str = "\n") -> None:
+    """Prints a command's output; a reader that stops reading ends it quietly.
+
+    As other tools do (`keras-hpo summary DIR | head`): the rest goes
+    nowhere, so that Python's own flush at exit raises no second error.
+    """
+    try:
+        print(text, end=end, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def tensorboard_logdir(directory: str) -> str:
@@ -596,15 +608,6 @@ def _tensorboard(args) -> int:
     return board.main()
 
 
-def _stdout_closed() -> bool:
-    """Whether standard output is a pipe its reader closed."""
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        return True
-    return False
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``keras-hpo`` console script."""
     parser = build_parser()
@@ -629,15 +632,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in commands:
         try:
             return commands[args.command](args)
-        except BrokenPipeError as err:
-            if not _stdout_closed():
-                print(f"keras-hpo {args.command}: error: {err}", file=sys.stderr)
-                return 2
-            # Its reader stopped reading (`keras-hpo summary DIR | head`):
-            # quietly, as other tools; stdout goes nowhere so that Python's
-            # own flush at exit raises no second error.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 0
         except (ValueError, OSError) as err:
             print(f"keras-hpo {args.command}: error: {err}", file=sys.stderr)
             return 2
