@@ -339,7 +339,8 @@ def load_csv_table(
             or a table too small to split.
         ImportError: If pandas is not installed (``pip install pandas``).
     """
-    frame = read_table_frame(path)
+    header, rows = _rows(path)  # read once: the frame's header, the labels
+    frame = read_table_frame(path, header)
     if not isinstance(target, str) or target not in frame.columns:
         raise bad_value(
             "target",
@@ -349,7 +350,6 @@ def load_csv_table(
         )
     # The labels as written (as `load_csv` reads them: `07`, `1.0` and `NA`
     # are classes of their own; pandas made them 7, 1 and missing).
-    header, rows = _rows(path)
     column = header.index(target)
     if len(rows) != len(frame):  # pragma: no cover - both skip blank lines
         raise bad_value("csv", path, "rows pandas reads otherwise", "Check the file.")

@@ -405,10 +405,6 @@ def check_fit_data(
     validation = fit_kwargs.get("validation_data")
     if validation is not None:
         _check_validation(validation, x, labels, raw_features)
-        if isinstance(validation, (tuple, list)) and len(validation) == 3:
-            rows = _as_array("validation_data[0]", validation[0])
-            if rows is not None:
-                _check_weights("validation_data[2]", validation[2], len(rows))
     return int(len(x))
 
 
@@ -507,6 +503,8 @@ def _check_validation(
     if x_val is None:
         return
     _check_pair("validation_data", x_val, y_val, labels, raw)
+    if len(validation) == 3:
+        _check_weights("validation_data[2]", validation[2], len(x_val))
     if _without_trailing_ones(x_val.shape[1:]) != _without_trailing_ones(x.shape[1:]):
         raise bad_value(
             "validation_data[0]",
