@@ -188,6 +188,16 @@ DELIBERATE = {
         "user's EarlyStopping and TensorBoard are there, as the test asks)"
     ),
 }
+#: Deliberate differences whose test passes or fails by chance: xfail, not
+#: strict (it cannot go stale the other way: the reason is in the test).
+BY_CHANCE = {
+    "tuner_test.py::test_callbacks_run_each_execution": (
+        "keras_hpo's refit trains once more with the user's callbacks (7 "
+        "trainings where keras-tuner has 6), and the test counts the id() of "
+        "callback copies already freed, which Python may reuse: it sees 5 "
+        "to 7, and passes or fails by chance"
+    ),
+}
 #: Incompatibilities not fixed yet (issue 21's numbers): none. A test that
 #: fails for a reason that is not deliberate goes here, strict like the rest.
 NOT_YET: dict[str, str] = {}
@@ -214,6 +224,9 @@ def pytest_collection_modifyitems(config, items):
             if key in listed:
                 reason = f"{kind}: {listed[key]}"
                 item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
+        if key in BY_CHANCE:
+            reason = f"deliberate, by chance: {BY_CHANCE[key]}"
+            item.add_marker(pytest.mark.xfail(strict=False, reason=reason))
 
 
 @pytest.fixture(autouse=True)
